@@ -1,0 +1,53 @@
+"""All settings in one place, read from ``MCP_MEMORY_*`` environment variables.
+
+Precedence: command-line flags (passed as init arguments) beat the environment, which beats defaults.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for this application (e.g. ~/.local/share/mcp-memory on Linux)."""
+    return Path(platformdirs.user_data_dir("mcp-memory", appauthor=False))
+
+
+def default_seeds_dir() -> Path:
+    """The knowledge files shipped beside the package (source checkout or editable install)."""
+    return Path(__file__).resolve().parent.parent / "seeds"
+
+
+class Settings(BaseSettings):
+    """Configuration of the memory server; every field is ``MCP_MEMORY_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MCP_MEMORY_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store lives.")
+    chroma_url: str | None = Field(
+        default=None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); embedded store if unset."
+    )
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    seed_on_start: bool = Field(default=True, description="Seed the knowledge base when the server starts.")
+    seeds_dir: Path = Field(default_factory=default_seeds_dir)
+    max_text_chars: int = Field(default=100_000, ge=100, description="Longest accepted text argument.")
+    max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
+    embed_threads: int = Field(default=1, ge=1, le=64, description="Torch threads used for encoding.")
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    model_path: Path | None = Field(default=None, description="Sentence-transformers model folder.")
+
+    @field_validator("data_dir", "seeds_dir", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("chroma_url", mode="before")
+    @classmethod
+    def _blank_url_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

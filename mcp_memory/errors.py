@@ -1,0 +1,30 @@
+"""Domain errors. The MCP edge turns each into a tool error the agent can act on."""
+
+
+class MemoryStoreError(Exception):
+    """Base class for every expected failure of the memory services."""
+
+
+class InvalidInput(MemoryStoreError):
+    """An argument is wrong: names the field, the problem and what to do instead."""
+
+    def __init__(self, field: str, problem: str, fix: str = "") -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        text = f"Invalid '{field}': {problem}"
+        if fix:
+            text += f" {fix}"
+        super().__init__(text)
+
+
+class NotFound(MemoryStoreError):
+    """Something asked for by id does not exist."""
+
+
+class Conflict(MemoryStoreError):
+    """The request contradicts the current state (an ended episode, a model mismatch)."""
+
+
+class Unavailable(MemoryStoreError):
+    """The store or a server behind it cannot be reached now; retrying later may work."""
