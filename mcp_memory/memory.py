@@ -1,0 +1,215 @@
+"""The memory service: store with de-duplication, recall with outcome-aware ranking, get, delete, stats.
+
+Every blocking call (model, Chroma) runs in a worker thread so the event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+
+from mcp_memory.config import Settings
+from mcp_memory.embeddings import Embedder
+from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.models import (
+    MEMORY_TYPES,
+    DeleteResult,
+    MemoryHit,
+    MemoryRecord,
+    MemoryStats,
+    MemoryType,
+    RecallResult,
+    StoreResult,
+)
+from mcp_memory.records import (
+    MemoryDraft,
+    bumped_metadata,
+    content_hash,
+    memory_id,
+    new_metadata,
+    outcome_of,
+    to_record,
+    type_for_id,
+)
+from mcp_memory.store import QueryMatch, StoredItem, VectorStore
+from mcp_memory.validation import and_filters, chroma_where, require_n_results, require_text
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A failed attempt stays findable (agents learn what not to do) but ranks below fixes that worked.
+FAILED_ATTEMPT_PENALTY = 0.15
+OUTCOME_WEIGHT = 0.05
+CANDIDATE_FACTOR = 3
+
+
+class MemoryService:
+    """Stores and recalls memories of every type over one vector store and one embedder."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._stripes = [threading.Lock() for _ in range(64)]
+        self._limiter = anyio.CapacityLimiter(8)
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+
+    # -- store -------------------------------------------------------------------------------------
+
+    async def remember(self, draft: MemoryDraft) -> StoreResult:
+        """Store a draft, or count it again when the same content is already there."""
+        return await self.run(self.remember_blocking, draft)
+
+    def remember_blocking(self, draft: MemoryDraft) -> StoreResult:
+        digest = content_hash(draft.type, draft.identity_text)
+        item_id = draft.fixed_id or memory_id(draft.type, digest)
+        with self._stripes[zlib.crc32(item_id.encode()) % len(self._stripes)]:
+            existing = self.store.get(draft.type, [item_id])
+            if existing and existing[0].metadata.get("content_hash") == digest:
+                metadata = bumped_metadata(existing[0].metadata, draft.success)
+                self.store.update_metadata(draft.type, item_id, metadata)
+                return _store_result(item_id, draft.type, metadata, duplicate=True)
+            metadata = new_metadata(draft, digest)
+            if existing:  # same fixed id, new content (a changed seed file): replace, keep history
+                old = existing[0].metadata
+                metadata["created_at"] = old.get("created_at", metadata["created_at"])
+                metadata["usage_count"] = int(old.get("usage_count", 1))
+            embedding = self.embedder.encode([draft.embed_text])[0]
+            self.store.add(draft.type, [StoredItem(item_id, draft.content, metadata)], [embedding])
+            return _store_result(item_id, draft.type, metadata, duplicate=False, updated=bool(existing))
+
+    # -- recall ------------------------------------------------------------------------------------
+
+    async def recall(
+        self,
+        query: str,
+        memory_types: Sequence[MemoryType],
+        n_results: int,
+        *,
+        language: str | None = None,
+        where: dict[str, Any] | None = None,
+        query_field: str = "query",
+    ) -> RecallResult:
+        require_text(query_field, query, self.settings.max_text_chars)
+        require_n_results(n_results, self.settings.max_results)
+        chroma_filter = and_filters(chroma_where(where), {"language": language} if language else None)
+        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter)
+        note = None
+        if not hits:
+            note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+        return RecallResult(query=query, results=hits, note=note)
+
+    def _recall_blocking(
+        self, query: str, memory_types: list[MemoryType], n_results: int, where: dict[str, Any] | None
+    ) -> list[MemoryHit]:
+        embedding = self.embedder.encode([query])[0]
+        candidates = min(n_results * CANDIDATE_FACTOR, self.settings.max_results * CANDIDATE_FACTOR)
+        hits: list[MemoryHit] = []
+        for memory_type in memory_types:
+            try:
+                matches = self.store.query(memory_type, embedding, candidates, where)
+            except ValueError as exc:  # Chroma rejects a filter only when it sees the data types
+                raise InvalidInput("where", f"{exc}.") from exc
+            hits.extend(_hit(match) for match in matches)
+        hits.sort(key=lambda hit: hit.score, reverse=True)
+        return hits[:n_results]
+
+    # -- get, delete, stats ------------------------------------------------------------------------
+
+    async def get(self, item_id: str) -> MemoryRecord:
+        return to_record(await self.run(self._find_blocking, item_id))
+
+    async def delete(self, item_id: str) -> DeleteResult:
+        def delete_blocking() -> DeleteResult:
+            item = self._find_blocking(item_id)
+            memory_type: MemoryType = item.metadata.get("type", "pattern")
+            self.store.delete(memory_type, item_id)
+            return DeleteResult(id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")))
+
+        return await self.run(delete_blocking)
+
+    def _find_blocking(self, item_id: str) -> StoredItem:
+        require_text("id", item_id, 200)
+        guessed = type_for_id(item_id)
+        order = [guessed] if guessed else []
+        order += [t for t in MEMORY_TYPES if t != guessed]
+        for memory_type in order:
+            found = self.store.get(memory_type, [item_id])
+            if found:
+                return found[0]
+        raise NotFound(
+            f"No memory with id '{item_id}'. Ids come from store and recall results; "
+            "use search_memory to find one."
+        )
+
+    async def stats(self) -> MemoryStats:
+        def stats_blocking() -> MemoryStats:
+            by_type: dict[str, int] = {}
+            by_language: Counter[str] = Counter()
+            collections: dict[str, int] = {}
+            from mcp_memory.store import COLLECTION_NAMES
+
+            for memory_type in MEMORY_TYPES:
+                count = self.store.count(memory_type)
+                by_type[memory_type] = count
+                collections[COLLECTION_NAMES[memory_type]] = count
+                if count:
+                    for meta in self.store.all_metadata(memory_type):
+                        by_language[(meta or {}).get("language") or "none"] += 1
+            return MemoryStats(
+                total=sum(by_type.values()),
+                by_type=by_type,
+                by_language=dict(by_language),
+                collections=collections,
+                data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
+                chroma_url=self.settings.chroma_url,
+                size_on_disk_bytes=self.store.size_on_disk(),
+                model=self.embedder.model_name,
+                model_loaded=self.embedder.loaded,
+            )
+
+        return await self.run(stats_blocking)
+
+
+def _store_result(
+    item_id: str, memory_type: MemoryType, metadata: dict[str, Any], *, duplicate: bool, updated: bool = False
+) -> StoreResult:
+    if duplicate:
+        message = "Already known: counted this use instead of storing a second copy."
+    elif updated:
+        message = "Replaced the stored content with the new version."
+    else:
+        message = "Stored."
+    return StoreResult(
+        id=item_id,
+        type=memory_type,
+        duplicate=duplicate,
+        updated=updated,
+        usage_count=int(metadata["usage_count"]),
+        success_count=int(metadata["success_count"]),
+        failure_count=int(metadata["failure_count"]),
+        message=message,
+    )
+
+
+def _hit(match: QueryMatch) -> MemoryHit:
+    record = to_record(match.item)
+    similarity = 1.0 - match.distance
+    successes, failures = record.success_count, record.failure_count
+    score = similarity + OUTCOME_WEIGHT * (successes - failures) / (successes + failures + 1)
+    why = f"semantic similarity {similarity:.2f}"
+    outcome = outcome_of(successes, failures)
+    if outcome == "failed":
+        score -= FAILED_ATTEMPT_PENALTY
+        why += f"; a failed attempt ({failures}x did not work), not a fix"
+    elif successes:
+        why += f"; worked {successes}x" + (f", failed {failures}x" if failures else "")
+    return MemoryHit(**record.model_dump(), score=round(score, 4), similarity=round(similarity, 4), why=why)

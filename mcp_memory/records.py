@@ -1,0 +1,160 @@
+"""How a memory is laid out in Chroma: identity by content, flat metadata, and the way back to a record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import textwrap
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mcp_memory.models import MemoryRecord, MemoryType, Outcome
+from mcp_memory.store import StoredItem
+
+ID_PREFIXES: dict[MemoryType, str] = {
+    "pattern": "pat",
+    "solution": "sol",
+    "error": "err",
+    "best_practice": "bp",
+    "episode": "ep",
+}
+# Keys we own in Chroma metadata; user metadata with these names is kept only in metadata_json.
+RESERVED_KEYS = frozenset(
+    {
+        "type", "title", "language", "created_at", "updated_at", "content_hash", "usage_count",
+        "success_count", "failure_count", "agent", "source", "tags", "fields_json", "metadata_json",
+    }
+)
+
+
+@dataclass
+class MemoryDraft:
+    """A memory about to be stored, before it has an id or counters."""
+
+    type: MemoryType
+    title: str
+    content: str
+    embed_text: str
+    identity_text: str
+    language: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = "agent"
+    agent: str | None = None
+    success: bool | None = None
+    fixed_id: str | None = None
+
+
+def normalize_code(code: str) -> str:
+    """Same code with other line endings, indentation or trailing spaces normalizes the same."""
+    lines = [line.rstrip() for line in code.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def normalize_prose(text: str) -> str:
+    """Prose compared modulo white space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def content_hash(memory_type: MemoryType, identity_text: str) -> str:
+    return hashlib.sha256(f"{memory_type}\x00{identity_text}".encode()).hexdigest()
+
+
+def memory_id(memory_type: MemoryType, digest: str) -> str:
+    return f"{ID_PREFIXES[memory_type]}_{digest[:24]}"
+
+
+def type_for_id(memory_id_: str) -> MemoryType | None:
+    """The memory type an id belongs to, from its prefix (None when the id has no known prefix)."""
+    prefix = memory_id_.split("_", 1)[0]
+    for memory_type, known in ID_PREFIXES.items():
+        if prefix == known:
+            return memory_type
+    if memory_id_.startswith("seed_"):
+        kind = memory_id_.split("_")[1] if memory_id_.count("_") >= 2 else ""
+        return {"pattern": "pattern", "bestpractice": "best_practice", "error": "error"}.get(kind)
+    return None
+
+
+def new_metadata(draft: MemoryDraft, digest: str, now: float | None = None) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    metadata: dict[str, Any] = {
+        key: value
+        for key, value in draft.metadata.items()
+        if key not in RESERVED_KEYS and isinstance(value, str | int | float | bool)
+    }
+    metadata.update(
+        {
+            "type": draft.type,
+            "title": draft.title[:500],
+            "language": draft.language or "",
+            "created_at": now,
+            "updated_at": now,
+            "content_hash": digest,
+            "usage_count": 1,
+            "success_count": 1 if draft.success is True else 0,
+            "failure_count": 1 if draft.success is False else 0,
+            "agent": draft.agent or "",
+            "source": draft.source,
+            "tags": "|" + "|".join(draft.tags) + "|" if draft.tags else "",
+            "fields_json": json.dumps(draft.fields, ensure_ascii=False),
+            "metadata_json": json.dumps(draft.metadata, ensure_ascii=False, default=str),
+        }
+    )
+    return metadata
+
+
+def bumped_metadata(metadata: dict[str, Any], success: bool | None, now: float | None = None) -> dict[str, Any]:
+    """Counters after the same memory was stored or confirmed again."""
+    bumped = dict(metadata)
+    bumped["usage_count"] = int(metadata.get("usage_count", 0)) + 1
+    if success is True:
+        bumped["success_count"] = int(metadata.get("success_count", 0)) + 1
+    elif success is False:
+        bumped["failure_count"] = int(metadata.get("failure_count", 0)) + 1
+    bumped["updated_at"] = time.time() if now is None else now
+    return bumped
+
+
+def outcome_of(success_count: int, failure_count: int) -> Outcome:
+    if success_count and failure_count:
+        return "mixed"
+    if success_count:
+        return "worked"
+    if failure_count:
+        return "failed"
+    return "unknown"
+
+
+def _iso(timestamp: Any) -> str:
+    return datetime.fromtimestamp(float(timestamp or 0), tz=UTC).isoformat(timespec="seconds")
+
+
+def to_record(item: StoredItem) -> MemoryRecord:
+    meta = item.metadata
+    success_count = int(meta.get("success_count", 0))
+    failure_count = int(meta.get("failure_count", 0))
+    tags = [t for t in str(meta.get("tags", "")).split("|") if t]
+    return MemoryRecord(
+        id=item.id,
+        type=meta.get("type", "pattern"),
+        title=str(meta.get("title", "")),
+        content=item.document,
+        language=meta.get("language") or None,
+        fields=json.loads(meta.get("fields_json") or "{}"),
+        tags=tags,
+        metadata=json.loads(meta.get("metadata_json") or "{}"),
+        source=str(meta.get("source", "agent")),
+        agent=meta.get("agent") or None,
+        created_at=_iso(meta.get("created_at")),
+        updated_at=_iso(meta.get("updated_at")),
+        content_hash=str(meta.get("content_hash", "")),
+        usage_count=int(meta.get("usage_count", 0)),
+        success_count=success_count,
+        failure_count=failure_count,
+        outcome=outcome_of(success_count, failure_count),
+    )

@@ -1,0 +1,65 @@
+"""Shared fixtures: one real model per session, a fresh real Chroma store per test, real MCP clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from mcp_memory.app import MemoryApp  # noqa: E402
+from mcp_memory.config import Settings  # noqa: E402
+from mcp_memory.embeddings import Embedder  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+    model = Embedder()
+    model.load()
+    return model
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings, embedder: Embedder) -> MemoryApp:
+    return MemoryApp(settings, embedder=embedder)
+
+
+@pytest.fixture
+async def client(app: MemoryApp) -> AsyncIterator[Any]:
+    from mcp import Client
+
+    from mcp_memory.server import build_server
+
+    async with Client(build_server(app)) as connected:
+        yield connected
+
+
+async def call(client: Any, tool: str, **arguments: Any) -> dict[str, Any]:
+    """Call a tool that must succeed; return its structured result."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+async def call_error(client: Any, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail with a tool error; return the error text."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(block, "text", "") for block in result.content)
