@@ -65,7 +65,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mcp_memory.demo import run_demo
 
         sys.exit(run_demo(data_dir=args.data_dir, verbose=args.verbose))
-    settings = settings_from_args(args) if args.command else Settings()
+    from pydantic import ValidationError
+
+    try:
+        settings = settings_from_args(args) if args.command else Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"mcp-memory: invalid setting ({problems}). Check the flags and MCP_MEMORY_* variables.", file=sys.stderr)
+        sys.exit(2)
     configure_logging(settings)
     if command == "serve":
         serve(settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory.drafts import knowledge_draft
-from mcp_memory.errors import NotFound
+from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import KnowledgeType, MemoryRecord, SeedCounts, StoreResult
 from mcp_memory.records import MemoryDraft, content_hash, new_metadata, to_record
@@ -118,9 +118,9 @@ class KnowledgeBase:
         for candidate in (seed_id(kind, slug), slug):  # type: ignore[arg-type]
             try:
                 record = await self.memory.get(candidate)
-            except NotFound:
+            except (NotFound, InvalidInput):  # a blank or overlong slug names no item either
                 continue
-            if record.source in KNOWLEDGE_SOURCES:
+            if record.source in KNOWLEDGE_SOURCES and knowledge_kind(record) == kind:
                 return record
         raise NotFound(f"No {kind} knowledge item '{slug}'. Read memory://knowledge for the index.")
 

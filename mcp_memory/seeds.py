@@ -129,7 +129,7 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
 
 
 def _check_front_matter(path: Path, kind: SeedKind, meta: dict[str, Any]) -> None:
-    """Reject what the model alone would accept silently: unknown keys, blanks, misplaced error fields."""
+    """Reject what the model alone would let through: unknown keys (typos), blanks, misplaced error fields."""
     unknown = sorted(str(key) for key in meta if key not in _FRONT_MATTER_KEYS)
     if unknown:
         raise SeedFileError(path, f"unknown front matter field(s): {', '.join(unknown)}")
