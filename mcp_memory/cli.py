@@ -96,12 +96,24 @@ def _app(settings: Settings) -> Any:
 
 def serve(settings: Settings) -> None:
     from mcp_memory.app import MemoryApp
-    from mcp_memory.server import build_server
+    from mcp_memory.errors import MemoryStoreError
+    from mcp_memory.server import build_server, is_loopback, serve_http
 
+    if settings.transport == "http" and not is_loopback(settings.host) and not (settings.tokens or settings.tokens_file):
+        print(
+            f"mcp-memory: refusing to serve HTTP on {settings.host} without authentication. Set MCP_MEMORY_TOKENS "
+            "(agent-a:TOKEN,...) or MCP_MEMORY_TOKENS_FILE, or bind to 127.0.0.1.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     app = MemoryApp(settings)
-    server = build_server(app)
+    try:
+        server = build_server(app)
+    except MemoryStoreError as exc:
+        print(f"mcp-memory: {exc}", file=sys.stderr)
+        sys.exit(2)
     if settings.transport == "stdio":
         server.run()
     else:
         app.start_in_background()
-        server.run("streamable-http", host=settings.host, port=settings.port)
+        serve_http(server, settings)

@@ -3,6 +3,7 @@
 Precedence: command-line flags (passed as init arguments) beat the environment, which beats defaults.
 """
 
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -17,8 +18,11 @@ def default_data_dir() -> Path:
 
 
 def default_seeds_dir() -> Path:
-    """The knowledge files shipped beside the package (source checkout or editable install)."""
-    return Path(__file__).resolve().parent.parent / "seeds"
+    """The knowledge files: beside the package in a checkout, under ``<prefix>/share`` when installed."""
+    beside_package = Path(__file__).resolve().parent.parent / "seeds"
+    if beside_package.is_dir():
+        return beside_package
+    return Path(sys.prefix) / "share" / "mcp-memory" / "seeds"
 
 
 class Settings(BaseSettings):
@@ -41,11 +45,24 @@ class Settings(BaseSettings):
     embed_threads: int = Field(default=1, ge=1, le=64, description="Torch threads used for encoding.")
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     model_path: Path | None = Field(default=None, description="Sentence-transformers model folder.")
+    tokens: str | None = Field(
+        default=None, description="Bearer tokens for HTTP, as 'agent-a:TOKEN1,agent-b:TOKEN2'.", repr=False
+    )
+    tokens_file: Path | None = Field(default=None, description="File of 'name:token' lines; re-read when it changes.")
+    rate_limit_per_second: float = Field(default=50.0, ge=0, description="Requests per second per agent; 0 = off.")
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests an agent may make at once.")
+    allowed_hosts: str | None = Field(
+        default=None, description="Extra Host names accepted over HTTP when bound to a non-loopback address."
+    )
+    max_request_bytes: int = Field(default=4_000_000, ge=1024, description="Largest HTTP request body.")
 
-    @field_validator("data_dir", "seeds_dir", mode="after")
+    @field_validator("data_dir", "seeds_dir", "tokens_file", mode="after")
     @classmethod
-    def _expand_user(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]
 
     @field_validator("chroma_url", mode="before")
     @classmethod

@@ -1,12 +1,16 @@
 """The MCP edge: tools, resources and prompts that call the memory services and translate their errors."""
 
 
+import ipaddress
 import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import ToolAnnotations
@@ -14,6 +18,8 @@ from pydantic import Field
 
 from mcp_memory import __version__
 from mcp_memory.app import MemoryApp
+from mcp_memory.auth import AgentTokens, RateLimiter
+from mcp_memory.config import Settings
 from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.errors import MemoryStoreError, NotFound
 from mcp_memory.knowledge import render_knowledge_index, render_knowledge_markdown
@@ -44,6 +50,23 @@ WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
+class AgentTokenVerifier:
+    """Bearer tokens that name agents (MCP_MEMORY_TOKENS / MCP_MEMORY_TOKENS_FILE)."""
+
+    def __init__(self, tokens: AgentTokens) -> None:
+        self.tokens = tokens
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        agent = self.tokens.agent_for(token)
+        return AccessToken(token=token, client_id=agent, scopes=[]) if agent else None
+
+
+def current_agent() -> str | None:
+    """The agent named by the bearer token of the current HTTP request, if any."""
+    token = get_access_token()
+    return token.client_id if token else None
+
+
 @contextmanager
 def tool_errors() -> Iterator[None]:
     """Our expected failures become tool errors whose text the agent reads."""
@@ -64,9 +87,29 @@ def build_server(app: MemoryApp) -> MCPServer:
         app.start_in_background()
         yield {}
 
+    tokens = AgentTokens(settings.tokens, settings.tokens_file)
+    limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    auth_options: dict[str, Any] = {}
+    if tokens.configured:
+        base_url = f"http://{settings.host}:{settings.port}"
+        auth_options = {
+            "token_verifier": AgentTokenVerifier(tokens),
+            "auth": AuthSettings(
+                issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False
+            ),
+        }
+
+    async def begin(agent_role: str | None = None) -> str | None:
+        """Rate-limit the caller, wait until the store is ready, and say who is writing."""
+        agent = current_agent()
+        limiter.check(agent or agent_role or "local")
+        await app.ready()
+        return agent or agent_role
+
     mcp = MCPServer(
         "mcp-memory",
         lifespan=warm_up,
+        **auth_options,
         title="mcp-memory",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -103,6 +146,7 @@ def build_server(app: MemoryApp) -> MCPServer:
         Storing the same code again counts a reuse instead of creating a copy.
         """
         with tool_errors():
+            agent = await begin(agent_role)
             draft = pattern_draft(
                 text("pattern_name", pattern_name),
                 text("code", code),
@@ -110,9 +154,8 @@ def build_server(app: MemoryApp) -> MCPServer:
                 optional_text("context", context),
                 json_object("success_metrics", success_metrics),
                 [text("tags", t) for t in tags],
-                agent=agent_role,
+                agent=agent,
             )
-            await app.ready()
             return await app.memory.remember(draft)
 
     @mcp.tool(annotations=READ_ONLY)
@@ -126,7 +169,7 @@ def build_server(app: MemoryApp) -> MCPServer:
         Example: {"description": "implement user authentication with JWT", "language": "python"}.
         """
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.recall(
                 description, ["pattern"], n_results, language=normalize_language(language), query_field="description"
             )
@@ -144,15 +187,15 @@ def build_server(app: MemoryApp) -> MCPServer:
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
         with tool_errors():
+            agent = await begin(agent_role)
             draft = solution_draft(
                 text("problem", problem),
                 text("solution", solution),
                 language,
                 optional_text("context", context),
                 json_object("success_metrics", success_metrics),
-                agent=agent_role,
+                agent=agent,
             )
-            await app.ready()
             return await app.memory.remember(draft)
 
     @mcp.tool(annotations=READ_ONLY)
@@ -163,7 +206,7 @@ def build_server(app: MemoryApp) -> MCPServer:
     ) -> RecallResult:
         """Recall stored solutions to similar problems, best first."""
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.recall(
                 problem, ["solution"], n_results, language=normalize_language(language), query_field="problem"
             )
@@ -184,14 +227,14 @@ def build_server(app: MemoryApp) -> MCPServer:
         "resolution": "pip install fastapi uvicorn", "success": true}.
         """
         with tool_errors():
+            agent = await begin(agent_role)
             draft = error_draft(
                 text("error_message", error_message),
                 optional_text("context", context),
                 text("resolution", resolution),
                 success,
-                agent=agent_role,
+                agent=agent,
             )
-            await app.ready()
             return await app.memory.remember(draft)
 
     @mcp.tool(annotations=READ_ONLY)
@@ -205,7 +248,7 @@ def build_server(app: MemoryApp) -> MCPServer:
         (do not repeat it); 'mixed' worked sometimes. Counts are in success_count and failure_count.
         """
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.recall(error_message, ["error"], n_results, query_field="error_message")
 
     # -- everything --------------------------------------------------------------------------------
@@ -223,7 +266,7 @@ def build_server(app: MemoryApp) -> MCPServer:
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=max_n)] = 5,
     ) -> RecallResult:
         with tool_errors():
-            await app.ready()
+            await begin()
             types = list(dict.fromkeys(memory_types)) if memory_types else list(MEMORY_TYPES)
             return await app.memory.recall(query, types, n_results, where=where)
 
@@ -233,7 +276,7 @@ def build_server(app: MemoryApp) -> MCPServer:
     ) -> MemoryRecord:
         """Read one memory in full by its id."""
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.get(id)
 
     @mcp.tool(annotations=DESTRUCTIVE)
@@ -242,14 +285,14 @@ def build_server(app: MemoryApp) -> MCPServer:
     ) -> DeleteResult:
         """Delete one memory for good (e.g. a wrong or harmful fix). Seeded knowledge returns on the next seeding."""
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.delete(id)
 
     @mcp.tool(annotations=READ_ONLY)
     async def memory_stats() -> MemoryStats:
         """Counts per memory type and language, where the data lives, its size on disk and the embedding model."""
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.memory.stats()
 
     # -- knowledge ---------------------------------------------------------------------------------
@@ -267,14 +310,14 @@ def build_server(app: MemoryApp) -> MCPServer:
         with tool_errors():
             title, content = text("title", title), text("content", content)
             metadata = json_object("metadata", metadata)
-            await app.ready()
+            await begin()
             return await app.knowledge.add(title, content, knowledge_type, metadata)
 
     @mcp.tool(annotations=WRITES)
     async def seed_initial_knowledge() -> SeedCounts:
         """Seed the built-in design patterns, best practices and common errors. Safe to repeat: no duplicates."""
         with tool_errors():
-            await app.ready()
+            await begin()
             return await app.knowledge.seed()
 
     # -- resources ---------------------------------------------------------------------------------
@@ -283,21 +326,21 @@ def build_server(app: MemoryApp) -> MCPServer:
     async def knowledge_index() -> str:
         """Index of the knowledge base: seeded and custom patterns, best practices and errors."""
         with resource_errors():
-            await app.ready()
+            await begin()
             return render_knowledge_index(await app.knowledge.index())
 
     @mcp.resource("memory://knowledge/{kind}/{slug}", name="knowledge-item", mime_type="text/markdown")
     async def knowledge_item(kind: str, slug: str) -> str:
         """One knowledge item as markdown; kind is pattern, best_practice, error or solution."""
         with resource_errors():
-            await app.ready()
+            await begin()
             return render_knowledge_markdown(await app.knowledge.item(kind, slug))
 
     @mcp.resource("memory://stats", name="stats", mime_type="application/json")
     async def stats_resource() -> str:
         """The same figures as the memory_stats tool."""
         with resource_errors():
-            await app.ready()
+            await begin()
             return json.dumps((await app.memory.stats()).model_dump(), indent=2)
 
     return mcp
@@ -311,6 +354,34 @@ success_count, failure_count, created_at (unix seconds), or any scalar metadata 
 {FILTER_EXAMPLE}
 Example call: {{"query": "retry HTTP requests", "memory_types": ["pattern", "solution"],
 "where": {{"language": "python"}}, "n_results": 5}}."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_http(mcp: MCPServer, settings: Settings) -> None:
+    """Streamable HTTP at /mcp with DNS-rebinding protection on and the request body size capped."""
+    import uvicorn
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    security = None
+    if not is_loopback(settings.host):
+        hosts = [settings.host, "localhost", "127.0.0.1", *settings.allowed_host_list()]
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{h}:*" for h in hosts] + hosts,
+            allowed_origins=[f"http://{h}:*" for h in hosts] + [f"https://{h}:*" for h in hosts],
+        )
+    starlette_app = mcp.streamable_http_app(
+        host=settings.host, transport_security=security, max_request_body_size=settings.max_request_bytes
+    )
+    uvicorn.run(starlette_app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
 
 @contextmanager

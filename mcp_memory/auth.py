@@ -1,0 +1,101 @@
+"""Who is calling: bearer tokens that name agents, and per-agent request rate limits."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from pathlib import Path
+
+from mcp_memory.errors import InvalidInput, MemoryStoreError
+
+
+class RateLimited(MemoryStoreError):
+    """An agent sent more requests per second than allowed."""
+
+
+def parse_tokens(text: str, source: str) -> dict[str, str]:
+    """``name:token`` entries (comma- or newline-separated; ``#`` comments) as a token → agent name map."""
+    tokens: dict[str, str] = {}
+    for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+        entry = raw.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        name, sep, token = entry.partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not name or not token:
+            raise InvalidInput(source, f"entry {number} is not 'agent-name:token'.", "Write e.g. agent-a:s3cret.")
+        if len(token) < 8:
+            raise InvalidInput(source, f"the token of '{name}' is shorter than 8 characters.", "Use a long random token.")
+        tokens[token] = name
+    return tokens
+
+
+class AgentTokens:
+    """Tokens from ``MCP_MEMORY_TOKENS`` and a tokens file; the file is re-read when it changes, so
+    removing a line revokes that token without a restart."""
+
+    def __init__(self, inline: str | None, file: Path | None) -> None:
+        self._inline = parse_tokens(inline, "MCP_MEMORY_TOKENS") if inline else {}
+        self._file = file
+        self._file_tokens: dict[str, str] = {}
+        self._file_stamp: tuple[float, int] | None = None
+        self._lock = threading.Lock()
+        if file is not None:
+            if not file.is_file():
+                raise InvalidInput("MCP_MEMORY_TOKENS_FILE", f"{file} does not exist.")
+            self._reload_file()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._inline) or self._file is not None
+
+    def _reload_file(self) -> None:
+        assert self._file is not None
+        try:
+            stat = self._file.stat()
+        except OSError:
+            self._file_tokens, self._file_stamp = {}, None  # a deleted file revokes its tokens
+            return
+        stamp = (stat.st_mtime, stat.st_size)
+        if stamp != self._file_stamp:
+            self._file_tokens = parse_tokens(self._file.read_text(), "MCP_MEMORY_TOKENS_FILE")
+            self._file_stamp = stamp
+
+    def agent_for(self, token: str) -> str | None:
+        """The agent name a token belongs to, or None; compared in constant time."""
+        with self._lock:
+            if self._file is not None:
+                self._reload_file()
+            known = {**self._inline, **self._file_tokens}
+        found = None
+        for candidate, name in known.items():
+            if hmac.compare_digest(candidate.encode(), token.encode()):
+                found = name
+        return found
+
+
+class RateLimiter:
+    """A token bucket per agent: ``burst`` requests at once, refilled at ``per_second``."""
+
+    def __init__(self, per_second: float, burst: int) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, agent: str) -> None:
+        if self.per_second <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            level, last = self._buckets.get(agent, (float(self.burst), now))
+            level = min(float(self.burst), level + (now - last) * self.per_second)
+            if level < 1.0:
+                wait = (1.0 - level) / self.per_second
+                self._buckets[agent] = (level, now)
+                raise RateLimited(
+                    f"Rate limit: agent '{agent}' sent more than {self.per_second:g} requests/s "
+                    f"(burst {self.burst}). Retry in {wait:.2f} s."
+                )
+            self._buckets[agent] = (level - 1.0, now)
