@@ -38,7 +38,7 @@ from mcp_memory.records import (
     type_for_id,
 )
 from mcp_memory.store import QueryMatch, StoredItem, VectorStore
-from mcp_memory.validation import and_filters, chroma_where, require_n_results, require_text
+from mcp_memory.validation import FILTER_EXAMPLE, and_filters, chroma_where, require_n_results, require_text
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -110,14 +110,16 @@ class MemoryService:
     def _recall_blocking(
         self, query: str, memory_types: list[MemoryType], n_results: int, where: dict[str, Any] | None
     ) -> list[MemoryHit]:
+        from chromadb.errors import InvalidArgumentError
+
         embedding = self.embedder.encode([query])[0]
         candidates = min(n_results * CANDIDATE_FACTOR, self.settings.max_results * CANDIDATE_FACTOR)
         hits: list[MemoryHit] = []
         for memory_type in memory_types:
             try:
                 matches = self.store.query(memory_type, embedding, candidates, where)
-            except ValueError as exc:  # Chroma rejects a filter only when it sees the data types
-                raise InvalidInput("where", f"{exc}.") from exc
+            except (ValueError, InvalidArgumentError) as exc:  # Chroma rejects some filters only when it runs them
+                raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
             hits.extend(_hit(match) for match in matches)
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:n_results]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mcp_memory.errors import InvalidInput
@@ -40,6 +41,10 @@ def normalize_language(language: str | None) -> str | None:
     if language is None or not language.strip():
         return None
     name = language.strip().lower()
+    if len(name) > 40 or not re.fullmatch(r"[\w+#.\- ]+", name):
+        raise InvalidInput(
+            "language", f"'{language[:60]}' is not a language name.", "Use e.g. 'python', 'typescript', 'go'."
+        )
     aliases = {
         "py": "python", "python3": "python", "js": "javascript", "node": "javascript", "jsx": "javascript",
         "ts": "typescript", "tsx": "typescript", "golang": "go", "rs": "rust", "c++": "cpp", "cxx": "cpp",
@@ -69,6 +74,7 @@ def chroma_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     if not isinstance(where, dict):
         raise InvalidInput("where", f"expected a JSON object, got {type(where).__name__}.", FILTER_EXAMPLE)
+    require_json_object("where", where, 20_000)
     if len(where) > 1:
         where = {"$and": [{key: value} for key, value in where.items()]}
     from chromadb.api.types import validate_where
@@ -77,7 +83,36 @@ def chroma_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
         validate_where(where)
     except ValueError as exc:
         raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
+    _check_operands(where)
     return where
+
+
+_COMPARISONS = frozenset({"$gt", "$gte", "$lt", "$lte"})
+
+
+def _check_operands(where: dict[str, Any]) -> None:
+    """Reject what Chroma's own check lets through but its query engine fails on without saying why."""
+    for key, value in where.items():
+        if key in ("$and", "$or"):
+            for part in value:
+                _check_operands(part)
+            continue
+        if key.startswith("$"):
+            raise InvalidInput(
+                "where", f"unknown operator '{key}'; only $and and $or may stand where a metadata key goes.",
+                FILTER_EXAMPLE,
+            )
+        if not isinstance(value, dict):
+            continue
+        for operator, operand in value.items():
+            values = operand if isinstance(operand, list) else [operand]
+            if not all(isinstance(v, str | int | float) for v in values):
+                raise InvalidInput(
+                    "where", f"{operator} on '{key}' takes strings, numbers or booleans, got {operand!r}.",
+                    FILTER_EXAMPLE,
+                )
+            if operator in _COMPARISONS and isinstance(operand, bool):
+                raise InvalidInput("where", f"{operator} on '{key}' compares numbers, got {operand!r}.", FILTER_EXAMPLE)
 
 
 def and_filters(*filters: dict[str, Any] | None) -> dict[str, Any] | None:

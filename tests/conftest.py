@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from mcp_memory.app import MemoryApp  # noqa: E402
-from mcp_memory.config import Settings  # noqa: E402
-from mcp_memory.embeddings import Embedder  # noqa: E402
+from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
+from mcp_memory.embeddings import Embedder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

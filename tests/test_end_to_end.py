@@ -139,6 +139,7 @@ def test_store_and_recall_work_with_outbound_sockets_blocked(tmp_path: Path) -> 
     env.pop("HF_HUB_OFFLINE")  # the package must set offline mode itself
     result = subprocess.run(
         [sys.executable, "-c", NO_NETWORK_SCRIPT, str(tmp_path / "store")],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,
@@ -150,7 +151,8 @@ def test_store_and_recall_work_with_outbound_sockets_blocked(tmp_path: Path) -> 
 
 def test_demo_plays_the_workflow_against_a_spawned_server() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "demo"], capture_output=True, text=True, timeout=300, env=server_env()
+        [sys.executable, "-m", "mcp_memory", "demo"], check=False, capture_output=True, text=True, timeout=300,
+        env=server_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -164,7 +166,7 @@ def test_demo_plays_the_workflow_against_a_spawned_server() -> None:
 def test_seed_command_prints_the_counts(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mcp_memory", "seed", "--data-dir", str(tmp_path / "store")],
-        capture_output=True, text=True, timeout=300, env=server_env(),
+        check=False, capture_output=True, text=True, timeout=300, env=server_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == {"patterns": 4, "best_practices": 3, "common_errors": 4}
