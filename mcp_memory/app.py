@@ -9,6 +9,8 @@ import anyio
 
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
+from mcp_memory.episodes import EpisodeService
+from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
 from mcp_memory.memory import MemoryService
 from mcp_memory.store import VectorStore
@@ -27,6 +29,8 @@ class MemoryApp:
         self.store = VectorStore(self.embedder, settings.data_dir, settings.chroma_url)
         self.memory = MemoryService(settings, self.embedder, self.store)
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
+        self.episodes = EpisodeService(settings, self.memory)
+        self.failures = FailureAnalyst(self.episodes, self.memory)
         self._start_lock = threading.Lock()
         self._started = False
         self._warmup: threading.Thread | None = None

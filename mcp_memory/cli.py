@@ -1,4 +1,7 @@
-"""Command line: ``mcp-memory serve | seed | stats | demo``. Flags beat environment beats defaults."""
+"""Command line: ``mcp-memory serve | seed | stats | recall | import | export | backup | demo``.
+
+Flags beat environment beats defaults.
+"""
 
 from __future__ import annotations
 
@@ -31,8 +34,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="Seed the knowledge base and print the counts.")
     store_flags(seed)
-    stats = commands.add_parser("stats", help="Print memory statistics as JSON.")
+    stats = commands.add_parser("stats", help="Print memory statistics (a table; --json for machines).")
+    stats.add_argument("--json", action="store_true", help="Print the statistics as JSON.")
     store_flags(stats)
+    recall = commands.add_parser("recall", help="Recall memories for a query and print them as a table.")
+    recall.add_argument("query", help="What to look for, in words or code.")
+    recall.add_argument("--type", action="append", dest="types", metavar="TYPE", choices=sorted(TYPE_CHOICES),
+                        help="errors, patterns, solutions, best_practices, episodes or all (repeatable; default all).")
+    recall.add_argument("--language", help="Only memories in this language, e.g. python.")
+    recall.add_argument("-n", "--n-results", type=int, default=5, help="How many to show (default 5).")
+    recall.add_argument("--json", action="store_true", help="Print the full results as JSON.")
+    store_flags(recall)
+    export = commands.add_parser("export", help="Export every memory and episode to a JSON-lines file.")
+    export.add_argument("file", help="Where to write (- for stdout). Written whole or not at all.")
+    export.add_argument("--with-embeddings", action="store_true", help="Carry the vectors, so import skips the model.")
+    store_flags(export)
+    load = commands.add_parser("import", help="Import a JSON-lines export; re-running it adds only what is missing.")
+    load.add_argument("file", help="A file written by export (or backup).")
+    load.add_argument("--skip-bad", action="store_true",
+                      help="Import the good lines and list the bad ones (default: a bad line aborts before any write).")
+    load.add_argument("--batch-size", type=int, default=1000, help="Memories written per batch (default 1000).")
+    load.add_argument("--json", action="store_true", help="Print the import report as JSON.")
+    store_flags(load)
+    backup = commands.add_parser("backup", help="Back up the memory into a folder; safe while a server runs.")
+    backup.add_argument("folder", help="Folder to write mcp-memory-<time>.jsonl into (restore with import).")
+    store_flags(backup)
     demo = commands.add_parser("demo", help="Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", help="Store to use (default: a temporary directory, removed afterwards).")
     demo.add_argument("-v", "--verbose", action="count", default=0)
@@ -81,11 +107,49 @@ def main(argv: Sequence[str] | None = None) -> None:
         app.store.open()
         print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
     elif command == "stats":
-        import anyio
+        from mcp_memory.commands import run_stats, stats_text
 
-        app = _app(settings)
-        app.store.open()
-        print(json.dumps(anyio.run(app.memory.stats).model_dump(), indent=2))
+        stats, episodes = run_stats(_app(settings))
+        print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
+    elif command in ("recall", "import", "export", "backup"):
+        sys.exit(_run_tool(command, args, settings))
+
+
+TYPE_CHOICES = {"all", "knowledge", "pattern", "patterns", "solution", "solutions", "error", "errors",
+                "best_practice", "best_practices", "episode", "episodes"}
+
+
+def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    """The commands for people and scripts; our errors become one line on stderr and exit status 1."""
+    from pathlib import Path
+
+    from mcp_memory import commands
+    from mcp_memory.errors import MemoryStoreError
+
+    app = _app(settings)
+    try:
+        if command == "recall":
+            result = commands.run_recall(
+                app, args.query, commands.memory_types(args.types), args.language, args.n_results
+            )
+            print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
+        elif command == "import":
+            report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
+            print(report.model_dump_json(indent=2) if args.json else commands.import_summary(report))
+        elif command == "export":
+            exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
+            print(commands.export_summary(exported, args.file), file=sys.stderr)
+        else:
+            path, exported = commands.run_backup(app, Path(args.folder))
+            print(commands.export_summary(exported, str(path)))
+            print(f"Restore with: mcp-memory import {path} --data-dir NEW_DIR")
+    except MemoryStoreError as exc:
+        print(f"mcp-memory {command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"mcp-memory {command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _app(settings: Settings) -> Any:
@@ -95,9 +159,8 @@ def _app(settings: Settings) -> Any:
 
 
 def serve(settings: Settings) -> None:
-    from mcp_memory.app import MemoryApp
     from mcp_memory.errors import MemoryStoreError
-    from mcp_memory.server import build_server, is_loopback, serve_http
+    from mcp_memory.server import is_loopback, user_auth
 
     if settings.transport == "http" and not is_loopback(settings.host) and not (settings.tokens or settings.tokens_file):
         print(
@@ -106,14 +169,13 @@ def serve(settings: Settings) -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    app = MemoryApp(settings)
     try:
-        server = build_server(app)
+        user_auth(settings)  # a malformed token list stops here, before anything listens
     except MemoryStoreError as exc:
         print(f"mcp-memory: {exc}", file=sys.stderr)
         sys.exit(2)
-    if settings.transport == "stdio":
-        server.run()
-    else:
-        app.start_in_background()
-        serve_http(server, settings)
+    import anyio
+
+    from mcp_memory.runner import serve as run_server
+
+    anyio.run(run_server, settings)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     seed_on_start: bool = Field(default=True, description="Seed the knowledge base when the server starts.")
     seeds_dir: Path = Field(default_factory=default_seeds_dir)
     max_text_chars: int = Field(default=100_000, ge=100, description="Longest accepted text argument.")
+    max_event_data_chars: int = Field(
+        default=65_536, ge=256, description="Largest episode event `data`, as JSON characters; larger is rejected."
+    )
     max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
     embed_threads: int = Field(default=1, ge=1, le=64, description="Torch threads used for encoding.")
     embed_batch_size: int = Field(default=32, ge=1, le=1024)

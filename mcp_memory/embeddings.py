@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_WORD_PIECES = 256
+# Thread counts per path, measured with bench/embedding_backends.py (bench/README.md): see THREADS_NOTE.
+SINGLE_TEXTS = 4
+BULK_BATCH_SIZE = 64
 
 
 def packaged_model_path() -> Path:
@@ -42,10 +45,15 @@ class Embedder:
         threads: int = 1,
         batch_size: int = 32,
         cache_size: int = 8192,
+        batch_threads: int | None = None,
+        bulk_batch_size: int = BULK_BATCH_SIZE,
     ) -> None:
         self._model_path = model_path
         self._threads = threads
+        self._batch_threads = batch_threads or threads
         self._batch_size = batch_size
+        self._bulk_batch_size = bulk_batch_size
+        self._torch_threads = 0
         self._cache_size = cache_size
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
         self._model: Any = None
@@ -78,8 +86,8 @@ class Embedder:
 
             transformers_logging.disable_progress_bar()
 
-            # One thread keeps single-query latency stable when the machine is busy.
             torch.set_num_threads(self._threads)
+            self._torch_threads = self._threads
             path = self._model_path or packaged_model_path()
             logger.info("loading embedding model from %s", path)
             self._model = SentenceTransformer(str(path), device="cpu")
@@ -97,15 +105,7 @@ class Embedder:
             if key not in self._cache and key not in missing:
                 missing[key] = text
         if missing:
-            self.load()
-            with self._encode_lock:
-                vectors = self._model.encode(
-                    list(missing.values()),
-                    batch_size=self._batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+            vectors = self._run_model(list(missing.values()), self._batch_size)
             for key, vector in zip(missing, vectors, strict=True):
                 self._remember(key, vector.tolist())
         found: list[list[float]] = []
@@ -115,6 +115,43 @@ class Embedder:
                 vector = self.encode([texts[keys.index(key)]])[0]
             found.append(vector)
         return found
+
+    def encode_batch(self, texts: Sequence[str]) -> Any:
+        """Unit-length float32 vectors, one row per text, for bulk work (imports, batched stores).
+
+        Equal texts are encoded once and cached ones not at all, but the results are not cached: a bulk
+        import would only push out the texts that live agents repeat.
+        """
+        import numpy as np
+
+        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+        result = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            cached = self._cache.get(key)
+            if cached is not None:
+                result[i] = cached
+            else:
+                missing.setdefault(key, []).append(i)
+        if missing:
+            vectors = self._run_model([texts[rows[0]] for rows in missing.values()], self._bulk_batch_size)
+            for rows, vector in zip(missing.values(), vectors, strict=True):
+                result[rows] = vector
+        return result
+
+    def _run_model(self, texts: list[str], batch_size: int) -> Any:
+        """The model on ``texts``, with the thread count measured best for this many (see THREADS_NOTE)."""
+        self.load()
+        threads = self._threads if len(texts) <= SINGLE_TEXTS else self._batch_threads
+        with self._encode_lock:
+            if threads != self._torch_threads:
+                import torch
+
+                torch.set_num_threads(threads)
+                self._torch_threads = threads
+            return self._model.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
 
     def _remember(self, key: str, vector: list[float]) -> None:
         self._cache[key] = vector

@@ -10,6 +10,7 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import anyio
@@ -85,6 +86,54 @@ class MemoryService:
             embedding = self.embedder.encode([draft.embed_text])[0]
             self.store.add(draft.type, [StoredItem(item_id, draft.content, metadata)], [embedding])
             return _store_result(item_id, draft.type, metadata, duplicate=False, updated=bool(existing))
+
+    async def remember_many(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
+        """Store many drafts at once; results are in the order of ``drafts``."""
+        return await self.run(self.remember_many_blocking, list(drafts))
+
+    def remember_many_blocking(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
+        """One lookup, one batched encode and one write per type, instead of one of each per draft.
+
+        Content already stored, or repeated earlier in ``drafts``, is counted again and never embedded again;
+        the outcome for each draft is what ``remember_blocking`` would have returned for it in turn.
+        """
+        digests = [content_hash(draft.type, draft.identity_text) for draft in drafts]
+        ids = [draft.fixed_id or memory_id(draft.type, digest) for draft, digest in zip(drafts, digests, strict=True)]
+        results: list[StoreResult | None] = [None] * len(drafts)
+        stripes = sorted({zlib.crc32(item_id.encode()) % len(self._stripes) for item_id in ids})
+        with ExitStack() as held:
+            for stripe in stripes:  # always in ascending order, so two batches never wait on each other
+                held.enter_context(self._stripes[stripe])
+            for memory_type in dict.fromkeys(draft.type for draft in drafts):
+                positions = [i for i, draft in enumerate(drafts) if draft.type == memory_type]
+                wanted = list(dict.fromkeys(ids[i] for i in positions))
+                current = {item.id: item.metadata for item in self.store.get(memory_type, wanted)}
+                new: dict[str, MemoryDraft] = {}
+                counted: set[str] = set()
+                for i in positions:
+                    draft, digest, item_id = drafts[i], digests[i], ids[i]
+                    known = current.get(item_id)
+                    if known is not None and known.get("content_hash") == digest:
+                        current[item_id] = bumped_metadata(known, draft.success)
+                        if item_id not in new:
+                            counted.add(item_id)
+                        results[i] = _store_result(item_id, memory_type, current[item_id], duplicate=True)
+                        continue
+                    metadata = new_metadata(draft, digest)
+                    if known is not None:  # same fixed id, new content: replace, keep history
+                        metadata["created_at"] = known.get("created_at", metadata["created_at"])
+                        metadata["usage_count"] = int(known.get("usage_count", 1))
+                    current[item_id] = metadata
+                    new[item_id] = draft
+                    counted.discard(item_id)
+                    results[i] = _store_result(item_id, memory_type, metadata, duplicate=False, updated=known is not None)
+                if new:
+                    vectors = self.embedder.encode_batch([draft.embed_text for draft in new.values()])
+                    items = [StoredItem(item_id, draft.content, current[item_id]) for item_id, draft in new.items()]
+                    self.store.add(memory_type, items, vectors)  # type: ignore[arg-type]
+                for item_id in counted:
+                    self.store.update_metadata(memory_type, item_id, current[item_id])
+        return [result for result in results if result is not None]
 
     # -- recall ------------------------------------------------------------------------------------
 

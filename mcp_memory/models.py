@@ -99,3 +99,128 @@ class SeedCounts(BaseModel):
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+# -- episodes --------------------------------------------------------------------------------------
+
+EpisodeStatus = Literal["open", "ended"]
+EpisodeOutcome = Literal["open", "succeeded", "failed"]
+
+
+class EpisodeStarted(BaseModel):
+    episode_id: str = Field(description="Pass it to record_event and end_episode.")
+    task: str
+    started_at: str
+    message: str
+
+
+class EventRecorded(BaseModel):
+    episode_id: str
+    seq: int = Field(description="The event's place in the episode: 1, 2, 3, ... with no gaps, whoever records.")
+    event_type: str
+
+
+class EpisodeEnded(BaseModel):
+    episode_id: str
+    success: bool
+    event_count: int
+    indexed: bool = Field(description="True when recall_similar_episodes can already find it.")
+    message: str
+
+
+class EpisodeInfo(BaseModel):
+    """An episode without its events."""
+
+    episode_id: str
+    task: str
+    status: EpisodeStatus
+    outcome: EpisodeOutcome
+    success: bool | None = Field(description="None while the episode is open.")
+    agent_role: str | None = Field(description="Who started it.")
+    agent_roles: list[str] = Field(description="Every role that recorded an event, in order of first appearance.")
+    event_count: int
+    context: dict[str, Any]
+    metrics: dict[str, Any]
+    summary: str
+    started_at: str
+    ended_at: str | None
+
+
+class EpisodeEvent(BaseModel):
+    seq: int
+    event_type: str
+    agent_role: str
+    data: dict[str, Any]
+    recorded_at: str
+
+
+class EpisodeReplay(BaseModel):
+    """An episode replayed: a readable timeline and the events themselves, in sequence."""
+
+    episode: EpisodeInfo
+    timeline: str = Field(description="The episode as markdown, one line per event.")
+    events: list[EpisodeEvent]
+    next_after_seq: int | None = Field(
+        default=None, description="More events follow: call again with after_seq set to this value."
+    )
+
+
+class EpisodeList(BaseModel):
+    episodes: list[EpisodeInfo] = Field(description="Newest first.")
+    total: int = Field(description="How many episodes match the filters in all.")
+
+
+class SimilarEpisode(BaseModel):
+    """A past episode like the task at hand: how it ended and why it was returned."""
+
+    episode_id: str
+    task: str = Field(description="The task, shortened.")
+    outcome: EpisodeOutcome
+    how_it_ended: str
+    why: str = Field(description="Why it is similar: meaning, shared rare words, same files.")
+    score: float = Field(description="Fused rank score in 0..1; 1 means first by meaning and by words.")
+    similarity: float | None = Field(description="Cosine similarity of the task and the episode summary, if ranked.")
+    summary: str
+    files_changed: list[str]
+    errors: list[str] = Field(description="Error lines recorded in the episode (the last ones).")
+    agent_roles: list[str]
+    event_count: int
+    ended_at: str | None
+
+
+class SimilarEpisodes(BaseModel):
+    results: list[SimilarEpisode]
+    note: str | None = None
+
+
+class KnownFix(BaseModel):
+    """A stored error resolution that matches a failure cluster."""
+
+    memory_id: str
+    error_message: str
+    resolution: str
+    outcome: Outcome
+    similarity: float
+    same_signature: bool = Field(description="Its error has exactly the cluster's signature.")
+
+
+class FailureCluster(BaseModel):
+    """Failed episodes that broke the same way."""
+
+    signature: str = Field(description="The error template (paths, numbers, names as placeholders), or the step.")
+    count: int
+    episode_ids: list[str] = Field(description="Most recent first (at most 10).")
+    examples: list[str] = Field(description="Concrete error messages seen (at most 3).")
+    failing_event_types: dict[str, int]
+    agent_roles: dict[str, int]
+    preceded_by: dict[str, int] = Field(description="Event types recorded just before the failure, with counts.")
+    preceding_events: list[str] = Field(description="The events before the failure in the latest episode.")
+    tasks: list[str] = Field(description="Tasks that failed this way (shortened, at most 3).")
+    known_fixes: list[KnownFix]
+    advice: str
+
+
+class FailureAnalysis(BaseModel):
+    failed_episodes: int = Field(description="How many failed episodes were analyzed (the most recent ones).")
+    clusters: list[FailureCluster] = Field(description="Largest first.")
+    note: str | None = None

@@ -1,6 +1,7 @@
 """The MCP edge: tools, resources and prompts that call the memory services and translate their errors."""
 
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -61,10 +62,41 @@ class AgentTokenVerifier:
         return AccessToken(token=token, client_id=agent, scopes=[]) if agent else None
 
 
+class ForwardedAgentVerifier:
+    """Tokens ``<secret>.<agent>`` from server processes that forward to the store's owner."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        secret, _, agent = token.partition(".")
+        if not hmac.compare_digest(secret.encode(), self.secret.encode()):
+            return None
+        return AccessToken(token=token, client_id=agent, scopes=[])
+
+
+def _auth_settings(settings: Settings) -> AuthSettings:
+    base_url = f"http://{settings.host}:{settings.port}"
+    return AuthSettings(issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False)
+
+
+def user_auth(settings: Settings) -> dict[str, Any]:
+    """Bearer-token auth for agents when tokens are configured (keyword arguments for the SDK)."""
+    tokens = AgentTokens(settings.tokens, settings.tokens_file)
+    if not tokens.configured:
+        return {}
+    return {"token_verifier": AgentTokenVerifier(tokens), "auth": _auth_settings(settings)}
+
+
+def forwarded_auth(secret: str) -> dict[str, Any]:
+    verifier = ForwardedAgentVerifier(secret)
+    return {"token_verifier": verifier, "auth": _auth_settings(Settings(host="localhost", port=0))}
+
+
 def current_agent() -> str | None:
     """The agent named by the bearer token of the current HTTP request, if any."""
     token = get_access_token()
-    return token.client_id if token else None
+    return (token.client_id or None) if token else None
 
 
 @contextmanager
@@ -76,8 +108,12 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def build_server(app: MemoryApp) -> MCPServer:
-    """The MCP server over ``app``; nothing heavy happens until the first tool call or ``app.start_*``."""
+def build_server(app: MemoryApp, *, forwarded_secret: str | None = None) -> MCPServer:
+    """The MCP server over ``app``; nothing heavy happens until the first tool call or ``app.start_*``.
+
+    With ``forwarded_secret`` it is the owner's socket server: callers are other server processes that
+    present the secret and the name of the agent they forward for.
+    """
     settings = app.settings
     max_n = settings.max_results
 
@@ -87,22 +123,14 @@ def build_server(app: MemoryApp) -> MCPServer:
         app.start_in_background()
         yield {}
 
-    tokens = AgentTokens(settings.tokens, settings.tokens_file)
     limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    auth_options: dict[str, Any] = {}
-    if tokens.configured:
-        base_url = f"http://{settings.host}:{settings.port}"
-        auth_options = {
-            "token_verifier": AgentTokenVerifier(tokens),
-            "auth": AuthSettings(
-                issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False
-            ),
-        }
+    auth_options = forwarded_auth(forwarded_secret) if forwarded_secret else user_auth(settings)
 
     async def begin(agent_role: str | None = None) -> str | None:
         """Rate-limit the caller, wait until the store is ready, and say who is writing."""
         agent = current_agent()
-        limiter.check(agent or agent_role or "local")
+        if agent:  # limits apply to agents named by a token; anonymous local use is not throttled
+            limiter.check(agent)
         await app.ready()
         return agent or agent_role
 
@@ -343,6 +371,156 @@ def build_server(app: MemoryApp) -> MCPServer:
             await begin()
             return json.dumps((await app.memory.stats()).model_dump(), indent=2)
 
+    # -- episodes ----------------------------------------------------------------------------------
+
+    from typing import Literal
+
+    from mcp.shared.exceptions import MCPError
+    from mcp.types import INVALID_PARAMS
+
+    from mcp_memory import task_prompt
+    from mcp_memory.episode_views import replay_document
+    from mcp_memory.models import (
+        EpisodeEnded,
+        EpisodeList,
+        EpisodeReplay,
+        EpisodeStarted,
+        EventRecorded,
+        FailureAnalysis,
+        SimilarEpisodes,
+    )
+
+    appends = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+    roles = ["ORCHESTRATOR", "WORKER_BACKEND", "WORKER_FRONTEND", "QA_SENTINEL", "CONSENSUS_JUDGE", "SECURITY_AUDITOR"]
+
+    record_event_description = f"""\
+Record one event of an episode; returns its sequence number. Call it for every step (plan, code, command, test,
+review, decision, error). The event is on disk when this returns: an agent that crashes loses nothing it recorded.
+Many agents may record into one episode at once; order is by the returned seq, not by clock.
+
+`data` is a JSON object; put errors under "error" (the traceback or message), files under "files", commands
+under "command" with "returncode" — failure analysis and recall read these keys. Oversized `data` (more than
+{settings.max_event_data_chars:,} characters as JSON, MCP_MEMORY_MAX_EVENT_DATA_CHARS) is REJECTED with an error
+naming `data`, not truncated: nothing is recorded and the episode keeps all its other events; record an excerpt
+or a path to the full log instead. Recording into an unknown or ended episode is an error.
+Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_SENTINEL",
+"data": {{"command": "pytest -q", "returncode": 1, "error": "ModuleNotFoundError: No module named 'fastapi'"}}}}."""
+
+    def episode_call(agent_role: str | None = None) -> None:
+        """Rate-limited like every tool, but never waits for the model: episode records are SQLite rows."""
+        limiter.check(current_agent() or agent_role or "local")
+
+    @mcp.tool(annotations=appends)
+    async def start_episode(
+        task: Annotated[str, Field(description="The task the swarm is about to work on, as it was given.")],
+        context: Annotated[
+            dict[str, Any], Field(description='What frames the task, e.g. {"repo": "acme/api", "priority": "high"}.')
+        ] = {},
+        agent_role: Annotated[str | None, Field(description="Who starts it.", examples=roles)] = None,
+    ) -> EpisodeStarted:
+        """Start an episode: a durable, replayable record of one task. Share its id with every agent on the task.
+
+        Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"}, "agent_role": "ORCHESTRATOR"}.
+        """
+        with tool_errors():
+            episode_call(agent_role)
+            return await app.episodes.start(task, context, agent_role)
+
+    @mcp.tool(annotations=appends, description=record_event_description)
+    async def record_event(
+        episode_id: Annotated[str, Field(description="The id start_episode returned.")],
+        event_type: Annotated[
+            str, Field(description="What happened.", examples=["plan", "code_generation", "test_run", "error"])
+        ],
+        agent_role: Annotated[str, Field(description="Who did it; free text, well-known roles in examples.", examples=roles)],
+        data: Annotated[
+            dict[str, Any],
+            Field(description=f"The event as a JSON object, at most {settings.max_event_data_chars:,} characters."),
+        ],
+    ) -> EventRecorded:
+        with tool_errors():
+            episode_call(agent_role)
+            return await app.episodes.record(episode_id, event_type, agent_role, data)
+
+    @mcp.tool(annotations=appends)
+    async def end_episode(
+        episode_id: Annotated[str, Field(description="The id start_episode returned.")],
+        success: Annotated[bool, Field(description="Did the task succeed?")],
+        metrics: Annotated[dict[str, Any], Field(description='e.g. {"tests_passed": 12, "duration_s": 340}.')] = {},
+        summary: Annotated[str, Field(description="What was done and what was learned, in a few sentences.")] = "",
+    ) -> EpisodeEnded:
+        """End an episode with its outcome; it then takes no more events and similar tasks can recall it.
+
+        Episodes never ended stay listed as open (list_episodes status='open') and can be ended any time later.
+        """
+        with tool_errors():
+            episode_call()
+            return await app.episodes.end(episode_id, success, metrics, summary)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_episode(
+        episode_id: Annotated[str, Field(description="An id from start_episode or list_episodes.")],
+        after_seq: Annotated[int, Field(description="Only events after this sequence number.", ge=0)] = 0,
+        max_events: Annotated[int, Field(description="At most this many events.", ge=1, le=10_000)] = 1000,
+    ) -> EpisodeReplay:
+        """Replay an episode: its facts, a markdown timeline and every event in sequence order."""
+        with tool_errors():
+            episode_call()
+            return await app.episodes.get(episode_id, after_seq, max_events)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_episodes(
+        status: Annotated[Literal["open", "ended"] | None, Field(description="open, ended, or both (null).")] = None,
+        success: Annotated[bool | None, Field(description="Only succeeded (true) or failed (false) ones.")] = None,
+        limit: Annotated[int, Field(description="How many, newest first.", ge=1, le=1000)] = 20,
+    ) -> EpisodeList:
+        """List episodes, newest first; status='open' finds the ones never ended."""
+        with tool_errors():
+            episode_call()
+            return await app.episodes.list(status, success, limit)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def recall_similar_episodes(
+        task_description: Annotated[str, Field(description="The task you are about to start.")],
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=max_n)] = 3,
+        success_only: Annotated[bool, Field(description="Only episodes that succeeded.")] = False,
+    ) -> SimilarEpisodes:
+        """Past episodes like this task (by its words, summary and salient events): how each ended and why similar.
+
+        Example: {"task_description": "Add rate limiting to the FastAPI todo service", "n_results": 3}.
+        """
+        with tool_errors():
+            await begin()
+            return await app.episodes.recall_similar(task_description, n_results, success_only)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def analyze_failures(
+        limit: Annotated[int, Field(description="How many failure clusters to return.", ge=1, le=100)] = 10,
+    ) -> FailureAnalysis:
+        """Failed episodes grouped by cause (error signature, failing step, role), each with a known fix if stored.
+
+        Each cluster counts its episodes, shows the events before the failure and says what to do next.
+        """
+        with tool_errors():
+            await begin()
+            return await app.failures.analyze(limit)
+
+    @mcp.resource("memory://episodes/{episode_id}", name="episode", mime_type="text/markdown")
+    async def episode_resource(episode_id: str) -> str:
+        """An episode replayed: a markdown timeline, then its events as JSON."""
+        with resource_errors():
+            episode_call()
+            return replay_document(await app.episodes.get(episode_id))
+
+    @mcp.prompt()
+    async def memory_informed_task(task_description: str, language: str = "") -> str:
+        """The task with what memory knows about it: patterns, error fixes, best practices, past episodes."""
+        try:
+            await begin()
+            return await task_prompt.memory_informed_task(app.memory, app.episodes, task_description, language)
+        except MemoryStoreError as exc:
+            raise MCPError(INVALID_PARAMS, str(exc)) from exc
+
     return mcp
 
 
@@ -365,23 +543,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve_http(mcp: MCPServer, settings: Settings) -> None:
-    """Streamable HTTP at /mcp with DNS-rebinding protection on and the request body size capped."""
-    import uvicorn
+def http_security(settings: Settings) -> Any:
+    """DNS-rebinding protection: the SDK's loopback defaults, or the bound host plus allowed extra names."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    security = None
-    if not is_loopback(settings.host):
-        hosts = [settings.host, "localhost", "127.0.0.1", *settings.allowed_host_list()]
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{h}:*" for h in hosts] + hosts,
-            allowed_origins=[f"http://{h}:*" for h in hosts] + [f"https://{h}:*" for h in hosts],
-        )
-    starlette_app = mcp.streamable_http_app(
-        host=settings.host, transport_security=security, max_request_body_size=settings.max_request_bytes
+    if is_loopback(settings.host):
+        return None
+    hosts = [settings.host, "localhost", "127.0.0.1", *settings.allowed_host_list()]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{h}:*" for h in hosts] + hosts,
+        allowed_origins=[f"http://{h}:*" for h in hosts] + [f"https://{h}:*" for h in hosts],
     )
-    uvicorn.run(starlette_app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
 
 
 @contextmanager

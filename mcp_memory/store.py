@@ -115,6 +115,16 @@ class VectorStore:
     def all_metadata(self, memory_type: MemoryType) -> list[dict[str, Any]]:
         return list(self._collection(memory_type).get(include=["metadatas"])["metadatas"] or [])
 
+    def ids(self, memory_type: MemoryType) -> list[str]:
+        """Every id in one collection: a snapshot to page through, stable while others write."""
+        return list(self._collection(memory_type).get(include=[])["ids"])
+
+    def get_with_embeddings(self, memory_type: MemoryType, ids: list[str]) -> tuple[list[StoredItem], list[Any]]:
+        """Items and their stored vectors (float32 arrays), for export and backup."""
+        found = self._collection(memory_type).get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        vectors = list(found["embeddings"]) if found["embeddings"] is not None else []
+        return _items(found["ids"], found["documents"], found["metadatas"]), vectors
+
     def add(
         self,
         memory_type: MemoryType,

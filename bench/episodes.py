@@ -1,0 +1,191 @@
+"""Episodic memory at scale: record_event latency and recall_similar_episodes latency with a large history.
+
+Loads N synthetic episodes x M events (default 10,000 x 50) through the episode service — the events of
+each episode in one transaction, the summaries embedded in batches — then measures, through the same
+async service methods the MCP tools call:
+
+- record_event p50/p95: one writer; eight concurrent writers; one writer while recalls keep the model busy;
+- recall_similar_episodes p50/p95 for short and task-length descriptions, all and success_only.
+
+Synthetic tasks are built from templates over 40 projects, 30 features and 8 frameworks, so similar
+tasks exist; the events look like agent steps (plans, edits, commands with exit codes, tracebacks).
+
+    .venv/bin/python bench/episodes.py [--episodes 10000] [--events 50] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
+from mcp_memory.episode_store import FILE_NAME
+
+PROJECTS = [f"{a}-{b}" for a in ("billing", "search", "auth", "catalog", "payments", "inventory", "chat", "reports")
+            for b in ("api", "worker", "web", "cli", "sdk")]  # fmt: skip
+FEATURES = [
+    "rate limiting", "JWT authentication", "pagination", "CSV export", "full-text search", "retry with backoff",
+    "webhook delivery", "audit logging", "soft delete", "file uploads", "caching layer", "email notifications",
+    "role-based access control", "database migrations", "health checks", "request tracing", "bulk import",
+    "password reset", "OAuth2 login", "multi-tenancy", "feature flags", "background jobs", "input validation",
+    "dark mode", "i18n", "GraphQL endpoint", "websocket updates", "PDF invoices", "metrics dashboard", "backups",
+]  # fmt: skip
+FRAMEWORKS = ["FastAPI", "Django", "Flask", "Express", "Spring Boot", "Rails", "Gin", "Actix"]
+VERBS = ["Add", "Implement", "Fix", "Refactor", "Speed up", "Harden"]
+MODULES = ["fastapi", "httpx", "redis", "celery", "boto3", "sqlalchemy", "pydantic_settings", "jwt"]
+ROLES = ["WORKER_BACKEND", "WORKER_FRONTEND", "QA_SENTINEL", "CONSENSUS_JUDGE"]
+
+
+def task_text(rng: random.Random, long: bool) -> str:
+    project, feature, framework = rng.choice(PROJECTS), rng.choice(FEATURES), rng.choice(FRAMEWORKS)
+    text = f"{rng.choice(VERBS)} {feature} in the {project} service ({framework})."
+    if long:
+        text += (
+            f" Users of {project} report problems that {feature} should solve; keep the public API stable, add "
+            f"tests for the new behaviour and document the configuration. The {framework} app lives under "
+            f"src/{project.replace('-', '_')}/ and its tests under tests/. Measure before and after, and make sure "
+            "the change works with the existing deployment scripts and the CI pipeline."
+        )
+    return text
+
+
+def events(rng: random.Random, task: str, count: int, fails: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    package = task.split(" service")[0].rsplit(" ", 1)[-1].replace("-", "_")
+    files = [f"src/{package}/{name}.py" for name in rng.sample(["api", "models", "service", "config", "utils"], 2)]
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("plan", "WORKER_BACKEND", {"thought": f"Change {' and '.join(files)}, then run the tests.", "files": files})
+    ]
+    for i in range(1, count - 1):
+        kind = rng.random()
+        if kind < 0.4:
+            steps.append(("code_generation", rng.choice(ROLES[:2]),
+                          {"file": rng.choice(files), "lines": rng.randint(5, 120), "approach": "incremental"}))
+        elif kind < 0.8:
+            code = 0 if rng.random() < 0.8 else 1
+            steps.append(("command", "WORKER_BACKEND", {"command": f"pytest tests/ -k step{i}", "returncode": code,
+                                                        "output": f"{rng.randint(1, 90)} passed" if code == 0 else
+                                                        "1 failed"}))
+        else:
+            steps.append(("review", "CONSENSUS_JUDGE", {"score": round(rng.random(), 2), "notes": "looks fine"}))
+    if fails:
+        module = rng.choice(MODULES)
+        steps.append(("test_run", "QA_SENTINEL", {"returncode": 1, "error": (
+            f'Traceback (most recent call last):\n  File "/srv/{package}/app.py", line {rng.randint(1, 300)}\n'
+            f"ModuleNotFoundError: No module named '{module}'")}))  # fmt: skip
+    else:
+        steps.append(("test_run", "QA_SENTINEL", {"returncode": 0, "output": f"{rng.randint(20, 200)} passed"}))
+    return steps[:count]
+
+
+def load(app: MemoryApp, episodes: int, per_episode: int, rng: random.Random) -> dict[str, float]:
+    """Record and end every episode, then embed all summaries in batches; returns the phase timings."""
+    started = time.perf_counter()
+    for n in range(episodes):
+        task = task_text(rng, long=rng.random() < 0.5)
+        fails = rng.random() < 0.3
+        episode_id = app.episodes.start_blocking(task, {"n": n}, "ORCHESTRATOR").episode_id
+        app.episodes.record_many_blocking(episode_id, events(rng, task, per_episode, fails))
+        app.episodes.end_blocking(episode_id, not fails, {"duration_s": rng.randint(30, 900)}, "")
+        if (n + 1) % 1000 == 0:
+            print(f"  recorded {n + 1:,} episodes ({time.perf_counter() - started:.0f} s)", flush=True)
+    recorded = time.perf_counter() - started
+    app.episodes.finish_pending_blocking()
+    return {"record": recorded, "index": time.perf_counter() - started - recorded}
+
+
+async def timed(calls: int, call: Callable[[int], Awaitable[Any]], concurrency: int = 1) -> list[float]:
+    """Milliseconds per call, ``concurrency`` callers at once."""
+    latencies: list[float] = []
+
+    async def worker(offset: int) -> None:
+        for i in range(offset, calls, concurrency):
+            begin = time.perf_counter()
+            await call(i)
+            latencies.append((time.perf_counter() - begin) * 1000)
+
+    async with anyio.create_task_group() as group:
+        for offset in range(concurrency):
+            group.start_soon(worker, offset)
+    return latencies
+
+
+def row(name: str, latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"| {name:<52} | {len(ordered):>6,} | {statistics.median(ordered):>8.2f} | {p95:>8.2f} |"
+
+
+async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
+    open_ids = [app.episodes.start_blocking(task_text(rng, False), {}, "ORCHESTRATOR").episode_id for _ in range(64)]
+    data = {"command": "pytest -q", "returncode": 0, "output": "42 passed in 3.1s", "files": ["src/app/api.py"]}
+
+    async def record(i: int) -> None:
+        await app.episodes.record(open_ids[i % len(open_ids)], "command", ROLES[i % 4], data)
+
+    short = [task_text(rng, False) for _ in range(100)]
+    long = [task_text(rng, True) for _ in range(100)]
+    await app.episodes.recall_similar(short[0], 3, False)  # warm: model loaded, collection open
+
+    rows = [row("record_event, 1 writer", await timed(2000, record))]
+    rows.append(row("record_event, 8 concurrent writers", await timed(2000, record, concurrency=8)))
+    busy: list[float] = []
+
+    async def recalls_while_recording() -> None:
+        busy.extend(await timed(200, lambda i: app.episodes.recall_similar(long[i % 100], 3, False), 2))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(recalls_while_recording)
+        during = await timed(1000, record)
+    rows.append(row("record_event, 1 writer while 2 callers recall", during))
+    rows.append(row("recall_similar_episodes, short task (~12 words)",
+                    await timed(100, lambda i: app.episodes.recall_similar(short[i], 3, False))))
+    rows.append(row("recall_similar_episodes, task-length (~80 words)",
+                    await timed(100, lambda i: app.episodes.recall_similar(long[i], 3, False))))
+    rows.append(row("recall_similar_episodes, task-length, success_only",
+                    await timed(100, lambda i: app.episodes.recall_similar(long[i], 3, True))))
+    rows.append(row("(recalls running during the record_event row above)", busy))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--episodes", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=50, help="events per episode")
+    parser.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        data_dir = args.data_dir or Path(scratch)
+        app = MemoryApp(Settings(data_dir=data_dir, seed_on_start=False, _env_file=None))  # type: ignore[call-arg]
+        print(f"loading {args.episodes:,} episodes x {args.events} events into {data_dir} ...", flush=True)
+        phases = load(app, args.episodes, args.events, rng)
+        rows = anyio.run(measure, app, rng)
+        size = (data_dir / FILE_NAME).stat().st_size + sum(
+            p.stat().st_size for p in data_dir.glob(f"{FILE_NAME}-*")
+        )
+
+    total_events = args.episodes * args.events
+    print()
+    print(f"history: {args.episodes:,} episodes, {total_events:,} events; SQLite {size / 1e6:,.0f} MB")
+    print(f"load: events + digests {phases['record']:.0f} s ({total_events / phases['record']:,.0f} events/s "
+          f"in batches), summaries embedded {phases['index']:.0f} s ({args.episodes / phases['index']:,.0f}/s)")
+    print()
+    print(f"| {'measurement':<52} | {'calls':>6} | {'p50 ms':>8} | {'p95 ms':>8} |")
+    print(f"| {'-' * 52} | {'-' * 6}: | {'-' * 8}: | {'-' * 8}: |")
+    for line in rows:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""Export and import of everything remembered, as JSON lines: lossless, batched, idempotent.
+
+A file is a header line, then one line per memory and one per episode (its events inside). Memories
+keep their Chroma metadata verbatim (counters, timestamps, content hash), so export → import → export
+gives the same bytes. With embeddings, a memory line carries its vector (base64 of little-endian
+float32, exact to the bit) and import does not run the model for it.
+
+Import reads the file twice. The first pass checks every line; a bad line is reported with its number
+and, unless ``skip_bad`` is set, nothing is written at all. The second pass writes in batches: ids are
+content hashes, so a memory or episode already stored is left as it is and re-running an import (after
+a crash, or twice) only adds what is missing. Text already stored is never embedded again, and equal
+texts in one batch are embedded once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, TextIO
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.embeddings import DIMENSION, MODEL_NAME
+from mcp_memory.episode_store import FILE_NAME as EPISODES_FILE
+from mcp_memory.errors import Conflict, InvalidInput
+from mcp_memory.models import MEMORY_TYPES, MemoryType
+from mcp_memory.redraft import embed_text_of
+from mcp_memory.store import StoredItem
+from mcp_memory.transfer_episodes import EpisodeLine, episode_lines, insert_episodes
+
+FORMAT = "mcp-memory"
+FORMAT_VERSION = 1
+# Episode vectors are derived from the episode records and rebuilt on import; they are not exported.
+EXPORTED_TYPES: tuple[MemoryType, ...] = tuple(t for t in MEMORY_TYPES if t != "episode")
+READ_BATCH = 1000
+WRITE_BATCH = 1000
+EPISODE_BATCH = 200
+MAX_REPORTED_BAD_LINES = 1000
+
+Progress = Callable[[int], None]
+
+
+class Header(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["header"]
+    format: Literal["mcp-memory"]
+    version: int = Field(ge=1, le=FORMAT_VERSION)
+    model: str
+    dimension: int
+
+
+class MemoryLine(BaseModel):
+    """One memory as exported: id, type, shown content, Chroma metadata, and optionally its vector."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["memory"]
+    id: str = Field(min_length=1, max_length=200)
+    type: MemoryType
+    content: str
+    metadata: dict[str, StrictStr | StrictBool | StrictInt | StrictFloat]
+    embedding: str | list[float] | None = None
+
+    def vector(self) -> np.ndarray | None:
+        if self.embedding is None:
+            return None
+        if isinstance(self.embedding, str):
+            raw = base64.b64decode(self.embedding, validate=True)
+            if len(raw) != DIMENSION * 4:
+                raise ValueError(f"embedding has {len(raw) // 4} dimensions; the model makes {DIMENSION}")
+            vector = np.frombuffer(raw, dtype="<f4")
+        else:
+            vector = np.asarray(self.embedding, dtype=np.float32)
+            if vector.shape != (DIMENSION,):
+                raise ValueError(f"embedding has {vector.size} dimensions; the model makes {DIMENSION}")
+        if not np.all(np.isfinite(vector)):
+            raise ValueError("embedding holds NaN or infinite values")
+        return vector
+
+
+Line = Annotated[Header | MemoryLine | EpisodeLine, Field(discriminator="kind")]
+LINE = TypeAdapter(Line)
+
+
+class BadLine(BaseModel):
+    line: int
+    error: str
+
+
+class ExportReport(BaseModel):
+    memories: dict[str, int]
+    episodes: int
+    with_embeddings: bool
+    seconds: float
+
+
+class ImportReport(BaseModel):
+    """What an import did; bad lines are listed even when they were skipped."""
+
+    lines: int
+    memories_added: int = 0
+    memories_present: int = Field(default=0, description="Already stored (or repeated in the file): left as they are.")
+    episodes_added: int = 0
+    episodes_present: int = 0
+    embedded: int = Field(default=0, description="Texts the model encoded (the rest came with vectors).")
+    bad_lines: list[BadLine] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+class BadImportFile(InvalidInput):
+    """The file has bad lines and nothing was imported."""
+
+    def __init__(self, path: Path, bad_lines: list[BadLine], total_bad: int) -> None:
+        self.bad_lines = bad_lines
+        shown = "; ".join(f"line {b.line}: {b.error}" for b in bad_lines[:5])
+        more = f" (and {total_bad - 5} more)" if total_bad > 5 else ""
+        super().__init__(
+            "file",
+            f"{path} has {total_bad} bad line(s), so nothing was imported: {shown}{more}.",
+            "Fix them, or pass --skip-bad to import the good lines and list the bad ones.",
+        )
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+def export_lines(app: MemoryApp, with_embeddings: bool = False, progress: Progress | None = None) -> Iterator[str]:
+    """The export file line by line: header, memories by type and id, then episodes oldest first."""
+    return (line for _, line in _export_records(app, with_embeddings, progress))
+
+
+def export_to(app: MemoryApp, out: TextIO, with_embeddings: bool = False, progress: Progress | None = None) -> ExportReport:
+    start = time.monotonic()
+    counts: dict[str, int] = {t: 0 for t in (*EXPORTED_TYPES, "episode", "header")}
+    for kind, line in _export_records(app, with_embeddings, progress):
+        out.write(line)
+        out.write("\n")
+        counts[kind] += 1
+    return ExportReport(
+        memories={t: counts[t] for t in EXPORTED_TYPES}, episodes=counts["episode"], with_embeddings=with_embeddings,
+        seconds=round(time.monotonic() - start, 3),
+    )
+
+
+def count_exportable(app: MemoryApp) -> int:
+    """How many records an export writes (for a progress bar)."""
+    app.store.open()
+    return sum(app.store.count(t) for t in EXPORTED_TYPES) + _episode_count(app)
+
+
+def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | None) -> Iterator[tuple[str, str]]:
+    """(kind, line) pairs, kind being a memory type, "episode" or "header"."""
+    yield "header", _dumps(
+        {"kind": "header", "format": FORMAT, "version": FORMAT_VERSION, "model": MODEL_NAME, "dimension": DIMENSION}
+    )
+    store = app.store
+    store.open()
+    for memory_type in EXPORTED_TYPES:
+        ids = sorted(store.ids(memory_type))
+        for start in range(0, len(ids), READ_BATCH):
+            chunk = ids[start : start + READ_BATCH]
+            if with_embeddings:
+                items, vectors = store.get_with_embeddings(memory_type, chunk)
+                by_id = {item.id: (item, vector) for item, vector in zip(items, vectors, strict=True)}
+            else:
+                by_id = {item.id: (item, None) for item in store.get(memory_type, chunk)}
+            for item_id in chunk:
+                if item_id in by_id:  # deleted since the id snapshot: gone, not an error
+                    item, vector = by_id[item_id]
+                    yield memory_type, _dumps(_memory_line(memory_type, item, vector))
+            if progress:
+                progress(len(chunk))
+    for episode in episode_lines(app.settings.data_dir / EPISODES_FILE):
+        yield "episode", _dumps(episode)
+        if progress:
+            progress(1)
+
+
+def _memory_line(memory_type: MemoryType, item: StoredItem, vector: Any) -> dict[str, Any]:
+    # Chroma hands metadata back in no fixed key order; sorted keys make equal stores export equal bytes.
+    metadata = dict(sorted(item.metadata.items()))
+    line: dict[str, Any] = {"kind": "memory", "id": item.id, "type": memory_type, "content": item.document,
+                            "metadata": metadata}
+    if vector is not None:
+        line["embedding"] = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+    return line
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _episode_count(app: MemoryApp) -> int:
+    path = app.settings.data_dir / EPISODES_FILE
+    return app.episodes.store.count() if path.exists() else 0
+
+
+# -- import ---------------------------------------------------------------------------------------
+
+
+def check_file(path: Path) -> tuple[int, list[BadLine], int, Header | None]:
+    """First pass: (records, bad lines (the first 1,000), how many bad lines in all, the header)."""
+    records = bad_total = 0
+    bad: list[BadLine] = []
+    header: Header | None = None
+    for number, line in _numbered_lines(path):
+        try:
+            parsed = _parse(line)
+        except ValueError as exc:
+            bad_total += 1
+            if len(bad) < MAX_REPORTED_BAD_LINES:
+                bad.append(BadLine(line=number, error=str(exc)))
+            continue
+        if isinstance(parsed, Header):
+            header = parsed
+        else:
+            records += 1
+    return records, bad, bad_total, header
+
+
+def import_file(
+    app: MemoryApp,
+    path: Path,
+    *,
+    skip_bad: bool = False,
+    batch_size: int = WRITE_BATCH,
+    progress: Progress | None = None,
+    checked: tuple[int, list[BadLine], int, Header | None] | None = None,
+) -> ImportReport:
+    """Import an export file into ``app``'s store; see the module docstring for the guarantees."""
+    start = time.monotonic()
+    records, bad, bad_total, header = checked or check_file(path)
+    if bad_total and not skip_bad:
+        raise BadImportFile(path, bad, bad_total)
+    if header is not None and (header.model != MODEL_NAME or header.dimension != DIMENSION):
+        raise Conflict(
+            f"{path} was exported with the model {header.model} ({header.dimension} dimensions); this store uses "
+            f"{MODEL_NAME} ({DIMENSION}). Export it again without --with-embeddings."
+        )
+    report = ImportReport(lines=records + bad_total, bad_lines=bad)
+    app.store.open()
+    with _Writer(app) as writer:
+        importer = _Importer(app, writer, report, batch_size, progress)
+        for _, line in _numbered_lines(path):
+            try:
+                parsed = _parse(line)
+            except ValueError:
+                continue  # reported by the first pass
+            importer.take(parsed)
+        importer.flush_all()
+    if report.episodes_added:
+        app.episodes.finish_pending_blocking()  # digests, words and summary vectors of the new episodes
+    report.seconds = round(time.monotonic() - start, 3)
+    return report
+
+
+class _Importer:
+    """Buffers lines per type and writes them in batches."""
+
+    def __init__(self, app: MemoryApp, writer: _Writer, report: ImportReport, batch_size: int,
+                 progress: Progress | None) -> None:
+        self.app = app
+        self.writer = writer
+        self.report = report
+        self.batch_size = batch_size
+        self.progress = progress
+        self.memories: dict[MemoryType, list[MemoryLine]] = {t: [] for t in MEMORY_TYPES}
+        self.episodes: list[EpisodeLine] = []
+        self.seen: set[str] = set()
+
+    def take(self, parsed: Header | MemoryLine | EpisodeLine) -> None:
+        if isinstance(parsed, MemoryLine):
+            buffer = self.memories[parsed.type]
+            buffer.append(parsed)
+            if len(buffer) >= self.batch_size:
+                self.flush_memories(parsed.type)
+        elif isinstance(parsed, EpisodeLine):
+            self.episodes.append(parsed)
+            if len(self.episodes) >= EPISODE_BATCH:
+                self.flush_episodes()
+
+    def flush_all(self) -> None:
+        for memory_type in MEMORY_TYPES:
+            self.flush_memories(memory_type)
+        self.flush_episodes()
+
+    def flush_memories(self, memory_type: MemoryType) -> None:
+        lines, self.memories[memory_type] = self.memories[memory_type], []
+        if not lines:
+            return
+        fresh: dict[str, MemoryLine] = {}
+        for line in lines:
+            if line.id not in self.seen:
+                fresh[line.id] = line
+        present = {item.id for item in self.app.store.get(memory_type, list(fresh))} if fresh else set()
+        new = [line for item_id, line in fresh.items() if item_id not in present]
+        self.seen.update(fresh)
+        self.report.memories_present += len(lines) - len(new)
+        if new:
+            items = [StoredItem(line.id, line.content, _metadata(line)) for line in new]
+            vectors = [line.vector() for line in new]
+            missing = [i for i, v in enumerate(vectors) if v is None]
+            if missing:
+                encoded = self.app.embedder.encode_batch([embed_text_of(items[i]) for i in missing])
+                for i, vector in zip(missing, encoded, strict=True):
+                    vectors[i] = vector
+                self.report.embedded += len(missing)
+            self.writer.put(memory_type, items, np.vstack(vectors))
+            self.report.memories_added += len(new)
+        if self.progress:
+            self.progress(len(lines))
+
+    def flush_episodes(self) -> None:
+        episodes, self.episodes = self.episodes, []
+        if not episodes:
+            return
+        added = insert_episodes(self.app.settings.data_dir / EPISODES_FILE, episodes)
+        self.report.episodes_added += added
+        self.report.episodes_present += len(episodes) - added
+        if self.progress:
+            self.progress(len(episodes))
+
+
+class _Writer:
+    """Writes batches to Chroma in a thread of its own, so the model encodes the next batch meanwhile."""
+
+    def __init__(self, app: MemoryApp) -> None:
+        self.store = app.store
+        self.queue: queue.Queue[tuple[MemoryType, list[StoredItem], np.ndarray] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="mcp-memory-import-writer", daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
+
+    def put(self, memory_type: MemoryType, items: list[StoredItem], vectors: np.ndarray) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((memory_type, items, vectors))
+
+    def _run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.store.add(batch[0], batch[1], batch[2])  # type: ignore[arg-type]
+                except BaseException as exc:  # noqa: BLE001 - handed to the importing thread, which raises it
+                    self.error = exc
+
+
+def _metadata(line: MemoryLine) -> dict[str, Any]:
+    metadata: dict[str, Any] = dict(line.metadata)
+    metadata.setdefault("type", line.type)
+    return metadata
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their numbers, as bytes: a line that is not UTF-8 is one bad line, not a bad file."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield number, line
+
+
+def _parse(line: bytes) -> Header | MemoryLine | EpisodeLine:
+    """One checked line; ValueError says what is wrong with it."""
+    try:
+        parsed = LINE.validate_json(line)
+    except PydanticValidationError as exc:
+        raise ValueError(_first_problem(exc)) from None
+    if isinstance(parsed, MemoryLine):
+        if parsed.metadata.get("type", parsed.type) != parsed.type:
+            raise ValueError(f"metadata type {parsed.metadata['type']!r} differs from type {parsed.type!r}")
+        parsed.vector()  # raises ValueError for a malformed vector
+    return parsed
+
+
+def _first_problem(exc: PydanticValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    text = f"{where}: {first['msg']}" if where else first["msg"]
+    return text + (f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else "")
