@@ -44,16 +44,14 @@ async def time_server(params: StdioServerParameters, recall: bool) -> tuple[floa
     return listed, recalled
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+def measure(runs: int) -> dict[str, list[float]]:
+    """Seconds per run for the bare server's tools/list, ours, and our first recall (bench/run_all.py)."""
     bare_file = Path(tempfile.mkdtemp()) / "bare_server.py"
     bare_file.write_text(BARE_SERVER)
     bare = StdioServerParameters(command=sys.executable, args=[str(bare_file)])
     rows: dict[str, list[float]] = {"bare SDK server: tools/list": [], "mcp-memory: tools/list": [],
                                      "mcp-memory: first recall": []}
-    for _ in range(args.runs):
+    for _ in range(runs):
         rows["bare SDK server: tools/list"].append(anyio.run(time_server, bare, False)[0])
         data_dir = tempfile.mkdtemp(prefix="mcp-memory-bench-")
         ours = StdioServerParameters(
@@ -63,6 +61,14 @@ def main() -> None:
         listed, recalled = anyio.run(time_server, ours, True)
         rows["mcp-memory: tools/list"].append(listed)
         rows["mcp-memory: first recall"].append(recalled or 0.0)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    rows = measure(args.runs)
     print(f"{'measure':32} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.runs} runs, fresh data dir each)")
     for name, values in rows.items():
         print(f"{name:32} {statistics.median(values):9.2f} {min(values):7.2f} {max(values):7.2f}")

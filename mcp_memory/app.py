@@ -12,6 +12,7 @@ from mcp_memory.embeddings import Embedder
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
+from mcp_memory.learning import PatternLearning
 from mcp_memory.memory import MemoryService
 from mcp_memory.store import VectorStore
 
@@ -24,13 +25,14 @@ class MemoryApp:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(
-            model_path=settings.model_path, threads=settings.embed_threads, batch_size=settings.embed_batch_size
+            model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size
         )
         self.store = VectorStore(self.embedder, settings.data_dir, settings.chroma_url)
         self.memory = MemoryService(settings, self.embedder, self.store)
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
         self.episodes = EpisodeService(settings, self.memory)
         self.failures = FailureAnalyst(self.episodes, self.memory)
+        self.learning = PatternLearning(settings, self.memory, self.episodes)
         self._start_lock = threading.Lock()
         self._started = False
         self._warmup: threading.Thread | None = None

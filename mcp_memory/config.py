@@ -11,6 +11,8 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
 
 def default_data_dir() -> Path:
     """The user's data directory for this application (e.g. ~/.local/share/mcp-memory on Linux)."""
@@ -47,7 +49,13 @@ class Settings(BaseSettings):
     max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
     embed_threads: int = Field(default=1, ge=1, le=64, description="Torch threads used for encoding.")
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
-    model_path: Path | None = Field(default=None, description="Sentence-transformers model folder.")
+    model: str = Field(
+        default=PACKAGED_MODEL,
+        description=f"Embedding model: '{PACKAGED_MODEL}' (packaged) or a sentence-transformers model folder.",
+    )
+    model_path: Path | None = Field(
+        default=None, description="Older name for a model folder; used when `model` is left at its default."
+    )
     tokens: str | None = Field(
         default=None, description="Bearer tokens for HTTP, as 'agent-a:TOKEN1,agent-b:TOKEN2'.", repr=False
     )
@@ -59,10 +67,27 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=4_000_000, ge=1024, description="Largest HTTP request body.")
 
-    @field_validator("data_dir", "seeds_dir", "tokens_file", mode="after")
+    @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    def model_folder(self) -> Path | None:
+        """The sentence-transformers folder to load, or None for the packaged model."""
+        if self.model != PACKAGED_MODEL:
+            return Path(self.model).expanduser()
+        return self.model_path
+
+    @field_validator("model", mode="after")
+    @classmethod
+    def _model_is_packaged_or_a_folder(cls, value: str) -> str:
+        value = value.strip() or PACKAGED_MODEL
+        if value != PACKAGED_MODEL and not Path(value).expanduser().is_dir():
+            raise ValueError(
+                f"'{value}' is neither '{PACKAGED_MODEL}' (the packaged model) nor a sentence-transformers "
+                "model folder"
+            )
+        return value
 
     def allowed_host_list(self) -> list[str]:
         return [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]

@@ -20,7 +20,11 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 MAX_WORD_PIECES = 256
-# Thread counts per path, measured with bench/embedding_backends.py (bench/README.md): see THREADS_NOTE.
+# Threads per path (bench/embedding_backends.py; figures in bench/README.md). Single queries and stores
+# always use one thread: with the machine busy, two made a query 7-12x slower (29 -> 207 ms; 78 -> 900 ms
+# beside a CPU burner). Batches use ``batch_threads``, one by default for the same reason (two were 2-3x
+# slower on a busy machine); on an idle machine two threads encode a batch ~1.7x faster, so bulk callers
+# that own the machine (``mcp-memory import --threads 2``) may ask for them.
 SINGLE_TEXTS = 4
 BULK_BATCH_SIZE = 64
 
@@ -66,7 +70,16 @@ class Embedder:
 
     @property
     def model_name(self) -> str:
-        return MODEL_NAME
+        """The packaged model's name, or the folder name of a model given by path (recorded on collections)."""
+        return self._model_path.name if self._model_path is not None else MODEL_NAME
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors; known without loading only for the packaged model."""
+        if self._model_path is None:
+            return DIMENSION
+        self.load()
+        return int(self._model.get_sentence_embedding_dimension())
 
     def load(self) -> None:
         """Load the model once; later calls return at once."""
@@ -125,7 +138,7 @@ class Embedder:
         import numpy as np
 
         keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
-        result = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             cached = self._cache.get(key)
@@ -140,7 +153,7 @@ class Embedder:
         return result
 
     def _run_model(self, texts: list[str], batch_size: int) -> Any:
-        """The model on ``texts``, with the thread count measured best for this many (see THREADS_NOTE)."""
+        """The model on ``texts``, with the thread count chosen for this many (see SINGLE_TEXTS)."""
         self.load()
         threads = self._threads if len(texts) <= SINGLE_TEXTS else self._batch_threads
         with self._encode_lock:
@@ -211,7 +224,7 @@ def _embedding_function_class() -> Any:
             return ["cosine"]
 
         def get_config(self) -> dict[str, Any]:
-            return {"model": MODEL_NAME, "dimension": DIMENSION}
+            return {"model": self._embedder.model_name}
 
         @staticmethod
         def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:

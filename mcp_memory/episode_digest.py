@@ -18,17 +18,20 @@ from pydantic import BaseModel, Field
 from mcp_memory.error_signature import exception_line
 
 # Keys read first when an event is turned into words: the ones agents put their reasoning and actions in.
+# fmt: off
 TEXT_KEYS = (
     "summary", "thought", "message", "description", "decision", "action", "command", "cmd", "code",
     "error", "error_message", "exception", "traceback", "reason", "result", "observation", "output",
     "stdout", "stderr",
 )
+# fmt: on
 ERROR_KEYS = ("error", "error_message", "exception", "traceback")
 ERROR_TEXT_KEYS = (*ERROR_KEYS, "message", "stderr", "observation", "output", "stdout", "result")
 FILE_KEYS = ("file", "files", "path", "paths", "filename", "filenames", "files_changed", "changed_files")
-EXIT_KEYS = ("returncode", "return_code", "exit_code", "exitcode", "status_code")
+EXIT_KEYS = ("returncode", "return_code", "exit_code", "exitcode")
 FAILURE_FLAGS = ("success", "passed", "ok")
 ERROR_WORDS = ("error", "fail", "exception", "crash", "traceback")
+RESOLVED_WORDS = ("fix", "resolv", "recover")  # "error_fixed" reports a success, not an error
 
 VALUE_CHARS = 300
 EVENT_CHARS = 1000
@@ -37,15 +40,15 @@ MAX_FILES = 50
 MAX_ERRORS = 20
 PRECEDING = 3
 
-_STOPWORDS = frozenset(
-    {
-        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
-        "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "let",
-        "me", "my", "no", "not", "of", "on", "or", "our", "so", "than", "that", "the", "their", "then", "there",
-        "these", "they", "this", "to", "too", "us", "was", "we", "were", "what", "when", "where", "which",
-        "while", "who", "why", "will", "with", "would", "you", "your",
-    }
-)
+# fmt: off
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
+    "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
+    "just", "let", "me", "my", "no", "not", "of", "on", "or", "our", "so", "than", "that", "the",
+    "their", "then", "there", "these", "they", "this", "to", "too", "us", "was", "we", "were", "what",
+    "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your",
+})
+# fmt: on
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
 _CAMEL = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -76,7 +79,9 @@ class EpisodeDigest(BaseModel):
     last_events: list[EventBrief] = Field(default_factory=list)
     errors: list[ErrorBrief] = Field(default_factory=list)
     error_count: int = 0
-    failure: ErrorBrief | None = Field(default=None, description="The last error, where a failed episode broke.")
+    failure: ErrorBrief | None = Field(
+        default=None, description="The last error, where a failed episode broke."
+    )
     before_failure: list[EventBrief] = Field(default_factory=list, description="The events just before it.")
 
 
@@ -101,7 +106,7 @@ def data_text(data: Mapping[str, Any], limit: int = EVENT_CHARS) -> str:
 def is_error_event(event_type: str, data: Mapping[str, Any]) -> bool:
     """An event reports an error by its type, an error field, a non-zero exit code or a false success flag."""
     lowered = event_type.lower()
-    if any(word in lowered for word in ERROR_WORDS):
+    if any(word in lowered for word in ERROR_WORDS) and not any(word in lowered for word in RESOLVED_WORDS):
         return True
     if any(data.get(key) for key in ERROR_KEYS):
         return True

@@ -1,10 +1,10 @@
 """Finding past episodes: a summary vector per ended episode in Chroma, BM25 over its words in SQLite, fused.
 
-Measured on 80 real agent runs (bench/episode_recall.py, same-code recall, leave-one-out): the summary
-vector alone reaches R@5 .77, BM25 alone .81, and reciprocal-rank fusion of both .81 with the best MRR (.73).
+Measured on 80 real agent runs (bench/episode_recall.py, same-code recall, leave-one-out, 48 queries):
+the summary vector alone R@5 .77 / MRR .64, BM25 alone .81 / .68, their reciprocal-rank fusion .81 / .72.
 Episodes are written record-first: the SQLite row (with digest and words) commits before the vector is
 added, and ``indexed_at`` is set only after; an episode whose vector is missing is re-added by
-``EpisodeService.finish_pending`` (upserts by episode id, so repeating it is harmless).
+``EpisodeService.finish_pending_blocking`` (upserts by episode id, so repeating it is harmless).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from mcp_memory.store import StoredItem, VectorStore
 
 RRF_K = 60
 FUSION_DEPTH = 50
+COMMON_WORD_SHARE = 0.25  # words in more episodes than this share are not searched
 MAX_QUERY_TERMS = 128  # the rarest query words; more adds cost without adding recall (measured)
 
 
@@ -112,7 +113,11 @@ class EpisodeIndex:
         dense = self.vectors.query("episode", embedding, depth, {"success": True} if success_only else None)
         terms = query_terms(query)
         frequencies = self.episodes.document_frequencies(terms)
-        rare = sorted((t for t in terms if t in frequencies), key=lambda t: frequencies[t])[:MAX_QUERY_TERMS]
+        # Common words weigh little in BM25 but their posting lists grow with the history. Skipping words in
+        # over a quarter of the episodes kept fused R@5 on the agent runs (.81) and cut the query ~5x.
+        common = max(1, int(self.episodes.count_ended() * COMMON_WORD_SHARE))
+        searched = [t for t in terms if 0 < frequencies.get(t, 0) <= common]
+        rare = sorted(searched, key=lambda t: frequencies[t])[:MAX_QUERY_TERMS]
         return Rankings(
             cosine={m.item.id: 1.0 - m.distance for m in dense},
             lexical=self.episodes.search(rare, depth, success_only),
@@ -154,7 +159,9 @@ def _why(query: str, row: EpisodeRow, ranked: Rankings, episodes: EpisodeStore) 
     if row.id in ranked.lexical:
         words = episodes.indexed_words(row.id)
         shared = [t for t in ranked.terms if t in words][:6]
-        reasons.append(f"shares rare words {', '.join(shared)} (#{ranked.lexical.index(row.id) + 1} by words)")
+        reasons.append(
+            f"shares rare words {', '.join(shared)} (#{ranked.lexical.index(row.id) + 1} by words)"
+        )
     digest = digest_of(row)
     files = [f for f in (digest.files_changed if digest else []) if PurePosixPath(f).name in query]
     if files:
@@ -179,4 +186,3 @@ def _similar(row: EpisodeRow, score: float, similarity: float | None, why: str) 
         event_count=row.event_count,
         ended_at=iso(row.ended_at),
     )
-

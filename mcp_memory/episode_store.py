@@ -162,7 +162,9 @@ class EpisodeStore:
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly, IMMEDIATE for every write.
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
@@ -190,7 +192,9 @@ class EpisodeStore:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def create(self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float) -> None:
+    def create(
+        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float
+    ) -> None:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO episodes (id, task, context_json, agent_role, started_at, updated_at) "
@@ -201,7 +205,9 @@ class EpisodeStore:
     def append(self, episode_id: str, events: Sequence[NewEvent], now: float) -> list[int]:
         """Append events to an open episode; returns their sequence numbers (consecutive, gap-free)."""
         with self._write() as conn:
-            row = conn.execute("SELECT status, last_seq, roles, ended_at FROM episodes WHERE id = ?", (episode_id,))
+            row = conn.execute(
+                "SELECT status, last_seq, roles, ended_at FROM episodes WHERE id = ?", (episode_id,)
+            )
             found = row.fetchone()
             if found is None:
                 raise _not_found(episode_id)
@@ -219,14 +225,19 @@ class EpisodeStore:
             conn.executemany(
                 "INSERT INTO events (episode_id, seq, event_type, agent_role, data_json, recorded_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(episode_id, s, e.event_type, e.agent_role, e.data_json, now) for s, e in zip(seqs, events, strict=True)],
+                [
+                    (episode_id, s, e.event_type, e.agent_role, e.data_json, now)
+                    for s, e in zip(seqs, events, strict=True)
+                ],
             )
             return seqs
 
     def end(self, episode_id: str, success: bool, metrics_json: str, summary: str, now: float) -> EpisodeRow:
         """Mark an open episode ended; from then on it takes no events. Its digest is saved separately."""
         with self._write() as conn:
-            found = conn.execute("SELECT status, ended_at FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+            found = conn.execute(
+                "SELECT status, ended_at FROM episodes WHERE id = ?", (episode_id,)
+            ).fetchone()
             if found is None:
                 raise _not_found(episode_id)
             if found[0] != "open":
@@ -236,7 +247,11 @@ class EpisodeStore:
                 "updated_at = ? WHERE id = ?",
                 (int(success), metrics_json, summary, now, now, episode_id),
             )
-            return _episode(conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)).fetchone())
+            return _episode(
+                conn.execute(
+                    f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
+                ).fetchone()
+            )
 
     def save_digest(self, episode_id: str, digest_json: str, task_tokens: str, event_tokens: str) -> None:
         """Store an ended episode's digest and (re)index its words, in one transaction."""
@@ -245,18 +260,23 @@ class EpisodeStore:
             conn.execute("UPDATE episodes SET digest_json = ? WHERE id = ?", (digest_json, episode_id))
             conn.execute("DELETE FROM episode_text WHERE rowid = ?", (rowid,))
             conn.execute(
-                "INSERT INTO episode_text (rowid, task, events) VALUES (?, ?, ?)", (rowid, task_tokens, event_tokens)
+                "INSERT INTO episode_text (rowid, task, events) VALUES (?, ?, ?)",
+                (rowid, task_tokens, event_tokens),
             )
 
     def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
         with self._write() as conn:
-            conn.executemany("UPDATE episodes SET indexed_at = ? WHERE id = ?", [(now, i) for i in episode_ids])
+            conn.executemany(
+                "UPDATE episodes SET indexed_at = ? WHERE id = ?", [(now, i) for i in episode_ids]
+            )
 
     # -- reads -------------------------------------------------------------------------------------
 
     def get(self, episode_id: str) -> EpisodeRow:
         with self._connection() as conn:
-            found = conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)).fetchone()
+            found = conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
+            ).fetchone()
         if found is None:
             raise _not_found(episode_id)
         return _episode(found)
@@ -266,7 +286,9 @@ class EpisodeStore:
             return {}
         marks = ",".join("?" * len(episode_ids))
         with self._connection() as conn:
-            found = conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id IN ({marks})", list(episode_ids))
+            found = conn.execute(
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id IN ({marks})", list(episode_ids)
+            )
             return {row.id: row for row in map(_episode, found.fetchall())}
 
     def events(self, episode_id: str, after_seq: int = 0, limit: int | None = None) -> list[EventRow]:
@@ -277,6 +299,24 @@ class EpisodeStore:
                 (episode_id, after_seq, -1 if limit is None else limit),
             )
             return [EventRow(*row) for row in found.fetchall()]
+
+    def replay(self, episode_id: str, after_seq: int, limit: int) -> tuple[EpisodeRow, list[EventRow]]:
+        """The episode and a page of its events, read in one snapshot (they agree on the event count)."""
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                found = conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,))
+                row = found.fetchone()
+                events = conn.execute(
+                    "SELECT seq, event_type, agent_role, data_json, recorded_at FROM events "
+                    "WHERE episode_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (episode_id, after_seq, limit),
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        if row is None:
+            raise _not_found(episode_id)
+        return _episode(row), [EventRow(*event) for event in events]
 
     def scan_events(self, episode_id: str, batch: int = 500) -> Iterator[EventRow]:
         """All events in order, read in batches so a long episode never sits in memory at once."""
@@ -295,7 +335,8 @@ class EpisodeStore:
         with self._connection() as conn:
             total = conn.execute(f"SELECT count(*) FROM episodes {where}", params).fetchone()[0]
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} ORDER BY started_at DESC LIMIT ?", [*params, limit]
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} ORDER BY started_at DESC LIMIT ?",
+                [*params, limit],
             )
             return [_episode(row) for row in found.fetchall()], int(total)
 
@@ -303,7 +344,8 @@ class EpisodeStore:
         """The most recently ended failed episodes."""
         with self._connection() as conn:
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE success = 0 ORDER BY ended_at DESC LIMIT ?", (limit,)
+                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE success = 0 ORDER BY ended_at DESC LIMIT ?",
+                (limit,),
             )
             return [_episode(row) for row in found.fetchall()]
 
@@ -320,6 +362,10 @@ class EpisodeStore:
     def count(self) -> int:
         with self._connection() as conn:
             return int(conn.execute("SELECT count(*) FROM episodes").fetchone()[0])
+
+    def count_ended(self) -> int:
+        with self._connection() as conn:
+            return int(conn.execute("SELECT count(*) FROM episodes WHERE status = 'ended'").fetchone()[0])
 
     # -- lexical index -----------------------------------------------------------------------------
 
@@ -341,7 +387,7 @@ class EpisodeStore:
         with self._connection() as conn:
             found = conn.execute(
                 "SELECT e.id FROM episode_text JOIN episodes e ON e.n = episode_text.rowid "
-                f"WHERE episode_text MATCH ? {only} ORDER BY bm25(episode_text) LIMIT ?",
+                f"WHERE episode_text MATCH ? {only} ORDER BY episode_text.rank LIMIT ?",
                 (match, limit),
             )
             return [row[0] for row in found.fetchall()]
@@ -380,8 +426,22 @@ def _filters(status: str | None, success: bool | None) -> tuple[list[str], list[
 
 
 def _episode(row: Sequence[Any]) -> EpisodeRow:
-    (id_, task, context_json, agent_role, status, success, metrics_json, summary, roles, last_seq,
-     started_at, ended_at, digest_json, indexed_at) = row  # fmt: skip
+    (
+        id_,
+        task,
+        context_json,
+        agent_role,
+        status,
+        success,
+        metrics_json,
+        summary,
+        roles,
+        last_seq,
+        started_at,
+        ended_at,
+        digest_json,
+        indexed_at,
+    ) = row
     return EpisodeRow(
         id=id_,
         task=task,
@@ -415,7 +475,9 @@ def _ended(episode_id: str, ended_at: float | None) -> Conflict:
 
 
 def _unavailable(path: Path, exc: sqlite3.OperationalError) -> Unavailable:
-    return Unavailable(f"The episode database {path} cannot be used now ({exc}). Retry shortly; check disk and permissions.")
+    return Unavailable(
+        f"The episode database {path} cannot be used now ({exc}). Retry shortly; check disk and permissions."
+    )
 
 
 def dumps(value: Any) -> str:

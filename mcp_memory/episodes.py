@@ -21,7 +21,7 @@ from mcp_memory.config import Settings
 from mcp_memory.episode_digest import DigestBuilder, token_text
 from mcp_memory.episode_index import EpisodeIndex
 from mcp_memory.episode_store import FILE_NAME, EpisodeRow, EpisodeStore, NewEvent, dumps
-from mcp_memory.episode_views import episode_event, episode_info, timeline_markdown
+from mcp_memory.episode_views import episode_event, episode_info, iso, timeline_markdown
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import (
@@ -47,7 +47,12 @@ DATABASE_THREADS = 16
 
 
 class EpisodeService:
-    """Start, record, end, replay, list and recall episodes."""
+    """Start, record, end, replay, list and recall episodes.
+
+    Events live in ``<data_dir>/episodes.sqlite3`` even when ``chroma_url`` points at a Chroma server:
+    servers that share only the Chroma server see each other's episode vectors but not the episodes
+    (those are skipped in recall). To share episodes, share the data dir.
+    """
 
     def __init__(self, settings: Settings, memory: MemoryService, store: EpisodeStore | None = None) -> None:
         self.settings = settings
@@ -76,27 +81,35 @@ class EpisodeService:
         return EpisodeStarted(
             episode_id=episode_id,
             task=task,
-            started_at=episode_info(self.store.get(episode_id)).started_at,
+            started_at=iso(now) or "",
             message="Started. Record each step with record_event and finish with end_episode.",
         )
 
-    async def record(self, episode_id: str, event_type: str, agent_role: str, data: dict[str, Any]) -> EventRecorded:
+    async def record(
+        self, episode_id: str, event_type: str, agent_role: str, data: dict[str, Any]
+    ) -> EventRecorded:
         event = self._event(event_type, agent_role, data)
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         seq = (await self._db(self.store.append, episode_id, [event], time.time()))[0]
         return EventRecorded(episode_id=episode_id, seq=seq, event_type=event.event_type)
 
-    def record_many_blocking(self, episode_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]) -> list[int]:
+    def record_many_blocking(
+        self, episode_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> list[int]:
         """Append several events in one transaction (imports); same checks as record_event."""
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         if len(events) > MAX_EVENTS_PER_CALL:
-            raise InvalidInput("events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}.")
+            raise InvalidInput(
+                "events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}."
+            )
         new = [self._event(event_type, role, data) for event_type, role, data in events]
         return self.store.append(episode_id, new, time.time()) if new else []
 
     def _event(self, event_type: str, agent_role: str, data: dict[str, Any]) -> NewEvent:
         if not isinstance(data, dict):
-            raise InvalidInput("data", f"expected a JSON object, got {type(data).__name__}.", 'e.g. {"passed": true}.')
+            raise InvalidInput(
+                "data", f"expected a JSON object, got {type(data).__name__}.", 'e.g. {"passed": true}.'
+            )
         try:
             data_json = dumps(data)
         except (TypeError, ValueError) as exc:
@@ -133,7 +146,9 @@ class EpisodeService:
             message=f"Ended ({verdict}, {row.event_count} events). {note}",
         )
 
-    def end_blocking(self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str) -> EpisodeRow:
+    def end_blocking(
+        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str
+    ) -> EpisodeRow:
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         if not isinstance(success, bool):
             raise InvalidInput("success", f"expected true or false, got {success!r}.")
@@ -191,13 +206,16 @@ class EpisodeService:
         require_n_results(max_events, MAX_EVENTS_PER_CALL, "max_events")
         if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
             raise InvalidInput("after_seq", f"must be 0 or a sequence number, got {after_seq!r}.")
-        info = episode_info(self.store.get(episode_id))
-        rows = self.store.events(episode_id, after_seq, max_events + 1)
+        episode, rows = self.store.replay(episode_id, after_seq, max_events + 1)
+        info = episode_info(episode)
         more = len(rows) > max_events
         events = [episode_event(row) for row in rows[:max_events]]
         next_after = events[-1].seq if more and events else None
         return EpisodeReplay(
-            episode=info, timeline=timeline_markdown(info, events, next_after), events=events, next_after_seq=next_after
+            episode=info,
+            timeline=timeline_markdown(info, events, next_after),
+            events=events,
+            next_after_seq=next_after,
         )
 
     async def list(self, status: EpisodeStatus | None, success: bool | None, limit: int) -> EpisodeList:
@@ -211,14 +229,18 @@ class EpisodeService:
         """The most recently ended failed episodes, with their digests."""
         return await self._db(self.store.failed, limit)
 
-    async def recall_similar(self, task_description: str, n_results: int, success_only: bool) -> SimilarEpisodes:
+    async def recall_similar(
+        self, task_description: str, n_results: int, success_only: bool
+    ) -> SimilarEpisodes:
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
         await self.ensure_indexed()
         results = await self.memory.run(self.index.similar, task_description, n_results, success_only)
         note = None
         if not results:
-            note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
+            note = "No ended episode matches yet." + (
+                " (Only successful ones were searched.)" if success_only else ""
+            )
         return SimilarEpisodes(results=results, note=note)
 
 

@@ -59,6 +59,19 @@ def error_signature(text: str) -> str:
     return signature[:MAX_SIGNATURE_CHARS]
 
 
+def signature_if_named(text: str) -> str | None:
+    """The signature of ``text`` when it names an exception type; None for free text ("cannot import x")."""
+    return error_signature(text) if error_type(text) else None
+
+
+def error_focus(text: str) -> str:
+    """The part of an error report to compare: the exception line when there is one, else the whole text.
+
+    A traceback's frames say where an error happened, not what it is; matching on them drowns the message.
+    """
+    return exception_line(text) if error_type(text) else text.strip()
+
+
 def _template(message: str) -> str:
     message = _URL.sub("<url>", message)
     message = _QUOTED.sub(lambda m: "<path>" if _looks_like_path(m.group(0)[1:-1]) else "<name>", message)

@@ -55,7 +55,9 @@ class FailureAnalyst:
         clusters = [await self._cluster(group) for group in groups[:limit]]
         note = None
         if not rows:
-            note = "No failed episodes yet: failures appear here once end_episode is called with success=false."
+            note = (
+                "No failed episodes yet: failures appear here once end_episode is called with success=false."
+            )
         elif len(groups) > limit:
             note = f"{len(groups) - limit} smaller cluster(s) left out; raise limit to see them."
         return FailureAnalysis(failed_episodes=len(rows), clusters=clusters, note=note)
@@ -97,7 +99,10 @@ def _group(rows: list[EpisodeRow]) -> list[_Group]:
         elif failure.message:
             key, has_error = error_signature(failure.message), True
         else:
-            key, has_error = f"ended after '{failure.event_type}' by {failure.agent_role}, no error recorded", False
+            key, has_error = (
+                f"ended after '{failure.event_type}' by {failure.agent_role}, no error recorded",
+                False,
+            )
         group = groups.setdefault(key, _Group(key, has_error))
         group.rows.append(row)
         if failure is None or digest is None:
@@ -152,9 +157,13 @@ def _advice(group: _Group, fixes: list[KnownFix]) -> str:
         best = working[0]
         sentence += f" Known fix ({best.outcome}): {shorten(best.resolution, 200)} — apply it before '{step or 'that step'}'."
     elif fixes:
-        sentence += f" A stored attempt did NOT work: {shorten(fixes[0].resolution, 160)}; try something else."
+        sentence += (
+            f" A stored attempt did NOT work: {shorten(fixes[0].resolution, 160)}; try something else."
+        )
     else:
-        sentence += " No stored fix matches: once solved, call store_error_resolution so the next agent can apply it."
+        sentence += (
+            " No stored fix matches: once solved, call store_error_resolution so the next agent can apply it."
+        )
     return sentence
 
 

@@ -86,6 +86,7 @@ class KnowledgeBase:
                     [StoredItem(d.fixed_id or "", d.content, m) for d, m in to_write],
                     embeddings,
                 )
+                self.memory.mark_changed()
         counts = {kind: sum(1 for i in items if i.kind == kind) for kind in SEED_KNOWLEDGE_TYPES}
         return SeedCounts(
             patterns=counts["pattern"],

@@ -5,6 +5,7 @@ Every blocking call (model, Chroma) runs in a worker thread so the event loop ke
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import zlib
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from mcp_memory.catalog import Catalog
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
 from mcp_memory.errors import InvalidInput, NotFound
@@ -25,9 +27,12 @@ from mcp_memory.models import (
     MemoryRecord,
     MemoryStats,
     MemoryType,
+    OutcomeReport,
     RecallResult,
     StoreResult,
 )
+from mcp_memory.ranking import POLICIES, keeps_failing, success_rate
+from mcp_memory.recall import CANDIDATE_FACTOR, Recaller
 from mcp_memory.records import (
     MemoryDraft,
     bumped_metadata,
@@ -38,16 +43,16 @@ from mcp_memory.records import (
     to_record,
     type_for_id,
 )
-from mcp_memory.store import QueryMatch, StoredItem, VectorStore
-from mcp_memory.validation import FILTER_EXAMPLE, and_filters, chroma_where, require_n_results, require_text
+from mcp_memory.store import StoredItem, VectorStore
+from mcp_memory.store_batcher import StoreBatcher
+from mcp_memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
 
+__all__ = ["CANDIDATE_FACTOR", "MemoryService"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# A failed attempt stays findable (agents learn what not to do) but ranks below fixes that worked.
-FAILED_ATTEMPT_PENALTY = 0.15
-OUTCOME_WEIGHT = 0.05
-CANDIDATE_FACTOR = 3
+MAX_NOTE_CHARS = 2000
+KEPT_NOTES = 10
 
 
 class MemoryService:
@@ -59,15 +64,34 @@ class MemoryService:
         self.store = store
         self._stripes = [threading.Lock() for _ in range(64)]
         self._limiter = anyio.CapacityLimiter(8)
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+        self._batcher = StoreBatcher(lambda draft: self.run(self.remember_blocking, draft), self.remember_many)
+        word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
+        self.catalog = Catalog(store, word_types, shared=settings.chroma_url is not None)
+        self.recaller = Recaller(store, embedder, self.catalog)
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
 
+    @property
+    def generation(self) -> int:
+        """Goes up after every write through this service; caches of derived results compare it."""
+        return self._generation
+
+    def mark_changed(self) -> None:
+        """Count a write; call it after the write is visible, so a reader of the new value sees the data."""
+        with self._generation_lock:
+            self._generation += 1
+
     # -- store -------------------------------------------------------------------------------------
 
     async def remember(self, draft: MemoryDraft) -> StoreResult:
-        """Store a draft, or count it again when the same content is already there."""
-        return await self.run(self.remember_blocking, draft)
+        """Store a draft, or count it again when the same content is already there.
+
+        Stores that arrive together are written as one batch (see ``store_batcher``).
+        """
+        return await self._batcher.submit(draft)
 
     def remember_blocking(self, draft: MemoryDraft) -> StoreResult:
         digest = content_hash(draft.type, draft.identity_text)
@@ -77,6 +101,7 @@ class MemoryService:
             if existing and existing[0].metadata.get("content_hash") == digest:
                 metadata = bumped_metadata(existing[0].metadata, draft.success)
                 self.store.update_metadata(draft.type, item_id, metadata)
+                self.mark_changed()
                 return _store_result(item_id, draft.type, metadata, duplicate=True)
             metadata = new_metadata(draft, digest)
             if existing:  # same fixed id, new content (a changed seed file): replace, keep history
@@ -85,6 +110,7 @@ class MemoryService:
                 metadata["usage_count"] = int(old.get("usage_count", 1))
             embedding = self.embedder.encode([draft.embed_text])[0]
             self.store.add(draft.type, [StoredItem(item_id, draft.content, metadata)], [embedding])
+            self.mark_changed()
             return _store_result(item_id, draft.type, metadata, duplicate=False, updated=bool(existing))
 
     async def remember_many(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
@@ -133,6 +159,7 @@ class MemoryService:
                     self.store.add(memory_type, items, vectors)  # type: ignore[arg-type]
                 for item_id in counted:
                     self.store.update_metadata(memory_type, item_id, current[item_id])
+        self.mark_changed()
         return [result for result in results if result is not None]
 
     # -- recall ------------------------------------------------------------------------------------
@@ -149,29 +176,69 @@ class MemoryService:
     ) -> RecallResult:
         require_text(query_field, query, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
-        chroma_filter = and_filters(chroma_where(where), {"language": language} if language else None)
-        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter)
+        chroma_filter = chroma_where(where)
+        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language)
         note = None
         if not hits:
             note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
         return RecallResult(query=query, results=hits, note=note)
 
     def _recall_blocking(
-        self, query: str, memory_types: list[MemoryType], n_results: int, where: dict[str, Any] | None
+        self,
+        query: str,
+        memory_types: list[MemoryType],
+        n_results: int,
+        where: dict[str, Any] | None,
+        language: str | None = None,
     ) -> list[MemoryHit]:
         from chromadb.errors import InvalidArgumentError
 
-        embedding = self.embedder.encode([query])[0]
-        candidates = min(n_results * CANDIDATE_FACTOR, self.settings.max_results * CANDIDATE_FACTOR)
-        hits: list[MemoryHit] = []
-        for memory_type in memory_types:
-            try:
-                matches = self.store.query(memory_type, embedding, candidates, where)
-            except (ValueError, InvalidArgumentError) as exc:  # Chroma rejects some filters only when it runs them
-                raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
-            hits.extend(_hit(match) for match in matches)
-        hits.sort(key=lambda hit: hit.score, reverse=True)
-        return hits[:n_results]
+        try:
+            return self.recaller.recall(query, memory_types, n_results, where, language)
+        except (ValueError, InvalidArgumentError) as exc:  # Chroma rejects some filters only when it runs them
+            raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
+
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    async def report_outcome(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+        """Count whether a recalled memory worked when it was used; ranking weighs it from now on."""
+        return await self.run(self.report_outcome_blocking, item_id, success, note, agent)
+
+    def report_outcome_blocking(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+        if not isinstance(success, bool):
+            raise InvalidInput("success", f"expected true or false, got {success!r}.")
+        note = require_text("note", note, MAX_NOTE_CHARS, allow_empty=True).strip()
+        memory_type: MemoryType = self._find_blocking(item_id).metadata.get("type", "pattern")
+        with self._stripes[zlib.crc32(item_id.encode()) % len(self._stripes)]:
+            found = self.store.get(memory_type, [item_id])  # read again under the lock: no lost count
+            if not found:
+                raise NotFound(f"Memory '{item_id}' was deleted just now; nothing was recorded.")
+            metadata = bumped_metadata(found[0].metadata, success)
+            if note:
+                notes = json.loads(metadata.get("outcome_notes_json") or "[]")
+                notes.append({"success": success, "note": note, "agent": agent or "", "at": metadata["updated_at"]})
+                metadata["outcome_notes_json"] = json.dumps(notes[-KEPT_NOTES:], ensure_ascii=False)
+            self.store.update_metadata(memory_type, item_id, metadata)
+            self.mark_changed()
+        successes, failures = int(metadata["success_count"]), int(metadata["failure_count"])
+        flagged = keeps_failing(successes, failures)
+        rate = success_rate(successes, failures)
+        message = f"Recorded: {'worked' if success else 'did not work'}. Success rate now {rate:.2f}"
+        message += f" ({successes} worked, {failures} failed)."
+        if flagged:
+            message += " It keeps failing: recall ranks it lower and flags it."
+        return OutcomeReport(
+            id=item_id,
+            type=memory_type,
+            success=success,
+            usage_count=int(metadata["usage_count"]),
+            success_count=successes,
+            failure_count=failures,
+            success_rate=round(rate, 4),
+            outcome=outcome_of(successes, failures),
+            flagged=flagged,
+            message=message,
+        )
 
     # -- get, delete, stats ------------------------------------------------------------------------
 
@@ -183,6 +250,7 @@ class MemoryService:
             item = self._find_blocking(item_id)
             memory_type: MemoryType = item.metadata.get("type", "pattern")
             self.store.delete(memory_type, item_id)
+            self.mark_changed()
             return DeleteResult(id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")))
 
         return await self.run(delete_blocking)
@@ -250,17 +318,3 @@ def _store_result(
         message=message,
     )
 
-
-def _hit(match: QueryMatch) -> MemoryHit:
-    record = to_record(match.item)
-    similarity = 1.0 - match.distance
-    successes, failures = record.success_count, record.failure_count
-    score = similarity + OUTCOME_WEIGHT * (successes - failures) / (successes + failures + 1)
-    why = f"semantic similarity {similarity:.2f}"
-    outcome = outcome_of(successes, failures)
-    if outcome == "failed":
-        score -= FAILED_ATTEMPT_PENALTY
-        why += f"; a failed attempt ({failures}x did not work), not a fix"
-    elif successes:
-        why += f"; worked {successes}x" + (f", failed {failures}x" if failures else "")
-    return MemoryHit(**record.model_dump(), score=round(score, 4), similarity=round(similarity, 4), why=why)

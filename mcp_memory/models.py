@@ -43,7 +43,10 @@ class MemoryRecord(BaseModel):
 class MemoryHit(MemoryRecord):
     """A recalled memory with its relevance."""
 
-    score: float = Field(description="Relevance, higher is better (cosine similarity adjusted by outcome).")
+    score: float = Field(
+        description="Relevance, higher is better: the type's blend of meaning and words, moved by the smoothed "
+        "success rate; 1 is added for an error whose signature is exactly the query's."
+    )
     similarity: float = Field(description="Raw cosine similarity of the query and the memory.")
     why: str = Field(description="Why it was returned.")
 
@@ -58,6 +61,21 @@ class StoreResult(BaseModel):
     usage_count: int
     success_count: int
     failure_count: int
+    message: str
+
+
+class OutcomeReport(BaseModel):
+    """What report_outcome recorded, and where the memory stands now."""
+
+    id: str
+    type: MemoryType
+    success: bool
+    usage_count: int
+    success_count: int
+    failure_count: int
+    success_rate: float = Field(description="Smoothed success rate (successes + 1) / (successes + failures + 2).")
+    outcome: Outcome
+    flagged: bool = Field(description="True when it keeps failing: recall ranks it lower and says so in `why`.")
     message: str
 
 

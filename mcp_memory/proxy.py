@@ -20,6 +20,7 @@ from mcp import Client
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
+from mcp_types import CONNECTION_CLOSED
 
 from mcp_memory import __version__
 from mcp_memory.config import Settings
@@ -72,6 +73,7 @@ class OwnerLink:
         self._takeover_lock = anyio.Lock()
         self._open_lock = anyio.Lock()
         self._sessions: dict[str, _Upstream] = {}
+        self._read_only_tools: set[str] | None = None
 
     async def _client(self, agent: str | None) -> Client:
         """An open client session to the owner for this agent, reused across requests."""
@@ -119,7 +121,14 @@ class OwnerLink:
         if upstream is not None:
             upstream.closed.set()
 
-    async def forward(self, operation: Callable[[Client], Awaitable[T]], agent: str | None = None) -> T:
+    async def forward(
+        self, operation: Callable[[Client], Awaitable[T]], agent: str | None = None, *, read_only: bool = True
+    ) -> T:
+        """Run ``operation`` against the owner, finding the new owner when it is gone.
+
+        A read-only operation is retried after any transport failure. Anything else is retried only when it
+        certainly never reached the owner, so it cannot be applied twice.
+        """
         deadline = time.monotonic() + TAKEOVER_WAIT_SECONDS
         delay = 0.05
         while True:
@@ -127,11 +136,16 @@ class OwnerLink:
                 client = await self._client(agent)
                 try:
                     return await operation(client)
-                except MCPError:
-                    raise  # the owner answered with a protocol error: a real answer
+                except MCPError as exc:
+                    if exc.error.code != CONNECTION_CLOSED:
+                        raise  # the owner answered with a protocol error: a real answer
+                    self._drop(agent)  # the session to the owner broke
+                    if read_only:
+                        raise OwnerGone(str(exc)) from exc
+                    raise
                 except Exception as exc:
                     self._drop(agent)
-                    if _never_reached_owner(exc):
+                    if read_only or _never_reached_owner(exc):
                         raise OwnerGone(str(exc)) from exc
                     raise
             except OwnerGone as exc:
@@ -140,6 +154,17 @@ class OwnerLink:
                 await self._take_over_if_free()
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    async def tool_is_read_only(self, name: str) -> bool:
+        """Whether the owner declares the tool read-only (so a call to it may be repeated safely)."""
+        if self._read_only_tools is None:
+            self.remember_tools(await self.forward(lambda c: c.list_tools()))
+        return name in (self._read_only_tools or set())
+
+    def remember_tools(self, listed: types.ListToolsResult) -> None:
+        self._read_only_tools = {
+            tool.name for tool in listed.tools if tool.annotations is not None and tool.annotations.read_only_hint
+        }
 
     async def _take_over_if_free(self) -> None:
         async with self._takeover_lock:
@@ -174,11 +199,16 @@ def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: C
     """A low-level MCP server whose every request is answered by the owner."""
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-        return await link.forward(lambda c: c.list_tools())
+        listed = await link.forward(lambda c: c.list_tools())
+        link.remember_tools(listed)
+        return listed
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         try:
-            return await link.forward(lambda c: c.call_tool(params.name, params.arguments or {}), current_agent())
+            read_only = await link.tool_is_read_only(params.name)
+            return await link.forward(
+                lambda c: c.call_tool(params.name, params.arguments or {}), current_agent(), read_only=read_only
+            )
         except Unavailable as exc:
             return _tool_error(str(exc))
         except Exception as exc:  # noqa: BLE001 - the owner died while answering; the agent decides whether to retry

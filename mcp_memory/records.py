@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mcp_memory.error_signature import error_signature
 from mcp_memory.models import MemoryRecord, MemoryType, Outcome
 from mcp_memory.store import StoredItem
 
@@ -26,6 +27,7 @@ RESERVED_KEYS = frozenset(
     {
         "type", "title", "language", "created_at", "updated_at", "content_hash", "usage_count",
         "success_count", "failure_count", "agent", "source", "tags", "fields_json", "metadata_json",
+        "signature", "outcome_notes_json",
     }
 )
 
@@ -105,6 +107,8 @@ def new_metadata(draft: MemoryDraft, digest: str, now: float | None = None) -> d
             "metadata_json": json.dumps(draft.metadata, ensure_ascii=False, default=str),
         }
     )
+    if draft.type == "error":  # exact-signature matches rank first (see ranking.py)
+        metadata["signature"] = error_signature(str(draft.fields.get("error_message") or draft.title))
     return metadata
 
 

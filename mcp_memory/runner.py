@@ -22,7 +22,11 @@ logger = logging.getLogger(__name__)
 
 
 def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
+    import signal
+    import threading
+
     import uvicorn
+    from uvicorn.server import HANDLED_SIGNALS
 
     class SocketServer(uvicorn.Server):
         @contextlib.contextmanager
@@ -30,7 +34,22 @@ def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
             # The front transport owns the process's signals; this one stops when told to.
             yield
 
-    server_class = SocketServer if quiet_signals else uvicorn.Server
+    class FrontServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # SIGTERM/SIGINT stop serving gracefully. Unlike uvicorn's own, the signal is not raised again
+            # afterwards: that would kill the process before it drains the owner's socket and lets go of the store.
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    server_class = SocketServer if quiet_signals else FrontServer
     return server_class(uvicorn.Config(app, **config))
 
 
@@ -40,7 +59,8 @@ async def start_owner_socket(app: MemoryApp, ownership: StoreOwnership, task_gro
 
     socket_server = build_server(app, forwarded_secret=ownership.secret)
     starlette_app = socket_server.streamable_http_app(
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        json_response=True,
     )
     server = _uvicorn_server(
         starlette_app,

@@ -31,6 +31,7 @@ from mcp_memory.models import (
     MemoryRecord,
     MemoryStats,
     MemoryType,
+    OutcomeReport,
     RecallResult,
     SeedCounts,
     StoreResult,
@@ -407,8 +408,11 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
 "data": {{"command": "pytest -q", "returncode": 1, "error": "ModuleNotFoundError: No module named 'fastapi'"}}}}."""
 
     def episode_call(agent_role: str | None = None) -> None:
-        """Rate-limited like every tool, but never waits for the model: episode records are SQLite rows."""
-        limiter.check(current_agent() or agent_role or "local")
+        """Rate-limited like every tool (agents named by a token; a self-declared agent_role is not throttled, as
+        anonymous local use is not), but never waits for the model: episode records are SQLite rows."""
+        agent = current_agent()
+        if agent:
+            limiter.check(agent)
 
     @mcp.tool(annotations=appends)
     async def start_episode(
@@ -520,6 +524,104 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
             return await task_prompt.memory_informed_task(app.memory, app.episodes, task_description, language)
         except MemoryStoreError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc
+
+    # -- learning from consensus -------------------------------------------------------------------
+
+    from mcp_memory.extraction import ExtractionResult
+    from mcp_memory.learning_models import ConsensusLearned, PatternSuggestions
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def extract_patterns(
+        code: Annotated[str, Field(description="The code to analyze: a function, a file, or a half-written snippet.")],
+        language: Annotated[
+            str, Field(description="python, javascript, typescript (or tsx), go, rust, java; others become one snippet.")
+        ],
+    ) -> ExtractionResult:
+        """Show the reusable patterns in a piece of code — what extract_from_consensus would learn — storing nothing.
+
+        Finds functions, methods and classes, error handling, async code and algorithm-shaped units, each with
+        a description, a complexity (low/medium/high) and a structure hash that ignores names and comments.
+        Example: {"code": "async def fetch(url): ...", "language": "python"}.
+        """
+        with tool_errors():
+            await begin()
+            return await app.learning.extract(code, language)
+
+    @mcp.tool(annotations=WRITES)
+    async def extract_from_consensus(
+        winner_candidate: Annotated[
+            dict[str, Any],
+            Field(
+                description='The winning candidate: {"code": str, "language": str, "agent_role"?: str, '
+                '"score"?: number}. language may come from task_context instead.'
+            ),
+        ],
+        task_context: Annotated[
+            dict[str, Any],
+            Field(description='The task: {"description": str, "language"?: str, ...any other context}.'),
+        ],
+        consensus_result: Annotated[
+            dict[str, Any],
+            Field(
+                description='How it won: {"score"?: number, "scores"?: [numbers], "votes"?: int, '
+                '"num_candidates"?: int, "consensus_id"?: str, "success"?: bool (default true)}.'
+            ),
+        ] = {},
+        episode_id: Annotated[
+            str | None, Field(description="The task's episode; a 'consensus' event is recorded there if it is open.")
+        ] = None,
+    ) -> ConsensusLearned:
+        """Learn from the winner of a consensus vote: store it as a solution and its patterns as code patterns.
+
+        Call it once consensus has picked a winner. Only new knowledge is stored: a pattern already known (same
+        structure in the same language, even with renamed variables or other comments) has its usage and
+        success counts raised instead. The result lists new and reinforced patterns and the solution id.
+        Example: {"winner_candidate": {"code": "def slugify(title): ...", "language": "python",
+        "agent_role": "WORKER_BACKEND", "score": 0.92}, "task_context": {"description": "URL slugs for posts"},
+        "consensus_result": {"votes": 3, "num_candidates": 4}}.
+        """
+        with tool_errors():
+            role = winner_candidate.get("agent_role") if isinstance(winner_candidate, dict) else None
+            agent = await begin(role if isinstance(role, str) else None)
+            return await app.learning.learn_from_consensus(
+                winner_candidate, task_context, consensus_result, episode_id, agent
+            )
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def suggest_patterns(
+        task_description: Annotated[str, Field(description="The task you are about to work on, in words.")],
+        language: Annotated[str | None, Field(description="Only patterns in this language.")] = None,
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=max_n)] = 5,
+    ) -> PatternSuggestions:
+        """Suggest stored code patterns for a new task, best first, each with why it was suggested.
+
+        Ranked by relevance and success record, as recall ranks outcomes: score = similarity + 0.2 x (rate - 0.5),
+        minus 0.15 if it keeps failing, where rate = (s + 1) / (s + f + 2) and s, f are the pattern's successes
+        (consensus wins and reported successes) and reported failures.
+        Example: {"task_description": "fetch JSON from a flaky HTTP API with retries", "language": "python"}.
+        """
+        with tool_errors():
+            await begin()
+            return await app.learning.suggest(task_description, language, n_results)
+
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False))
+    async def report_outcome(
+        memory_id: Annotated[str, Field(description="The id of a memory you recalled and used.")],
+        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.")],
+        note: Annotated[str, Field(description="What happened, e.g. 'needed --upgrade too'. Optional.")] = "",
+        agent_role: Annotated[str | None, Field(description="Who reports it.")] = None,
+    ) -> OutcomeReport:
+        """Report whether a recalled memory (fix, pattern, solution) worked when you used it. Call it after trying one.
+
+        Recall ranks by the smoothed success rate (s + 1) / (s + f + 2): proven memories rise, and one that keeps
+        failing sinks and is flagged. Example: {"memory_id": "err_3f2a...", "success": false,
+        "note": "pip install fixed the import but uvicorn was missing too"}.
+        """
+        with tool_errors():
+            agent = await begin(agent_role)
+            return await app.memory.report_outcome(text("memory_id", memory_id), success, note, agent)
 
     return mcp
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
-from mcp_memory.errors import InvalidInput, Unavailable
+from mcp_memory.errors import Conflict, InvalidInput, Unavailable
 from mcp_memory.models import MemoryType
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ COLLECTION_NAMES: dict[MemoryType, str] = {
     "best_practice": "knowledge",
     "episode": "experiences",
 }
+# Collection metadata naming the embedding model that wrote the vectors; vectors of two models never mix.
+MODEL_KEY = "embedding_model"
+# Collections written before the model was recorded were all written by the packaged model.
+UNRECORDED_MODEL = "all-MiniLM-L6-v2"
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,14 @@ class StoredItem:
     id: str
     document: str
     metadata: dict[str, Any]
+
+
+class WriteListener(Protocol):
+    """Told about every write after Chroma accepted it (the catalog keeps itself current this way)."""
+
+    def stored(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None: ...
+
+    def removed(self, memory_type: MemoryType, ids: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,11 @@ class VectorStore:
         self._client: Any = None
         self._collections: dict[MemoryType, Any] = {}
         self._open_lock = threading.Lock()
+        self._listeners: list[WriteListener] = []
+
+    def watch(self, listener: WriteListener) -> None:
+        """Call ``listener`` after every add and delete through this store."""
+        self._listeners.append(listener)
 
     @property
     def is_open(self) -> bool:
@@ -83,12 +101,20 @@ class VectorStore:
                     self._data_dir.mkdir(parents=True, exist_ok=True)
                     client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
                 embedding_function = make_chroma_embedding_function(self._embedder)
-                for memory_type, name in COLLECTION_NAMES.items():
-                    self._collections[memory_type] = client.get_or_create_collection(
+                model = self._embedder.model_name
+                collections = {
+                    memory_type: client.get_or_create_collection(
                         name=name,
                         embedding_function=embedding_function,
-                        metadata={"hnsw:space": "cosine"},
+                        metadata={"hnsw:space": "cosine", MODEL_KEY: model},
                     )
+                    for memory_type, name in COLLECTION_NAMES.items()
+                }
+                for collection in collections.values():  # every one checked before any is changed
+                    _check_model(collection, model, self._chroma_url or str(self._data_dir))
+                for collection in collections.values():
+                    _record_model(collection, model)
+                self._collections.update(collections)
             except (ConnectionError, OSError) as exc:
                 raise Unavailable(f"Cannot open the Chroma store ({exc}). Check the data dir or Chroma server.") from exc
             except ValueError as exc:
@@ -107,6 +133,34 @@ class VectorStore:
     def get(self, memory_type: MemoryType, ids: list[str]) -> list[StoredItem]:
         found = self._collection(memory_type).get(ids=ids, include=["documents", "metadatas"])
         return _items(found["ids"], found["documents"], found["metadatas"])
+
+    def get_many(
+        self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None
+    ) -> tuple[list[StoredItem], list[Any]]:
+        """Items by id that also match ``where``, with their stored vectors (float32 arrays), in one read."""
+        found = self._collection(memory_type).get(
+            ids=ids, where=where or None, include=["documents", "metadatas", "embeddings"]
+        )
+        vectors = list(found["embeddings"]) if found["embeddings"] is not None else []
+        return _items(found["ids"], found["documents"], found["metadatas"]), vectors
+
+    def nearest(self, memory_type: MemoryType, embedding: list[float], n_results: int) -> list[tuple[str, float]]:
+        """Ids and cosine distances of the nearest vectors, without documents or metadata (cheap to over-fetch)."""
+        found = self._collection(memory_type).query(
+            query_embeddings=[embedding], n_results=n_results, include=["distances"]
+        )
+        return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
+
+    def scan_metadata(self, memory_type: MemoryType, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every id with its metadata, read a page at a time."""
+        collection = self._collection(memory_type)
+        offset = 0
+        while True:
+            found = collection.get(include=["metadatas"], limit=page, offset=offset)
+            yield from zip(found["ids"], (dict(m or {}) for m in found["metadatas"] or []), strict=True)
+            if len(found["ids"]) < page:
+                return
+            offset += page
 
     def find(self, memory_type: MemoryType, where: dict[str, Any], limit: int | None = None) -> list[StoredItem]:
         found = self._collection(memory_type).get(where=where, limit=limit, include=["documents", "metadatas"])
@@ -137,6 +191,8 @@ class VectorStore:
             metadatas=[i.metadata for i in items],
             embeddings=embeddings,
         )
+        for listener in self._listeners:
+            listener.stored(memory_type, items, embeddings)
 
     def update_metadata(self, memory_type: MemoryType, item_id: str, metadata: dict[str, Any]) -> None:
         self._collection(memory_type).update(ids=[item_id], metadatas=[metadata])
@@ -160,6 +216,8 @@ class VectorStore:
 
     def delete(self, memory_type: MemoryType, item_id: str) -> None:
         self._collection(memory_type).delete(ids=[item_id])
+        for listener in self._listeners:
+            listener.removed(memory_type, [item_id])
 
     def count(self, memory_type: MemoryType) -> int:
         return int(self._collection(memory_type).count())
@@ -170,6 +228,30 @@ class VectorStore:
             return None
         root = self._data_dir / "chroma"
         return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def _check_model(collection: Any, model: str, location: str) -> None:
+    """Refuse a collection holding vectors of another embedding model (an empty one holds none)."""
+    recorded = (collection.metadata or {}).get(MODEL_KEY)
+    if recorded == model or collection.count() == 0:
+        return
+    recorded = recorded or UNRECORDED_MODEL
+    if recorded != model:
+        raise Conflict(
+            f"The store at {location} holds vectors made by the embedding model '{recorded}', but this server "
+            f"uses '{model}' (MCP_MEMORY_MODEL). Vectors of two models cannot be compared: set MCP_MEMORY_MODEL "
+            f"back to '{recorded}', or use another data dir (or Chroma server) for '{model}'."
+        )
+
+
+def _record_model(collection: Any, model: str) -> None:
+    """Name the model on a collection that does not name it yet (created earlier, or empty)."""
+    metadata = dict(collection.metadata or {})
+    if metadata.get(MODEL_KEY) == model:
+        return
+    # Chroma refuses any hnsw:* key on modify; the distance space stays as it was created.
+    kept = {key: value for key, value in metadata.items() if not key.startswith("hnsw:")}
+    collection.modify(metadata={**kept, MODEL_KEY: model})
 
 
 def _items(ids: list[str], documents: list[str] | None, metadatas: list[Any] | None) -> list[StoredItem]:

@@ -25,7 +25,9 @@ async def memory_informed_task(
     """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
     lang = normalize_language(language)
-    patterns = await memory.recall(task_description, ["pattern"], 3, language=lang, query_field="task_description")
+    patterns = await memory.recall(
+        task_description, ["pattern"], 3, language=lang, query_field="task_description"
+    )
     fixes = await memory.recall(task_description, ["error"], 4, query_field="task_description")
     practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
     similar = await episodes.recall_similar(task_description, 6, success_only=False)
@@ -48,7 +50,9 @@ async def memory_informed_task(
     header = f"Task ({lang}):" if lang else "Task:"
     parts = [f"{header}\n\n{task_description.strip()}"]
     if sections:
-        parts.append("Shared memory recalled the following for this task. Reuse what worked; do not repeat what failed.")
+        parts.append(
+            "Shared memory recalled the following for this task. Reuse what worked; do not repeat what failed."
+        )
         parts += sections
     else:
         parts.append("Shared memory holds nothing relevant to this task yet.")
@@ -73,7 +77,9 @@ def _fresh(hits: list[MemoryHit], seen: set[str]) -> list[MemoryHit]:
 
 def _record(hit: MemoryHit) -> str:
     if hit.success_count or hit.failure_count:
-        return f"worked {hit.success_count}x" + (f", failed {hit.failure_count}x" if hit.failure_count else "")
+        return f"worked {hit.success_count}x" + (
+            f", failed {hit.failure_count}x" if hit.failure_count else ""
+        )
     return hit.source
 
 
@@ -101,7 +107,8 @@ def _practice(hit: MemoryHit) -> str:
 
 def _lessons(results: list[SimilarEpisode]) -> list[str]:
     relevant = [
-        r for r in results
+        r
+        for r in results
         if (r.similarity or 0.0) >= MIN_EPISODE_SIMILARITY or r.score >= STRONG_EPISODE_SCORE
     ]
     lines: list[str] = []
@@ -113,5 +120,7 @@ def _lessons(results: list[SimilarEpisode]) -> list[str]:
                 continue
             seen.add(key)
             files = f" Files: {', '.join(result.files_changed[:4])}." if result.files_changed else ""
-            lines.append(f"- {verdict}: {title(result.task)} — {result.how_it_ended}{files} ({result.episode_id})")
+            lines.append(
+                f"- {verdict}: {title(result.task)} — {result.how_it_ended}{files} ({result.episode_id})"
+            )
     return lines

@@ -59,7 +59,7 @@ class Progress:
     def __init__(self, total: int, label: str, stream: TextIO | None = None, enabled: bool | None = None) -> None:
         self.total = total
         self.label = label
-        self.stream = stream or sys.stderr
+        self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.done = 0
         self._start = time.monotonic()

@@ -111,7 +111,7 @@ class ImportReport(BaseModel):
     memories_present: int = Field(default=0, description="Already stored (or repeated in the file): left as they are.")
     episodes_added: int = 0
     episodes_present: int = 0
-    embedded: int = Field(default=0, description="Texts the model encoded (the rest came with vectors).")
+    embedded: int = Field(default=0, description="Distinct texts given to the model (the rest came with vectors).")
     bad_lines: list[BadLine] = Field(default_factory=list)
     seconds: float = 0.0
 
@@ -310,10 +310,11 @@ class _Importer:
             vectors = [line.vector() for line in new]
             missing = [i for i, v in enumerate(vectors) if v is None]
             if missing:
-                encoded = self.app.embedder.encode_batch([embed_text_of(items[i]) for i in missing])
+                texts = [embed_text_of(items[i]) for i in missing]
+                encoded = self.app.embedder.encode_batch(texts)
                 for i, vector in zip(missing, encoded, strict=True):
                     vectors[i] = vector
-                self.report.embedded += len(missing)
+                self.report.embedded += len(set(texts))
             self.writer.put(memory_type, items, np.vstack(vectors))
             self.report.memories_added += len(new)
         if self.progress:

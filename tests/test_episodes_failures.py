@@ -6,19 +6,29 @@ from typing import Any
 
 import pytest
 
+from mcp_memory.episode_digest import is_error_event
 from mcp_memory.error_signature import error_signature, exception_line
 from tests.conftest import call
+
+
+def _traceback(path: str, line: int, module: str) -> str:
+    return (
+        f'Traceback (most recent call last):\n  File "{path}", line {line}, in <module>\n'
+        f"    import {module}\nModuleNotFoundError: No module named '{module}'"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "signature"),
     [
         (
-            'Traceback (most recent call last):\n  File "/srv/app/main.py", line 3, in <module>\n'
-            "    import fastapi\nModuleNotFoundError: No module named 'fastapi'\n",
+            _traceback("/srv/app/main.py", 3, "fastapi"),
             "ModuleNotFoundError: No module named <name>",
         ),
-        ("ModuleNotFoundError: No module named 'httpx.client'", "ModuleNotFoundError: No module named <name>"),
+        (
+            "ModuleNotFoundError: No module named 'httpx.client'",
+            "ModuleNotFoundError: No module named <name>",
+        ),
         (
             "FileNotFoundError: [Errno 2] No such file or directory: '/tmp/run-42/config.yaml'",
             "FileNotFoundError: [Errno <n>] No such file or directory: <path>",
@@ -30,13 +40,17 @@ from tests.conftest import call
             "requests.exceptions.ConnectionError: HTTPConnectionPool(host='localhost', port=8000): Max retries",
             "ConnectionError: HTTPConnectionPool(host=<name>, port=<n>): Max retries",
         ),
-        ("TypeError: <Foo object at 0x7f3a2b1c9d> is not JSON serializable", "TypeError: <Foo object at <addr>> is "
-         "not JSON serializable"),  # fmt: skip
+        (
+            "TypeError: <Foo object at 0x7f3a2b1c9d> is not JSON serializable",
+            "TypeError: <Foo object at <addr>> is not JSON serializable",
+        ),
         ("error: could not compile src/main.rs at line 12", "error: could not compile <path> at line <n>"),
         ("OSError: cannot open C:\\Users\\dev\\app\\data.db", "OSError: cannot open <path>"),
     ],
 )
-def test_an_error_signature_keeps_the_type_and_template_and_drops_the_specifics(text: str, signature: str) -> None:
+def test_an_error_signature_keeps_the_type_and_template_and_drops_the_specifics(
+    text: str, signature: str
+) -> None:
     assert error_signature(text) == signature
 
 
@@ -46,13 +60,6 @@ def test_the_exception_line_of_a_traceback_is_its_last_exception() -> None:
     assert exception_line(text) == "RuntimeError: second"
 
 
-def _traceback(path: str, line: int, module: str) -> str:
-    return (
-        f'Traceback (most recent call last):\n  File "{path}", line {line}, in <module>\n'
-        f"    import {module}\nModuleNotFoundError: No module named '{module}'"
-    )
-
-
 async def _failed_episode(client: Any, task: str, failure: tuple[str, str, dict[str, Any]] | None) -> str:
     episode_id = (await call(client, "start_episode", task=task))["episode_id"]
     steps = [
@@ -60,7 +67,9 @@ async def _failed_episode(client: Any, task: str, failure: tuple[str, str, dict[
         ("code_generation", "WORKER_BACKEND", {"file": "app/main.py", "lines": 40}),
     ]
     for event_type, role, data in [*steps, *([failure] if failure else [])]:
-        await call(client, "record_event", episode_id=episode_id, event_type=event_type, agent_role=role, data=data)
+        await call(
+            client, "record_event", episode_id=episode_id, event_type=event_type, agent_role=role, data=data
+        )
     await call(client, "end_episode", episode_id=episode_id, success=False)
     return str(episode_id)
 
@@ -68,11 +77,14 @@ async def _failed_episode(client: Any, task: str, failure: tuple[str, str, dict[
 @pytest.mark.anyio
 async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_fix(client: Any) -> None:
     fix = await call(
-        client, "store_error_resolution", error_message="ModuleNotFoundError: No module named 'requests'",
+        client,
+        "store_error_resolution",
+        error_message="ModuleNotFoundError: No module named 'requests'",
         context="running the test suite in CI",
         resolution="Install the missing package into the active virtualenv (pip install <package>) and add it to "
-        "the project's dependencies.", success=True,
-    )  # fmt: skip
+        "the project's dependencies.",
+        success=True,
+    )
     missing = [
         ("/srv/app/main.py", 3, "fastapi"),
         ("/home/ci/build/api/client.py", 12, "httpx"),
@@ -80,20 +92,28 @@ async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_f
     ]
     module_failures = [
         await _failed_episode(
-            client, f"Service {n}: add an endpoint",
+            client,
+            f"Service {n}: add an endpoint",
             ("test_run", "QA_SENTINEL", {"command": "pytest -q", "returncode": 1, "stderr": _traceback(*m)}),
-        )  # fmt: skip
+        )
         for n, m in enumerate(missing)
     ]
     for status in (500, 404):
         await _failed_episode(
-            client, f"Fix the {status} on /items",
+            client,
+            f"Fix the {status} on /items",
             ("verification", "CONSENSUS_JUDGE", {"error": f"AssertionError: expected 200, got {status}"}),
-        )  # fmt: skip
+        )
     silent = await _failed_episode(client, "Tidy the README", None)
     recovered = (await call(client, "start_episode", task="Recovered"))["episode_id"]
-    await call(client, "record_event", episode_id=recovered, event_type="test_run", agent_role="QA_SENTINEL",
-               data={"error": "ModuleNotFoundError: No module named 'numpy'"})  # fmt: skip
+    await call(
+        client,
+        "record_event",
+        episode_id=recovered,
+        event_type="test_run",
+        agent_role="QA_SENTINEL",
+        data={"error": "ModuleNotFoundError: No module named 'numpy'"},
+    )
     await call(client, "end_episode", episode_id=recovered, success=True)
 
     analysis = await call(client, "analyze_failures")
@@ -106,13 +126,17 @@ async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_f
     assert modules["agent_roles"] == {"QA_SENTINEL": 3}
     assert modules["preceded_by"] == {"code_generation": 3}
     assert [line.split(":")[0] for line in modules["preceding_events"]] == [
-        "#1 plan (WORKER_BACKEND)", "#2 code_generation (WORKER_BACKEND)", "#3 test_run (QA_SENTINEL)",
-    ]  # fmt: skip
+        "#1 plan (WORKER_BACKEND)",
+        "#2 code_generation (WORKER_BACKEND)",
+        "#3 test_run (QA_SENTINEL)",
+    ]
     assert set(modules["examples"]) == {f"ModuleNotFoundError: No module named '{m}'" for *_, m in missing}
     known = modules["known_fixes"][0]
     assert (known["memory_id"], known["same_signature"], known["outcome"]) == (fix["id"], True, "worked")
     advice = modules["advice"]
-    assert advice.startswith("3 failed episodes broke with 'ModuleNotFoundError: No module named <name>' (e.g. ")
+    assert advice.startswith(
+        "3 failed episodes broke with 'ModuleNotFoundError: No module named <name>' (e.g. "
+    )
     assert "at 'test_run' by QA_SENTINEL ×3, usually right after 'code_generation'." in advice
     assert "Known fix (worked): Install the missing package" in advice
 
@@ -126,3 +150,23 @@ async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_f
     assert "Record the error text in record_event data (key 'error')" in no_error["advice"]
 
     assert len((await call(client, "analyze_failures", limit=1))["clusters"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "is_error"),
+    [
+        ("test_run", {"returncode": 1}, True),
+        ("test_run", {"returncode": 0, "passed": 12}, False),
+        ("command", {"exit_code": 2, "command": "make"}, True),
+        ("verification", {"passed": False}, True),
+        ("build_failed", {}, True),
+        ("error_fixed", {"fix": "pip install httpx"}, False),
+        ("http_call", {"status_code": 200}, False),
+        ("note", {"error": ""}, False),
+        ("note", {"traceback": "Traceback ...\nKeyError: 'x'"}, True),
+    ],
+)
+def test_an_event_counts_as_an_error_by_its_type_error_fields_exit_code_or_false_flag(
+    event_type: str, data: dict[str, Any], is_error: bool
+) -> None:
+    assert is_error_event(event_type, data) is is_error

@@ -29,7 +29,9 @@ def load_runs() -> list[dict[str, Any]]:
 def import_run(app: MemoryApp, run: dict[str, Any]) -> str:
     """One run as one episode: each step an event, the harness verdict as the outcome."""
     episodes = app.episodes
-    episode_id = episodes.start_blocking(run["task"], {"repo": run["repo"], "instance": run["id"]}, "SWE_AGENT").episode_id
+    episode_id = episodes.start_blocking(
+        run["task"], {"repo": run["repo"], "instance": run["id"]}, "SWE_AGENT"
+    ).episode_id
     steps = [
         ("step", "SWE_AGENT", {k: e[k] for k in ("thought", "action", "returncode", "observation")})
         for e in run["events"]
@@ -44,7 +46,9 @@ def source_dirs(run: dict[str, Any]) -> set[str]:
     return {str(Path(f).parent) for f in run["files_changed"] if "test" not in f}
 
 
-async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks(app: MemoryApp, client: Any) -> None:
+async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks(
+    app: MemoryApp, client: Any
+) -> None:
     runs = load_runs()
     library, new_tasks = runs[:LIBRARY_SIZE], runs[LIBRARY_SIZE:]
     repo_of = {import_run(app, run): run for run in library}
@@ -65,7 +69,9 @@ async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks
     assert same_code / with_code_peer >= 0.6, (same_code, with_code_peer)
 
 
-async def test_a_run_that_changed_a_file_is_found_by_a_task_naming_that_file(app: MemoryApp, client: Any) -> None:
+async def test_a_run_that_changed_a_file_is_found_by_a_task_naming_that_file(
+    app: MemoryApp, client: Any
+) -> None:
     runs = load_runs()[:LIBRARY_SIZE]
     ids = {import_run(app, run): run for run in runs}
     app.episodes.finish_pending_blocking()
@@ -73,9 +79,12 @@ async def test_a_run_that_changed_a_file_is_found_by_a_task_naming_that_file(app
     path = next(f for f in target["files_changed"] if "test" not in f)
 
     found = await call(
-        client, "recall_similar_episodes", task_description=f"Bug in {path}: {target['task'][:300]}",
-        n_results=3, success_only=True,
-    )  # fmt: skip
+        client,
+        "recall_similar_episodes",
+        task_description=f"Bug in {path}: {target['task'][:300]}",
+        n_results=3,
+        success_only=True,
+    )
 
     top = found["results"][0]
     assert ids[top["episode_id"]]["id"] == target["id"]

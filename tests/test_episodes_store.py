@@ -49,7 +49,9 @@ def new_store(tmp_path: Path) -> tuple[EpisodeStore, str]:
     return store, "ep_shared"
 
 
-def start_writers(tmp_path: Path, episode_id: str, names: list[str], count: int, crash: bool = False) -> list[str]:
+def start_writers(
+    tmp_path: Path, episode_id: str, names: list[str], count: int, crash: bool = False
+) -> list[str]:
     """Processes that append ``count`` events each, all released at the same instant; returns their seqs."""
     go = tmp_path / "go"
     env = {"CRASH": "1"} if crash else {}
@@ -105,7 +107,7 @@ def test_eight_threads_appending_to_one_episode_get_every_number_exactly_once(tm
 
 
 def test_events_recorded_by_a_process_that_is_killed_are_all_there(tmp_path: Path) -> None:
-    store, episode_id = new_store(tmp_path)
+    _, episode_id = new_store(tmp_path)
 
     outputs = start_writers(tmp_path, episode_id, ["WORKER_A"], 50, crash=True)
 
@@ -125,7 +127,10 @@ def test_the_database_is_in_wal_mode_and_commits_with_full_sync(tmp_path: Path) 
 
 def test_a_batch_append_is_all_or_nothing_and_an_ended_episode_refuses_it(tmp_path: Path) -> None:
     store, episode_id = new_store(tmp_path)
-    assert store.append(episode_id, [NewEvent("a", "R", "{}"), NewEvent("b", "R", "{}")], time.time()) == [1, 2]
+    assert store.append(episode_id, [NewEvent("a", "R", "{}"), NewEvent("b", "R", "{}")], time.time()) == [
+        1,
+        2,
+    ]
     store.end(episode_id, True, "{}", "", time.time())
 
     with pytest.raises(Conflict, match="already ended"):
@@ -153,8 +158,12 @@ async def test_an_episode_ended_but_not_indexed_before_a_crash_is_found_after_re
 ) -> None:
     app = MemoryApp(settings, embedder=embedder)
     digested = app.episodes.start_blocking("Migrate the billing service to Postgres", {}, None).episode_id
-    app.episodes.record_many_blocking(digested, [("migration", "WORKER_BACKEND", {"files": ["billing/db.py"]})])
-    app.episodes.end_blocking(digested, True, {}, "Moved billing tables to Postgres.")  # crashed before the vector
+    app.episodes.record_many_blocking(
+        digested, [("migration", "WORKER_BACKEND", {"files": ["billing/db.py"]})]
+    )
+    app.episodes.end_blocking(
+        digested, True, {}, "Moved billing tables to Postgres."
+    )  # crashed before the vector
     bare = app.episodes.start_blocking("Migrate the invoices service to Postgres", {}, None).episode_id
     app.episodes.store.end(bare, False, "{}", "", time.time())  # crashed before the digest too
     SharedSystemClient.clear_system_cache()

@@ -33,7 +33,11 @@ EPISODE_TOOLS = {
 }
 TODO_TASK = "Build a REST API for todo items with FastAPI and SQLite, with tests"
 STEPS = [
-    ("plan", "WORKER_BACKEND", {"thought": "Routes in app/main.py, models in app/models.py", "files": ["app/main.py"]}),
+    (
+        "plan",
+        "WORKER_BACKEND",
+        {"thought": "Routes in app/main.py, models in app/models.py", "files": ["app/main.py"]},
+    ),
     ("code_generation", "WORKER_BACKEND", {"approach": "conservative", "lines": 45, "file": "app/models.py"}),
     ("test_run", "QA_SENTINEL", {"command": "pytest -q", "returncode": 0, "passed": 12}),
     ("consensus", "CONSENSUS_JUDGE", {"winner": "candidate-2", "score": 0.9}),
@@ -59,8 +63,14 @@ async def run_episode(
 ) -> str:
     started = await call(client, "start_episode", task=task, agent_role="ORCHESTRATOR")
     for event_type, role, data in steps:
-        await call(client, "record_event", episode_id=started["episode_id"], event_type=event_type,
-                   agent_role=role, data=data)  # fmt: skip
+        await call(
+            client,
+            "record_event",
+            episode_id=started["episode_id"],
+            event_type=event_type,
+            agent_role=role,
+            data=data,
+        )
     await call(client, "end_episode", episode_id=started["episode_id"], success=success, summary=summary)
     return str(started["episode_id"])
 
@@ -79,9 +89,13 @@ async def test_a_whole_episode_is_recorded_ended_replayed_and_recalled_through_t
     assert seqs == [1, 2, 3, 4]
 
     ended = await call(
-        client, "end_episode", episode_id=episode_id, success=True, metrics={"tests_passed": 12},
+        client,
+        "end_episode",
+        episode_id=episode_id,
+        success=True,
+        metrics={"tests_passed": 12},
         summary="CRUD endpoints with SQLite; 12 tests pass.",
-    )  # fmt: skip
+    )
     assert (ended["success"], ended["event_count"], ended["indexed"]) == (True, 4, True)
 
     replay = await call(client, "get_episode", episode_id=episode_id)
@@ -107,7 +121,9 @@ async def test_a_whole_episode_is_recorded_ended_replayed_and_recalled_through_t
     listed = await call(client, "list_episodes")
     assert (listed["total"], listed["episodes"][0]["episode_id"]) == (1, episode_id)
 
-    similar = await call(client, "recall_similar_episodes", task_description="todo list REST service in FastAPI")
+    similar = await call(
+        client, "recall_similar_episodes", task_description="todo list REST service in FastAPI"
+    )
     top = similar["results"][0]
     assert (top["episode_id"], top["outcome"]) == (episode_id, "succeeded")
     assert top["how_it_ended"].startswith("Succeeded after 4 events.")
@@ -135,7 +151,9 @@ async def test_the_episode_tools_are_listed_with_schemas_and_honest_annotations(
     assert "memory://episodes/{episode_id}" in {t.uri_template for t in templates}
 
 
-async def test_two_clients_recording_into_one_episode_at_once_get_sequence_numbers_1_to_200(app: MemoryApp) -> None:
+async def test_two_clients_recording_into_one_episode_at_once_get_sequence_numbers_1_to_200(
+    app: MemoryApp,
+) -> None:
     server = build_server(app)
     recorded: list[tuple[str, int, int]] = []
     async with Client(server) as first, Client(server) as second:
@@ -143,8 +161,14 @@ async def test_two_clients_recording_into_one_episode_at_once_get_sequence_numbe
 
         async def record(client: Any, role: str, numbers: range) -> None:
             for i in numbers:
-                result = await call(client, "record_event", episode_id=episode_id, event_type="edit",
-                                    agent_role=role, data={"i": i})  # fmt: skip
+                result = await call(
+                    client,
+                    "record_event",
+                    episode_id=episode_id,
+                    event_type="edit",
+                    agent_role=role,
+                    data={"i": i},
+                )
                 recorded.append((role, i, result["seq"]))
 
         async with anyio.create_task_group() as group:
@@ -167,16 +191,28 @@ async def test_an_episode_survives_a_server_restart_and_is_ended_by_the_new_serv
     async with connect(MemoryApp(settings, embedder=embedder)) as before:
         episode_id = (await call(before, "start_episode", task=TODO_TASK))["episode_id"]
         for event_type, role, data in STEPS[:2]:
-            await call(before, "record_event", episode_id=episode_id, event_type=event_type, agent_role=role,
-                       data=data)  # fmt: skip
+            await call(
+                before,
+                "record_event",
+                episode_id=episode_id,
+                event_type=event_type,
+                agent_role=role,
+                data=data,
+            )
     SharedSystemClient.clear_system_cache()  # a new process would not share the open Chroma system
 
     async with connect(MemoryApp(settings, embedder=embedder)) as after:
         listed = await call(after, "list_episodes", status="open")
         assert [(e["episode_id"], e["event_count"]) for e in listed["episodes"]] == [(episode_id, 2)]
         for event_type, role, data in STEPS[2:]:
-            recorded = await call(after, "record_event", episode_id=episode_id, event_type=event_type,
-                                  agent_role=role, data=data)  # fmt: skip
+            recorded = await call(
+                after,
+                "record_event",
+                episode_id=episode_id,
+                event_type=event_type,
+                agent_role=role,
+                data=data,
+            )
         assert recorded["seq"] == 4
         await call(after, "end_episode", episode_id=episode_id, success=False, summary="Ran out of time.")
 
@@ -207,8 +243,9 @@ async def test_an_unknown_episode_is_a_tool_error_that_says_what_to_do(
 async def test_an_ended_episode_takes_no_events_and_cannot_end_twice(client: Any) -> None:
     episode_id = await run_episode(client, TODO_TASK, STEPS[:1], success=True)
 
-    recorded = await tool_error(client, "record_event", episode_id=episode_id, event_type="late",
-                                agent_role="WORKER_BACKEND", data={})  # fmt: skip
+    recorded = await tool_error(
+        client, "record_event", episode_id=episode_id, event_type="late", agent_role="WORKER_BACKEND", data={}
+    )
     again = await tool_error(client, "end_episode", episode_id=episode_id, success=False)
 
     pattern = rf"^Episode '{episode_id}' already ended at \S+; it takes no more events .* Call start_episode"
@@ -218,13 +255,31 @@ async def test_an_ended_episode_takes_no_events_and_cannot_end_twice(client: Any
 
 async def test_oversized_data_is_rejected_naming_data_and_the_episode_loses_nothing(client: Any) -> None:
     episode_id = (await call(client, "start_episode", task=TODO_TASK))["episode_id"]
-    await call(client, "record_event", episode_id=episode_id, event_type="plan", agent_role="WORKER_BACKEND",
-               data={"thought": "small"})  # fmt: skip
+    await call(
+        client,
+        "record_event",
+        episode_id=episode_id,
+        event_type="plan",
+        agent_role="WORKER_BACKEND",
+        data={"thought": "small"},
+    )
 
-    message = await tool_error(client, "record_event", episode_id=episode_id, event_type="test_run",
-                               agent_role="QA_SENTINEL", data={"output": "x" * 70_000})  # fmt: skip
-    after = await call(client, "record_event", episode_id=episode_id, event_type="test_run",
-                       agent_role="QA_SENTINEL", data={"output": "x" * 1000})  # fmt: skip
+    message = await tool_error(
+        client,
+        "record_event",
+        episode_id=episode_id,
+        event_type="test_run",
+        agent_role="QA_SENTINEL",
+        data={"output": "x" * 70_000},
+    )
+    after = await call(
+        client,
+        "record_event",
+        episode_id=episode_id,
+        event_type="test_run",
+        agent_role="QA_SENTINEL",
+        data={"output": "x" * 1000},
+    )
 
     assert message.startswith("Invalid 'data': is 70,013 characters as JSON; the limit is 65,536")
     assert "Nothing was recorded and the episode is unchanged" in message
@@ -258,13 +313,17 @@ async def test_an_unknown_episode_resource_is_not_found(client: Any) -> None:
 
 async def test_success_only_recall_leaves_out_failed_episodes_and_says_how_each_ended(client: Any) -> None:
     failed = await run_episode(
-        client, "Add JWT login to the todo API", [("test_run", "QA_SENTINEL", {"error": "KeyError: 'sub'"})], False
+        client,
+        "Add JWT login to the todo API",
+        [("test_run", "QA_SENTINEL", {"error": "KeyError: 'sub'"})],
+        False,
     )
     worked = await run_episode(client, "Add JWT authentication to the todo API", STEPS[:2], True)
 
     everything = await call(client, "recall_similar_episodes", task_description="JWT auth for the todo API")
-    successes = await call(client, "recall_similar_episodes", task_description="JWT auth for the todo API",
-                           success_only=True)  # fmt: skip
+    successes = await call(
+        client, "recall_similar_episodes", task_description="JWT auth for the todo API", success_only=True
+    )
 
     by_id = {r["episode_id"]: r for r in everything["results"]}
     assert set(by_id) == {failed, worked}
@@ -288,30 +347,59 @@ async def test_list_episodes_filters_by_status_and_success(client: Any) -> None:
     assert ids(await call(client, "list_episodes", status="ended", limit=1)) == [failed]
 
 
-async def test_memory_informed_task_prompt_brings_patterns_fixes_practices_and_episode_lessons(client: Any) -> None:
-    await call(client, "store_code_pattern", pattern_name="FastAPI CRUD router for todo items",
-               code="router = APIRouter()\n\n@router.get('/todos')\nasync def list_todos(): ...",
-               language="python", context="REST endpoints for todo items", success_metrics={"success_rate": 1.0})
-    await call(client, "store_error_resolution", error_message="ModuleNotFoundError: No module named 'fastapi'",
-               context="starting the todo API", resolution="pip install fastapi uvicorn", success=True)
-    await call(client, "add_custom_knowledge", title="Validate request bodies with pydantic models",
-               content="Declare a pydantic model per request body; FastAPI validates it.",
-               knowledge_type="best_practice", metadata={"summary": "One pydantic model per request body."})
+async def test_memory_informed_task_prompt_brings_patterns_fixes_practices_and_episode_lessons(
+    client: Any,
+) -> None:
+    await call(
+        client,
+        "store_code_pattern",
+        pattern_name="FastAPI CRUD router for todo items",
+        code="router = APIRouter()\n\n@router.get('/todos')\nasync def list_todos(): ...",
+        language="python",
+        context="REST endpoints for todo items",
+        success_metrics={"success_rate": 1.0},
+    )
+    await call(
+        client,
+        "store_error_resolution",
+        error_message="ModuleNotFoundError: No module named 'fastapi'",
+        context="starting the todo API",
+        resolution="pip install fastapi uvicorn",
+        success=True,
+    )
+    await call(
+        client,
+        "add_custom_knowledge",
+        title="Validate request bodies with pydantic models",
+        content="Declare a pydantic model per request body; FastAPI validates it.",
+        knowledge_type="best_practice",
+        metadata={"summary": "One pydantic model per request body."},
+    )
     await run_episode(client, TODO_TASK, STEPS, True, summary="CRUD endpoints; 12 tests pass.")
-    await run_episode(client, "Build a todo REST API with FastAPI and Postgres",
-                      [("test_run", "QA_SENTINEL", {"error": "ModuleNotFoundError: No module named 'fastapi'"})],
-                      False)  # fmt: skip
+    await run_episode(
+        client,
+        "Build a todo REST API with FastAPI and Postgres",
+        [("test_run", "QA_SENTINEL", {"error": "ModuleNotFoundError: No module named 'fastapi'"})],
+        False,
+    )
 
     result = await client.get_prompt(
-        "memory_informed_task", {"task_description": "Create a FastAPI REST API for todo items", "language": "py"}
+        "memory_informed_task",
+        {"task_description": "Create a FastAPI REST API for todo items", "language": "py"},
     )
     text = result.messages[0].content.text
 
     assert text.startswith("Task (python):\n\nCreate a FastAPI REST API for todo items")
     for heading, expected in [
         ("## Patterns that worked", "### FastAPI CRUD router for todo items (worked 1x)"),
-        ("## Known error fixes", "- `ModuleNotFoundError: No module named 'fastapi'` → pip install fastapi uvicorn"),
-        ("## Best practices", "- **Validate request bodies with pydantic models**: One pydantic model per request"),
+        (
+            "## Known error fixes",
+            "- `ModuleNotFoundError: No module named 'fastapi'` → pip install fastapi uvicorn",
+        ),
+        (
+            "## Best practices",
+            "- **Validate request bodies with pydantic models**: One pydantic model per request",
+        ),
         ("## Lessons from similar past episodes", f"- Worked: {TODO_TASK} — Succeeded after 4 events."),
     ]:
         assert heading in text and expected in text, (heading, text)

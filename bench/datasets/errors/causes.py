@@ -1399,7 +1399,7 @@ CAUSES: tuple[Cause, ...] = (
         (
             s("import jwt\njwt.decode('abc', 'k', algorithms=['HS256'])", "auth"),
             s("import jwt\njwt.decode('Bearer a.b.c', 'k', algorithms=['HS256'])", "api"),
-            s("import jwt\njwt.decode('a.b', 'k', algorithms=['HS256'])", "gw"),
+            s("import jwt\njwt.decode('eyJhbGciOiJIUzI1NiJ9.e30.x y', 'k', algorithms=['HS256'])", "gw"),
         ),
     ),
     Cause(
@@ -1420,7 +1420,7 @@ CAUSES: tuple[Cause, ...] = (
         "if you really need a ragged array).",
         (
             s("import numpy as np\nnp.array([[1, 2], [3]], dtype=float)", "a"),
-            s("import numpy as np\nnp.array([[1, 2, 3], [4, 5], [6]], dtype=int)", "b"),
+            s("import numpy as np\nnp.array([[1, 2, 3], [4, 5, 6], [7]], dtype=int)", "b"),
             s("import numpy as np\nnp.array([[[1], [2]], [[3]]], dtype=float)", "c"),
         ),
     ),
@@ -1476,7 +1476,7 @@ CAUSES: tuple[Cause, ...] = (
         (
             s("f'{3:.2.f}'", "a"),
             s("'{:,.2x%}'.format(1.5)", "b"),
-            s("f'{\"abc\":>>10s}'", "c"),
+            s("f'{2.5:10.2d}'", "c"),
         ),
     ),
     Cause(

@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from causes import CAUSES, Cause, Snippet  # noqa: E402
+from causes import CAUSES, Cause, Snippet
 
 OUTPUT = HERE / "python-errors-dev.jsonl"
 SHOWN_ROOT = "/home/dev"

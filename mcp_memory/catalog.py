@@ -1,0 +1,248 @@
+"""What ranking needs to know about every stored memory without asking Chroma: language, signature, words.
+
+Consistency with Chroma — the catalog is *derived* from Chroma and never persisted, so nothing of it can go
+stale across a restart or a crash:
+
+- **Built from Chroma** the first time a memory type is ranked: one paged read of ids and metadata (about
+  0.1 s per 10,000 records). A restarted or crashed process simply builds it again.
+- **Updated on every write**: it listens to ``VectorStore`` (``store.watch``), which tells it right after Chroma
+  accepted an add or a delete, inside the same call (and so under whatever lock the writer holds, e.g. the
+  memory service's lock for that id). A write Chroma rejected never reaches the catalog. Counter bumps
+  (duplicates, reported outcomes) leave it alone: it holds no counters, those are read from Chroma with
+  every hit.
+- **Writes by other processes** on a shared Chroma server are picked up by ``refresh``: when the store is
+  shared, a recall that finds the catalog older than ``SYNC_SECONDS`` compares the collection's ids with its
+  own, reads the new ones and forgets the deleted ones.
+
+For fast language filters it also keeps, per language, the set of ids, and — for languages too rare to find by
+over-fetching — their vectors, loaded on first use and kept current by ``put`` and ``drop``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_memory.lexical import BM25Index, code_tokens
+from mcp_memory.models import MemoryType
+from mcp_memory.store import StoredItem, VectorStore
+
+logger = logging.getLogger(__name__)
+
+SYNC_SECONDS = 5.0
+MAX_LEXICAL_CHARS = 4000
+# Vectors held for rare languages, over all types (384 floats each: 20,000 are ~31 MB).
+MAX_CACHED_VECTORS = 20_000
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the catalog keeps of one memory."""
+
+    language: str
+    signature: str | None
+    words: str | None  # text for the word index; None when the type has none
+
+
+def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_words: bool) -> Facts:
+    """The catalog facts of a stored memory, from its Chroma metadata."""
+    language = str(metadata.get("language") or "")
+    if memory_type != "error":
+        return Facts(language, None, None)
+    fields = json.loads(metadata.get("fields_json") or "{}")
+    error = str(fields.get("error_message") or metadata.get("title") or "")
+    signature = metadata.get("signature")
+    if not isinstance(signature, str):  # stored before signatures were recorded
+        from mcp_memory.error_signature import error_signature
+
+        signature = error_signature(error)
+    return Facts(language, signature or None, error[:MAX_LEXICAL_CHARS] if with_words else None)
+
+
+class TypeCatalog:
+    """The catalog of one collection."""
+
+    def __init__(self, with_words: bool) -> None:
+        self.lock = threading.RLock()
+        self.facts: dict[str, Facts] = {}
+        self.by_language: dict[str, set[str]] = {}
+        self.by_signature: dict[str, set[str]] = {}
+        self.words: BM25Index | None = BM25Index() if with_words else None
+        self.vectors: dict[str, tuple[list[str], Any]] = {}  # rare language -> (ids, float32 matrix)
+        self.synced_at = 0.0
+        self.loaded = threading.Event()
+        self.failed = False
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def put(self, item_id: str, facts: Facts, vector: Sequence[float] | None) -> None:
+        with self.lock:
+            self.drop(item_id)
+            self.facts[item_id] = facts
+            self.by_language.setdefault(facts.language, set()).add(item_id)
+            if facts.signature:
+                self.by_signature.setdefault(facts.signature, set()).add(item_id)
+            if self.words is not None and facts.words is not None:
+                self.words.add(item_id, code_tokens(facts.words))
+            cached = self.vectors.get(facts.language)
+            if cached is not None:
+                if vector is None:  # a vector we were not given: load the language again when next needed
+                    del self.vectors[facts.language]
+                else:
+                    import numpy as np
+
+                    ids, matrix = cached
+                    self.vectors[facts.language] = ([*ids, item_id], np.vstack([matrix, np.asarray([vector], np.float32)]))
+
+    def drop(self, item_id: str) -> None:
+        with self.lock:
+            facts = self.facts.pop(item_id, None)
+            if facts is None:
+                return
+            _discard(self.by_language, facts.language, item_id)
+            if facts.signature:
+                _discard(self.by_signature, facts.signature, item_id)
+            if self.words is not None:
+                self.words.remove(item_id)
+            cached = self.vectors.get(facts.language)
+            if cached is not None and item_id in cached[0]:
+                import numpy as np
+
+                ids, matrix = cached
+                row = ids.index(item_id)
+                self.vectors[facts.language] = (ids[:row] + ids[row + 1 :], np.delete(matrix, row, axis=0))
+
+    def language_ids(self, language: str) -> set[str]:
+        with self.lock:
+            return set(self.by_language.get(language, ()))
+
+    def language_count(self, language: str) -> int:
+        return len(self.by_language.get(language, ()))
+
+    def signature_ids(self, signature: str) -> set[str]:
+        with self.lock:
+            return set(self.by_signature.get(signature, ()))
+
+    def cached_vector_count(self) -> int:
+        return sum(len(ids) for ids, _ in self.vectors.values())
+
+
+class Catalog:
+    """One ``TypeCatalog`` per memory type, built lazily from the vector store."""
+
+    def __init__(self, store: VectorStore, word_types: set[MemoryType], shared: bool) -> None:
+        self.store = store
+        store.watch(self)
+        self.word_types = word_types
+        self.shared = shared  # another process may write to the same collections (a Chroma server)
+        self._types: dict[MemoryType, TypeCatalog] = {}
+        self._lock = threading.Lock()
+
+    def view(self, memory_type: MemoryType) -> TypeCatalog:
+        """The catalog of a type: built on first use, refreshed when the store is shared and it is old."""
+        while True:
+            with self._lock:
+                catalog = self._types.get(memory_type)
+                building = catalog is None
+                if catalog is None:
+                    # Registered before it is read, so writes during the read wait for it and then apply.
+                    catalog = self._types[memory_type] = TypeCatalog(memory_type in self.word_types)
+            if building:
+                self._build(memory_type, catalog)
+            catalog.loaded.wait()
+            if not catalog.failed:
+                break
+        if self.shared and time.monotonic() - catalog.synced_at > SYNC_SECONDS:
+            self.refresh(memory_type)
+        return catalog
+
+    def _build(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
+        try:
+            with catalog.lock:
+                self._load(memory_type, catalog)
+        except BaseException:
+            catalog.failed = True
+            with self._lock:
+                self._types.pop(memory_type, None)
+            raise
+        finally:
+            catalog.loaded.set()
+
+    def stored(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Record memories Chroma just stored (new, or with new content)."""
+        catalog = self._types.get(memory_type)
+        if catalog is None:  # not built yet: it will be read from Chroma, these writes included
+            return
+        with catalog.lock:  # waits for a build in progress
+            for item, vector in zip(items, embeddings, strict=True):
+                facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
+                catalog.put(item.id, facts, vector)
+
+    def removed(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+        catalog = self._types.get(memory_type)
+        if catalog is not None:
+            with catalog.lock:
+                for item_id in ids:
+                    catalog.drop(item_id)
+
+    def refresh(self, memory_type: MemoryType) -> None:
+        """Match the catalog to the collection's current ids: read new memories, forget deleted ones."""
+        catalog = self._types.get(memory_type)
+        if catalog is None:
+            return
+        with catalog.lock:
+            current = set(self.store.ids(memory_type))
+            known = set(catalog.facts)
+            for item_id in known - current:
+                catalog.drop(item_id)
+            new = sorted(current - known)
+            for start in range(0, len(new), 1000):
+                for item in self.store.get(memory_type, new[start : start + 1000]):
+                    catalog.put(item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None)
+            catalog.synced_at = time.monotonic()
+
+    def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
+        """The ids and vectors of one language (loaded once); None when they would not fit the cache."""
+        catalog = self.view(memory_type)
+        with catalog.lock:
+            cached = catalog.vectors.get(language)
+            if cached is not None:
+                return cached
+            ids = sorted(catalog.by_language.get(language, ()))
+            held = sum(view.cached_vector_count() for view in self._types.values())
+            if held + len(ids) > MAX_CACHED_VECTORS:
+                return None
+            import numpy as np
+
+            rows: list[Any] = []
+            kept: list[str] = []
+            for start in range(0, len(ids), 500):
+                items, vectors = self.store.get_many(memory_type, ids[start : start + 500])
+                kept += [item.id for item in items]
+                rows += vectors
+            matrix = np.asarray(rows, dtype=np.float32).reshape(len(kept), -1) if rows else np.zeros((0, 1), np.float32)
+            catalog.vectors[language] = (kept, matrix)
+            return kept, matrix
+
+    def _load(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
+        started = time.perf_counter()
+        with_words = catalog.words is not None
+        for item_id, metadata in self.store.scan_metadata(memory_type):
+            catalog.put(item_id, facts_from_metadata(memory_type, metadata, with_words), None)
+        catalog.synced_at = time.monotonic()
+        logger.info("catalog of %s: %d memories in %.2f s", memory_type, len(catalog), time.perf_counter() - started)
+
+
+def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(item_id)
+        if not members:
+            del index[key]
+

@@ -1,0 +1,128 @@
+"""Code-aware words and an in-memory BM25 index over them.
+
+Error messages and code are full of identifiers: ``ModuleNotFoundError``, ``json.decoder``, ``max_retries``,
+``getUserName``. ``code_tokens`` keeps each identifier whole (so an exact name matches strongly), adds its
+snake_case and camelCase parts (so ``user_name`` meets ``getUserName``) and keeps dotted names whole as well as
+split. The index is a plain inverted index with Okapi BM25 scoring; it supports replacing and removing
+documents, which a static BM25 library does not, so it can follow every write to the store.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+K1 = 1.2
+B = 0.75
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_PARTS = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
+        "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
+        "my", "of", "on", "or", "our", "so", "than", "that", "the", "their", "then", "there", "these", "they",
+        "this", "to", "too", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why",
+        "will", "with", "would", "you", "your",
+    }
+)  # fmt: skip
+
+
+def code_tokens(text: str) -> list[str]:
+    """Lower-cased words of ``text``: identifiers and dotted names whole, plus their snake/camel/dot parts."""
+    found: list[str] = []
+    for match in _IDENTIFIER.finditer(text):
+        name = match.group(0)
+        pieces = name.split(".")
+        words = [name] if len(pieces) > 1 else []
+        for piece in pieces:
+            parts = [p for p in _PARTS.split(piece) if p]
+            words.append(piece)
+            if len(parts) > 1:
+                words.extend(parts)
+        for word in words:
+            lowered = word.lower()
+            if len(lowered) > 1 and lowered not in _STOPWORDS:
+                found.append(lowered)
+    return found
+
+
+class BM25Index:
+    """Okapi BM25 over token lists, with documents added, replaced and removed at any time (thread-safe)."""
+
+    def __init__(self, k1: float = K1, b: float = B) -> None:
+        self._k1 = k1
+        self._b = b
+        self._lock = threading.RLock()
+        self._postings: dict[str, dict[str, int]] = {}
+        self._terms: dict[str, Counter[str]] = {}
+        self._lengths: dict[str, int] = {}
+        self._total_length = 0
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._lengths
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return set(self._lengths)
+
+    def add(self, doc_id: str, tokens: Sequence[str]) -> None:
+        """Index ``doc_id`` under ``tokens``, replacing what it was indexed under before."""
+        counts = Counter(tokens)
+        with self._lock:
+            self._remove(doc_id)
+            self._terms[doc_id] = counts
+            self._lengths[doc_id] = len(tokens)
+            self._total_length += len(tokens)
+            for term, count in counts.items():
+                self._postings.setdefault(term, {})[doc_id] = count
+
+    def remove(self, doc_id: str) -> None:
+        with self._lock:
+            self._remove(doc_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._postings.clear()
+            self._terms.clear()
+            self._lengths.clear()
+            self._total_length = 0
+
+    def _remove(self, doc_id: str) -> None:
+        counts = self._terms.pop(doc_id, None)
+        if counts is None:
+            return
+        self._total_length -= self._lengths.pop(doc_id)
+        for term in counts:
+            posting = self._postings[term]
+            del posting[doc_id]
+            if not posting:
+                del self._postings[term]
+
+    def search(self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None) -> list[tuple[str, float]]:
+        """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones)."""
+        with self._lock:
+            count = len(self._lengths)
+            if not count:
+                return []
+            average = self._total_length / count or 1.0
+            k1, b = self._k1, self._b
+            scores: dict[str, float] = {}
+            for term in dict.fromkeys(query_tokens):
+                posting = self._postings.get(term)
+                if not posting:
+                    continue
+                idf = math.log(1.0 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
+                for doc_id, tf in posting.items():
+                    if within is not None and doc_id not in within:
+                        continue
+                    norm = k1 * (1.0 - b + b * self._lengths[doc_id] / average)
+                    scores[doc_id] = scores.get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
+        best = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+        return best[:limit]

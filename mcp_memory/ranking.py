@@ -1,0 +1,110 @@
+"""How each memory type is ranked, and how reported outcomes move a result.
+
+Every policy was chosen on dev data with ``bench/quality.py`` (MiniLM, numbers in README "How recall works"):
+
+- pattern, solution, best_practice, episode — **dense only**. Natural-language questions about code are a
+  dense problem: on CoSQA dev (500 web queries, 6,267 functions) dense R@5 is .730; fusing BM25 by reciprocal
+  rank drops it to .632, a 0.8/0.2 blend to .718. A 0.9/0.1 blend reached .742 — inside the noise of 500
+  queries, and not worth a word index over the largest collection. (Episode recall proper is ranked by the
+  episode service, which fuses its own summary vector and word index; see ``episode_index.py``.)
+- error — **exception line, 50/50 dense + BM25, exact signature first**. Error messages are templates: on the
+  error dev set (303 pairs of different real messages with one cause) dense over the whole query reaches R@5
+  .815 / MRR .662; comparing only the traceback's exception line, blended half and half with BM25 over the
+  stored error message (code-aware words, ``lexical.py``), and putting exact signature matches first reaches
+  R@5 .970 / MRR .895.
+
+Outcomes: each memory's success rate is smoothed, ``rate = (s + 1) / (s + f + 2)`` (a uniform prior: no reports
+0.5, one success 0.67, one failure 0.33, 9 of 10 0.83), and moves its score by ``OUTCOME_WEIGHT * (rate - 0.5)``,
+at most ±0.1 — enough to order equally relevant results, never enough to lift an unrelated one. A memory that
+never worked (only failures) or keeps failing (``f >= 2`` and ``rate <= 1/3``) also loses ``FAILING_PENALTY`` and
+says so in its ``why``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mcp_memory.error_signature import error_focus
+
+OUTCOME_WEIGHT = 0.2
+FAILING_PENALTY = 0.15
+KEEPS_FAILING_RATE = 1 / 3
+# Added to the score of an error whose signature is exactly the query's: those come first.
+SIGNATURE_BONUS = 1.0
+
+
+@dataclass(frozen=True)
+class RankingPolicy:
+    """How one memory type is ranked."""
+
+    lexical_weight: float = 0.0  # share of the best-normalized BM25 score in the blend; 0 is dense only
+    focus_on_error_line: bool = False  # compare a traceback's exception line, not its frames
+    signature_first: bool = False  # exact error-signature matches before everything else
+    depth: int = 50  # candidates taken from each index before fusing
+
+    @property
+    def uses_words(self) -> bool:
+        return self.lexical_weight > 0 or self.signature_first
+
+    def query_text(self, query: str) -> str:
+        """The part of the query that is compared with stored memories."""
+        return error_focus(query) if self.focus_on_error_line else query
+
+
+DENSE = RankingPolicy()
+ERRORS = RankingPolicy(lexical_weight=0.5, focus_on_error_line=True, signature_first=True)
+POLICIES: dict[str, RankingPolicy] = {
+    "pattern": DENSE,
+    "solution": DENSE,
+    "best_practice": DENSE,
+    "episode": DENSE,
+    "error": ERRORS,
+}
+
+
+def policy_for(memory_type: str) -> RankingPolicy:
+    return POLICIES.get(memory_type, DENSE)
+
+
+def success_rate(successes: int, failures: int) -> float:
+    """The smoothed success rate (s + 1) / (s + f + 2): 0.5 with no reports, never exactly 0 or 1."""
+    return (successes + 1) / (successes + failures + 2)
+
+
+def keeps_failing(successes: int, failures: int) -> bool:
+    """Never worked, or failed at least twice and mostly."""
+    if failures and not successes:
+        return True
+    return failures >= 2 and success_rate(successes, failures) <= KEEPS_FAILING_RATE + 1e-9
+
+
+def outcome_adjustment(successes: int, failures: int) -> float:
+    """What the outcome record adds to (or takes from) a relevance score."""
+    adjustment = OUTCOME_WEIGHT * (success_rate(successes, failures) - 0.5)
+    if keeps_failing(successes, failures):
+        adjustment -= FAILING_PENALTY
+    return adjustment
+
+
+def blend(cosine: float, lexical: float, best_lexical: float, weight: float) -> float:
+    """Relevance in 0..1: cosine similarity blended with BM25 scaled so the best word match is 1."""
+    if weight <= 0:
+        return cosine
+    words = lexical / best_lexical if best_lexical > 0 else 0.0
+    return (1.0 - weight) * cosine + weight * words
+
+
+def outcome_why(successes: int, failures: int, last_failure_note: str | None = None) -> str:
+    """The outcome part of a hit's ``why``."""
+    if not successes and not failures:
+        return ""
+    rate = success_rate(successes, failures)
+    if failures and not successes:
+        text = f"a failed attempt ({failures}x did not work), not a fix"
+    elif keeps_failing(successes, failures):
+        text = f"KEEPS FAILING: failed {failures} of {successes + failures} times (success rate {rate:.2f}); try other results first"
+    else:
+        text = f"worked {successes}x" + (f", failed {failures}x" if failures else "") + f" (success rate {rate:.2f})"
+    if failures and last_failure_note:
+        text += f"; last failure: {last_failure_note[:200]}"
+    return text

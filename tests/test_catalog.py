@@ -1,0 +1,118 @@
+"""The catalog (word index, signatures, languages) stays consistent with Chroma: adds, deletes, restarts, crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chromadb.api.shared_system_client import SharedSystemClient
+
+from mcp_memory import catalog as catalog_module
+from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
+from mcp_memory.drafts import error_draft, pattern_draft
+from mcp_memory.embeddings import Embedder
+from mcp_memory.memory import MemoryService
+from mcp_memory.store import VectorStore
+
+pytestmark = pytest.mark.anyio
+
+FASTAPI = "ModuleNotFoundError: No module named 'fastapi'"
+ENV = "KeyError: 'DATABASE_URL'"
+
+
+async def error_ids(app: MemoryApp, query: str, n: int = 5) -> list[str]:
+    return [hit.id for hit in (await app.memory.recall(query, ["error"], n)).results]
+
+
+def restart(settings: Settings, embedder: Embedder) -> MemoryApp:
+    SharedSystemClient.clear_system_cache()  # as a new process: nothing of the old Chroma system is reused
+    return MemoryApp(settings, embedder=embedder)
+
+
+async def test_words_follow_add_delete_and_restart(settings: Settings, embedder: Embedder) -> None:
+    app = MemoryApp(settings, embedder=embedder)
+    fastapi = app.memory.remember_blocking(error_draft(FASTAPI, "", "pip install fastapi", True))
+    assert (await error_ids(app, "Cannot import fastapi"))[0] == fastapi.id  # builds the catalog
+
+    env = app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))  # added after the build
+    words = app.memory.catalog.view("error").words
+    assert words is not None and env.id in words
+    assert (await error_ids(app, "KeyError: 'PORT'"))[0] == env.id
+
+    await app.memory.delete(fastapi.id)
+    assert fastapi.id not in words
+    assert fastapi.id not in await error_ids(app, "Cannot import fastapi")
+
+    restarted = restart(settings, embedder)
+    found = await error_ids(restarted, "DATABASE_URL missing")
+    assert found == [env.id]
+    rebuilt = restarted.memory.catalog.view("error")
+    assert set(rebuilt.facts) == {env.id}
+    assert rebuilt.signature_ids("KeyError: <name>") == {env.id}
+
+
+async def test_a_write_that_bypassed_this_process_is_read_at_the_next_start(settings: Settings, embedder: Embedder) -> None:
+    app = MemoryApp(settings, embedder=embedder)
+    app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
+    await error_ids(app, "KeyError")  # catalog built
+
+    # Another writer (a process that crashed right after its Chroma write, say) adds behind our back.
+    other = MemoryApp(settings, embedder=embedder)
+    written = other.memory.remember_blocking(error_draft(FASTAPI, "", "pip install fastapi", True))
+
+    restarted = restart(settings, embedder)
+    assert (await error_ids(restarted, "Cannot import fastapi"))[0] == written.id
+
+
+async def test_a_shared_store_picks_up_writes_of_other_servers(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_module, "SYNC_SECONDS", 0.0)
+    app = MemoryApp(settings, embedder=embedder)
+    app.memory.catalog.shared = True
+    kept = app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
+    await error_ids(app, "KeyError")
+
+    other_store = VectorStore(embedder, settings.data_dir)  # another server on the same collections
+    MemoryService(settings, embedder, other_store).remember_blocking(error_draft(FASTAPI, "", "pip install", True))
+    other_store.delete("error", kept.id)
+
+    found = await error_ids(app, "Cannot import fastapi")
+    assert len(found) == 1 and found[0] != kept.id
+    assert kept.id not in app.memory.catalog.view("error").facts
+
+
+async def test_language_recall_matches_the_chroma_filter_on_both_fast_paths(settings: Settings, embedder: Embedder) -> None:
+    app = MemoryApp(settings, embedder=embedder)
+    drafts = [pattern_draft(f"helper {i}", f"def helper_{i}(x):\n    return x * {i}\n", "python", "", {}, []) for i in range(40)]
+    drafts += [pattern_draft("cobol report", "DISPLAY 'REPORT'.", "cobol", "print a report", {}, [])]
+    drafts += [pattern_draft(f"go helper {i}", f"func helper{i}() int {{ return {i} }}", "go", "", {}, []) for i in range(4)]
+    app.memory.remember_many_blocking(drafts)
+
+    for language in ("python", "cobol", "go"):
+        ours = await app.memory.recall("a helper that multiplies", ["pattern"], 5, language=language)
+        embedding = embedder.encode(["a helper that multiplies"])[0]
+        truth = app.store.query("pattern", embedding, 5, {"language": language})
+        assert [h.id for h in ours.results] == [m.item.id for m in truth], language
+        assert {h.language for h in ours.results} == {language}
+
+    view = app.memory.catalog.view("pattern")
+    assert "cobol" in view.vectors  # the rare language went through the in-memory vectors
+    new = app.memory.remember_blocking(pattern_draft("cobol total", "ADD A TO B.", "cobol", "add numbers", {}, []))
+    ids = [h.id for h in (await app.memory.recall("add two numbers", ["pattern"], 5, language="cobol")).results]
+    assert new.id in ids and len(ids) == 2
+    await app.memory.delete(new.id)
+    ids = [h.id for h in (await app.memory.recall("add two numbers", ["pattern"], 5, language="cobol")).results]
+    assert new.id not in ids and len(ids) == 1
+    assert (await app.memory.recall("x", ["pattern"], 5, language="rust")).results == []
+
+
+def test_catalog_facts_of_an_error_hold_its_signature(tmp_path: Path, embedder: Embedder) -> None:
+    settings = Settings(data_dir=tmp_path, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+    app = MemoryApp(settings, embedder=embedder)
+    stored = app.memory.remember_blocking(error_draft(ENV, "", "export it", True, language="python"))
+    view = app.memory.catalog.view("error")
+    facts = view.facts[stored.id]
+    assert (facts.language, facts.signature, facts.words) == ("python", "KeyError: <name>", ENV)
+    assert app.store.get("error", [stored.id])[0].metadata["signature"] == "KeyError: <name>"

@@ -1,0 +1,106 @@
+"""Ranking pieces: code-aware words, the BM25 index, the smoothed success rate, error signatures in recall."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcp_memory.error_signature import error_focus, error_signature, signature_if_named
+from mcp_memory.lexical import BM25Index, code_tokens
+from mcp_memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
+from tests.conftest import call
+
+pytestmark = pytest.mark.anyio
+
+
+def test_code_tokens_keep_identifiers_and_dotted_names_whole_and_split_them() -> None:
+    tokens = code_tokens("json.decoder.JSONDecodeError in getUserName: max_retries")
+
+    assert "json.decoder.jsondecodeerror" in tokens
+    assert {"json", "decoder", "jsondecodeerror", "decode", "error"} <= set(tokens)
+    assert {"getusername", "get", "user", "name", "max_retries", "max", "retries"} <= set(tokens)
+    assert "in" not in tokens
+
+
+def test_bm25_ranks_the_rarer_shared_word_first_and_follows_replace_and_remove() -> None:
+    index = BM25Index()
+    index.add("a", code_tokens("ModuleNotFoundError: No module named 'fastapi'"))
+    index.add("b", code_tokens("ModuleNotFoundError: No module named 'flask'"))
+    index.add("c", code_tokens("KeyError: 'fastapi'"))
+
+    assert [doc for doc, _ in index.search(code_tokens("No module named fastapi"), 3)][:1] == ["a"]
+
+    index.add("a", code_tokens("ZeroDivisionError: division by zero"))  # replaced content
+    assert "a" not in [doc for doc, _ in index.search(code_tokens("fastapi"), 3)]
+    index.remove("c")
+    assert index.search(code_tokens("fastapi"), 3) == []
+    assert len(index) == 2
+
+
+@pytest.mark.parametrize(
+    ("successes", "failures", "rate"),
+    [(0, 0, 0.5), (1, 0, 2 / 3), (0, 1, 1 / 3), (9, 1, 10 / 12), (1, 5, 2 / 8)],
+)
+def test_success_rate_is_smoothed(successes: int, failures: int, rate: float) -> None:
+    assert success_rate(successes, failures) == pytest.approx(rate)
+
+
+def test_a_memory_that_keeps_failing_is_penalized_and_a_proven_one_rises() -> None:
+    assert keeps_failing(0, 1) and keeps_failing(1, 4)
+    assert not keeps_failing(3, 1) and not keeps_failing(1, 1) and not keeps_failing(0, 0)
+    assert outcome_adjustment(5, 0) > outcome_adjustment(1, 0) > outcome_adjustment(0, 0) == 0
+    assert outcome_adjustment(1, 4) < outcome_adjustment(0, 1) + 0.1 < 0
+    assert abs(outcome_adjustment(100, 0)) <= 0.1
+
+
+def test_signatures_strip_names_and_free_text_has_none() -> None:
+    assert error_signature("KeyError: 'DATABASE_URL'") == error_signature("KeyError: 'PORT'") == "KeyError: <name>"
+    assert signature_if_named("Cannot import fastapi") is None
+    traceback = 'Traceback (most recent call last):\n  File "/srv/app.py", line 3, in <module>\nKeyError: \'PORT\''
+    assert error_focus(traceback) == "KeyError: 'PORT'"
+    assert error_focus("why does my import of fastapi fail") == "why does my import of fastapi fail"
+
+
+def test_only_errors_use_words_and_signatures() -> None:
+    assert POLICIES["error"].uses_words and POLICIES["error"].signature_first
+    assert not any(POLICIES[kind].uses_words for kind in ("pattern", "solution", "best_practice", "episode"))
+
+
+async def store_error(client: Any, error: str, resolution: str, success: bool = True, context: str = "") -> dict:
+    return await call(
+        client, "store_error_resolution", error_message=error, context=context, resolution=resolution, success=success
+    )
+
+
+async def test_an_exact_signature_match_comes_first_even_when_another_error_reads_closer(client: Any) -> None:
+    env = await store_error(client, "KeyError: 'DATABASE_URL'", "export DATABASE_URL or use os.environ.get")
+    await store_error(
+        client,
+        "RuntimeError: the REDIS_URL setting is missing from the environment",
+        "set REDIS_URL in .env",
+        context="Reading the REDIS_URL environment variable",
+    )
+
+    recalled = await call(client, "recall_error_solutions", error_message="KeyError: 'REDIS_URL'")
+
+    top = recalled["results"][0]
+    assert top["id"] == env["id"]
+    assert "same error signature 'KeyError: <name>'" in top["why"]
+    assert top["score"] > 1  # the signature tier
+
+
+async def test_a_traceback_query_is_matched_by_its_exception_line(client: Any) -> None:
+    fix = await store_error(client, "ModuleNotFoundError: No module named 'fastapi'", "pip install fastapi")
+    await store_error(client, "FileNotFoundError: [Errno 2] No such file or directory: '/srv/app/main.py'", "fix the path")
+
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/main.py", line 1, in <module>\n'
+        "    import httpx\n"
+        "ModuleNotFoundError: No module named 'httpx'"
+    )
+    recalled = await call(client, "recall_error_solutions", error_message=traceback)
+
+    assert recalled["results"][0]["id"] == fix["id"]
+    assert "shares words" in recalled["results"][0]["why"]

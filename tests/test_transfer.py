@@ -1,0 +1,223 @@
+"""Export and import: lossless round trips, bad lines, idempotent re-runs, and text embedded only once."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
+from mcp_memory.drafts import error_draft, knowledge_draft, pattern_draft, solution_draft
+from mcp_memory.embeddings import Embedder
+from mcp_memory.errors import Conflict
+from mcp_memory.transfer import BadImportFile, export_to, import_file
+
+pytestmark = pytest.mark.anyio
+
+DRAFTS = [
+    pattern_draft("Retry with backoff", "async def retry(f):\n    ...\n", "py", "flaky HTTP", {"success_rate": 1.0},
+                  ["http", "retry"], agent="WORKER"),
+    pattern_draft("Factory", "export function make(k: string) {}\n", "typescript", "", {}, []),
+    solution_draft("CORS errors from the dev server", "Add the origin to the allow list.", "python", "FastAPI",
+                   {"success": True}),
+    error_draft("ModuleNotFoundError: No module named 'fastapi'", "starting the API", "pip install fastapi", True),
+    error_draft("ModuleNotFoundError: No module named 'fastapi'", "starting the API", "pip install fast-api", False),
+    knowledge_draft("Prefer pathlib", "Use pathlib.Path for paths.", "best_practice", {"summary": "paths", "tags": ["io"]}),
+    knowledge_draft("Timeouts", "Always pass a timeout.", "error", {"error_message": "TimeoutError: timed out"}),
+]
+
+
+def fresh_app(tmp_path: Path, name: str, embedder: Embedder) -> MemoryApp:
+    settings = Settings(data_dir=tmp_path / name, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+    return MemoryApp(settings, embedder=embedder)
+
+
+async def fill(app: MemoryApp) -> None:
+    """Memories of every type, a repeated store (counters), seeds, and an ended and an open episode."""
+    for draft in DRAFTS:
+        await app.memory.remember(draft)
+    await app.memory.remember(DRAFTS[0])
+    app.knowledge.seed_blocking()
+    ended = await app.episodes.start("Fix the flaky upload test", {"repo": "api"}, "PLANNER")
+    await app.episodes.record(ended.episode_id, "edit", "CODER", {"file": "upload.py", "summary": "añadir retry"})
+    await app.episodes.record(ended.episode_id, "test_run", "QA", {"passed": True, "ratio": 0.5})
+    await app.episodes.end(ended.episode_id, True, {"tests": 12}, "Added a retry around the upload.")
+    opened = await app.episodes.start("Refactor auth", {}, None)
+    await app.episodes.record(opened.episode_id, "note", "CODER", {"text": "started"})
+
+
+def export_text(app: MemoryApp, with_embeddings: bool = False) -> str:
+    out = io.StringIO()
+    export_to(app, out, with_embeddings)
+    return out.getvalue()
+
+
+def write(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+@pytest.fixture
+async def filled(app: MemoryApp) -> MemoryApp:
+    await fill(app)
+    return app
+
+
+async def test_export_then_import_into_a_fresh_store_then_export_gives_the_same_bytes(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    first = export_text(filled)
+    kinds = [json.loads(line)["kind"] for line in first.splitlines()]
+    assert kinds.count("header") == 1 and kinds.count("episode") == 2
+    assert kinds.count("memory") == len(DRAFTS) + 11  # every stored memory and the 11 seeded items
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, write(tmp_path, "export.jsonl", first.splitlines()))
+    assert (report.memories_added, report.episodes_added, report.bad_lines) == (len(DRAFTS) + 11, 2, [])
+    assert export_text(restored) == first
+
+
+async def test_import_without_vectors_embeds_what_a_store_would_have_embedded(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    original = {json.loads(line)["id"]: json.loads(line) for line in export_text(filled, True).splitlines()[1:]}
+    restored = fresh_app(tmp_path, "restored", embedder)
+    import_file(restored, write(tmp_path, "plain.jsonl", export_text(filled).splitlines()))
+    for line in export_text(restored, True).splitlines()[1:]:
+        record = json.loads(line)
+        if record["kind"] == "memory":
+            a, b = (np.frombuffer(base64.b64decode(r["embedding"]), "<f4") for r in (record, original[record["id"]]))
+            assert float(a @ b) > 0.9999, record["id"]
+
+
+async def test_recall_finds_the_same_memory_after_a_restore(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    restored = fresh_app(tmp_path, "restored", embedder)
+    import_file(restored, write(tmp_path, "export.jsonl", export_text(filled).splitlines()))
+    query = "No module named fastapi when starting the server"
+    before = await filled.memory.recall(query, ["error"], 3)
+    after = await restored.memory.recall(query, ["error"], 3)
+    assert [h.id for h in after.results] == [h.id for h in before.results]
+    similar = await restored.episodes.recall_similar("flaky upload test", 1, False)
+    assert similar.results[0].task == "Fix the flaky upload test"
+
+
+async def test_import_with_embeddings_never_runs_the_model(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_vectors = export_text(filled, with_embeddings=True)
+    encoded: list[str] = []
+    real = embedder._run_model
+    monkeypatch.setattr(embedder, "_run_model", lambda texts, size: encoded.extend(texts) or real(texts, size))
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, write(tmp_path, "vectors.jsonl", with_vectors.splitlines()))
+    assert report.embedded == 0
+    assert not {d.embed_text for d in DRAFTS} & set(encoded)
+    assert len(encoded) <= 1  # at most the ended episode's summary: episode vectors are rebuilt, not exported
+
+
+async def test_a_vector_round_trip_is_stable_after_chroma_first_renormalizes(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    first = export_text(filled, with_embeddings=True)
+    once = fresh_app(tmp_path, "once", embedder)
+    import_file(once, write(tmp_path, "1.jsonl", first.splitlines()))
+    second = export_text(once, with_embeddings=True)
+    twice = fresh_app(tmp_path, "twice", embedder)
+    import_file(twice, write(tmp_path, "2.jsonl", second.splitlines()))
+    assert export_text(twice, with_embeddings=True) == second
+    assert _without_vectors(first) == _without_vectors(second)
+
+
+async def test_importing_twice_adds_nothing_and_embeds_nothing_the_second_time(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    path = write(tmp_path, "export.jsonl", export_text(filled).splitlines())
+    restored = fresh_app(tmp_path, "restored", embedder)
+    import_file(restored, path)
+    again = import_file(restored, path)
+    assert (again.memories_added, again.episodes_added, again.embedded) == (0, 0, 0)
+    assert (again.memories_present, again.episodes_present) == (len(DRAFTS) + 11, 2)
+
+
+async def test_equal_texts_in_one_import_are_embedded_once(
+    app: MemoryApp, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Same error and context, two resolutions: two memories, one embedding text (never seen before this test).
+    message = f"ValueError: {uuid.uuid4().hex}"
+    drafts = [error_draft(message, "parsing", "strip the input", True), error_draft(message, "parsing", "int()", False)]
+    await app.memory.remember_many(drafts)
+    encoded: list[str] = []
+    real = embedder._run_model
+    monkeypatch.setattr(embedder, "_run_model", lambda texts, size: encoded.extend(texts) or real(texts, size))
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, write(tmp_path, "export.jsonl", export_text(app).splitlines()))
+    assert report.memories_added == 2
+    assert encoded == [drafts[0].embed_text]
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ("{not json", "Invalid JSON"),
+        ('{"kind": "memory", "id": "x", "type": "nonsense", "content": "", "metadata": {}}', "type"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {"n": [1]}}', "metadata.n"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {}, "embedding": "AAAA"}',
+         "dimensions"),
+        (('{"kind": "episode", "id": "e", "task": "t", "context": {}, "agent_role": null, "status": "open", '
+          '"success": null, "metrics": {}, "summary": "", "started_at": 1, "updated_at": 1, "ended_at": null, '
+          '"events": [{"seq": 2, "event_type": "a", "agent_role": "b", "data": {}, "recorded_at": 1}]}'), "numbered"),
+        ('{"kind": "other"}', "kind"),
+    ],
+)
+async def test_a_bad_line_aborts_the_import_before_anything_is_written(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder, bad: str, expected: str
+) -> None:
+    lines = export_text(filled).splitlines()
+    lines.insert(2, bad)
+    restored = fresh_app(tmp_path, "restored", embedder)
+    with pytest.raises(BadImportFile) as raised:
+        import_file(restored, write(tmp_path, "bad.jsonl", lines))
+    assert "line 3:" in str(raised.value) and expected in str(raised.value)
+    assert "nothing was imported" in str(raised.value)
+    assert sum(restored.store.count(t) for t in ("pattern", "solution", "error", "best_practice")) == 0
+    assert not (restored.settings.data_dir / "episodes.sqlite3").exists()
+
+
+async def test_skip_bad_imports_the_good_lines_and_lists_the_bad_ones(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    lines = export_text(filled).splitlines()
+    raw = [line.encode() for line in lines]
+    raw[4:4] = [b"{oops", b'{"kind": "memory", "id": "\xff"}']  # the second is not UTF-8
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in raw))
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, path, skip_bad=True)
+    assert [b.line for b in report.bad_lines] == [5, 6]
+    assert report.memories_added == len(DRAFTS) + 11
+
+
+async def test_vectors_from_another_model_are_refused(filled: MemoryApp, tmp_path: Path, embedder: Embedder) -> None:
+    lines = export_text(filled, with_embeddings=True).splitlines()
+    header: dict[str, Any] = json.loads(lines[0])
+    lines[0] = json.dumps({**header, "model": "other-model", "dimension": 768})
+    with pytest.raises(Conflict, match="other-model"):
+        import_file(fresh_app(tmp_path, "restored", embedder), write(tmp_path, "other.jsonl", lines))
+
+
+def _without_vectors(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        record = json.loads(line)
+        record.pop("embedding", None)
+        lines.append(json.dumps(record, sort_keys=True))
+    return lines
