@@ -24,6 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -185,26 +186,38 @@ def summary_word_pieces(app: MemoryApp, sample: int = 200) -> float:
     return statistics.mean(min(256, app.embedder.count_word_pieces(text)) for text in texts)
 
 
-async def timed(calls: int, call: Callable[[int], Awaitable[Any]], concurrency: int = 1) -> list[float]:
+@dataclass
+class Timing:
+    wall: list[float] = field(default_factory=list)  # ms per call
+    cpu: list[float] = field(default_factory=list)  # process CPU ms per call, one caller at a time only
+
+
+async def timed(calls: int, call: Callable[[int], Awaitable[Any]], concurrency: int = 1) -> Timing:
     """Milliseconds per call, ``concurrency`` callers at once."""
-    latencies: list[float] = []
+    timing = Timing()
 
     async def worker(offset: int) -> None:
         for i in range(offset, calls, concurrency):
-            begin = time.perf_counter()
+            begin, cpu = time.perf_counter(), time.process_time()
             await call(i)
-            latencies.append((time.perf_counter() - begin) * 1000)
+            timing.wall.append((time.perf_counter() - begin) * 1000)
+            if concurrency == 1:
+                timing.cpu.append((time.process_time() - cpu) * 1000)
 
     async with anyio.create_task_group() as group:
         for offset in range(concurrency):
             group.start_soon(worker, offset)
-    return latencies
+    return timing
 
 
-def row(name: str, latencies: list[float]) -> str:
-    ordered = sorted(latencies)
+def row(name: str, timing: Timing, concurrent: bool = False) -> str:
+    """A table row; CPU time is the load-independent part (a busy machine stretches only the wall time)."""
+    ordered = sorted(timing.wall)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return f"| {name:<52} | {len(ordered):>6,} | {statistics.median(ordered):>8.2f} | {p95:>8.2f} |"
+    cpu = "-" if concurrent or not timing.cpu else f"{statistics.median(timing.cpu):.2f}"
+    return (
+        f"| {name:<52} | {len(ordered):>6,} | {statistics.median(ordered):>8.2f} | {p95:>8.2f} | {cpu:>8} |"
+    )
 
 
 async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
@@ -230,16 +243,16 @@ async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
 
     await app.episodes.recall_similar(task_text(rng, False), 3, False)  # warm: model loaded, collection open
     rows = [row("record_event, 1 writer", await timed(2000, record))]
-    rows.append(row("record_event, 8 concurrent writers", await timed(2000, record, concurrency=8)))
-    busy: list[float] = []
+    rows.append(row("record_event, 8 concurrent writers", await timed(2000, record, concurrency=8), True))
+    busy = Timing()
 
     async def recalls_while_recording() -> None:
-        busy.extend(await timed(200, recall(queries(True) + queries(True)), 2))
+        busy.wall.extend((await timed(200, recall(queries(True) + queries(True)), 2)).wall)
 
     async with anyio.create_task_group() as group:
         group.start_soon(recalls_while_recording)
         during = await timed(1000, record)
-    rows.append(row("record_event, 1 writer while 2 callers recall", during))
+    rows.append(row("record_event, 1 writer while 2 callers recall", during, True))
     rows.append(
         row("recall_similar_episodes, short task (~15 words)", await timed(100, recall(queries(False))))
     )
@@ -252,7 +265,7 @@ async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
             await timed(100, recall(queries(True), True)),
         )
     )
-    rows.append(row("(the recalls running during the third row)", busy))
+    rows.append(row("(the recalls running during the third row)", busy, True))
     return rows
 
 
@@ -311,8 +324,8 @@ def main(argv: list[str] | None = None) -> None:
         print("history vectors: hash-derived (--hashed-history); queries embedded by the model")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end")
     print()
-    print(f"| {'measurement':<52} | {'calls':>6} | {'p50 ms':>8} | {'p95 ms':>8} |")
-    print(f"| {'-' * 52} | {'-' * 5}: | {'-' * 7}: | {'-' * 7}: |")
+    print(f"| {'measurement':<52} | {'calls':>6} | {'p50 ms':>8} | {'p95 ms':>8} | {'CPU p50':>8} |")
+    print(f"| {'-' * 52} | {'-' * 5}: | {'-' * 7}: | {'-' * 7}: | {'-' * 7}: |")
     for line in rows:
         print(line)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -76,8 +77,10 @@ def fill_patterns(app: MemoryApp, pool: list[dict[str, str]], count: int) -> Non
         app.store.add("pattern", items, vectors)
 
 
-def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[float, float]:
+def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[float, float, float]:
+    """p50 and p95 of whole recalls, and p50 of the query encode alone (on copies the cache has not seen)."""
     times: list[float] = []
+    encodes: list[float] = []
 
     async def main() -> None:
         await app.memory.recall("warm up", [memory_type], 5)
@@ -85,10 +88,13 @@ def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[
             started = time.perf_counter()
             await app.memory.recall(query, [memory_type], 5)
             times.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()  # on the same worker threads as recall; same word pieces, not cached
+            await app.memory.run(app.embedder.encode, [query + "\n"])
+            encodes.append((time.perf_counter() - started) * 1000)
 
     anyio.run(main)
     times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], statistics.median(encodes)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -117,18 +123,20 @@ def main(argv: list[str] | None = None) -> None:
         fill_patterns(app, pool, args.memories)
         print(f"filled {args.memories:,} errors and {args.memories:,} patterns in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
+        half = len(tasks) // 2  # no query twice: the embedder caches what it encoded
         results = {
             ("errors", "short"): timed(app, "error", rng.sample(short_errors, n)),
-            ("errors", "task-length"): timed(app, "error", rng.sample(tasks, min(n, len(tasks)))),
+            ("errors", "task-length"): timed(app, "error", tasks[:half][:n]),
             ("patterns", "short"): timed(app, "pattern", rng.sample(short_code, n)),
-            ("patterns", "task-length"): timed(app, "pattern", rng.sample(tasks, min(n, len(tasks)))),
+            ("patterns", "task-length"): timed(app, "pattern", tasks[half:][:n]),
         }
-    print(f"| recall at {args.memories:,} memories | query | p50 ms | p95 ms | target p50 |")
-    print("| --- | --- | ---: | ---: | --- |")
-    for (kind, length), (p50, p95) in results.items():
+    print(f"| recall at {args.memories:,} memories | query | p50 ms | p95 ms | encode alone p50 ms | target p50 |")
+    print("| --- | --- | ---: | ---: | ---: | --- |")
+    for (kind, length), (p50, p95, encode) in results.items():
         target = 25 if length == "short" else 100
         verdict = "met" if p50 <= target else "MISSED"
-        print(f"| {kind} | {length} | {p50:.1f} | {p95:.1f} | ≤ {target} ms ({verdict}) |")
+        print(f"| {kind} | {length} | {p50:.1f} | {p95:.1f} | {encode:.1f} | ≤ {target} ms ({verdict}) |")
+    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
 
 
 if __name__ == "__main__":

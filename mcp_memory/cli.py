@@ -1,4 +1,4 @@
-"""Command line: ``mcp-memory serve | seed | stats | recall | import | export | backup | demo``.
+"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | demo``.
 
 Flags beat environment beats defaults.
 """
@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="HTTP host (default 127.0.0.1).")
     serve.add_argument("--port", type=int, help="HTTP port (default 8765).")
     store_flags(serve)
+
+    console = commands.add_parser("console", help="Serve the web console alone (no /mcp) on a data dir or Chroma server.")
+    console.add_argument("--host", help="HTTP host (default 127.0.0.1).")
+    console.add_argument("--port", type=int, help="HTTP port (default 8765).")
+    store_flags(console)
 
     seed = commands.add_parser("seed", help="Seed the knowledge base and print the counts.")
     store_flags(seed)
@@ -104,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(settings)
     if command == "serve":
         serve(settings)
+    elif command == "console":
+        serve(settings.model_copy(update={"transport": "http"}), console_only=True)
     elif command == "seed":
         app = _app(settings)
         app.store.open()
@@ -168,7 +175,7 @@ def _app(settings: Settings) -> Any:
     return MemoryApp(settings)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, console_only: bool = False) -> None:
     from mcp_memory.errors import MemoryStoreError
     from mcp_memory.server import is_loopback, user_auth
 
@@ -184,8 +191,10 @@ def serve(settings: Settings) -> None:
     except MemoryStoreError as exc:
         print(f"mcp-memory: {exc}", file=sys.stderr)
         sys.exit(2)
+    from functools import partial
+
     import anyio
 
     from mcp_memory.runner import serve as run_server
 
-    anyio.run(run_server, settings)
+    anyio.run(partial(run_server, console_only=console_only), settings)

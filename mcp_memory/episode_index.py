@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,7 +27,10 @@ from mcp_memory.store import StoredItem, VectorStore
 RRF_K = 60
 FUSION_DEPTH = 50
 COMMON_WORD_SHARE = 0.25  # words in more episodes than this share are not searched
-MAX_QUERY_TERMS = 128  # the rarest query words; more adds cost without adding recall (measured)
+MAX_QUERY_TERMS = 128  # the rarest query words; more added cost without adding recall (measured)
+SUCCESS_WIDENING = 3  # success_only: how much wider the unfiltered vector search is
+# Word searches of every index share a few threads (created on first use), beside the caller's own.
+_WORD_SEARCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="episode-words")
 
 
 def digest_of(row: EpisodeRow) -> EpisodeDigest | None:
@@ -108,9 +112,28 @@ class EpisodeIndex:
         self.episodes.mark_indexed([row.id for row in rows], time.time())
 
     def rankings(self, query: str, depth: int, success_only: bool) -> Rankings:
-        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25)."""
+        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25).
+
+        The word search runs in its own thread while the query is embedded: both wait on C code.
+        """
+        lexical = _WORD_SEARCH.submit(self._lexical, query, depth, success_only)
         embedding = self.embedder.encode([query])[0]
-        dense = self.vectors.query("episode", embedding, depth, {"success": True} if success_only else None)
+        return Rankings(cosine=self._dense(embedding, depth, success_only), **lexical.result())
+
+    def _dense(self, embedding: list[float], depth: int, success_only: bool) -> dict[str, float]:
+        if not success_only:
+            return {i: 1.0 - d for i, d in self.vectors.nearest("episode", embedding, depth)}
+        # Chroma's metadata filter costs ~30x a query for ids alone (10k episodes); most episodes succeed,
+        # so a wider list is filtered here, and Chroma's filter is used only when that finds too few.
+        wide = self.vectors.nearest("episode", embedding, depth * SUCCESS_WIDENING)
+        succeeded = self.episodes.succeeded([i for i, _ in wide])
+        found = {i: 1.0 - d for i, d in wide if i in succeeded}
+        if len(found) < depth and len(wide) == depth * SUCCESS_WIDENING:
+            narrow = self.vectors.nearest("episode", embedding, depth, {"success": True})
+            found = {i: 1.0 - d for i, d in narrow}
+        return dict(list(found.items())[:depth])
+
+    def _lexical(self, query: str, depth: int, success_only: bool) -> dict[str, list[str]]:
         terms = query_terms(query)
         frequencies = self.episodes.document_frequencies(terms)
         # Common words weigh little in BM25 but their posting lists grow with the history. Skipping words in
@@ -118,11 +141,7 @@ class EpisodeIndex:
         common = max(1, int(self.episodes.count_ended() * COMMON_WORD_SHARE))
         searched = [t for t in terms if 0 < frequencies.get(t, 0) <= common]
         rare = sorted(searched, key=lambda t: frequencies[t])[:MAX_QUERY_TERMS]
-        return Rankings(
-            cosine={m.item.id: 1.0 - m.distance for m in dense},
-            lexical=self.episodes.search(rare, depth, success_only),
-            terms=rare,
-        )
+        return {"lexical": self.episodes.search(rare, depth, success_only), "terms": rare}
 
     def similar(self, query: str, n_results: int, success_only: bool) -> list[SimilarEpisode]:
         depth = max(FUSION_DEPTH, 2 * n_results)

@@ -22,96 +22,34 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mcp_memory.episode_schema import (
+    EPISODE_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    EpisodeRow,
+    EventRow,
+    NewEvent,
+    episode_row,
+)
 from mcp_memory.errors import Conflict, NotFound, Unavailable
 
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "FILE_NAME",
+    "SCHEMA_VERSION",
+    "EpisodeRow",
+    "EpisodeStore",
+    "EventRow",
+    "NewEvent",
+    "dumps",
+]
+
 FILE_NAME = "episodes.sqlite3"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0
-
-_SCHEMA = (
-    # n is the episode's stable row number (an INTEGER PRIMARY KEY survives VACUUM); the lexical index keys on it.
-    """CREATE TABLE IF NOT EXISTS episodes (
-        n INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        task TEXT NOT NULL,
-        context_json TEXT NOT NULL,
-        agent_role TEXT,
-        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'ended')),
-        success INTEGER,
-        metrics_json TEXT NOT NULL DEFAULT '{}',
-        summary TEXT NOT NULL DEFAULT '',
-        roles TEXT NOT NULL DEFAULT '|',
-        last_seq INTEGER NOT NULL DEFAULT 0,
-        started_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        ended_at REAL,
-        digest_json TEXT,
-        indexed_at REAL
-    )""",
-    "CREATE INDEX IF NOT EXISTS episodes_by_start ON episodes (started_at)",
-    "CREATE INDEX IF NOT EXISTS episodes_by_status ON episodes (status, started_at)",
-    "CREATE INDEX IF NOT EXISTS episodes_failed ON episodes (ended_at) WHERE success = 0",
-    (
-        "CREATE INDEX IF NOT EXISTS episodes_pending ON episodes (ended_at) "
-        "WHERE status = 'ended' AND (digest_json IS NULL OR indexed_at IS NULL)"
-    ),
-    """CREATE TABLE IF NOT EXISTS events (
-        episode_id TEXT NOT NULL REFERENCES episodes (id),
-        seq INTEGER NOT NULL,
-        event_type TEXT NOT NULL,
-        agent_role TEXT NOT NULL,
-        data_json TEXT NOT NULL,
-        recorded_at REAL NOT NULL,
-        PRIMARY KEY (episode_id, seq)
-    )""",
-    # rowid = episodes.n; columns hold pre-tokenized text (see episode_digest.tokens).
-    "CREATE VIRTUAL TABLE IF NOT EXISTS episode_text USING fts5 (task, events, tokenize = \"unicode61 tokenchars '_'\")",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS episode_terms USING fts5vocab (episode_text, row)",
-)
-
-_EPISODE_COLUMNS = (
-    "id, task, context_json, agent_role, status, success, metrics_json, summary, roles, last_seq, "
-    "started_at, ended_at, digest_json, indexed_at"
-)
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    event_type: str
-    agent_role: str
-    data_json: str
-
-
-@dataclass(frozen=True)
-class EventRow:
-    seq: int
-    event_type: str
-    agent_role: str
-    data_json: str
-    recorded_at: float
-
-
-@dataclass(frozen=True)
-class EpisodeRow:
-    id: str
-    task: str
-    context_json: str
-    agent_role: str | None
-    status: str
-    success: bool | None
-    metrics_json: str
-    summary: str
-    roles: list[str]
-    event_count: int
-    started_at: float
-    ended_at: float | None
-    digest_json: str | None
-    indexed_at: float | None
 
 
 class EpisodeStore:
@@ -144,7 +82,7 @@ class EpisodeStore:
                         raise Conflict(
                             f"{self.path} was written by a newer mcp-memory (schema {version}). Upgrade mcp-memory."
                         )
-                    for statement in _SCHEMA:
+                    for statement in SCHEMA:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except sqlite3.OperationalError as exc:
@@ -247,10 +185,8 @@ class EpisodeStore:
                 "updated_at = ? WHERE id = ?",
                 (int(success), metrics_json, summary, now, now, episode_id),
             )
-            return _episode(
-                conn.execute(
-                    f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
-                ).fetchone()
+            return episode_row(
+                conn.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)).fetchone()
             )
 
     def save_digest(self, episode_id: str, digest_json: str, task_tokens: str, event_tokens: str) -> None:
@@ -275,11 +211,11 @@ class EpisodeStore:
     def get(self, episode_id: str) -> EpisodeRow:
         with self._connection() as conn:
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
             ).fetchone()
         if found is None:
             raise _not_found(episode_id)
-        return _episode(found)
+        return episode_row(found)
 
     def rows(self, episode_ids: Sequence[str]) -> dict[str, EpisodeRow]:
         if not episode_ids:
@@ -287,9 +223,20 @@ class EpisodeStore:
         marks = ",".join("?" * len(episode_ids))
         with self._connection() as conn:
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id IN ({marks})", list(episode_ids)
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id IN ({marks})", list(episode_ids)
             )
-            return {row.id: row for row in map(_episode, found.fetchall())}
+            return {row.id: row for row in map(episode_row, found.fetchall())}
+
+    def succeeded(self, episode_ids: Sequence[str]) -> set[str]:
+        """Which of these episodes ended with success."""
+        if not episode_ids:
+            return set()
+        marks = ",".join("?" * len(episode_ids))
+        with self._connection() as conn:
+            found = conn.execute(
+                f"SELECT id FROM episodes WHERE id IN ({marks}) AND success = 1", list(episode_ids)
+            )
+            return {row[0] for row in found.fetchall()}
 
     def events(self, episode_id: str, after_seq: int = 0, limit: int | None = None) -> list[EventRow]:
         with self._connection() as conn:
@@ -305,7 +252,7 @@ class EpisodeStore:
         with self._connection() as conn:
             conn.execute("BEGIN")
             try:
-                found = conn.execute(f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,))
+                found = conn.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,))
                 row = found.fetchone()
                 events = conn.execute(
                     "SELECT seq, event_type, agent_role, data_json, recorded_at FROM events "
@@ -316,7 +263,7 @@ class EpisodeStore:
                 conn.execute("COMMIT")
         if row is None:
             raise _not_found(episode_id)
-        return _episode(row), [EventRow(*event) for event in events]
+        return episode_row(row), [EventRow(*event) for event in events]
 
     def scan_events(self, episode_id: str, batch: int = 500) -> Iterator[EventRow]:
         """All events in order, read in batches so a long episode never sits in memory at once."""
@@ -335,29 +282,29 @@ class EpisodeStore:
         with self._connection() as conn:
             total = conn.execute(f"SELECT count(*) FROM episodes {where}", params).fetchone()[0]
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes {where} ORDER BY started_at DESC LIMIT ?",
+                f"SELECT {EPISODE_COLUMNS} FROM episodes {where} ORDER BY started_at DESC LIMIT ?",
                 [*params, limit],
             )
-            return [_episode(row) for row in found.fetchall()], int(total)
+            return [episode_row(row) for row in found.fetchall()], int(total)
 
     def failed(self, limit: int) -> list[EpisodeRow]:
         """The most recently ended failed episodes."""
         with self._connection() as conn:
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE success = 0 ORDER BY ended_at DESC LIMIT ?",
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE success = 0 ORDER BY ended_at DESC LIMIT ?",
                 (limit,),
             )
-            return [_episode(row) for row in found.fetchall()]
+            return [episode_row(row) for row in found.fetchall()]
 
     def pending(self, limit: int) -> list[EpisodeRow]:
         """Ended episodes whose digest or vector is not written yet (after a crash or an unreachable store)."""
         with self._connection() as conn:
             found = conn.execute(
-                f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE status = 'ended' "
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE status = 'ended' "
                 "AND (digest_json IS NULL OR indexed_at IS NULL) ORDER BY ended_at LIMIT ?",
                 (limit,),
             )
-            return [_episode(row) for row in found.fetchall()]
+            return [episode_row(row) for row in found.fetchall()]
 
     def count(self) -> int:
         with self._connection() as conn:
@@ -423,41 +370,6 @@ def _filters(status: str | None, success: bool | None) -> tuple[list[str], list[
         clauses.append("success = ?")
         params.append(int(success))
     return clauses, params
-
-
-def _episode(row: Sequence[Any]) -> EpisodeRow:
-    (
-        id_,
-        task,
-        context_json,
-        agent_role,
-        status,
-        success,
-        metrics_json,
-        summary,
-        roles,
-        last_seq,
-        started_at,
-        ended_at,
-        digest_json,
-        indexed_at,
-    ) = row
-    return EpisodeRow(
-        id=id_,
-        task=task,
-        context_json=context_json,
-        agent_role=agent_role,
-        status=status,
-        success=None if success is None else bool(success),
-        metrics_json=metrics_json,
-        summary=summary,
-        roles=[r for r in roles.split("|") if r],
-        event_count=int(last_seq),
-        started_at=started_at,
-        ended_at=ended_at,
-        digest_json=digest_json,
-        indexed_at=indexed_at,
-    )
 
 
 def _not_found(episode_id: str) -> NotFound:

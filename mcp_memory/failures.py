@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import anyio
+
 from mcp_memory.episode_digest import iter_briefs
 from mcp_memory.episode_index import digest_of
 from mcp_memory.episode_store import EpisodeRow
@@ -51,7 +53,9 @@ class FailureAnalyst:
             raise InvalidInput("limit", f"must be between 1 and 100 clusters, got {limit!r}.")
         await self.episodes.ensure_indexed()
         rows = await self.episodes.recent_failures(FAILURE_WINDOW)
-        groups = _group(rows)
+        groups = await anyio.to_thread.run_sync(
+            _group, rows
+        )  # parses up to 1,000 digests: off the event loop
         clusters = [await self._cluster(group) for group in groups[:limit]]
         note = None
         if not rows:

@@ -9,6 +9,7 @@ documents, which a static BM25 library does not, so it can follow every write to
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
@@ -17,6 +18,9 @@ from collections.abc import Iterable, Sequence
 
 K1 = 1.2
 B = 0.75
+# Words in more than this share of the documents (of an index this large) do not, alone, make a document a match.
+COMMON_SHARE = 0.1
+COMMON_MIN_DOCUMENTS = 500
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PARTS = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -106,23 +110,34 @@ class BM25Index:
                 del self._postings[term]
 
     def search(self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None) -> list[tuple[str, float]]:
-        """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones)."""
+        """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
+
+        Exact BM25 for every document it returns. Documents are found through the query's rarer words first: a
+        word in more than ``COMMON_SHARE`` of a large index (``error``, ``type``) only adds its score to
+        documents the rarer words found, unless those are fewer than ``limit`` — then every posting is read.
+        """
         with self._lock:
             count = len(self._lengths)
             if not count:
                 return []
+            k1, b, lengths = self._k1, self._b, self._lengths
             average = self._total_length / count or 1.0
-            k1, b = self._k1, self._b
+            terms = [(term, self._postings[term]) for term in dict.fromkeys(query_tokens) if term in self._postings]
+            common_df = max(COMMON_MIN_DOCUMENTS, COMMON_SHARE * count)
+            rare = [(term, posting) for term, posting in terms if len(posting) <= common_df]
+            found: set[str] = set().union(*(posting.keys() for _, posting in rare)) if rare else set()
+            if within is not None:
+                found &= within
+            scan_all = len(found) < limit
             scores: dict[str, float] = {}
-            for term in dict.fromkeys(query_tokens):
-                posting = self._postings.get(term)
-                if not posting:
-                    continue
+            for _, posting in terms:
                 idf = math.log(1.0 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
-                for doc_id, tf in posting.items():
+                docs = posting.items() if scan_all or len(posting) <= common_df else (
+                    (doc_id, posting[doc_id]) for doc_id in found if doc_id in posting
+                )
+                for doc_id, tf in docs:
                     if within is not None and doc_id not in within:
                         continue
-                    norm = k1 * (1.0 - b + b * self._lengths[doc_id] / average)
+                    norm = k1 * (1.0 - b + b * lengths[doc_id] / average)
                     scores[doc_id] = scores.get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
-        best = sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
-        return best[:limit]
+        return heapq.nlargest(limit, scores.items(), key=lambda pair: pair[1])

@@ -3,15 +3,17 @@
 Every policy was chosen on dev data with ``bench/quality.py`` (MiniLM, numbers in README "How recall works"):
 
 - pattern, solution, best_practice, episode — **dense only**. Natural-language questions about code are a
-  dense problem: on CoSQA dev (500 web queries, 6,267 functions) dense R@5 is .730; fusing BM25 by reciprocal
-  rank drops it to .632, a 0.8/0.2 blend to .718. A 0.9/0.1 blend reached .742 — inside the noise of 500
-  queries, and not worth a word index over the largest collection. (Episode recall proper is ranked by the
-  episode service, which fuses its own summary vector and word index; see ``episode_index.py``.)
+  dense problem: on CoSQA dev (500 web queries, 6,267 functions) dense R@5 is .730 (MRR .525); BM25 alone
+  .444; fusing BM25 by reciprocal rank drops it to .632, a 0.8/0.2 blend to .718. A 0.9/0.1 blend reached
+  .742 — inside the noise of 500 queries, and not worth a word index over the largest collection. (Episode
+  recall proper is ranked by the episode service, which fuses its own summary vector and word index; see
+  ``episode_index.py``.)
 - error — **exception line, 50/50 dense + BM25, exact signature first**. Error messages are templates: on the
   error dev set (303 pairs of different real messages with one cause) dense over the whole query reaches R@5
-  .815 / MRR .662; comparing only the traceback's exception line, blended half and half with BM25 over the
-  stored error message (code-aware words, ``lexical.py``), and putting exact signature matches first reaches
-  R@5 .970 / MRR .895.
+  .815 / MRR .657; comparing only the traceback's exception line (dense alone: .842 / .713), blended half and
+  half with BM25 over the stored error message (code-aware words, ``lexical.py``; BM25 alone .967 / .886),
+  with exact signature matches first, reaches R@5 .970 / MRR .889. Blend weights from 0.4 to 0.6 and max- or
+  min-max scaling all land within .01 of that; reciprocal-rank fusion (signatures first) is worse, .964 / .868.
 
 Outcomes: each memory's success rate is smoothed, ``rate = (s + 1) / (s + f + 2)`` (a uniform prior: no reports
 0.5, one success 0.67, one failure 0.33, 9 of 10 0.83), and moves its score by ``OUTCOME_WEIGHT * (rate - 0.5)``,
@@ -40,7 +42,8 @@ class RankingPolicy:
     lexical_weight: float = 0.0  # share of the best-normalized BM25 score in the blend; 0 is dense only
     focus_on_error_line: bool = False  # compare a traceback's exception line, not its frames
     signature_first: bool = False  # exact error-signature matches before everything else
-    depth: int = 50  # candidates taken from each index before fusing
+    depth: int = 0  # nearest vectors taken before fusing (at least 3 per result asked for)
+    word_depth: int = 0  # best word matches taken before fusing (at least 3 per result asked for)
 
     @property
     def uses_words(self) -> bool:
@@ -52,7 +55,7 @@ class RankingPolicy:
 
 
 DENSE = RankingPolicy()
-ERRORS = RankingPolicy(lexical_weight=0.5, focus_on_error_line=True, signature_first=True)
+ERRORS = RankingPolicy(lexical_weight=0.5, focus_on_error_line=True, signature_first=True, depth=50, word_depth=20)
 POLICIES: dict[str, RankingPolicy] = {
     "pattern": DENSE,
     "solution": DENSE,

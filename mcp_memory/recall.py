@@ -41,17 +41,19 @@ OVERFETCH_MIN_SHARE = 0.05
 OVERFETCH_SLACK = 2.0
 MAX_OVERFETCH = 1000
 CANDIDATE_FACTOR = 3
+SHORTLIST_SLACK = 10
 
 
 @dataclass
 class _Candidate:
-    item: StoredItem
+    id: str
     cosine: float
     words: float = 0.0
     word_rank: int | None = None
-    dense_rank: int | None = None
     same_signature: bool = False
+    relevance: float = 0.0
     score: float = 0.0
+    item: StoredItem | None = None
 
 
 class Recaller:
@@ -72,16 +74,16 @@ class Recaller:
     ) -> list[MemoryHit]:
         """The best ``n_results`` memories of ``memory_types`` (Chroma ``where`` and ``language`` both apply)."""
         embeddings: dict[str, list[float]] = {}
-        ranked: list[tuple[_Candidate, RankingPolicy, str]] = []
+        ranked: list[tuple[_Candidate, str]] = []
         for memory_type in memory_types:
             policy = policy_for(memory_type)
             text = policy.query_text(query)
             if text not in embeddings:
                 embeddings[text] = self.embedder.encode([text])[0]
             candidates = self._rank(memory_type, policy, query, text, embeddings[text], n_results, where, language)
-            ranked += [(candidate, policy, text) for candidate in candidates]
+            ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
-        return [_hit(candidate, text) for candidate, _, text in ranked[:n_results]]
+        return [_hit(candidate, text) for candidate, text in ranked[:n_results]]
 
     # -- one type ------------------------------------------------------------------------------------
 
@@ -96,27 +98,32 @@ class Recaller:
         where: dict[str, Any] | None,
         language: str | None,
     ) -> list[_Candidate]:
-        depth = max(policy.depth, n_results * CANDIDATE_FACTOR)
-        candidates = self._dense(memory_type, embedding, depth, where, language)
-        for rank, candidate in enumerate(candidates.values(), 1):
-            candidate.dense_rank = rank
+        """Candidates by ids and cosines first; documents and counters are read only for the few that can win."""
+        shortlist = n_results * CANDIDATE_FACTOR
+        depth = max(policy.depth, shortlist)
+        candidates = {
+            item_id: _Candidate(item_id, cosine)
+            for item_id, cosine in self._dense(memory_type, embedding, depth, where, language)
+        }
         words: list[tuple[str, float]] = []
         if policy.uses_words:
             view = self.catalog.view(memory_type)
             allowed = view.language_ids(language) if language else None
             if policy.lexical_weight and view.words is not None:
-                words = view.words.search(code_tokens(text), depth, within=allowed)
+                words = view.words.search(code_tokens(text), max(policy.word_depth, shortlist), within=allowed)
             signature = signature_if_named(query) if policy.signature_first else None
             same = view.signature_ids(signature) if signature else set()
             if allowed is not None:
                 same &= allowed
             if len(same) > depth:  # a very common signature: only the ones the indexes found
                 same &= set(candidates) | {item_id for item_id, _ in words}
-            missing = [item_id for item_id in dict.fromkeys([*(i for i, _ in words), *sorted(same)]) if item_id not in candidates]
+            missing = [i for i in dict.fromkeys([*(i for i, _ in words), *sorted(same)]) if i not in candidates]
             if missing:
-                items, vectors = self.store.get_many(memory_type, missing, where)
-                for item, vector in zip(items, vectors, strict=True):
-                    candidates[item.id] = _Candidate(item, _dot(embedding, vector))
+                import numpy as np
+
+                query_vector = np.asarray(embedding, dtype=np.float32)
+                for item_id, vector in self.store.vectors(memory_type, missing, where).items():
+                    candidates[item_id] = _Candidate(item_id, float(np.dot(query_vector, vector)))
             for rank, (item_id, score) in enumerate(words, 1):
                 if item_id in candidates:
                     candidates[item_id].words, candidates[item_id].word_rank = score, rank
@@ -125,14 +132,22 @@ class Recaller:
                     candidates[item_id].same_signature = True
         best_words = words[0][1] if words else 0.0
         for candidate in candidates.values():
+            candidate.relevance = blend(candidate.cosine, candidate.words, best_words, policy.lexical_weight) + (
+                SIGNATURE_BONUS if candidate.same_signature else 0.0
+            )
+        # Outcomes move a score by at most OUTCOME_WEIGHT / 2 upwards: read counters for the contenders only.
+        contenders = sorted(candidates.values(), key=lambda c: c.relevance, reverse=True)[: shortlist + SHORTLIST_SLACK]
+        items = {item.id: item for item in self.store.get(memory_type, [c.id for c in contenders])} if contenders else {}
+        ranked: list[_Candidate] = []
+        for candidate in contenders:
+            candidate.item = items.get(candidate.id)
+            if candidate.item is None:  # deleted in between
+                continue
             meta = candidate.item.metadata
             successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
-            candidate.score = (
-                blend(candidate.cosine, candidate.words, best_words, policy.lexical_weight)
-                + (SIGNATURE_BONUS if candidate.same_signature else 0.0)
-                + outcome_adjustment(successes, failures)
-            )
-        return list(candidates.values())
+            candidate.score = candidate.relevance + outcome_adjustment(successes, failures)
+            ranked.append(candidate)
+        return ranked
 
     def _dense(
         self,
@@ -141,25 +156,23 @@ class Recaller:
         depth: int,
         where: dict[str, Any] | None,
         language: str | None,
-    ) -> dict[str, _Candidate]:
-        """Nearest memories by cosine, best first, honouring both filters."""
+    ) -> list[tuple[str, float]]:
+        """Ids and cosines of the nearest memories, best first, honouring both filters."""
         if language and not where:
             found = self._dense_in_language(memory_type, embedding, depth, language)
             if found is not None:
                 return found
         chroma_filter = and_filters(where, {"language": language} if language else None)
-        matches = self.store.query(memory_type, embedding, depth, chroma_filter)
-        return {m.item.id: _Candidate(m.item, 1.0 - m.distance) for m in matches}
+        return [(item_id, 1.0 - distance) for item_id, distance in self.store.nearest(memory_type, embedding, depth, chroma_filter)]
 
     def _dense_in_language(
         self, memory_type: MemoryType, embedding: list[float], depth: int, language: str
-    ) -> dict[str, _Candidate] | None:
+    ) -> list[tuple[str, float]] | None:
         """The language's nearest memories without Chroma's slow filter; None to use the filter after all."""
         view = self.catalog.view(memory_type)
         total, count = len(view), view.language_count(language)
         if count == 0:
-            return {}
-        wanted = min(depth, count)
+            return []
         if count / total >= OVERFETCH_MIN_SHARE:
             fetch = min(total, MAX_OVERFETCH, math.ceil(depth * total / count * OVERFETCH_SLACK))
             facts = view.facts
@@ -168,29 +181,24 @@ class Recaller:
                 for item_id, distance in self.store.nearest(memory_type, embedding, fetch)
                 if (fact := facts.get(item_id)) is not None and fact.language == language
             ][:depth]
-            if len(kept) < wanted and fetch < total:
+            if len(kept) < min(depth, count) and fetch < total:
                 return None
-        else:
-            cached = self.catalog.language_vectors(memory_type, language)
-            if cached is None:
-                return None
-            import numpy as np
+            return kept
+        cached = self.catalog.language_vectors(memory_type, language)
+        if cached is None:
+            return None
+        ids, matrix = cached
+        if not ids:
+            return []
+        import numpy as np
 
-            ids, matrix = cached
-            if not ids:
-                return {}
-            similarities = matrix @ np.asarray(embedding, dtype=np.float32)
-            best = np.argsort(-similarities)[:depth]
-            kept = [(ids[i], float(similarities[i])) for i in best]
-        items = {item.id: item for item in self.store.get(memory_type, [item_id for item_id, _ in kept])}
-        return {item_id: _Candidate(items[item_id], cosine) for item_id, cosine in kept if item_id in items}
-
-
-def _dot(embedding: list[float], vector: Any) -> float:
-    return float(sum(a * float(b) for a, b in zip(embedding, vector, strict=True)))
+        similarities = matrix @ np.asarray(embedding, dtype=np.float32)
+        best = np.argsort(-similarities)[:depth]
+        return [(ids[i], float(similarities[i])) for i in best]
 
 
 def _hit(candidate: _Candidate, text: str) -> MemoryHit:
+    assert candidate.item is not None
     record = to_record(candidate.item)
     reasons = [f"semantic similarity {candidate.cosine:.2f}"]
     if candidate.same_signature:

@@ -62,6 +62,11 @@ async def start_owner_socket(app: MemoryApp, ownership: StoreOwnership, task_gro
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         json_response=True,
     )
+    from mcp_memory.console.local import local_data
+    from mcp_memory.console.remote import owner_data_route
+
+    # The consoles of forwarding processes read through the owner too.
+    starlette_app.router.routes.append(owner_data_route(local_data(app), ownership.secret))
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,
@@ -82,8 +87,10 @@ async def start_owner_socket(app: MemoryApp, ownership: StoreOwnership, task_gro
     return server, stopped
 
 
-async def serve_front(front: MCPServer | Server, settings: Settings) -> None:
-    """The transport agents talk to: stdio, or streamable HTTP at /mcp."""
+async def serve_front(
+    front: MCPServer | Server, settings: Settings, console: Any = None, console_only: bool = False
+) -> None:
+    """The transport agents talk to: stdio, or streamable HTTP at /mcp (with the web console on ``console``)."""
     if settings.transport == "stdio":
         if isinstance(front, MCPServer):
             await front.run_stdio_async()
@@ -102,6 +109,11 @@ async def serve_front(front: MCPServer | Server, settings: Settings) -> None:
         starlette_app = front.streamable_http_app(**options)
     else:
         starlette_app = front.streamable_http_app(**options, **user_auth(settings))
+    if console is not None:
+        from mcp_memory.console.app import build_console, with_console
+
+        console_app = build_console(console, settings)
+        starlette_app = console_app if console_only else with_console(starlette_app, console_app)
     server = _uvicorn_server(
         starlette_app, quiet_signals=False, host=settings.host, port=settings.port,
         log_level=settings.log_level.lower(),
@@ -109,19 +121,35 @@ async def serve_front(front: MCPServer | Server, settings: Settings) -> None:
     await server.serve()
 
 
-async def serve(settings: Settings) -> None:
-    """Own the embedded store if nobody does, else forward to the owner; a Chroma server needs neither."""
+def local_console(app: MemoryApp, settings: Settings) -> Any:
+    """The console's reads over this process's store (HTTP only), warmed up in the background."""
+    if settings.transport != "http":
+        return None
+    from mcp_memory.console.local import local_data
+
+    data = local_data(app)
+    data.prewarm()
+    return data
+
+
+async def serve(settings: Settings, *, console_only: bool = False) -> None:
+    """Own the embedded store if nobody does, else forward to the owner; a Chroma server needs neither.
+
+    Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone.
+    """
     if settings.chroma_url:
         app = MemoryApp(settings)
         app.start_in_background()
-        await serve_front(build_server(app), settings)
+        await serve_front(build_server(app), settings, local_console(app, settings), console_only)
         return
 
     ownership = StoreOwnership(settings.data_dir)
     socket_servers: list[Any] = []
+    owned_apps: list[MemoryApp] = []
 
     async def become_owner(task_group: TaskGroup) -> MCPServer:
         app = MemoryApp(settings)
+        owned_apps.append(app)
         app.start_in_background()
         socket_servers.append(await start_owner_socket(app, ownership, task_group))
         return build_server(app)
@@ -129,16 +157,22 @@ async def serve(settings: Settings) -> None:
     try:
         async with anyio.create_task_group() as task_group:
             front: MCPServer | Server
+            console: Any = None
             if ownership.try_acquire():
                 logger.info("this process owns the store in %s", settings.data_dir)
                 front = await become_owner(task_group)
+                console = local_console(owned_apps[0], settings)
             else:
                 logger.info("another process owns the store in %s; forwarding to it", settings.data_dir)
                 link = OwnerLink(settings, ownership, become_owner)
                 link.task_group = task_group
                 front = build_forwarding_server(link, INSTRUCTIONS, current_agent)
+                if settings.transport == "http":
+                    from mcp_memory.console.remote import OwnerData
+
+                    console = OwnerData(ownership, link, lambda: owned_apps[-1] if owned_apps else None)
             try:
-                await serve_front(front, settings)
+                await serve_front(front, settings, console, console_only)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
                 for server, _ in socket_servers:

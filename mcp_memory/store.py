@@ -144,12 +144,20 @@ class VectorStore:
         vectors = list(found["embeddings"]) if found["embeddings"] is not None else []
         return _items(found["ids"], found["documents"], found["metadatas"]), vectors
 
-    def nearest(self, memory_type: MemoryType, embedding: list[float], n_results: int) -> list[tuple[str, float]]:
+    def nearest(
+        self, memory_type: MemoryType, embedding: list[float], n_results: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
         """Ids and cosine distances of the nearest vectors, without documents or metadata (cheap to over-fetch)."""
         found = self._collection(memory_type).query(
-            query_embeddings=[embedding], n_results=n_results, include=["distances"]
+            query_embeddings=[embedding], n_results=n_results, where=where or None, include=["distances"]
         )
         return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
+
+    def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The stored vectors of ``ids`` (those matching ``where``), without documents or metadata."""
+        found = self._collection(memory_type).get(ids=ids, where=where or None, include=["embeddings"])
+        vectors = found["embeddings"] if found["embeddings"] is not None else []
+        return dict(zip(found["ids"], vectors, strict=True))
 
     def scan_metadata(self, memory_type: MemoryType, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every id with its metadata, read a page at a time."""

@@ -109,31 +109,37 @@ async def test_writes_record_the_agent_named_by_the_token_even_through_a_forward
         assert [hit["id"] for hit in by_agent["results"]] == [forwarded["id"]]
 
 
-@pytest.mark.anyio
-async def test_an_agent_over_its_rate_limit_gets_a_clear_tool_error_not_a_hang(servers: TokenServers) -> None:
+async def burst(client: Any, calls: int) -> list[Any]:
+    """``calls`` tool calls at once; every one must come back within the time limit."""
     answers: list[Any] = []
-    async with http_client(servers.owner.url, TOKEN_C) as as_c:
+
+    async def one_call() -> None:
+        answers.append(await client.call_tool("memory_stats", {}))
+
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            for _ in range(calls):
+                group.start_soon(one_call)
+    return answers
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("which", ["owner", "forwarder"])
+async def test_an_agent_over_its_rate_limit_gets_a_clear_tool_error_not_a_hang(
+    servers: TokenServers, which: str
+) -> None:
+    async with http_client(getattr(servers, which).url, TOKEN_C) as as_c:
         await tool(as_c, "memory_stats")  # the store is loaded: what follows measures the limit alone
+        await anyio.sleep(BURST / RATE + 0.5)  # a full bucket
         started = time.monotonic()
-
-        async def one_call() -> None:
-            answers.append(await as_c.call_tool("memory_stats", {}))
-
-        with anyio.fail_after(60):
-            async with anyio.create_task_group() as group:
-                for _ in range(3 * BURST):
-                    group.start_soon(one_call)
+        answers = await burst(as_c, 5 * BURST)
         elapsed = time.monotonic() - started
         refused = [error_text(a) for a in answers if a.is_error]
-        assert len(answers) == 3 * BURST and len(refused) >= BURST
+        assert len(answers) == 5 * BURST and len(refused) >= BURST
         assert all("Rate limit: agent 'agent-c'" in text and "Retry in" in text for text in refused), refused
         assert elapsed < 30
         await anyio.sleep(1.5)
         assert not (await as_c.call_tool("memory_stats", {})).is_error  # the bucket refilled
-    async with http_client(servers.forwarder.url, TOKEN_C) as through_forwarder:
-        await anyio.sleep(BURST / RATE + 0.5)
-        results = [await through_forwarder.call_tool("memory_stats", {}) for _ in range(3 * BURST)]
-        assert any("Rate limit: agent 'agent-c'" in error_text(r) for r in results if r.is_error)
 
 
 @pytest.mark.anyio
@@ -160,7 +166,7 @@ async def test_removing_a_line_from_the_tokens_file_revokes_that_token_at_once(s
 def run_serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``mcp-memory serve`` expected to refuse to start: it must exit by itself, quickly."""
     return subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "serve", *args], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "mcp_memory", "serve", *args], capture_output=True, text=True, timeout=60, check=False,
         env=server_env(**env), stdin=subprocess.DEVNULL,
     )
 

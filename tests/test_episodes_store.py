@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 
+from mcp_memory import episode_index
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
@@ -173,3 +174,20 @@ async def test_an_episode_ended_but_not_indexed_before_a_crash_is_found_after_re
 
     assert {r.episode_id for r in found.results} == {digested, bare}
     assert restarted.episodes.store.pending(10) == []
+
+
+@pytest.mark.anyio
+async def test_success_only_recall_falls_back_to_the_vector_filter_when_failures_fill_the_nearest(
+    app: MemoryApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(episode_index, "FUSION_DEPTH", 1)
+    monkeypatch.setattr(episode_index, "SUCCESS_WIDENING", 1)
+    for task in ("Upgrade the payments SDK to v3", "Upgrade the payments SDK to v4"):
+        failed = app.episodes.start_blocking(task, {}, None).episode_id
+        await app.episodes.end(failed, False, {}, "")  # the two nearest: no success among them
+    worked = app.episodes.start_blocking("Rotate the TLS certificates of the edge proxies", {}, None).episode_id
+    await app.episodes.end(worked, True, {}, "")
+
+    found = await app.episodes.recall_similar("Upgrade the payments SDK", 1, success_only=True)
+
+    assert [r.episode_id for r in found.results] == [worked]

@@ -148,9 +148,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
 
     data_dir = Path(tmp_path_factory.mktemp("fuzz")) / "data"
     app = MemoryApp(Settings(data_dir=data_dir, seed_on_start=True, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
-    with start_blocking_portal(backend="asyncio") as portal:
-        with portal.wrap_async_context_manager(Client(build_server(app))) as client:
-            yield portal, client
+    with start_blocking_portal(backend="asyncio") as portal, portal.wrap_async_context_manager(
+        Client(build_server(app))
+    ) as client:
+        yield portal, client
 
 
 async def _call(client: Any, name: str, arguments: dict[str, Any]) -> Any:
@@ -215,30 +216,55 @@ def test_every_tool_answers_random_and_malformed_arguments(fuzzed: tuple[Blockin
     assert fuzzed_calls >= min(FUZZ_CALLS, 2000) * 0.9
 
 
-def test_lone_surrogates_over_the_wire_get_an_answer_and_the_server_goes_on(tmp_path: Path) -> None:
-    """JSON may carry \\ud800 escapes that no UTF-8 string holds; a raw client sends them to a stdio server."""
-    from tests.helpers import RawStdioServer
 
-    server = RawStdioServer(tmp_path / "store")
+BAD_JSON_CALLS = [
+    ("store_solution", {"problem": "\ud800 broken", "solution": "x\udfff"}),
+    ("search_memory", {"query": "\udc00", "where": {"\ud83d": "x"}}),
+    ("get_memory", {"id": "\ud800"}),
+]
+
+
+def test_lone_surrogates_over_the_wire_are_refused_and_the_server_goes_on(tmp_path: Path) -> None:
+    """JSON may carry \\ud800 escapes that no UTF-8 text holds; the SDK client cannot send them, a raw one can.
+
+    Over HTTP the answer is a JSON-RPC parse error. Over stdio the SDK drops such a line without an answer (it
+    cannot know the request id); either way the next request is answered.
+    """
+    import json
+
+    import httpx
+
+    from tests.helpers import RawStdioServer
+    from tests.processes import http_server
+
+    with http_server(tmp_path / "http-store", tmp_path) as server:
+        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        opened = httpx.post(server.url, headers=headers, timeout=30, json={
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        })
+        headers |= {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+        httpx.post(server.url, headers=headers, timeout=30,
+                   json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        for number, (name, arguments) in enumerate(BAD_JSON_CALLS, start=2):
+            body = json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
+                               "params": {"name": name, "arguments": arguments}})
+            refused = httpx.post(server.url, headers=headers, content=body.encode(), timeout=30)
+            assert refused.status_code == 400
+            assert refused.json()["error"]["code"] == -32700
+            good = json.dumps({"jsonrpc": "2.0", "id": 100 + number, "method": "tools/call",
+                               "params": {"name": "list_episodes", "arguments": {"limit": 1}}})
+            answer = httpx.post(server.url, headers=headers, content=good.encode(), timeout=60)
+            assert answer.status_code == 200 and '"isError":false' in answer.text
+
+    stdio = RawStdioServer(tmp_path / "stdio-store")
     try:
-        server.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                      "clientInfo": {"name": "raw", "version": "1"}})
-        server.send("notifications/initialized", notify=True)
-        calls = [
-            ("store_solution", {"problem": "\ud800 broken", "solution": "x\udfff"}),
-            ("search_memory", {"query": "\udc00", "where": {"\ud83d": "x"}}),
-            ("get_memory", {"id": "\ud800"}),
-            ("start_episode", {"task": "\ud800", "context": {"\udfff": "\ud800"}}),
-        ]
-        for name, arguments in calls:
-            answer = server.request("tools/call", {"name": name, "arguments": arguments})
-            if "error" in answer:  # refused as a request: a JSON-RPC error with a message
-                assert answer["error"]["message"], answer
-            else:
-                assert answer["result"]["isError"] is True or answer["result"]["structuredContent"], answer
-                if answer["result"]["isError"]:
-                    assert answer["result"]["content"][0]["text"], answer
-            healthy = server.request("tools/call", {"name": "memory_stats", "arguments": {}})
+        stdio.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                     "clientInfo": {"name": "raw", "version": "1"}})
+        stdio.send("notifications/initialized", notify=True)
+        for name, arguments in BAD_JSON_CALLS:
+            stdio.send("tools/call", {"name": name, "arguments": arguments})
+            healthy = stdio.request("tools/call", {"name": "list_episodes", "arguments": {"limit": 1}})
             assert healthy["result"]["isError"] is False, healthy
     finally:
-        server.close()
+        stdio.close()

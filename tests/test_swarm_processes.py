@@ -178,8 +178,9 @@ async def test_kill_9_of_the_owner_mid_storm_keeps_every_acknowledged_write(tmp_
         assert len(after_kill) >= 30  # the forwarding process took over and kept serving
         assert StoreOwnership(data_dir).owner_info().pid == forwarder.pid
 
-        assert forwarder.stop() == 0
+        assert forwarder.stop() == 0  # SIGTERM: drains the owner's socket, lets go of the store, exits cleanly
         assert not StoreOwnership(data_dir).held_by_other()
+        assert not (data_dir / "owner.json").exists() and not (data_dir / "owner.sock").exists()
 
         # A fresh server on the same data dir: the store opens cleanly and holds every acknowledged write.
         restarted = http_serve(data_dir, tmp_path, "restarted")

@@ -1,0 +1,165 @@
+"""Who may read the console: the HTTP server's bearer tokens, typed once on a login page or sent by scripts.
+
+With tokens configured (``MCP_MEMORY_TOKENS`` / ``MCP_MEMORY_TOKENS_FILE``), a browser logs in with one of
+them and gets a session cookie: an opaque random id (the token itself never goes into the cookie), HttpOnly,
+SameSite=Strict, Secure when served over https. Every request checks the session's token again, so removing
+a token from the tokens file ends its sessions too. Scripts send ``Authorization: Bearer <token>`` instead.
+Without a valid session or token only the login page and static files are served: pages redirect to it,
+requests for JSON get 401. Without tokens configured the console is open, like ``/mcp``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import escape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from mcp_memory.auth import AgentTokens, RateLimiter
+
+SESSION_SECONDS = 7 * 86_400
+MAX_SESSIONS = 10_000
+PUBLIC_PREFIXES = ("/login", "/static/")
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class ConsoleAuth:
+    """Tokens, login sessions and the cookie that names one."""
+
+    def __init__(self, tokens: AgentTokens | None, port: int) -> None:
+        self.tokens = tokens if tokens is not None and tokens.configured else None
+        self.cookie_name = f"mcp_memory_console_{port}"  # browsers share cookies across ports of one host
+        self._sessions: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._login_attempts = RateLimiter(per_second=1.0, burst=10)
+
+    @property
+    def required(self) -> bool:
+        return self.tokens is not None
+
+    def agent_for_token(self, token: str) -> str | None:
+        return self.tokens.agent_for(token) if self.tokens is not None and token else None
+
+    def check_login_rate(self, client: str) -> None:
+        """Raises RateLimited when one client guesses tokens faster than a person types them."""
+        self._login_attempts.check(f"login:{client}")
+
+    def start_session(self, token: str) -> str:
+        session = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._lock:
+            if len(self._sessions) >= MAX_SESSIONS:
+                self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
+                while len(self._sessions) >= MAX_SESSIONS:  # still full: forget the oldest
+                    self._sessions.pop(next(iter(self._sessions)))
+            self._sessions[session] = (token, now + SESSION_SECONDS)
+        return session
+
+    def end_session(self, session: str) -> None:
+        with self._lock:
+            self._sessions.pop(session, None)
+
+    def agent_for_request(self, request: Request) -> str | None:
+        """The agent named by the request's bearer token, or by the token its session cookie stands for."""
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return self.agent_for_token(header[7:].strip())
+        session = request.cookies.get(self.cookie_name)
+        if not session:
+            return None
+        with self._lock:
+            found = self._sessions.get(session)
+        if found is None:
+            return None
+        token, expires = found
+        if expires < time.time():
+            self.end_session(session)
+            return None
+        return self.agent_for_token(token)
+
+    def set_cookie(self, response: Response, request: Request, session: str) -> None:
+        response.set_cookie(
+            self.cookie_name,
+            session,
+            max_age=SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+
+    def clear_cookie(self, response: Response, request: Request) -> None:
+        response.delete_cookie(
+            self.cookie_name, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
+
+
+def wants_json(request: Request) -> bool:
+    """A script rather than a browser page: a bearer header, ``?format=json`` or an Accept of JSON."""
+    if request.headers.get("authorization") or request.query_params.get("format") == "json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def safe_next(target: str | None) -> str:
+    """A path on this site to go to after logging in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+def same_origin(request: Request) -> bool:
+    """A form post from one of our own pages (browsers send Origin on POST)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+class RequireLogin:
+    """ASGI middleware: pages need a logged-in session or a bearer token once tokens are configured."""
+
+    def __init__(self, app: ASGIApp, auth: ConsoleAuth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        agent = self.auth.agent_for_request(request) if self.auth.required else None
+        scope.setdefault("state", {})["agent"] = agent
+        if not self.auth.required or agent is not None or scope["path"].startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        await self._refuse(request)(scope, receive, send)
+
+    def _refuse(self, request: Request) -> Response:
+        if wants_json(request):
+            return JSONResponse(
+                {"error": "unauthorized", "message": "Send Authorization: Bearer <token>, or log in at /login."},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="mcp-memory console"'},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "GET" and request.headers.get("sec-fetch-site") == "cross-site":
+            # A link followed from another site arrives without the SameSite=Strict cookie; opening the same
+            # address again from this site sends it (and a browser that is not logged in gets the login page).
+            return HTMLResponse(_BOUNCE.format(target=escape(target)), headers={"Cache-Control": "no-store"})
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+_BOUNCE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url={target}"><title>mcp-memory</title></head>
+<body><p><a href="{target}">Continue to mcp-memory</a></p></body></html>"""
+

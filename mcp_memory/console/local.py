@@ -1,0 +1,184 @@
+"""The console's reads answered by this process's own memory app (it owns the store, or uses a Chroma server)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.console.episode_queries import EpisodeQueries
+from mcp_memory.console.models import (
+    EpisodeFilter,
+    EpisodePage,
+    MemoryDetail,
+    MemoryLink,
+    MemoryTrends,
+    OutcomeNote,
+    StoreOverview,
+)
+from mcp_memory.console.trends import TrendsCache, scan_trends
+from mcp_memory.errors import NotFound
+from mcp_memory.models import (
+    MEMORY_TYPES,
+    EpisodeReplay,
+    FailureAnalysis,
+    MemoryType,
+    RecallResult,
+    SimilarEpisodes,
+)
+from mcp_memory.records import to_record
+from mcp_memory.validation import normalize_language
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+SIMILAR_MEMORIES = 6
+
+
+_SHARED: weakref.WeakKeyDictionary[MemoryApp, LocalData] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def local_data(app: MemoryApp) -> LocalData:
+    """The one ``LocalData`` of an app, shared by its console and the console reads it answers for others."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(app)
+        if found is None:
+            found = _SHARED[app] = LocalData(app)
+        return found
+
+
+class LocalData:
+    """``ConsoleData`` over a ``MemoryApp`` in this process."""
+
+    def __init__(self, app: MemoryApp) -> None:
+        self.app = app
+        self.queries = EpisodeQueries(app.episodes.store)
+        self.trends = TrendsCache(
+            lambda: scan_trends(app.store),
+            version=lambda: app.memory.generation,
+            size=lambda: sum(app.store.count(t) for t in MEMORY_TYPES),
+        )
+
+    def prewarm(self) -> threading.Thread:
+        """Open the store and scan it in the background, so the first stats page need not wait."""
+
+        def warm() -> None:
+            try:
+                self.app.start_blocking()
+                self.trends.peek()
+            except Exception:  # the first page that needs the store reports the cause
+                logger.exception("warming up the console failed")
+
+        thread = threading.Thread(target=warm, name="mcp-memory-console-warmup", daemon=True)
+        thread.start()
+        return thread
+
+    async def _thread(self, func: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(func, *args)
+
+    async def search(
+        self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
+    ) -> RecallResult:
+        await self.app.ready()
+        where = {"agent": agent} if agent else None
+        return await self.app.memory.recall(
+            query, types, n_results, language=normalize_language(language), where=where
+        )
+
+    async def memory(self, memory_id: str) -> MemoryDetail:
+        await self.app.ready()
+        record = await self.app.memory.get(memory_id)
+        return await self.app.memory.run(self._detail_blocking, record.id, record.type)
+
+    def _detail_blocking(self, memory_id: str, memory_type: MemoryType) -> MemoryDetail:
+        store = self.app.store
+        items, vectors = store.get_many(memory_type, [memory_id])
+        if not items:  # deleted between the two reads
+            raise NotFound(f"No memory with id '{memory_id}'.")
+        item = items[0]
+        notes = [
+            OutcomeNote(
+                success=bool(note.get("success")),
+                note=str(note.get("note", "")),
+                agent=str(note.get("agent") or ""),
+                at=_iso(note.get("at")),
+            )
+            for note in json.loads(item.metadata.get("outcome_notes_json") or "[]")
+        ]
+        similar: list[MemoryLink] = []
+        if vectors:
+            vector = [float(x) for x in vectors[0]]
+            for match in store.query(memory_type, vector, SIMILAR_MEMORIES + 4):
+                meta = match.item.metadata
+                if match.item.id == memory_id or meta.get("part_of") == memory_id:
+                    continue
+                near = to_record(match.item)
+                similar.append(
+                    MemoryLink(
+                        id=near.id,
+                        type=near.type,
+                        title=near.title,
+                        language=near.language,
+                        outcome=near.outcome,
+                        usage_count=near.usage_count,
+                        success_count=near.success_count,
+                        failure_count=near.failure_count,
+                        similarity=round(1.0 - match.distance, 4),
+                    )
+                )
+        return MemoryDetail(record=to_record(item), outcome_notes=notes, similar=similar[:SIMILAR_MEMORIES])
+
+    async def trends_now(self) -> MemoryTrends | None:
+        return self.trends.peek() if self.app.store.is_open else None
+
+    async def overview(self) -> StoreOverview:
+        await self.app.ready()
+        memories = await self._thread(self.trends.get)
+        count = await self._thread(lambda: sum(self.app.store.count(t) for t in MEMORY_TYPES))
+        episodes = await self._thread(self.queries.trends)
+        size = await self._thread(self.app.store.size_on_disk)
+        settings = self.app.settings
+        return StoreOverview(
+            memories=memories,
+            memory_count=count,
+            episodes=episodes,
+            size_on_disk_bytes=size,
+            episodes_file_bytes=await self._thread(self.queries.file_bytes),
+            where=settings.chroma_url or str(settings.data_dir),
+            model=self.app.embedder.model_name,
+        )
+
+    async def episodes(
+        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
+    ) -> EpisodePage:
+        return await self._thread(self.queries.page, outcome, role, text, offset, limit)
+
+    async def episode(self, episode_id: str, after_seq: int, limit: int) -> EpisodeReplay:
+        return await self.app.episodes.get(episode_id, after_seq, limit)
+
+    async def similar_episodes(self, episode_id: str, n_results: int) -> SimilarEpisodes:
+        row = await self._thread(self.app.episodes.store.get, episode_id)
+        await self.app.ready()
+        found = await self.app.episodes.recall_similar(row.task, n_results + 1, False)
+        others = [result for result in found.results if result.episode_id != episode_id][:n_results]
+        note = found.note if others else "No other ended episode is like this one yet."
+        return SimilarEpisodes(results=others, note=note)
+
+    async def failures(self, limit: int) -> FailureAnalysis:
+        await self.app.ready()
+        return await self.app.failures.analyze(limit)
+
+
+def _iso(value: object) -> str:
+    """Outcome notes keep the unix time they were reported at; pages show ISO times."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC).isoformat(timespec="seconds")
+    return str(value or "")
