@@ -14,8 +14,10 @@ stale across a restart or a crash:
   shared, a recall that finds the catalog older than ``SYNC_SECONDS`` compares the collection's ids with its
   own, reads the new ones and forgets the deleted ones.
 
-For fast language filters it also keeps, per language, the set of ids, and — for languages too rare to find by
-over-fetching — their vectors, loaded on first use and kept current by ``put`` and ``drop``.
+Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
+ids of a language the first time a recall filters by it (one ids-only Chroma read), and — for languages too rare
+to find by over-fetching — their vectors; both then follow every write like the rest. A refresh of a shared
+store simply forgets them, to be read again.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ logger = logging.getLogger(__name__)
 
 SYNC_SECONDS = 5.0
 MAX_LEXICAL_CHARS = 4000
-# Vectors held for rare languages, over all types (384 floats each: 20,000 are ~31 MB).
-MAX_CACHED_VECTORS = 20_000
+# Vectors held for rare languages, over all types (384 floats each: 30,000 are ~46 MB).
+MAX_CACHED_VECTORS = 30_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,12 @@ def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_
 
 
 class TypeCatalog:
-    """The catalog of one collection."""
+    """The catalog of one collection: complete (every memory's facts, for types with a word index) or lazy
+    (only the languages asked for, each read with one ids-only Chroma query)."""
 
     def __init__(self, with_words: bool) -> None:
         self.lock = threading.RLock()
+        self.complete = with_words
         self.facts: dict[str, Facts] = {}
         self.by_language: dict[str, set[str]] = {}
         self.by_signature: dict[str, set[str]] = {}
@@ -78,14 +82,14 @@ class TypeCatalog:
         self.loaded = threading.Event()
         self.failed = False
 
-    def __len__(self) -> int:
-        return len(self.facts)
-
     def put(self, item_id: str, facts: Facts, vector: Sequence[float] | None) -> None:
         with self.lock:
             self.drop(item_id)
-            self.facts[item_id] = facts
-            self.by_language.setdefault(facts.language, set()).add(item_id)
+            if self.complete:
+                self.facts[item_id] = facts
+                self.by_language.setdefault(facts.language, set()).add(item_id)
+            elif facts.language in self.by_language:  # a lazy catalog follows only the languages it read
+                self.by_language[facts.language].add(item_id)
             if facts.signature:
                 self.by_signature.setdefault(facts.signature, set()).add(item_id)
             if self.words is not None and facts.words is not None:
@@ -98,32 +102,29 @@ class TypeCatalog:
                     import numpy as np
 
                     ids, matrix = cached
-                    self.vectors[facts.language] = ([*ids, item_id], np.vstack([matrix, np.asarray([vector], np.float32)]))
+                    row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+                    self.vectors[facts.language] = ([*ids, item_id], np.vstack([matrix, row]) if ids else row)
 
     def drop(self, item_id: str) -> None:
         with self.lock:
             facts = self.facts.pop(item_id, None)
-            if facts is None:
-                return
-            _discard(self.by_language, facts.language, item_id)
-            if facts.signature:
+            languages = [facts.language] if facts is not None else list(self.by_language)
+            for language in languages:
+                members = self.by_language.get(language)
+                if members is not None:
+                    members.discard(item_id)
+                    if not members and self.complete:
+                        del self.by_language[language]
+            if facts is not None and facts.signature:
                 _discard(self.by_signature, facts.signature, item_id)
             if self.words is not None:
                 self.words.remove(item_id)
-            cached = self.vectors.get(facts.language)
-            if cached is not None and item_id in cached[0]:
-                import numpy as np
+            for language, (ids, matrix) in list(self.vectors.items()):
+                if item_id in ids:
+                    import numpy as np
 
-                ids, matrix = cached
-                row = ids.index(item_id)
-                self.vectors[facts.language] = (ids[:row] + ids[row + 1 :], np.delete(matrix, row, axis=0))
-
-    def language_ids(self, language: str) -> set[str]:
-        with self.lock:
-            return set(self.by_language.get(language, ()))
-
-    def language_count(self, language: str) -> int:
-        return len(self.by_language.get(language, ()))
+                    row = ids.index(item_id)
+                    self.vectors[language] = (ids[:row] + ids[row + 1 :], np.delete(matrix, row, axis=0))
 
     def signature_ids(self, signature: str) -> set[str]:
         with self.lock:
@@ -165,7 +166,9 @@ class Catalog:
     def _build(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
         try:
             with catalog.lock:
-                self._load(memory_type, catalog)
+                if catalog.complete:
+                    self._load(memory_type, catalog)
+                catalog.synced_at = time.monotonic()
         except BaseException:
             catalog.failed = True
             with self._lock:
@@ -191,12 +194,30 @@ class Catalog:
                 for item_id in ids:
                     catalog.drop(item_id)
 
+    def language_ids(self, memory_type: MemoryType, language: str) -> frozenset[str]:
+        """Every id of one language (a lazy catalog reads them once, ids only)."""
+        catalog = self.view(memory_type)
+        with catalog.lock:
+            members = catalog.by_language.get(language)
+            if members is None and not catalog.complete:
+                members = catalog.by_language[language] = set(self.store.find_ids(memory_type, {"language": language}))
+            return frozenset(members or ())
+
+    def size(self, memory_type: MemoryType) -> int:
+        catalog = self.view(memory_type)
+        return len(catalog.facts) if catalog.complete else self.store.count(memory_type)
+
     def refresh(self, memory_type: MemoryType) -> None:
-        """Match the catalog to the collection's current ids: read new memories, forget deleted ones."""
+        """Match the catalog to the collection: read new memories, forget deleted ones (lazy: read again later)."""
         catalog = self._types.get(memory_type)
         if catalog is None:
             return
         with catalog.lock:
+            if not catalog.complete:
+                catalog.by_language.clear()
+                catalog.vectors.clear()
+                catalog.synced_at = time.monotonic()
+                return
             current = set(self.store.ids(memory_type))
             known = set(catalog.facts)
             for item_id in known - current:
@@ -209,24 +230,24 @@ class Catalog:
 
     def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
         """The ids and vectors of one language (loaded once); None when they would not fit the cache."""
+        ids = sorted(self.language_ids(memory_type, language))
         catalog = self.view(memory_type)
         with catalog.lock:
             cached = catalog.vectors.get(language)
             if cached is not None:
                 return cached
-            ids = sorted(catalog.by_language.get(language, ()))
             held = sum(view.cached_vector_count() for view in self._types.values())
             if held + len(ids) > MAX_CACHED_VECTORS:
                 return None
             import numpy as np
 
-            rows: list[Any] = []
             kept: list[str] = []
-            for start in range(0, len(ids), 500):
-                items, vectors = self.store.get_many(memory_type, ids[start : start + 500])
-                kept += [item.id for item in items]
-                rows += vectors
-            matrix = np.asarray(rows, dtype=np.float32).reshape(len(kept), -1) if rows else np.zeros((0, 1), np.float32)
+            rows: list[Any] = []
+            for start in range(0, len(ids), 2000):
+                found = self.store.vectors(memory_type, ids[start : start + 2000])
+                kept += list(found)
+                rows += list(found.values())
+            matrix = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 1), np.float32)
             catalog.vectors[language] = (kept, matrix)
             return kept, matrix
 
@@ -235,8 +256,7 @@ class Catalog:
         with_words = catalog.words is not None
         for item_id, metadata in self.store.scan_metadata(memory_type):
             catalog.put(item_id, facts_from_metadata(memory_type, metadata, with_words), None)
-        catalog.synced_at = time.monotonic()
-        logger.info("catalog of %s: %d memories in %.2f s", memory_type, len(catalog), time.perf_counter() - started)
+        logger.info("catalog of %s: %d memories in %.2f s", memory_type, len(catalog.facts), time.perf_counter() - started)
 
 
 def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:

@@ -1,11 +1,12 @@
 """Recall: candidates from every index a type's policy uses, fused, moved by outcomes, and explained.
 
-Language filters stay fast at scale. Chroma's ``where`` filter costs 70–240 ms at 100,000 vectors (it grows
-with the collection), an unfiltered query 2–5 ms. So a ``language=`` recall asks Chroma with no filter:
+Language filters stay fast at scale. Chroma's ``where`` filter cost 120–580 ms at 100,000 vectors on this (busy)
+machine and grows with the collection; an unfiltered query ~6 ms. So a ``language=`` recall asks Chroma with no
+filter:
 
 - a language holding at least ``OVERFETCH_MIN_SHARE`` of the collection: over-fetch ids and distances only
-  (``depth / share × 2``, at most ``MAX_OVERFETCH``), keep that language's ids (the catalog knows each id's
-  language), then read just the kept items; if too few survive, fall back to the ``where`` filter;
+  (``depth / share × 2``, at most ``MAX_OVERFETCH``), keep that language's ids (the catalog reads them once,
+  ids only, and follows every write), then read just the kept items; if too few survive, use ``where``;
 - a rarer language: exact cosine over that language's vectors, held in memory by the catalog (loaded on first
   use, kept current on every write, capped in size; past the cap, the ``where`` filter).
 
@@ -37,7 +38,7 @@ from mcp_memory.records import to_record
 from mcp_memory.store import StoredItem, VectorStore
 from mcp_memory.validation import and_filters
 
-OVERFETCH_MIN_SHARE = 0.05
+OVERFETCH_MIN_SHARE = 0.10
 OVERFETCH_SLACK = 2.0
 MAX_OVERFETCH = 1000
 CANDIDATE_FACTOR = 3
@@ -108,7 +109,7 @@ class Recaller:
         words: list[tuple[str, float]] = []
         if policy.uses_words:
             view = self.catalog.view(memory_type)
-            allowed = view.language_ids(language) if language else None
+            allowed = self.catalog.language_ids(memory_type, language) if language else None
             if policy.lexical_weight and view.words is not None:
                 words = view.words.search(code_tokens(text), max(policy.word_depth, shortlist), within=allowed)
             signature = signature_if_named(query) if policy.signature_first else None
@@ -169,17 +170,16 @@ class Recaller:
         self, memory_type: MemoryType, embedding: list[float], depth: int, language: str
     ) -> list[tuple[str, float]] | None:
         """The language's nearest memories without Chroma's slow filter; None to use the filter after all."""
-        view = self.catalog.view(memory_type)
-        total, count = len(view), view.language_count(language)
+        members = self.catalog.language_ids(memory_type, language)
+        total, count = self.catalog.size(memory_type), len(members)
         if count == 0:
             return []
-        if count / total >= OVERFETCH_MIN_SHARE:
+        if count / max(total, 1) >= OVERFETCH_MIN_SHARE:
             fetch = min(total, MAX_OVERFETCH, math.ceil(depth * total / count * OVERFETCH_SLACK))
-            facts = view.facts
             kept = [
                 (item_id, 1.0 - distance)
                 for item_id, distance in self.store.nearest(memory_type, embedding, fetch)
-                if (fact := facts.get(item_id)) is not None and fact.language == language
+                if item_id in members
             ][:depth]
             if len(kept) < min(depth, count) and fetch < total:
                 return None

@@ -170,6 +170,10 @@ class VectorStore:
                 return
             offset += page
 
+    def find_ids(self, memory_type: MemoryType, where: dict[str, Any]) -> list[str]:
+        """Ids of the records matching ``where``, nothing else read."""
+        return list(self._collection(memory_type).get(where=where, include=[])["ids"])
+
     def find(self, memory_type: MemoryType, where: dict[str, Any], limit: int | None = None) -> list[StoredItem]:
         found = self._collection(memory_type).get(where=where, limit=limit, include=["documents", "metadatas"])
         return _items(found["ids"], found["documents"], found["metadatas"])

@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TextIO
 
@@ -207,24 +208,34 @@ def _episode_count(app: MemoryApp) -> int:
 # -- import ---------------------------------------------------------------------------------------
 
 
-def check_file(path: Path) -> tuple[int, list[BadLine], int, Header | None]:
-    """First pass: (records, bad lines (the first 1,000), how many bad lines in all, the header)."""
-    records = bad_total = 0
-    bad: list[BadLine] = []
+@dataclass
+class FileCheck:
+    """What the first pass found: good records, bad lines (the first 1,000), the header, lines with vectors."""
+
+    records: int = 0
+    bad: list[BadLine] = field(default_factory=list)
+    bad_total: int = 0
     header: Header | None = None
+    with_vectors: int = 0
+
+
+def check_file(path: Path) -> FileCheck:
+    """First pass: read and check every line without writing anything."""
+    found = FileCheck()
     for number, line in _numbered_lines(path):
         try:
             parsed = _parse(line)
         except ValueError as exc:
-            bad_total += 1
-            if len(bad) < MAX_REPORTED_BAD_LINES:
-                bad.append(BadLine(line=number, error=str(exc)))
+            found.bad_total += 1
+            if len(found.bad) < MAX_REPORTED_BAD_LINES:
+                found.bad.append(BadLine(line=number, error=str(exc)))
             continue
         if isinstance(parsed, Header):
-            header = parsed
+            found.header = parsed
         else:
-            records += 1
-    return records, bad, bad_total, header
+            found.records += 1
+            found.with_vectors += isinstance(parsed, MemoryLine) and parsed.embedding is not None
+    return found
 
 
 def import_file(
@@ -234,19 +245,20 @@ def import_file(
     skip_bad: bool = False,
     batch_size: int = WRITE_BATCH,
     progress: Progress | None = None,
-    checked: tuple[int, list[BadLine], int, Header | None] | None = None,
+    checked: FileCheck | None = None,
 ) -> ImportReport:
     """Import an export file into ``app``'s store; see the module docstring for the guarantees."""
     start = time.monotonic()
-    records, bad, bad_total, header = checked or check_file(path)
-    if bad_total and not skip_bad:
-        raise BadImportFile(path, bad, bad_total)
-    if header is not None and (header.model != MODEL_NAME or header.dimension != DIMENSION):
+    found = checked or check_file(path)
+    if found.bad_total and not skip_bad:
+        raise BadImportFile(path, found.bad, found.bad_total)
+    header = found.header
+    if found.with_vectors and header is not None and (header.model != MODEL_NAME or header.dimension != DIMENSION):
         raise Conflict(
-            f"{path} was exported with the model {header.model} ({header.dimension} dimensions); this store uses "
+            f"{path} carries vectors of the model {header.model} ({header.dimension} dimensions); this store uses "
             f"{MODEL_NAME} ({DIMENSION}). Export it again without --with-embeddings."
         )
-    report = ImportReport(lines=records + bad_total, bad_lines=bad)
+    report = ImportReport(lines=found.records + found.bad_total, bad_lines=found.bad)
     app.store.open()
     with _Writer(app) as writer:
         importer = _Importer(app, writer, report, batch_size, progress)
@@ -257,6 +269,8 @@ def import_file(
                 continue  # reported by the first pass
             importer.take(parsed)
         importer.flush_all()
+    if report.memories_added:
+        app.memory.mark_changed()  # results cached in this process predate the import
     if report.episodes_added:
         app.episodes.finish_pending_blocking()  # digests, words and summary vectors of the new episodes
     report.seconds = round(time.monotonic() - start, 3)

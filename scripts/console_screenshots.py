@@ -18,13 +18,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcp_memory.app import MemoryApp  # noqa: E402
-from mcp_memory.auth import AgentTokens  # noqa: E402
-from mcp_memory.config import Settings  # noqa: E402
-from mcp_memory.console.app import build_console  # noqa: E402
-from mcp_memory.console.local import LocalData  # noqa: E402
-from tests.test_console_browser import CHROMIUM, CHROMIUM_ARGS, TOKEN, ThreadedServer  # noqa: E402
-from tests.test_console_pages import fill_sample_store  # noqa: E402
+from mcp_memory.app import MemoryApp
+from mcp_memory.auth import AgentTokens
+from mcp_memory.config import Settings
+from mcp_memory.console.app import build_console
+from mcp_memory.console.local import LocalData
+from tests.test_console_browser import CHROMIUM, CHROMIUM_ARGS, TOKEN, ThreadedServer
+from tests.test_console_pages import fill_sample_store
 
 RATE_LIMIT_EPISODE = [
     ("plan", "ORCHESTRATOR", {"text": "Token bucket per API key in Redis; 429 with Retry-After; tests first."}),

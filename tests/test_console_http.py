@@ -144,3 +144,13 @@ def test_a_missing_memory_is_a_404_through_the_owner_too(processes: Processes) -
 
     assert response.status_code == 404
     assert "No memory with id" in response.text
+
+
+def test_the_console_alone_refuses_an_open_address_without_tokens(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_memory", "console", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, env=serve_env(), timeout=120, check=False,
+    )
+
+    assert done.returncode == 2
+    assert "refusing to serve HTTP on 0.0.0.0 without authentication" in done.stderr

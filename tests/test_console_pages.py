@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 
 import anyio

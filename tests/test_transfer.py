@@ -212,6 +212,9 @@ async def test_vectors_from_another_model_are_refused(filled: MemoryApp, tmp_pat
     lines[0] = json.dumps({**header, "model": "other-model", "dimension": 768})
     with pytest.raises(Conflict, match="other-model"):
         import_file(fresh_app(tmp_path, "restored", embedder), write(tmp_path, "other.jsonl", lines))
+    texts_only = [lines[0], *export_text(filled).splitlines()[1:]]  # no vectors: re-embedded with our model
+    report = import_file(fresh_app(tmp_path, "texts", embedder), write(tmp_path, "texts.jsonl", texts_only))
+    assert report.memories_added == len(DRAFTS) + 11
 
 
 def _without_vectors(text: str) -> list[str]:

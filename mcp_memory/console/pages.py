@@ -228,7 +228,8 @@ class Pages:
     async def stats(self, request: Request) -> Response:
         async def run() -> Response:
             overview = await self.data.overview()
-            return self.render(request, "stats.html", {"overview": overview, "charts": _charts(overview)}, overview)
+            context = {"overview": overview, "charts": _charts(overview), "type_labels": present.TYPE_LABELS}
+            return self.render(request, "stats.html", context, overview)
 
         return await self.guarded(request, run)
 
