@@ -10,25 +10,11 @@ import argparse
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
-from pathlib import Path
 
 import anyio
 from mcp import Client, StdioServerParameters
-
-BARE_SERVER = textwrap.dedent(
-    """
-    from mcp.server.mcpserver import MCPServer
-    server = MCPServer("bare")
-
-    @server.tool()
-    def noop() -> str:
-        return "ok"
-
-    server.run()
-    """
-)
+from mcp_timing import bare_server
 
 
 async def time_server(params: StdioServerParameters, recall: bool) -> tuple[float, float | None]:
@@ -46,9 +32,7 @@ async def time_server(params: StdioServerParameters, recall: bool) -> tuple[floa
 
 def measure(runs: int) -> dict[str, list[float]]:
     """Seconds per run for the bare server's tools/list, ours, and our first recall (bench/run_all.py)."""
-    bare_file = Path(tempfile.mkdtemp()) / "bare_server.py"
-    bare_file.write_text(BARE_SERVER)
-    bare = StdioServerParameters(command=sys.executable, args=[str(bare_file)])
+    bare = bare_server()
     rows: dict[str, list[float]] = {"bare SDK server: tools/list": [], "mcp-memory: tools/list": [],
                                      "mcp-memory: first recall": []}
     for _ in range(runs):

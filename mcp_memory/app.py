@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import anyio
 
@@ -17,6 +18,7 @@ from mcp_memory.memory import MemoryService
 from mcp_memory.store import VectorStore
 
 logger = logging.getLogger(__name__)
+WARMUP_DELAY_SECONDS = 0.5
 
 
 class MemoryApp:
@@ -51,13 +53,19 @@ class MemoryApp:
             self.embedder.load()
             self._started = True
 
-    def start_in_background(self) -> threading.Thread | None:
-        """Warm up while the protocol handshake goes on; the first tool call waits only for what is left."""
+    def start_in_background(self, delay: float = WARMUP_DELAY_SECONDS) -> threading.Thread | None:
+        """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
+
+        The short delay keeps the import of torch and Chroma (which holds the GIL for long stretches) from
+        slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds.
+        """
         if self._started or self._warmup is not None:
             return self._warmup
 
         def warm() -> None:
             try:
+                if delay > 0 and not self._start_lock.locked():
+                    time.sleep(delay)
                 self.start_blocking()
             except Exception:  # the first tool call retries and reports the cause to the agent
                 logger.exception("background start failed")
