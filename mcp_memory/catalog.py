@@ -37,6 +37,8 @@ from mcp_memory.store import StoredItem, VectorStore
 logger = logging.getLogger(__name__)
 
 SYNC_SECONDS = 5.0
+# A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
+COUNT_SECONDS = 10.0
 MAX_LEXICAL_CHARS = 4000
 # Vectors held for rare languages, over all types (384 floats each: 30,000 are ~46 MB).
 MAX_CACHED_VECTORS = 30_000
@@ -78,6 +80,8 @@ class TypeCatalog:
         self.by_signature: dict[str, set[str]] = {}
         self.words: BM25Index | None = BM25Index() if with_words else None
         self.vectors: dict[str, tuple[list[str], Any]] = {}  # rare language -> (ids, float32 matrix)
+        self.snapshots: dict[str, frozenset[str]] = {}  # by_language, frozen for readers; dropped on change
+        self.count: tuple[float, int] | None = None  # (when, collection size) of a lazy catalog
         self.synced_at = 0.0
         self.loaded = threading.Event()
         self.failed = False
@@ -85,6 +89,7 @@ class TypeCatalog:
     def put(self, item_id: str, facts: Facts, vector: Sequence[float] | None) -> None:
         with self.lock:
             self.drop(item_id)
+            self.snapshots.pop(facts.language, None)
             if self.complete:
                 self.facts[item_id] = facts
                 self.by_language.setdefault(facts.language, set()).add(item_id)
@@ -111,8 +116,9 @@ class TypeCatalog:
             languages = [facts.language] if facts is not None else list(self.by_language)
             for language in languages:
                 members = self.by_language.get(language)
-                if members is not None:
+                if members is not None and item_id in members:
                     members.discard(item_id)
+                    self.snapshots.pop(language, None)
                     if not members and self.complete:
                         del self.by_language[language]
             if facts is not None and facts.signature:
@@ -197,15 +203,25 @@ class Catalog:
     def language_ids(self, memory_type: MemoryType, language: str) -> frozenset[str]:
         """Every id of one language (a lazy catalog reads them once, ids only)."""
         catalog = self.view(memory_type)
+        snapshot = catalog.snapshots.get(language)
+        if snapshot is not None:
+            return snapshot
         with catalog.lock:
             members = catalog.by_language.get(language)
             if members is None and not catalog.complete:
                 members = catalog.by_language[language] = set(self.store.find_ids(memory_type, {"language": language}))
-            return frozenset(members or ())
+            snapshot = catalog.snapshots[language] = frozenset(members or ())
+            return snapshot
 
     def size(self, memory_type: MemoryType) -> int:
+        """How many memories the collection holds (for a lazy catalog, as counted at most COUNT_SECONDS ago)."""
         catalog = self.view(memory_type)
-        return len(catalog.facts) if catalog.complete else self.store.count(memory_type)
+        if catalog.complete:
+            return len(catalog.facts)
+        now = time.monotonic()
+        if catalog.count is None or now - catalog.count[0] > COUNT_SECONDS:
+            catalog.count = (now, self.store.count(memory_type))
+        return catalog.count[1]
 
     def refresh(self, memory_type: MemoryType) -> None:
         """Match the catalog to the collection: read new memories, forget deleted ones (lazy: read again later)."""
@@ -215,6 +231,7 @@ class Catalog:
         with catalog.lock:
             if not catalog.complete:
                 catalog.by_language.clear()
+                catalog.snapshots.clear()
                 catalog.vectors.clear()
                 catalog.synced_at = time.monotonic()
                 return
@@ -230,8 +247,11 @@ class Catalog:
 
     def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
         """The ids and vectors of one language (loaded once); None when they would not fit the cache."""
-        ids = sorted(self.language_ids(memory_type, language))
         catalog = self.view(memory_type)
+        cached = catalog.vectors.get(language)
+        if cached is not None:
+            return cached
+        ids = sorted(self.language_ids(memory_type, language))
         with catalog.lock:
             cached = catalog.vectors.get(language)
             if cached is not None:

@@ -376,3 +376,10 @@ def test_the_static_files_include_the_charting_library_and_its_license(open_cons
 
     assert library.status_code == 200 and "Chart.js v4" in library.text[:200]
     assert "MIT License" in license_text.text
+
+
+def test_a_bad_filter_is_explained_on_the_search_page(open_console: TestClient) -> None:
+    page = open_console.get("/", params={"q": "retry", "language": "py<thon>"})
+
+    assert page.status_code == 400
+    assert "Invalid &#39;language&#39;: &#39;py&lt;thon&gt;&#39; is not a language name." in page.text

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from mcp_memory.auth import RateLimited
@@ -87,8 +87,6 @@ class Pages:
 
     def problem(self, request: Request, status: int, title: str, message: str) -> Response:
         if json_requested(request):
-            from starlette.responses import JSONResponse
-
             return JSONResponse({"error": title, "message": message}, status_code=status)
         return self.render(request, "problem.html", {"title": title, "message": message}, status=status)
 
