@@ -77,9 +77,11 @@ def fill_patterns(app: MemoryApp, pool: list[dict[str, str]], count: int) -> Non
         app.store.add("pattern", items, vectors)
 
 
-def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[float, float, float]:
-    """p50 and p95 of whole recalls, and p50 of the query encode alone (on copies the cache has not seen)."""
+def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[float, float, float, float]:
+    """p50 and p95 of whole recalls; p50 of the same recall once its query is encoded (everything but the
+    model); p50 of the query encode alone (on copies the cache has not seen)."""
     times: list[float] = []
+    again: list[float] = []
     encodes: list[float] = []
 
     async def main() -> None:
@@ -88,13 +90,17 @@ def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[
             started = time.perf_counter()
             await app.memory.recall(query, [memory_type], 5)
             times.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await app.memory.recall(query, [memory_type], 5)  # the embedder's cache answers the encode
+            again.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()  # on the same worker threads as recall; same word pieces, not cached
             await app.memory.run(app.embedder.encode, [query + "\n"])
             encodes.append((time.perf_counter() - started) * 1000)
 
     anyio.run(main)
     times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1], statistics.median(encodes)
+    p95 = times[int(len(times) * 0.95) - 1]
+    return statistics.median(times), p95, statistics.median(again), statistics.median(encodes)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -130,12 +136,15 @@ def main(argv: list[str] | None = None) -> None:
             ("patterns", "short"): timed(app, "pattern", rng.sample(short_code, n)),
             ("patterns", "task-length"): timed(app, "pattern", tasks[half:][:n]),
         }
-    print(f"| recall at {args.memories:,} memories | query | p50 ms | p95 ms | encode alone p50 ms | target p50 |")
-    print("| --- | --- | ---: | ---: | ---: | --- |")
-    for (kind, length), (p50, p95, encode) in results.items():
+    print(
+        f"| recall at {args.memories:,} memories | query | p50 ms | p95 ms | p50 without the encode ms "
+        "| encode alone p50 ms | target p50 |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    for (kind, length), (p50, p95, rest, encode) in results.items():
         target = 25 if length == "short" else 100
         verdict = "met" if p50 <= target else "MISSED"
-        print(f"| {kind} | {length} | {p50:.1f} | {p95:.1f} | {encode:.1f} | ≤ {target} ms ({verdict}) |")
+        print(f"| {kind} | {length} | {p50:.1f} | {p95:.1f} | {rest:.1f} | {encode:.1f} | ≤ {target} ms ({verdict}) |")
     print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
 
 

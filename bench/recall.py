@@ -135,10 +135,14 @@ def measure_floor(data_dir: Path, asked: list[str], language: str, model: Any) -
     return results
 
 
-def run(count: int, work: Path, n_queries: int, model: Any | None = None, keep: bool = False) -> dict[str, Any]:
+def run(
+    count: int, work: Path, n_queries: int, model: Any | None = None, keep: bool = False, existing: bool = False
+) -> dict[str, Any]:
     model = model or load_model()
     data_dir = work / f"store-{count}"
-    figures: dict[str, Any] = {"count": count, "populate": populate(data_dir, count, model, work)}
+    figures: dict[str, Any] = {"count": count}
+    if not existing:
+        figures["populate"] = populate(data_dir, count, model, work)
     asked = queries(n_queries)
     figures["floor_direct"] = measure_floor(data_dir, asked, FILTER_LANGUAGE, model)
     figures["bare_noop"] = anyio.run(bare_round_trip, n_queries)
@@ -159,11 +163,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--work", help="Folder for the store and files (default: a temporary one).")
     parser.add_argument("--keep", action="store_true", help="Keep the filled store.")
+    parser.add_argument("--existing", action="store_true", help="Measure the store kept by an earlier --keep run.")
     parser.add_argument("--json", help="Write the figures to this file.")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="mcp-memory-recall-"))
     work.mkdir(parents=True, exist_ok=True)
-    figures = run(args.count, work, args.queries, keep=args.keep)
+    figures = run(args.count, work, args.queries, keep=args.keep or args.existing, existing=args.existing)
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:

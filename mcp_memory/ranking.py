@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from mcp_memory.error_signature import error_focus
 
 OUTCOME_WEIGHT = 0.2
+MAX_OUTCOME_RAISE = OUTCOME_WEIGHT / 2  # the most an outcome record can add (rate -> 1)
 FAILING_PENALTY = 0.15
 KEEPS_FAILING_RATE = 1 / 3
 # Added to the score of an error whose signature is exactly the query's: those come first.

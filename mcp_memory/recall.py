@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from mcp_memory.error_signature import signature_if_named
 from mcp_memory.lexical import code_tokens
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.ranking import (
+    MAX_OUTCOME_RAISE,
     SIGNATURE_BONUS,
     RankingPolicy,
     blend,
@@ -42,7 +43,7 @@ OVERFETCH_MIN_SHARE = 0.10
 OVERFETCH_SLACK = 2.0
 MAX_OVERFETCH = 1000
 CANDIDATE_FACTOR = 3
-SHORTLIST_SLACK = 10
+SHORTLIST_SLACK = 5
 
 
 @dataclass
@@ -136,18 +137,34 @@ class Recaller:
             candidate.relevance = blend(candidate.cosine, candidate.words, best_words, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
-        # Outcomes move a score by at most OUTCOME_WEIGHT / 2 upwards: read counters for the contenders only.
-        contenders = sorted(candidates.values(), key=lambda c: c.relevance, reverse=True)[: shortlist + SHORTLIST_SLACK]
-        items = {item.id: item for item in self.store.get(memory_type, [c.id for c in contenders])} if contenders else {}
+        return self._with_outcomes(memory_type, candidates.values(), n_results)
+
+    def _with_outcomes(self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int) -> list[_Candidate]:
+        """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
+
+        An outcome raises a score by at most ``MAX_OUTCOME_RAISE``, so once the n-th best score read so far beats
+        the best unread relevance by that much, the rest cannot enter — the result is exact, the reads few.
+        """
+        ordered = sorted(candidates, key=lambda c: c.relevance, reverse=True)
         ranked: list[_Candidate] = []
-        for candidate in contenders:
-            candidate.item = items.get(candidate.id)
-            if candidate.item is None:  # deleted in between
-                continue
-            meta = candidate.item.metadata
-            successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
-            candidate.score = candidate.relevance + outcome_adjustment(successes, failures)
-            ranked.append(candidate)
+        read, batch = 0, n_results + SHORTLIST_SLACK
+        while read < len(ordered):
+            chunk = ordered[read : read + batch]
+            read += len(chunk)
+            items = {item.id: item for item in self.store.get(memory_type, [c.id for c in chunk])}
+            for candidate in chunk:
+                candidate.item = items.get(candidate.id)
+                if candidate.item is None:  # deleted in between
+                    continue
+                meta = candidate.item.metadata
+                successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
+                candidate.score = candidate.relevance + outcome_adjustment(successes, failures)
+                ranked.append(candidate)
+            if read < len(ordered) and len(ranked) >= n_results:
+                nth = sorted((c.score for c in ranked), reverse=True)[n_results - 1]
+                if nth >= ordered[read].relevance + MAX_OUTCOME_RAISE:
+                    break
+            batch *= 2
         return ranked
 
     def _dense(
