@@ -16,7 +16,7 @@ for the nearest vectors of the raw query (what a vector-only memory does).
 
 Metrics: Recall@1, Recall@5 and MRR over the first 10 results (a gold item ranked lower counts 0).
 
-    .venv/bin/python bench/quality.py                      # all datasets (~10 min on 2 cores)
+    .venv/bin/python bench/quality.py                      # all datasets (10–20 min on 2 cores; CoSQA encodes 6,267 functions)
     .venv/bin/python bench/quality.py --datasets errors    # one dataset
     .venv/bin/python bench/quality.py --limit 100 --pool 1000   # quick: 100 queries, CoSQA pool cut to 1,000
 """
