@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from mcp_memory.errors import InvalidInput
+from mcp_memory.extraction.languages import normalize_language as canonical_language
 
 FILTER_EXAMPLE = (
     'Example: {"language": "python"}, {"success_count": {"$gte": 1}}, '
@@ -37,7 +38,7 @@ def require_n_results(value: int, maximum: int, field: str = "n_results") -> int
 
 
 def normalize_language(language: str | None) -> str | None:
-    """Lower-case canonical language name; common aliases map to one name."""
+    """A checked language name in the one canonical spelling the extractor uses, so filters always match."""
     if language is None or not language.strip():
         return None
     name = language.strip().lower()
@@ -45,12 +46,7 @@ def normalize_language(language: str | None) -> str | None:
         raise InvalidInput(
             "language", f"'{language[:60]}' is not a language name.", "Use e.g. 'python', 'typescript', 'go'."
         )
-    aliases = {
-        "py": "python", "python3": "python", "js": "javascript", "node": "javascript", "jsx": "javascript",
-        "ts": "typescript", "tsx": "typescript", "golang": "go", "rs": "rust", "c++": "cpp", "cxx": "cpp",
-        "c#": "csharp", "cs": "csharp", "sh": "bash", "shell": "bash", "kt": "kotlin", "rb": "ruby",
-    }
-    return aliases.get(name, name)
+    return canonical_language(name)
 
 
 def require_json_object(field: str, value: Any, max_chars: int) -> dict[str, Any]:
