@@ -51,10 +51,14 @@ class MemoryApp:
                 counts = self.knowledge.seed_blocking()
                 logger.info("knowledge base seeded: %s", counts.model_dump())
             self.embedder.load()
+            self.embedder.warm()
             self._started = True
 
     def start_in_background(self, delay: float = WARMUP_DELAY_SECONDS) -> threading.Thread | None:
         """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
+
+        After the start proper, the thread builds the error word index (a recall that comes first waits for
+        that build instead of starting its own).
 
         The short delay keeps the import of torch and Chroma (which holds the GIL for long stretches) from
         slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds.
@@ -67,6 +71,7 @@ class MemoryApp:
                 if delay > 0 and not self._start_lock.locked():
                     time.sleep(delay)
                 self.start_blocking()
+                self.memory.warm_indexes()
             except Exception:  # the first tool call retries and reports the cause to the agent
                 logger.exception("background start failed")
 

@@ -151,6 +151,11 @@ class Catalog:
         self._types: dict[MemoryType, TypeCatalog] = {}
         self._lock = threading.Lock()
 
+    def built(self, memory_type: MemoryType) -> bool:
+        """Whether the type's catalog has been read from Chroma (a recall would not wait for it)."""
+        catalog = self._types.get(memory_type)
+        return catalog is not None and catalog.loaded.is_set() and not catalog.failed
+
     def view(self, memory_type: MemoryType) -> TypeCatalog:
         """The catalog of a type: built on first use, refreshed when the store is shared and it is old."""
         while True:

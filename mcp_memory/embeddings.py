@@ -105,6 +105,10 @@ class Embedder:
             logger.info("loading embedding model from %s", path)
             self._model = SentenceTransformer(str(path), device="cpu")
 
+    def warm(self) -> None:
+        """Run the model once so the first real query does not pay torch's first-call setup (nothing is cached)."""
+        self._run_model(["warm up the model"], 1)
+
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces the model's tokenizer makes of ``text`` (it reads only the first 256)."""
         self.load()

@@ -71,6 +71,11 @@ class MemoryService:
         self.catalog = Catalog(store, word_types, shared=settings.chroma_url is not None)
         self.recaller = Recaller(store, embedder, self.catalog)
 
+    def warm_indexes(self) -> None:
+        """Build the word and signature indexes now, so the first error recall does not wait for them."""
+        for memory_type in sorted(self.catalog.word_types):
+            self.catalog.view(memory_type)
+
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
 

@@ -116,3 +116,19 @@ def test_catalog_facts_of_an_error_hold_its_signature(tmp_path: Path, embedder: 
     facts = view.facts[stored.id]
     assert (facts.language, facts.signature, facts.words) == ("python", "KeyError: <name>", ENV)
     assert app.store.get("error", [stored.id])[0].metadata["signature"] == "KeyError: <name>"
+
+
+async def test_the_background_start_builds_the_error_index_before_the_first_recall(
+    settings: Settings, embedder: Embedder
+) -> None:
+    first = MemoryApp(settings, embedder=embedder)
+    env = first.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
+
+    restarted = restart(settings, embedder)
+    assert not restarted.memory.catalog.built("error")
+    warmup = restarted.start_in_background(delay=0)
+    assert warmup is not None
+    warmup.join(timeout=60)
+    assert restarted.memory.catalog.built("error")
+    assert env.id in (restarted.memory.catalog.view("error").words or ())
+    assert (await error_ids(restarted, "KeyError: 'PORT'")) == [env.id]
