@@ -79,7 +79,7 @@ class Embedder:
         if self._model_path is None:
             return DIMENSION
         self.load()
-        return int(self._model.get_sentence_embedding_dimension())
+        return int(self._model.get_embedding_dimension())
 
     def load(self) -> None:
         """Load the model once; later calls return at once."""

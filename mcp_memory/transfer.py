@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.embeddings import DIMENSION, MODEL_NAME
 from mcp_memory.episode_store import FILE_NAME as EPISODES_FILE
 from mcp_memory.errors import Conflict, InvalidInput
 from mcp_memory.models import MEMORY_TYPES, MemoryType
@@ -55,8 +54,8 @@ class Header(BaseModel):
     kind: Literal["header"]
     format: Literal["mcp-memory"]
     version: int = Field(ge=1, le=FORMAT_VERSION)
-    model: str
-    dimension: int
+    model: str = Field(description="The embedding model of the store that wrote the file.")
+    dimension: int | None = Field(default=None, ge=1, description="Length of the vectors, when the file has them.")
 
 
 class MemoryLine(BaseModel):
@@ -72,17 +71,18 @@ class MemoryLine(BaseModel):
     embedding: str | list[float] | None = None
 
     def vector(self) -> np.ndarray | None:
+        """The vector as float32, checked for shape and finite values (its length is checked per file)."""
         if self.embedding is None:
             return None
         if isinstance(self.embedding, str):
             raw = base64.b64decode(self.embedding, validate=True)
-            if len(raw) != DIMENSION * 4:
-                raise ValueError(f"embedding has {len(raw) // 4} dimensions; the model makes {DIMENSION}")
+            if not raw or len(raw) % 4:
+                raise ValueError(f"embedding is {len(raw)} bytes, not a whole number of float32 values")
             vector = np.frombuffer(raw, dtype="<f4")
         else:
             vector = np.asarray(self.embedding, dtype=np.float32)
-            if vector.shape != (DIMENSION,):
-                raise ValueError(f"embedding has {vector.size} dimensions; the model makes {DIMENSION}")
+            if vector.ndim != 1 or not vector.size:
+                raise ValueError("embedding is not a flat, non-empty list of numbers")
         if not np.all(np.isfinite(vector)):
             raise ValueError("embedding holds NaN or infinite values")
         return vector
@@ -160,9 +160,10 @@ def count_exportable(app: MemoryApp) -> int:
 
 def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | None) -> Iterator[tuple[str, str]]:
     """(kind, line) pairs, kind being a memory type, "episode" or "header"."""
-    yield "header", _dumps(
-        {"kind": "header", "format": FORMAT, "version": FORMAT_VERSION, "model": MODEL_NAME, "dimension": DIMENSION}
-    )
+    header: dict[str, Any] = {"kind": "header", "format": FORMAT, "version": FORMAT_VERSION, "model": app.embedder.model_name}
+    if with_embeddings:
+        header["dimension"] = app.embedder.dimension
+    yield "header", _dumps(header)
     store = app.store
     store.open()
     for memory_type in EXPORTED_TYPES:
@@ -210,13 +211,15 @@ def _episode_count(app: MemoryApp) -> int:
 
 @dataclass
 class FileCheck:
-    """What the first pass found: good records, bad lines (the first 1,000), the header, lines with vectors."""
+    """What the first pass found: good records, bad lines (the first 1,000), the header, lines with vectors
+    and the lengths of those vectors."""
 
     records: int = 0
     bad: list[BadLine] = field(default_factory=list)
     bad_total: int = 0
     header: Header | None = None
     with_vectors: int = 0
+    dimensions: set[int] = field(default_factory=set)
 
 
 def check_file(path: Path) -> FileCheck:
@@ -225,6 +228,7 @@ def check_file(path: Path) -> FileCheck:
     for number, line in _numbered_lines(path):
         try:
             parsed = _parse(line)
+            dimension = _dimension(parsed, found.header)
         except ValueError as exc:
             found.bad_total += 1
             if len(found.bad) < MAX_REPORTED_BAD_LINES:
@@ -234,8 +238,20 @@ def check_file(path: Path) -> FileCheck:
             found.header = parsed
         else:
             found.records += 1
-            found.with_vectors += isinstance(parsed, MemoryLine) and parsed.embedding is not None
+        if dimension is not None:
+            found.with_vectors += 1
+            found.dimensions.add(dimension)
     return found
+
+
+def _dimension(parsed: Header | MemoryLine | EpisodeLine, header: Header | None) -> int | None:
+    """The length of a memory line's vector (None without one); it must be the one the header announced."""
+    vector = parsed.vector() if isinstance(parsed, MemoryLine) else None
+    if vector is None:
+        return None
+    if header is not None and header.dimension is not None and vector.size != header.dimension:
+        raise ValueError(f"embedding has {vector.size} dimensions; the header says {header.dimension}")
+    return int(vector.size)
 
 
 def import_file(
@@ -252,12 +268,8 @@ def import_file(
     found = checked or check_file(path)
     if found.bad_total and not skip_bad:
         raise BadImportFile(path, found.bad, found.bad_total)
-    header = found.header
-    if found.with_vectors and header is not None and (header.model != MODEL_NAME or header.dimension != DIMENSION):
-        raise Conflict(
-            f"{path} carries vectors of the model {header.model} ({header.dimension} dimensions); this store uses "
-            f"{MODEL_NAME} ({DIMENSION}). Export it again without --with-embeddings."
-        )
+    if found.with_vectors:
+        _check_vectors_fit(app, path, found)
     report = ImportReport(lines=found.records + found.bad_total, bad_lines=found.bad)
     app.store.open()
     with _Writer(app) as writer:
@@ -275,6 +287,20 @@ def import_file(
         app.episodes.finish_pending_blocking()  # digests, words and summary vectors of the new episodes
     report.seconds = round(time.monotonic() - start, 3)
     return report
+
+
+def _check_vectors_fit(app: MemoryApp, path: Path, found: FileCheck) -> None:
+    """Vectors are imported as they are only when the model that made them is this store's model."""
+    model, dimension = app.embedder.model_name, app.embedder.dimension
+    header = found.header
+    made_by = header.model if header is not None else None
+    if (made_by is not None and made_by != model) or found.dimensions != {dimension}:
+        lengths = ", ".join(str(d) for d in sorted(found.dimensions))
+        raise Conflict(
+            f"{path} carries vectors of the model {made_by or '(not named)'} ({lengths} dimensions); this store uses "
+            f"{model} ({dimension}). Export it again without --with-embeddings, or import it into a store of "
+            f"{made_by or 'that model'} (MCP_MEMORY_MODEL)."
+        )
 
 
 class _Importer:

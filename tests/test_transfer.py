@@ -171,7 +171,7 @@ async def test_equal_texts_in_one_import_are_embedded_once(
         ('{"kind": "memory", "id": "x", "type": "nonsense", "content": "", "metadata": {}}', "type"),
         ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {"n": [1]}}', "metadata.n"),
         ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {}, "embedding": "AAAA"}',
-         "dimensions"),
+         "float32"),
         (('{"kind": "episode", "id": "e", "task": "t", "context": {}, "agent_role": null, "status": "open", '
           '"success": null, "metrics": {}, "summary": "", "started_at": 1, "updated_at": 1, "ended_at": null, '
           '"events": [{"seq": 2, "event_type": "a", "agent_role": "b", "data": {}, "recorded_at": 1}]}'), "numbered"),
@@ -209,12 +209,57 @@ async def test_skip_bad_imports_the_good_lines_and_lists_the_bad_ones(
 async def test_vectors_from_another_model_are_refused(filled: MemoryApp, tmp_path: Path, embedder: Embedder) -> None:
     lines = export_text(filled, with_embeddings=True).splitlines()
     header: dict[str, Any] = json.loads(lines[0])
-    lines[0] = json.dumps({**header, "model": "other-model", "dimension": 768})
+    lines[0] = json.dumps({**header, "model": "other-model"})
     with pytest.raises(Conflict, match="other-model"):
         import_file(fresh_app(tmp_path, "restored", embedder), write(tmp_path, "other.jsonl", lines))
     texts_only = [lines[0], *export_text(filled).splitlines()[1:]]  # no vectors: re-embedded with our model
     report = import_file(fresh_app(tmp_path, "texts", embedder), write(tmp_path, "texts.jsonl", texts_only))
     assert report.memories_added == len(DRAFTS) + 11
+
+
+async def test_vectors_of_another_length_than_the_models_are_refused_before_anything_is_written(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    lines = export_text(filled, with_embeddings=True).splitlines()
+    short = base64.b64encode(np.zeros(8, dtype="<f4").tobytes()).decode("ascii")
+    record = json.loads(lines[1])
+    mislabelled = [lines[0], json.dumps({**record, "embedding": short}), *lines[2:]]
+    with pytest.raises(BadImportFile, match="line 2: embedding has 8 dimensions; the header says 384"):
+        import_file(fresh_app(tmp_path, "a", embedder), write(tmp_path, "a.jsonl", mislabelled))
+
+    headless = [json.dumps({**record, "embedding": short})]  # no header to check against: the store's model is
+    restored = fresh_app(tmp_path, "b", embedder)
+    with pytest.raises(Conflict, match=r"\(8 dimensions\); this store uses all-MiniLM-L6-v2 \(384\)"):
+        import_file(restored, write(tmp_path, "b.jsonl", headless))
+    assert restored.store.count(record["type"]) == 0
+
+
+async def test_an_export_names_the_model_the_store_really_uses(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("models") / "minilm-renamed"
+    embedder.load()
+    embedder._model.save(str(folder))  # the same weights under another name: a user's own model folder
+    renamed = Embedder(model_path=folder)
+    own = MemoryApp(
+        Settings(data_dir=tmp_path / "own", seed_on_start=False, model=str(folder), _env_file=None),  # type: ignore[call-arg]
+        embedder=renamed,
+    )
+    stored = own.memory.remember_blocking(DRAFTS[3])
+    header = json.loads(export_text(own, with_embeddings=True).splitlines()[0])
+    assert header["model"] == "minilm-renamed" and header["dimension"] == 384
+    assert "dimension" not in json.loads(export_text(own).splitlines()[0])  # no vectors, nothing to measure
+
+    exported = write(tmp_path, "own.jsonl", export_text(own, with_embeddings=True).splitlines())
+    with pytest.raises(Conflict, match="model minilm-renamed .* this store uses all-MiniLM-L6-v2"):
+        import_file(fresh_app(tmp_path, "packaged", embedder), exported)
+    again = MemoryApp(
+        Settings(data_dir=tmp_path / "again", seed_on_start=False, model=str(folder), _env_file=None),  # type: ignore[call-arg]
+        embedder=renamed,
+    )
+    report = import_file(again, exported)
+    assert report.memories_added == 1 and report.embedded == 0  # its own vectors, taken as they are
+    assert again.store.get("error", [stored.id])[0].document == own.store.get("error", [stored.id])[0].document
 
 
 def _without_vectors(text: str) -> list[str]:
