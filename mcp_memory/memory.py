@@ -254,9 +254,15 @@ class MemoryService:
         def delete_blocking() -> DeleteResult:
             item = self._find_blocking(item_id)
             memory_type: MemoryType = item.metadata.get("type", "pattern")
+            parts = self.store.find_ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
             self.store.delete(memory_type, item_id)
+            for part in parts:  # the pattern first: a crash in between leaves parts that recall already drops
+                self.store.delete(memory_type, part)
             self.mark_changed()
-            return DeleteResult(id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")))
+            return DeleteResult(
+                id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")),
+                parts_deleted=len(parts),
+            )
 
         return await self.run(delete_blocking)
 

@@ -49,6 +49,11 @@ class MemoryHit(MemoryRecord):
     )
     similarity: float = Field(description="Raw cosine similarity of the query and the memory.")
     why: str = Field(description="Why it was returned.")
+    matched_part: int | None = Field(
+        default=None,
+        description="Code too long for the model is stored in parts: the part (2..n) that matched. The hit is "
+        "the whole pattern all the same.",
+    )
 
 
 class StoreResult(BaseModel):
@@ -92,6 +97,7 @@ class DeleteResult(BaseModel):
     type: MemoryType
     deleted: bool
     title: str
+    parts_deleted: int = Field(default=0, description="Parts of a long pattern's code deleted with it.")
 
 
 class MemoryStats(BaseModel):

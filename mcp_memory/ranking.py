@@ -112,3 +112,8 @@ def outcome_why(successes: int, failures: int, last_failure_note: str | None = N
     if failures and last_failure_note:
         text += f"; last failure: {last_failure_note[:200]}"
     return text
+
+
+def part_why(part: int, parts: object) -> str:
+    """Where in a long pattern's code the match was, for a ``why``."""
+    return f" in part {part}" + (f" of {parts}" if parts else "") + " of its code"

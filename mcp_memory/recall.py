@@ -33,6 +33,7 @@ from mcp_memory.ranking import (
     blend,
     outcome_adjustment,
     outcome_why,
+    part_why,
     policy_for,
 )
 from mcp_memory.records import to_record
@@ -56,6 +57,7 @@ class _Candidate:
     relevance: float = 0.0
     score: float = 0.0
     item: StoredItem | None = None
+    matched_part: int | None = None  # code stored in parts: the part that matched; ``item`` is the whole pattern
 
 
 class Recaller:
@@ -137,7 +139,7 @@ class Recaller:
             candidate.relevance = blend(candidate.cosine, candidate.words, best_words, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
-        return self._with_outcomes(memory_type, candidates.values(), n_results)
+        return self._fold_parts(memory_type, self._with_outcomes(memory_type, candidates.values(), n_results))
 
     def _with_outcomes(self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int) -> list[_Candidate]:
         """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
@@ -166,6 +168,39 @@ class Recaller:
                     break
             batch *= 2
         return ranked
+
+    def _fold_parts(self, memory_type: MemoryType, ranked: list[_Candidate]) -> list[_Candidate]:
+        """Code too long for the model is stored as a pattern plus parts (``pattern_drafts.py``); a matching part
+        stands for its whole pattern, once, with the part's relevance and the pattern's own outcomes. A part whose
+        pattern is gone is dropped."""
+        parents = {parent for c in ranked if (parent := _part_of(c)) is not None}
+        if not parents:
+            return ranked
+        held = {c.id: c.item for c in ranked if c.item is not None}
+        missing = [parent for parent in parents if parent not in held]
+        if missing:
+            held.update((item.id, item) for item in self.store.get(memory_type, missing))
+        folded: dict[str, _Candidate] = {}
+        for candidate in sorted(ranked, key=lambda c: c.relevance, reverse=True):
+            parent = _part_of(candidate)
+            key = parent or candidate.id
+            if key in folded:  # a better-matching part or the pattern itself came first
+                continue
+            if parent is not None:
+                whole = held.get(parent)
+                if whole is None:
+                    continue
+                part = candidate.item.metadata.get("part") if candidate.item is not None else None
+                candidate = _Candidate(
+                    parent, candidate.cosine, candidate.words, candidate.word_rank, candidate.same_signature,
+                    candidate.relevance, item=whole, matched_part=part if isinstance(part, int) else None,
+                )
+                meta = whole.metadata
+                candidate.score = candidate.relevance + outcome_adjustment(
+                    int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
+                )
+            folded[key] = candidate
+        return list(folded.values())
 
     def _dense(
         self,
@@ -218,6 +253,8 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
     assert candidate.item is not None
     record = to_record(candidate.item)
     reasons = [f"semantic similarity {candidate.cosine:.2f}"]
+    if candidate.matched_part is not None:
+        reasons[0] += part_why(candidate.matched_part, record.fields.get("parts"))
     if candidate.same_signature:
         signature = candidate.item.metadata.get("signature") or ""
         reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
@@ -233,7 +270,13 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
         score=round(candidate.score, 4),
         similarity=round(candidate.cosine, 4),
         why="; ".join(reasons),
+        matched_part=candidate.matched_part,
     )
+
+
+def _part_of(candidate: _Candidate) -> str | None:
+    parent = candidate.item.metadata.get("part_of") if candidate.item is not None else None
+    return parent if isinstance(parent, str) and parent else None
 
 
 def _shared_words(query: str, stored: str, limit: int = 5) -> list[str]:

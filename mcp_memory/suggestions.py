@@ -11,7 +11,7 @@ Ranking — the memory's own outcome ranking (``ranking.py``), so a suggestion a
 than the model reads) it is that of its best-matching part. Successes are consensus wins (every
 ``extract_from_consensus`` that finds the pattern again counts one) and successes reported for it; failures are
 reported failures. Candidates come from ``MemoryService.recall``, so the memory's retrieval chooses what is
-ranked; parts are folded into their pattern, which is scored with its own record.
+ranked; it has already folded parts into their pattern, which is scored with its own record.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from typing import Any
 from mcp_memory.learning_models import PatternSuggestion, PatternSuggestions
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import MemoryHit, MemoryRecord, MemoryType
-from mcp_memory.ranking import outcome_adjustment, outcome_why, success_rate
-from mcp_memory.records import to_record
+from mcp_memory.ranking import outcome_adjustment, outcome_why, part_why, success_rate
 from mcp_memory.store import StoredItem
 from mcp_memory.validation import normalize_language, require_n_results, require_text
 
@@ -142,25 +141,7 @@ class PatternSuggester:
         recalled = await self.memory.recall(
             task, ["pattern"], wanted, language=language, query_field="task_description"
         )
-        best: dict[str, tuple[float, int | None]] = {}
-        records: dict[str, MemoryRecord] = {}
-        for hit in recalled.results:
-            parent = hit.metadata.get("part_of")
-            pattern_id = parent if isinstance(parent, str) and parent else hit.id
-            part = hit.metadata.get("part") if pattern_id != hit.id else None
-            if pattern_id == hit.id:
-                records[hit.id] = _record(hit)
-            if pattern_id not in best or hit.similarity > best[pattern_id][0]:
-                best[pattern_id] = (hit.similarity, part if isinstance(part, int) else None)
-        missing = [pattern_id for pattern_id in best if pattern_id not in records]
-        if missing:
-            found = await self.memory.run(self.memory.store.get, "pattern", missing)
-            records.update((item.id, to_record(item)) for item in found)
-        suggestions = [
-            _suggestion(records[pattern_id], similarity, part)
-            for pattern_id, (similarity, part) in best.items()
-            if pattern_id in records  # a part whose pattern was deleted suggests nothing
-        ]
+        suggestions = [_suggestion(_record(hit), hit.similarity, hit.matched_part) for hit in recalled.results]
         suggestions.sort(key=lambda s: s.score, reverse=True)
         return suggestions[:n_results]
 
@@ -176,8 +157,7 @@ def _suggestion(record: MemoryRecord, similarity: float, part: int | None) -> Pa
     description = str(record.fields.get("description") or record.fields.get("context") or "")
     why = f"similar to the task (cosine {similarity:.2f})"
     if part is not None:
-        parts = record.fields.get("parts")
-        why += f" in part {part}" + (f" of {parts}" if parts else "") + " of its code"
+        why += part_why(part, record.fields.get("parts"))
     why += "; " + (outcome_why(successes, failures) or "no outcome recorded yet")
     if record.source == "consensus":
         why += "; learned from consensus"

@@ -294,13 +294,24 @@ async def test_a_unit_longer_than_the_model_reads_is_stored_in_parts_and_found_b
     assert top["code"] == NIGHTLY_JOB.rstrip("\n")
     assert len(found["results"]) == 1  # its parts are folded into it
 
+    for tool, arguments in [
+        ("recall_similar_patterns", {"description": task, "n_results": 10}),
+        ("search_memory", {"query": task, "memory_types": ["pattern"], "n_results": 10}),
+    ]:
+        hits = (await call(client, tool, **arguments))["results"]
+        assert [h["id"] for h in hits] == [pattern["id"]], tool  # the whole pattern, once; no "part i of n" records
+        assert hits[0]["content"] == NIGHTLY_JOB.rstrip("\n") and hits[0]["matched_part"] >= 2
+        assert f"in part {hits[0]['matched_part']} of {pattern['chunks']} of its code" in hits[0]["why"]
+
     again = await learn(client, NIGHTLY_JOB, {"description": "Nightly export job"})
     assert again["reinforced_patterns"][0]["usage_count"] == 2
     assert len(await consensus_patterns(app)) == pattern["chunks"]  # no second set of parts
 
-    await call(client, "delete_memory", id=pattern["id"])
+    deleted = await call(client, "delete_memory", id=pattern["id"])
+    assert deleted["parts_deleted"] == pattern["chunks"] - 1
+    assert await consensus_patterns(app) == []  # its parts went with it
     after = await call(client, "suggest_patterns", task_description=task)
-    assert after["results"] == []  # parts of a deleted pattern suggest nothing
+    assert after["results"] == []
 
 
 def covered_lines(code_text: str, chunks: list[str]) -> set[int]:
