@@ -1,0 +1,85 @@
+"""What every tool shares: the app, the rate limit, argument checks, annotations and error translation."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.types import ToolAnnotations
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.auth import RateLimiter
+from mcp_memory.config import Settings
+from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.validation import require_json_object, require_text
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+# Each call adds a record (an event, an outcome): not idempotent.
+APPENDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+
+
+def current_agent() -> str | None:
+    """The agent named by the bearer token of the current HTTP request, if any."""
+    token = get_access_token()
+    return (token.client_id or None) if token else None
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Our expected failures become tool errors whose text the agent reads."""
+    try:
+        yield
+    except MemoryStoreError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+@contextmanager
+def resource_errors() -> Iterator[None]:
+    try:
+        yield
+    except NotFound as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    except MemoryStoreError as exc:
+        raise ResourceError(str(exc)) from exc
+
+
+@dataclass
+class ToolContext:
+    """The app the tools call and the per-agent rate limit they share."""
+
+    app: MemoryApp
+    limiter: RateLimiter
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    @property
+    def max_results(self) -> int:
+        return self.app.settings.max_results
+
+    def check_rate(self, agent_role: str | None = None) -> None:
+        """Rate-limit agents named by a token (a self-declared ``agent_role`` is not throttled, as anonymous local
+        use is not). Used alone by the episode tools, which never wait for the model: episodes are SQLite rows."""
+        agent = current_agent()
+        if agent:
+            self.limiter.check(agent)
+
+    async def begin(self, agent_role: str | None = None) -> str | None:
+        """Rate-limit the caller, wait until the store is ready, and say who is writing."""
+        self.check_rate()
+        await self.app.ready()
+        return current_agent() or agent_role
+
+    def text(self, field: str, value: str) -> str:
+        return require_text(field, value, self.settings.max_text_chars)
+
+    def optional_text(self, field: str, value: str) -> str:
+        return require_text(field, value, self.settings.max_text_chars, allow_empty=True)
+
+    def json_object(self, field: str, value: dict[str, Any]) -> dict[str, Any]:
+        return require_json_object(field, value, self.settings.max_text_chars)
