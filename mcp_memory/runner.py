@@ -13,10 +13,18 @@ from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
 
 from mcp_memory.app import MemoryApp
+from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
 from mcp_memory.ownership import StoreOwnership
 from mcp_memory.proxy import OwnerLink, build_forwarding_server
-from mcp_memory.server import INSTRUCTIONS, build_server, current_agent, http_security, user_auth
+from mcp_memory.server import (
+    INSTRUCTIONS,
+    build_server,
+    current_agent,
+    http_security,
+    rate_limiter,
+    user_auth,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +61,13 @@ def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
     return server_class(uvicorn.Config(app, **config))
 
 
-async def start_owner_socket(app: MemoryApp, ownership: StoreOwnership, task_group: TaskGroup) -> Any:
-    """Serve the other processes on this data dir over the owner's Unix socket."""
+async def start_owner_socket(
+    app: MemoryApp, ownership: StoreOwnership, task_group: TaskGroup, limiter: RateLimiter
+) -> Any:
+    """Serve the other processes on this data dir over the owner's Unix socket (with the front's rate limit)."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    socket_server = build_server(app, forwarded_secret=ownership.secret)
+    socket_server = build_server(app, forwarded_secret=ownership.secret, limiter=limiter)
     starlette_app = socket_server.streamable_http_app(
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         json_response=True,
@@ -151,8 +161,9 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
         app = MemoryApp(settings)
         owned_apps.append(app)
         app.start_in_background()
-        socket_servers.append(await start_owner_socket(app, ownership, task_group))
-        return build_server(app)
+        limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
+        socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
+        return build_server(app, limiter=limiter)
 
     try:
         async with anyio.create_task_group() as task_group:

@@ -73,11 +73,14 @@ def forwarded_auth(secret: str) -> dict[str, Any]:
     return {"token_verifier": verifier, "auth": _auth_settings(Settings(host="localhost", port=0))}
 
 
-def build_server(app: MemoryApp, *, forwarded_secret: str | None = None) -> MCPServer:
+def build_server(
+    app: MemoryApp, *, forwarded_secret: str | None = None, limiter: RateLimiter | None = None
+) -> MCPServer:
     """The MCP server over ``app``; nothing heavy happens until the first tool call or ``app.start_*``.
 
     With ``forwarded_secret`` it is the owner's socket server: callers are other server processes that
-    present the secret and the name of the agent they forward for.
+    present the secret and the name of the agent they forward for. Servers of one process that share
+    ``limiter`` give each agent one rate limit across them.
     """
     settings = app.settings
 
@@ -97,10 +100,15 @@ def build_server(app: MemoryApp, *, forwarded_secret: str | None = None) -> MCPS
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
     )
-    context = ToolContext(app, RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst))
+    context = ToolContext(app, limiter or rate_limiter(settings))
     for group in (memory_tools, episode_tools, learning_tools):
         group.register(mcp, context)
     return mcp
+
+
+def rate_limiter(settings: Settings) -> RateLimiter:
+    """The per-agent limit of MCP_MEMORY_RATE_LIMIT_PER_SECOND and MCP_MEMORY_RATE_LIMIT_BURST."""
+    return RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
 
 
 def is_loopback(host: str) -> bool:

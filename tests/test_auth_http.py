@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 TOKEN_A = "token-a-5f1c9e0b7d"
 TOKEN_B = "token-b-93ad27c4e1"
 TOKEN_C = "token-c-0e6b8d2a55"
+TOKEN_D = "token-d-4b7e19c3f0"
 INLINE_TOKEN = "token-inline-7c2f1e"
 RATE = 2  # requests per second per agent
 BURST = 4
@@ -46,7 +47,7 @@ class TokenServers:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServers]:
     root = Path(tmp_path_factory.mktemp("auth"))
     tokens_file = root / "tokens.txt"
-    tokens_file.write_text(f"# agents of the swarm\nagent-a:{TOKEN_A}\nagent-b:{TOKEN_B}\nagent-c:{TOKEN_C}\n")
+    tokens_file.write_text(f"# agents of the swarm\nagent-a:{TOKEN_A}\nagent-b:{TOKEN_B}\nagent-c:{TOKEN_C}\nagent-d:{TOKEN_D}\n")
     env = serve_env(
         MCP_MEMORY_TOKENS=f"inline-agent:{INLINE_TOKEN}",
         MCP_MEMORY_TOKENS_FILE=str(tokens_file),
@@ -140,6 +141,31 @@ async def test_an_agent_over_its_rate_limit_gets_a_clear_tool_error_not_a_hang(
         assert elapsed < 30
         await anyio.sleep(1.5)
         assert not (await as_c.call_tool("memory_stats", {})).is_error  # the bucket refilled
+
+
+@pytest.mark.anyio
+async def test_an_agent_has_one_rate_limit_whether_it_calls_the_owner_or_a_forwarder(servers: TokenServers) -> None:
+    async with (
+        http_client(servers.owner.url, TOKEN_D) as via_owner,
+        http_client(servers.forwarder.url, TOKEN_D) as via_forwarder,
+    ):
+        await tool(via_owner, "memory_stats")
+        await tool(via_forwarder, "memory_stats")
+        await anyio.sleep(BURST / RATE + 0.5)  # a full bucket
+        started = time.monotonic()
+        answers: list[Any] = []
+
+        async def spend(client: Any) -> None:
+            answers.extend(await burst(client, 3 * BURST))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(spend, via_owner)
+            group.start_soon(spend, via_forwarder)
+        elapsed = time.monotonic() - started
+        served = sum(not answer.is_error for answer in answers)
+        assert len(answers) == 6 * BURST
+        # One bucket: its burst plus what it refilled meanwhile (two buckets would have served twice that).
+        assert served <= BURST + RATE * elapsed + 1, (served, elapsed)
 
 
 @pytest.mark.anyio
