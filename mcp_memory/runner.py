@@ -25,6 +25,7 @@ from mcp_memory.server import (
     rate_limiter,
     user_auth,
 )
+from mcp_memory.stdio import answering_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +103,13 @@ async def serve_front(
 ) -> None:
     """The transport agents talk to: stdio, or streamable HTTP at /mcp (with the web console on ``console``)."""
     if settings.transport == "stdio":
-        if isinstance(front, MCPServer):
-            await front.run_stdio_async()
-        else:
-            from mcp.server.stdio import stdio_server
-
-            async with stdio_server() as (read_stream, write_stream):
-                await front.run(read_stream, write_stream, front.create_initialization_options())
+        # MCPServer.run_stdio_async runs its low-level server the same way, over the SDK's plain transport.
+        lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
+        if lowlevel is None:
+            await front.run_stdio_async()  # type: ignore[union-attr]
+            return
+        async with answering_stdio() as (read_stream, write_stream):
+            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
         return
     options: dict[str, Any] = {
         "host": settings.host,

@@ -84,18 +84,28 @@ class RawStdioServer:
         self.process.stdin.write((json.dumps(message) + "\n").encode())
         self.process.stdin.flush()
 
+    def send_raw(self, line: bytes) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + b"\n")
+        self.process.stdin.flush()
+
     def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self.send(method, params)
         wanted = self.next_id
-        assert self.process.stdout is not None
         while True:
-            line = self.process.stdout.readline()
-            if not line:
-                raise RuntimeError(f"server closed stdout; stderr: {self.stderr_tail()}")
-            self.stdout_lines.append(line)
-            message = json.loads(line)  # anything but a protocol message on stdout fails here
+            message = self.read_message()
             if message.get("id") == wanted:
                 return message
+
+    def read_message(self) -> dict[str, Any]:
+        """The next line of stdout, which must be a JSON message."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server closed stdout; stderr: {self.stderr_tail()}")
+        self.stdout_lines.append(line)
+        message: dict[str, Any] = json.loads(line)  # anything but a protocol message on stdout fails here
+        return message
 
     def stderr_tail(self) -> str:
         self.process.kill()
