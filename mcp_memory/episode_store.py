@@ -55,8 +55,9 @@ BUSY_TIMEOUT_SECONDS = 30.0
 class EpisodeStore:
     """Episodes and events in SQLite; safe for many threads and many processes on one file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, not_found_hint: str = "") -> None:
         self.path = path
+        self.not_found_hint = not_found_hint  # appended to "not found" errors (e.g. why another server may hold it)
         self._pool: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._open_lock = threading.Lock()
@@ -148,7 +149,7 @@ class EpisodeStore:
             )
             found = row.fetchone()
             if found is None:
-                raise _not_found(episode_id)
+                raise _not_found(episode_id, self.not_found_hint)
             status, last_seq, roles, ended_at = found
             if status != "open":
                 raise _ended(episode_id, ended_at)
@@ -177,7 +178,7 @@ class EpisodeStore:
                 "SELECT status, ended_at FROM episodes WHERE id = ?", (episode_id,)
             ).fetchone()
             if found is None:
-                raise _not_found(episode_id)
+                raise _not_found(episode_id, self.not_found_hint)
             if found[0] != "open":
                 raise _ended(episode_id, found[1])
             conn.execute(
@@ -214,7 +215,7 @@ class EpisodeStore:
                 f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
             ).fetchone()
         if found is None:
-            raise _not_found(episode_id)
+            raise _not_found(episode_id, self.not_found_hint)
         return episode_row(found)
 
     def rows(self, episode_ids: Sequence[str]) -> dict[str, EpisodeRow]:
@@ -262,7 +263,7 @@ class EpisodeStore:
             finally:
                 conn.execute("COMMIT")
         if row is None:
-            raise _not_found(episode_id)
+            raise _not_found(episode_id, self.not_found_hint)
         return episode_row(row), [EventRow(*event) for event in events]
 
     def scan_events(self, episode_id: str, batch: int = 500) -> Iterator[EventRow]:
@@ -372,9 +373,10 @@ def _filters(status: str | None, success: bool | None) -> tuple[list[str], list[
     return clauses, params
 
 
-def _not_found(episode_id: str) -> NotFound:
+def _not_found(episode_id: str, hint: str = "") -> NotFound:
     return NotFound(
         f"Episode '{episode_id}' not found. Call start_episode to begin one, or list_episodes to find an existing id."
+        + (f" {hint}" if hint else "")
     )
 
 

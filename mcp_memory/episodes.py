@@ -57,7 +57,7 @@ class EpisodeService:
     def __init__(self, settings: Settings, memory: MemoryService, store: EpisodeStore | None = None) -> None:
         self.settings = settings
         self.memory = memory
-        self.store = store or EpisodeStore(settings.data_dir / FILE_NAME)
+        self.store = store or EpisodeStore(settings.data_dir / FILE_NAME, _not_found_hint(settings))
         self.index = EpisodeIndex(self.store, memory.store, memory.embedder)
         self._limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         self._pending_checked = False
@@ -253,3 +253,13 @@ def _name(field: str, value: str | None) -> str:
     if "\n" in text or len(text) > MAX_NAME_CHARS:
         raise InvalidInput(field, f"must be one line of at most {MAX_NAME_CHARS} characters.", example)
     return text
+
+
+def _not_found_hint(settings: Settings) -> str:
+    """Servers sharing only a Chroma server share memories, not episodes: say so where it bites."""
+    if not settings.chroma_url:
+        return ""
+    return (
+        f"Episodes live in each server's own data dir ({settings.data_dir}), not in the Chroma server: if another "
+        "server started this episode, send its calls there (behind a load balancer, keep each client on one server)."
+    )

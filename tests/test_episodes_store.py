@@ -191,3 +191,24 @@ async def test_success_only_recall_falls_back_to_the_vector_filter_when_failures
     found = await app.episodes.recall_similar("Upgrade the payments SDK", 1, success_only=True)
 
     assert [r.episode_id for r in found.results] == [worked]
+
+
+@pytest.mark.anyio
+async def test_an_unknown_episode_on_a_shared_chroma_server_says_episodes_stay_with_their_server(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from mcp_memory.errors import NotFound
+
+    local = MemoryApp(Settings(data_dir=tmp_path / "a", _env_file=None), embedder=embedder)  # type: ignore[call-arg]
+    shared = MemoryApp(
+        Settings(data_dir=tmp_path / "b", chroma_url="http://127.0.0.1:8000", _env_file=None),  # type: ignore[call-arg]
+        embedder=embedder,
+    )
+    with pytest.raises(NotFound) as plain:
+        await local.episodes.record("ep_started_elsewhere", "note", "QA", {})
+    assert "Chroma" not in str(plain.value)
+    with pytest.raises(NotFound) as explained:
+        await shared.episodes.record("ep_started_elsewhere", "note", "QA", {})
+    message = str(explained.value)
+    assert "'ep_started_elsewhere' not found" in message
+    assert "Episodes live in each server's own data dir" in message and "keep each client on one server" in message
