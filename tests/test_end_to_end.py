@@ -68,7 +68,6 @@ def test_stdio_server_speaks_only_protocol_on_stdout_and_keeps_data_across_resta
         restarted.close()
 
 
-@pytest.mark.anyio
 def test_a_line_that_is_not_a_message_gets_a_json_rpc_error_and_the_session_goes_on(tmp_path: Path) -> None:
     server = RawStdioServer(tmp_path / "store")
     try:
@@ -89,6 +88,7 @@ def test_a_line_that_is_not_a_message_gets_a_json_rpc_error_and_the_session_goes
         server.close()
 
 
+@pytest.mark.anyio
 async def test_round_trip_through_a_chroma_server(tmp_path: Path, embedder: Embedder) -> None:
     from mcp import Client
 
