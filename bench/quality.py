@@ -10,6 +10,9 @@ for the nearest vectors of the raw query (what a vector-only memory does).
   as a code pattern named after its ``def`` (../shared/data/README.md). Encoding the pool takes minutes.
 - ``errors``: bench/datasets/errors — 303 pairs of different real Python error messages with one cause and
   fix (bench/datasets/errors/README.md); 130 stored resolutions, the other messages are queries.
+- ``mixed``: ``search_memory`` over all types at once — 2,000 CoSQA functions (the gold ones of the first 200
+  queries included), the 130 error resolutions and the seeded knowledge in one store; the CoSQA queries and the
+  error queries each search every type, so another type's memory can crowd out the one wanted.
 - ``episodes``: 80 real coding-agent runs (../shared/data/README.md), same-code recall as in
   bench/episode_recall.py: a hit is another run on the same repository that changed a file in the same source
   directory; the run itself is left out of its results. Dense baseline: cosine over the task texts.
@@ -52,6 +55,8 @@ DATA = BENCH.parents[1] / "shared" / "data"
 ERRORS = BENCH / "datasets" / "errors" / "python-errors-dev.jsonl"
 CUTOFF = 10
 TARGETS = {"errors": (0.82, 0.74), "episodes": (0.75, None)}
+MIXED_POOL = 2000  # CoSQA functions in the all-types store (the gold ones of its queries included)
+MIXED_QUERIES = 200
 
 
 @dataclass
@@ -98,25 +103,28 @@ def store_all(app: MemoryApp, drafts: list[MemoryDraft]) -> list[str]:
     return ids
 
 
-def dense_ids(app: MemoryApp, memory_type: MemoryType, query: str) -> list[str]:
-    """The baseline: nearest stored vectors of the raw query, nothing else."""
+def dense_ids(app: MemoryApp, memory_types: list[MemoryType], query: str) -> list[str]:
+    """The baseline: nearest stored vectors of the raw query (from every collection, merged by cosine)."""
     embedding = app.embedder.encode([query])[0]
-    return [item_id for item_id, _ in app.store.nearest(memory_type, embedding, CUTOFF)]
+    nearest = [hit for memory_type in memory_types for hit in app.store.nearest(memory_type, embedding, CUTOFF)]
+    return [item_id for item_id, _ in sorted(nearest, key=lambda hit: hit[1])]
 
 
-async def our_ids(app: MemoryApp, memory_type: MemoryType, query: str) -> list[str]:
-    """What the recall tool returns for this query."""
-    result = await app.memory.recall(query, [memory_type], CUTOFF)
+async def our_ids(app: MemoryApp, memory_types: list[MemoryType], query: str) -> list[str]:
+    """What the recall tool (or ``search_memory``, for several types) returns for this query."""
+    result = await app.memory.recall(query, memory_types, CUTOFF)
     return [hit.id for hit in result.results]
 
 
-def run_queries(app: MemoryApp, memory_type: MemoryType, queries: list[tuple[str, set[str]]]) -> tuple[Scores, Scores]:
+def run_queries(
+    app: MemoryApp, memory_types: list[MemoryType], queries: list[tuple[str, set[str]]]
+) -> tuple[Scores, Scores]:
     dense, ours = Scores(), Scores()
 
     async def main() -> None:
         for query, relevant in queries:
-            dense.add(dense_ids(app, memory_type, query), relevant)
-            ours.add(await our_ids(app, memory_type, query), relevant)
+            dense.add(dense_ids(app, memory_types, query), relevant)
+            ours.add(await our_ids(app, memory_types, query), relevant)
 
     anyio.run(main)
     return dense, ours
@@ -138,7 +146,7 @@ def cosqa(embedder: Embedder, limit: int | None, pool_size: int | None) -> Resul
         app = fresh_app(Path(tmp), embedder)
         drafts = [pattern_draft(function_name(row["code"]), row["code"], "python", "", {}, []) for row in pool]
         ids = dict(zip((row["code_id"] for row in pool), store_all(app, drafts), strict=True))
-        dense, ours = run_queries(app, "pattern", [(q["query"], {ids[q["gold_code_id"]]}) for q in queries])
+        dense, ours = run_queries(app, ["pattern"], [(q["query"], {ids[q["gold_code_id"]]}) for q in queries])
     return Result("code (CoSQA dev)", len(pool), dense, ours, time.perf_counter() - started)
 
 
@@ -155,7 +163,7 @@ def errors(embedder: Embedder, limit: int | None) -> Result:
         drafts = [error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows]
         gold = dict(zip((r["cause"] for r in rows), store_all(app, drafts), strict=True))
         queries = [(q["query"], {gold[r["cause"]]}) for r in rows for q in r["queries"]][:limit]
-        dense, ours = run_queries(app, "error", queries)
+        dense, ours = run_queries(app, ["error"], queries)
     return Result("errors (dev set)", len(rows), dense, ours, time.perf_counter() - started)
 
 
@@ -187,6 +195,45 @@ def episodes(embedder: Embedder, limit: int | None) -> Result:
     return Result("episodes (same code)", len(runs), dense, ours, time.perf_counter() - started)
 
 
+ALL_TYPES: list[MemoryType] = ["pattern", "solution", "error", "best_practice"]
+
+
+def mixed(embedder: Embedder, limit: int | None, pool_size: int | None) -> list[Result]:
+    """``search_memory`` over every type at once: CoSQA functions, the error resolutions and the seeded knowledge
+    in one store; the CoSQA queries and the error queries each search all types. Dense baseline: the nearest
+    vectors of the raw query from every collection, merged by cosine (one vector search over everything)."""
+    pool = [json.loads(line) for line in (DATA / "cosqa-code-pool.jsonl").open()]
+    code_queries = [json.loads(line) for line in (DATA / "cosqa-dev-queries.jsonl").open()][: limit or MIXED_QUERIES]
+    gold_code = {q["gold_code_id"] for q in code_queries}
+    others = [row for row in pool if row["code_id"] not in gold_code]
+    random.Random(0).shuffle(others)
+    size = pool_size or MIXED_POOL
+    pool = [row for row in pool if row["code_id"] in gold_code] + others[: max(0, size - len(gold_code))]
+    rows = [json.loads(line) for line in ERRORS.open()]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = fresh_app(Path(tmp), embedder)
+        app.knowledge.seed_blocking()
+        code_ids = dict(zip((row["code_id"] for row in pool), store_all(app, [
+            pattern_draft(function_name(row["code"]), row["code"], "python", "", {}, []) for row in pool
+        ]), strict=True))
+        error_ids = dict(zip((r["cause"] for r in rows), store_all(app, [
+            error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows
+        ]), strict=True))
+        stored = sum(app.store.count(t) for t in ALL_TYPES)
+        sets = {
+            "code (CoSQA dev) among all types": [(q["query"], {code_ids[q["gold_code_id"]]}) for q in code_queries],
+            "errors (dev set) among all types": [
+                (q["query"], {error_ids[r["cause"]]}) for r in rows for q in r["queries"]
+            ][:limit],
+        }
+        results = []
+        for name, queries in sets.items():
+            dense, ours = run_queries(app, ALL_TYPES, queries)
+            results.append(Result(name, stored, dense, ours, time.perf_counter() - started))
+    return results
+
+
 # -- report ----------------------------------------------------------------------------------------
 
 
@@ -216,16 +263,19 @@ def verdict(result: Result) -> str:
     return ("met" if ok else "MISSED") + f": {wanted}"
 
 
-DATASETS: dict[str, Callable[[Embedder, argparse.Namespace], Result]] = {
-    "cosqa": lambda embedder, args: cosqa(embedder, args.limit, args.pool),
-    "errors": lambda embedder, args: errors(embedder, args.limit),
-    "episodes": lambda embedder, args: episodes(embedder, args.limit),
+DATASETS: dict[str, Callable[[Embedder, argparse.Namespace], list[Result]]] = {
+    "cosqa": lambda embedder, args: [cosqa(embedder, args.limit, args.pool)],
+    "errors": lambda embedder, args: [errors(embedder, args.limit)],
+    "episodes": lambda embedder, args: [episodes(embedder, args.limit)],
+    "mixed": lambda embedder, args: mixed(embedder, args.limit, args.pool),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default="cosqa,errors,episodes", help="Comma-separated: cosqa, errors, episodes.")
+    parser.add_argument(
+        "--datasets", default="cosqa,errors,episodes,mixed", help="Comma-separated: cosqa, errors, episodes, mixed."
+    )
     parser.add_argument("--limit", type=int, help="At most this many queries per dataset.")
     parser.add_argument("--pool", type=int, help="CoSQA: store only this many functions (the gold ones included).")
     parser.add_argument("--threads", type=int, default=2, help="Torch threads for bulk encoding (queries use 1).")
@@ -238,10 +288,10 @@ def main(argv: list[str] | None = None) -> None:
     embedder.load()
     results = []
     for name in names:
-        result = DATASETS[name](embedder, args)
-        print(f"{result.dataset}: {result.stored:,} stored, {result.ours.queries} queries, {result.seconds:.0f} s",
-              file=sys.stderr)
-        results.append(result)
+        for result in DATASETS[name](embedder, args):
+            print(f"{result.dataset}: {result.stored:,} stored, {result.ours.queries} queries, {result.seconds:.0f} s",
+                  file=sys.stderr)
+            results.append(result)
     print(table(results))
 
 

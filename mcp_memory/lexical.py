@@ -109,6 +109,18 @@ class BM25Index:
             if not posting:
                 del self._postings[term]
 
+    def query_weight(self, query_tokens: Iterable[str]) -> float:
+        """What a document holding each of the query's words once, at average length, scores: the sum of their
+        idfs (a word no document holds counts as the rarest). BM25 over this is comparable across queries."""
+        with self._lock:
+            count = len(self._lengths)
+            if not count:
+                return 0.0
+            return sum(
+                math.log(1.0 + (count - df + 0.5) / (df + 0.5))
+                for df in (len(self._postings.get(term, ())) for term in dict.fromkeys(query_tokens))
+            )
+
     def search(self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
 

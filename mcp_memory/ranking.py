@@ -12,8 +12,15 @@ Every policy was chosen on dev data with ``bench/quality.py`` (MiniLM, numbers i
   error dev set (303 pairs of different real messages with one cause) dense over the whole query reaches R@5
   .815 / MRR .657; comparing only the traceback's exception line (dense alone: .842 / .713), blended half and
   half with BM25 over the stored error message (code-aware words, ``lexical.py``; BM25 alone .967 / .886),
-  with exact signature matches first, reaches R@5 .970 / MRR .889. Blend weights from 0.4 to 0.6 and max- or
-  min-max scaling all land within .01 of that; reciprocal-rank fusion (signatures first) is worse, .964 / .868.
+  with exact signature matches first, reaches R@5 .974 / MRR .898. Blend weights from 0.4 to 0.6 land within
+  .01 of that; reciprocal-rank fusion (signatures first) is worse, .964 / .868.
+
+  The BM25 score enters the blend as a share of a *full match* — what a memory holding every query word once
+  would score (``BM25Index.query_weight``) — not of the best match found. Scaling to the best match made a
+  query's best word match worth 1 however few words it shared, so in a search over all types errors sharing
+  one word with a question about code crowded out the code: CoSQA queries among patterns, errors and seeds
+  fell from R@5 .87 to .77 (R@1 .55 to .34), below dense-only. As a share of a full match the words mean the
+  same for every query: the code queries keep their ranking among all types, and errors alone gained a little.
 
 Outcomes: each memory's success rate is smoothed, ``rate = (s + 1) / (s + f + 2)`` (a uniform prior: no reports
 0.5, one success 0.67, one failure 0.33, 9 of 10 0.83), and moves its score by ``OUTCOME_WEIGHT * (rate - 0.5)``,
@@ -40,7 +47,7 @@ SIGNATURE_BONUS = 1.0
 class RankingPolicy:
     """How one memory type is ranked."""
 
-    lexical_weight: float = 0.0  # share of the best-normalized BM25 score in the blend; 0 is dense only
+    lexical_weight: float = 0.0  # share of BM25 (as a fraction of a full match) in the blend; 0 is dense only
     focus_on_error_line: bool = False  # compare a traceback's exception line, not its frames
     signature_first: bool = False  # exact error-signature matches before everything else
     depth: int = 0  # nearest vectors taken before fusing (at least 3 per result asked for)
@@ -90,11 +97,13 @@ def outcome_adjustment(successes: int, failures: int) -> float:
     return adjustment
 
 
-def blend(cosine: float, lexical: float, best_lexical: float, weight: float) -> float:
-    """Relevance in 0..1: cosine similarity blended with BM25 scaled so the best word match is 1."""
+def blend(cosine: float, lexical: float, full_match: float, weight: float) -> float:
+    """Relevance in 0..1: cosine similarity blended with BM25 as a fraction of ``full_match``, the score of a
+    memory holding every query word (``BM25Index.query_weight``), so it means the same for every query and
+    compares with the cosine-only relevance of other types."""
     if weight <= 0:
         return cosine
-    words = lexical / best_lexical if best_lexical > 0 else 0.0
+    words = min(1.0, lexical / full_match) if full_match > 0 else 0.0
     return (1.0 - weight) * cosine + weight * words
 
 

@@ -110,11 +110,14 @@ class Recaller:
             for item_id, cosine in self._dense(memory_type, embedding, depth, where, language)
         }
         words: list[tuple[str, float]] = []
+        full_match = 0.0  # the BM25 of a memory holding every query word: word scores are fractions of it
         if policy.uses_words:
             view = self.catalog.view(memory_type)
             allowed = self.catalog.language_ids(memory_type, language) if language else None
             if policy.lexical_weight and view.words is not None:
-                words = view.words.search(code_tokens(text), max(policy.word_depth, shortlist), within=allowed)
+                tokens = code_tokens(text)
+                words = view.words.search(tokens, max(policy.word_depth, shortlist), within=allowed)
+                full_match = view.words.query_weight(tokens)
             signature = signature_if_named(query) if policy.signature_first else None
             same = view.signature_ids(signature) if signature else set()
             if allowed is not None:
@@ -134,9 +137,8 @@ class Recaller:
             for item_id in same:
                 if item_id in candidates:
                     candidates[item_id].same_signature = True
-        best_words = words[0][1] if words else 0.0
         for candidate in candidates.values():
-            candidate.relevance = blend(candidate.cosine, candidate.words, best_words, policy.lexical_weight) + (
+            candidate.relevance = blend(candidate.cosine, candidate.words, full_match, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
         return self._fold_parts(memory_type, self._with_outcomes(memory_type, candidates.values(), n_results))

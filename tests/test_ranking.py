@@ -104,3 +104,29 @@ async def test_a_traceback_query_is_matched_by_its_exception_line(client: Any) -
 
     assert recalled["results"][0]["id"] == fix["id"]
     assert "shares words" in recalled["results"][0]["why"]
+
+
+def test_word_scores_are_a_share_of_a_full_match_so_they_mean_the_same_for_every_query() -> None:
+    index = BM25Index()
+    for i, message in enumerate(["KeyError: 'sort_order'", "TimeoutError: timed out", "ValueError: bad key 'x'"]):
+        index.add(str(i), code_tokens(message))
+    query = code_tokens("how to sort a list of dicts by key")
+    [(best, score), *_] = index.search(query, 3)
+    assert best in {"0", "2"}
+    assert 0 < score / index.query_weight(query) < 0.5  # the best match holds only a few of the query's words
+    exact = code_tokens("TimeoutError: timed out")
+    assert index.search(exact, 1)[0][1] / index.query_weight(exact) > 0.9
+
+
+async def test_search_over_all_types_is_not_crowded_by_errors_that_share_one_word(client: Any) -> None:
+    pattern = await call(
+        client, "store_code_pattern", pattern_name="read a CSV file into dicts",
+        code="import csv\ndef read_rows(path):\n    with open(path, newline='') as f:\n        return list(csv.DictReader(f))\n",
+        language="python", context="load a CSV file as a list of dicts",
+    )
+    for message in ["csv.Error: line contains NUL", "FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'",
+                    "KeyError: 'sort_order'"]:
+        await call(client, "store_error_resolution", error_message=message, context="", resolution="fix it",
+                   success=True)
+    found = await call(client, "search_memory", query="parse csv rows into dictionaries", n_results=4)
+    assert found["results"][0]["id"] == pattern["id"], [(h["type"], h["title"], h["score"]) for h in found["results"]]
