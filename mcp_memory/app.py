@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 
 import anyio
 
@@ -19,6 +21,21 @@ from mcp_memory.store import VectorStore
 
 logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
+# At exit, how long to let a warm-up that is still running finish (it is seconds of work at most).
+EXIT_WAIT_SECONDS = 30.0
+_warmups: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_exiting = threading.Event()
+
+
+@atexit.register
+def _let_warmups_finish() -> None:
+    """A daemon thread still inside torch or Chroma while the interpreter tears down their native thread pools
+    aborts the process ("terminate called without an active exception"); so at exit a warm-up stops before its
+    next step, and one in the middle of a step is given the time to finish it."""
+    _exiting.set()
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    for thread in list(_warmups):
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 class MemoryApp:
@@ -69,13 +86,17 @@ class MemoryApp:
         def warm() -> None:
             try:
                 if delay > 0 and not self._start_lock.locked():
-                    time.sleep(delay)
+                    _exiting.wait(delay)
+                if _exiting.is_set():
+                    return
                 self.start_blocking()
-                self.memory.warm_indexes()
+                if not _exiting.is_set():
+                    self.memory.warm_indexes()
             except Exception:  # the first tool call retries and reports the cause to the agent
                 logger.exception("background start failed")
 
         thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)
+        _warmups.add(thread)
         thread.start()
         self._warmup = thread
         return thread
