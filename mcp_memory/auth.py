@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 import time
@@ -64,15 +65,25 @@ class AgentTokens:
 
     def agent_for(self, token: str) -> str | None:
         """The agent name a token belongs to, or None; compared in constant time."""
-        with self._lock:
-            if self._file is not None:
-                self._reload_file()
-            known = {**self._inline, **self._file_tokens}
         found = None
-        for candidate, name in known.items():
+        for candidate, name in self._known().items():
             if hmac.compare_digest(candidate.encode(), token.encode()):
                 found = name
         return found
+
+    def agent_for_digest(self, digest: str) -> str | None:
+        """The agent whose token has this SHA-256 hex digest (a stored login session's), or None."""
+        found = None
+        for candidate, name in self._known().items():
+            if hmac.compare_digest(hashlib.sha256(candidate.encode()).hexdigest().encode(), digest.encode()):
+                found = name
+        return found
+
+    def _known(self) -> dict[str, str]:
+        with self._lock:
+            if self._file is not None:
+                self._reload_file()
+            return {**self._inline, **self._file_tokens}
 
 
 class RateLimiter:

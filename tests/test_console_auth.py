@@ -136,6 +136,48 @@ def test_logging_out_ends_the_session(console: TestClient) -> None:
     assert console.get("/episodes").status_code == 303  # the old cookie no longer opens anything
 
 
+def restarted_console(app: MemoryApp, session: str) -> TestClient:
+    """The console of a new server process on the same data dir, asked by a browser holding ``session``."""
+    client = TestClient(build_console(LocalData(app), app.settings), base_url=BASE, follow_redirects=False)
+    client.cookies.set("mcp_memory_console_8765", session)
+    return client
+
+
+def test_a_session_outlives_a_restart_and_its_file_holds_no_secret(
+    console: TestClient, guarded_app: MemoryApp, tokens_file: Path
+) -> None:
+    log_in(console, ALICE)
+    session = console.cookies.get("mcp_memory_console_8765") or ""
+    stored = guarded_app.settings.data_dir / "console-sessions-8765.json"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert ALICE not in stored.read_text() and session not in stored.read_text()
+
+    with restarted_console(guarded_app, session) as after_restart:
+        assert after_restart.get("/episodes").status_code == 200
+        tokens_file.write_text(f"bob:{BOB}\n")  # revoked while the server was down
+    with restarted_console(guarded_app, session) as revoked:
+        assert revoked.get("/episodes").status_code == 303
+
+
+def test_a_session_ended_by_logging_out_stays_ended_after_a_restart(
+    console: TestClient, guarded_app: MemoryApp
+) -> None:
+    log_in(console, ALICE)
+    session = console.cookies.get("mcp_memory_console_8765") or ""
+    console.post("/logout", headers={"Origin": BASE})
+    with restarted_console(guarded_app, session) as after_restart:
+        assert after_restart.get("/episodes").status_code == 303
+
+
+def test_an_unreadable_sessions_file_only_means_logging_in_again(console: TestClient, guarded_app: MemoryApp) -> None:
+    guarded_app.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (guarded_app.settings.data_dir / "console-sessions-8765.json").write_text("{not json")
+    with restarted_console(guarded_app, "whatever") as fresh:
+        assert fresh.get("/episodes").status_code == 303
+        assert log_in(fresh, BOB).status_code == 303  # type: ignore[attr-defined]
+        assert fresh.get("/episodes").status_code == 200
+
+
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
 def test_after_login_the_redirect_never_leaves_the_site(console: TestClient, target: str) -> None:
     response = log_in(console, ALICE, target)

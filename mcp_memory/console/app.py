@@ -92,7 +92,8 @@ def build_console(data: ConsoleData, settings: Settings, tokens: AgentTokens | N
     """The console over ``data``; with ``tokens`` (default: the settings' tokens) it asks for one to log in."""
     if tokens is None and (settings.tokens or settings.tokens_file):
         tokens = AgentTokens(settings.tokens, settings.tokens_file)
-    auth = ConsoleAuth(tokens, settings.port)
+    sessions_file = settings.data_dir / f"console-sessions-{settings.port}.json" if tokens is not None else None
+    auth = ConsoleAuth(tokens, settings.port, sessions_file)
     pages = Pages(data, settings, auth, templates())
     routes = [
         Route("/", pages.search, name="search"),
