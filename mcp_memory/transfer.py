@@ -225,14 +225,11 @@ class FileCheck:
 def check_file(path: Path) -> FileCheck:
     """First pass: read and check every line without writing anything."""
     found = FileCheck()
-    for number, line in _numbered_lines(path):
-        try:
-            parsed = _parse(line)
-            dimension = _dimension(parsed, found.header)
-        except ValueError as exc:
+    for number, parsed, dimension in _checked_lines(path):
+        if isinstance(parsed, ValueError):
             found.bad_total += 1
             if len(found.bad) < MAX_REPORTED_BAD_LINES:
-                found.bad.append(BadLine(line=number, error=str(exc)))
+                found.bad.append(BadLine(line=number, error=str(parsed)))
             continue
         if isinstance(parsed, Header):
             found.header = parsed
@@ -242,6 +239,22 @@ def check_file(path: Path) -> FileCheck:
             found.with_vectors += 1
             found.dimensions.add(dimension)
     return found
+
+
+def _checked_lines(path: Path) -> Iterator[tuple[int, Header | MemoryLine | EpisodeLine | ValueError, int | None]]:
+    """Every line checked — the same way by both passes — with its vector's length; a bad line comes as the
+    ValueError saying what is wrong with it."""
+    header: Header | None = None
+    for number, line in _numbered_lines(path):
+        try:
+            parsed = _parse(line)
+            dimension = _dimension(parsed, header)
+        except ValueError as exc:
+            yield number, exc, None
+            continue
+        if isinstance(parsed, Header):
+            header = parsed
+        yield number, parsed, dimension
 
 
 def _dimension(parsed: Header | MemoryLine | EpisodeLine, header: Header | None) -> int | None:
@@ -274,12 +287,9 @@ def import_file(
     app.store.open()
     with _Writer(app) as writer:
         importer = _Importer(app, writer, report, batch_size, progress)
-        for _, line in _numbered_lines(path):
-            try:
-                parsed = _parse(line)
-            except ValueError:
-                continue  # reported by the first pass
-            importer.take(parsed)
+        for _, parsed, _ in _checked_lines(path):
+            if not isinstance(parsed, ValueError):  # a bad line was reported by the first pass
+                importer.take(parsed)
         importer.flush_all()
     if report.memories_added:
         app.memory.mark_changed()  # results cached in this process predate the import

@@ -269,3 +269,18 @@ def _without_vectors(text: str) -> list[str]:
         record.pop("embedding", None)
         lines.append(json.dumps(record, sort_keys=True))
     return lines
+
+
+async def test_skip_bad_skips_a_vector_of_the_wrong_length_and_imports_the_rest(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    lines = export_text(filled, with_embeddings=True).splitlines()
+    short = base64.b64encode(np.zeros(8, dtype="<f4").tobytes()).decode("ascii")
+    record = json.loads(lines[2])
+    lines[2] = json.dumps({**record, "embedding": short})
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, write(tmp_path, "mixed.jsonl", lines), skip_bad=True)
+    assert [b.line for b in report.bad_lines] == [3]
+    assert "8 dimensions" in report.bad_lines[0].error
+    assert report.memories_added == len(DRAFTS) + 10 and report.embedded == 0
+    assert restored.store.get(record["type"], [record["id"]]) == []
