@@ -45,6 +45,7 @@ OVERFETCH_SLACK = 2.0
 MAX_OVERFETCH = 1000
 CANDIDATE_FACTOR = 3
 SHORTLIST_SLACK = 5
+MAX_WIDEN = 16  # how much deeper than usual to look when long patterns' parts fill the first look
 
 
 @dataclass
@@ -102,13 +103,36 @@ class Recaller:
         where: dict[str, Any] | None,
         language: str | None,
     ) -> list[_Candidate]:
-        """Candidates by ids and cosines first; documents and counters are read only for the few that can win."""
+        """The type's best candidates, long patterns' parts folded into their pattern; when folding leaves fewer
+        than ``n_results`` and the collection holds more, it looks deeper."""
+        widen = 1
+        while True:
+            candidates, exhausted = self._rank_once(
+                memory_type, policy, query, text, embedding, n_results, where, language, widen
+            )
+            folded = self._fold_parts(memory_type, candidates, where)
+            if len(folded) >= n_results or len(folded) == len(candidates) or exhausted or widen >= MAX_WIDEN:
+                return folded
+            widen *= 4
+
+    def _rank_once(
+        self,
+        memory_type: MemoryType,
+        policy: RankingPolicy,
+        query: str,
+        text: str,
+        embedding: list[float],
+        n_results: int,
+        where: dict[str, Any] | None,
+        language: str | None,
+        widen: int,
+    ) -> tuple[list[_Candidate], bool]:
+        """Candidates by ids and cosines first; documents and counters are read only for the few that can win.
+        Also says whether the nearest-vector search found fewer than it asked for (there is no more to find)."""
         shortlist = n_results * CANDIDATE_FACTOR
-        depth = max(policy.depth, shortlist)
-        candidates = {
-            item_id: _Candidate(item_id, cosine)
-            for item_id, cosine in self._dense(memory_type, embedding, depth, where, language)
-        }
+        depth = max(policy.depth, shortlist) * widen
+        nearest = self._dense(memory_type, embedding, depth, where, language)
+        candidates = {item_id: _Candidate(item_id, cosine) for item_id, cosine in nearest}
         words: list[tuple[str, float]] = []
         full_match = 0.0  # the BM25 of a memory holding every query word: word scores are fractions of it
         if policy.uses_words:
@@ -141,7 +165,7 @@ class Recaller:
             candidate.relevance = blend(candidate.cosine, candidate.words, full_match, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
-        return self._fold_parts(memory_type, self._with_outcomes(memory_type, candidates.values(), n_results))
+        return self._with_outcomes(memory_type, candidates.values(), n_results), len(nearest) < depth
 
     def _with_outcomes(self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int) -> list[_Candidate]:
         """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
@@ -164,24 +188,31 @@ class Recaller:
                 successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
                 candidate.score = candidate.relevance + outcome_adjustment(successes, failures)
                 ranked.append(candidate)
-            if read < len(ordered) and len(ranked) >= n_results:
-                nth = sorted((c.score for c in ranked), reverse=True)[n_results - 1]
-                if nth >= ordered[read].relevance + MAX_OUTCOME_RAISE:
-                    break
+            if read < len(ordered):
+                best: dict[str, float] = {}  # per pattern: its parts count once
+                for candidate in ranked:
+                    key = _part_of(candidate) or candidate.id
+                    best[key] = max(best.get(key, candidate.score), candidate.score)
+                if len(best) >= n_results:
+                    nth = sorted(best.values(), reverse=True)[n_results - 1]
+                    if nth >= ordered[read].relevance + MAX_OUTCOME_RAISE:
+                        break
             batch *= 2
         return ranked
 
-    def _fold_parts(self, memory_type: MemoryType, ranked: list[_Candidate]) -> list[_Candidate]:
+    def _fold_parts(
+        self, memory_type: MemoryType, ranked: list[_Candidate], where: dict[str, Any] | None
+    ) -> list[_Candidate]:
         """Code too long for the model is stored as a pattern plus parts (``pattern_drafts.py``); a matching part
         stands for its whole pattern, once, with the part's relevance and the pattern's own outcomes. A part whose
-        pattern is gone is dropped."""
+        pattern is gone, or does not match ``where``, is dropped."""
         parents = {parent for c in ranked if (parent := _part_of(c)) is not None}
         if not parents:
             return ranked
         held = {c.id: c.item for c in ranked if c.item is not None}
         missing = [parent for parent in parents if parent not in held]
         if missing:
-            held.update((item.id, item) for item in self.store.get(memory_type, missing))
+            held.update((item.id, item) for item in self.store.get(memory_type, missing, where))
         folded: dict[str, _Candidate] = {}
         for candidate in sorted(ranked, key=lambda c: c.relevance, reverse=True):
             parent = _part_of(candidate)

@@ -130,8 +130,9 @@ class VectorStore:
             self.open()
         return self._collections[memory_type]
 
-    def get(self, memory_type: MemoryType, ids: list[str]) -> list[StoredItem]:
-        found = self._collection(memory_type).get(ids=ids, include=["documents", "metadatas"])
+    def get(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> list[StoredItem]:
+        """Items by id (those matching ``where``), in no particular order; unknown ids are left out."""
+        found = self._collection(memory_type).get(ids=ids, where=where or None, include=["documents", "metadatas"])
         return _items(found["ids"], found["documents"], found["metadatas"])
 
     def get_many(

@@ -548,3 +548,33 @@ NIGHTLY_JOB = code(
         return archive_path
     """
 )
+
+
+def long_report_builder(sections: int) -> str:
+    """One function far longer than the model reads: it is stored as a pattern and many parts."""
+    body = "".join(
+        f"    rows_{i} = query_table(connection, 'metrics_{i}', since=start_date)\n"
+        f"    report.add_section('metrics {i}', summarize_rows(rows_{i}, percentile=0.{i % 9 + 1}))\n"
+        for i in range(sections)
+    )
+    return f"def build_metrics_report(connection, start_date):\n    report = Report()\n{body}    return report\n"
+
+
+async def test_a_pattern_with_many_parts_still_leaves_room_for_as_many_results_as_asked(client: Any) -> None:
+    learned = await learn(client, long_report_builder(60), {"description": "Build the weekly metrics report"})
+    [pattern] = learned["new_patterns"]
+    assert pattern["chunks"] >= 8
+    others = [
+        await call(client, "store_code_pattern", pattern_name=name, code=body, language="python", context=name)
+        for name, body in [
+            ("summarize metric rows", "def summarize_rows(rows, percentile):\n    return sorted(rows)[int(len(rows) * percentile)]\n"),
+            ("query a metrics table", "def query_table(connection, table, since):\n    return connection.select(table, since)\n"),
+        ]
+    ]
+    query = "query metrics tables since a start date and add a summarized section per table to a report"
+    hits = (await call(client, "recall_similar_patterns", description=query, n_results=3))["results"]
+    assert sorted(h["id"] for h in hits) == sorted([pattern["id"], *(o["id"] for o in others)])
+
+    only_parts = await call(client, "search_memory", query=query, memory_types=["pattern"],
+                            where={"part": {"$gte": 2}}, n_results=3)
+    assert only_parts["results"] == []  # the parts match, their pattern does not: nothing that fails the filter
