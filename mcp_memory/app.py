@@ -31,7 +31,8 @@ _exiting = threading.Event()
 def _let_warmups_finish() -> None:
     """A daemon thread still inside torch or Chroma while the interpreter tears down their native thread pools
     aborts the process ("terminate called without an active exception"); so at exit a warm-up stops before its
-    next step, and one in the middle of a step is given the time to finish it."""
+    next step (opening the store, seeding, loading the model, one encode, the word index), and one in the middle
+    of a step is given the time to finish it."""
     _exiting.set()
     deadline = time.monotonic() + EXIT_WAIT_SECONDS
     for thread in list(_warmups):
@@ -56,20 +57,24 @@ class MemoryApp:
         self._started = False
         self._warmup: threading.Thread | None = None
 
-    def start_blocking(self) -> None:
-        """Open the store, seed the knowledge base if configured, and load the model."""
+    def start_blocking(self, stop: threading.Event | None = None) -> None:
+        """Open the store, seed the knowledge base if configured, and load the model (a set ``stop`` ends the
+        start between two of those steps, unfinished: the next call starts again)."""
         if self._started:
             return
         with self._start_lock:
             if self._started:
                 return
-            self.store.open()
-            if self.settings.seed_on_start:
-                counts = self.knowledge.seed_blocking()
-                logger.info("knowledge base seeded: %s", counts.model_dump())
-            self.embedder.load()
-            self.embedder.warm()
+            for step in (self.store.open, self._seed_if_configured, self.embedder.load, self.embedder.warm):
+                if stop is not None and stop.is_set():
+                    return
+                step()
             self._started = True
+
+    def _seed_if_configured(self) -> None:
+        if self.settings.seed_on_start:
+            counts = self.knowledge.seed_blocking()
+            logger.info("knowledge base seeded: %s", counts.model_dump())
 
     def start_in_background(self, delay: float = WARMUP_DELAY_SECONDS) -> threading.Thread | None:
         """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
@@ -89,8 +94,8 @@ class MemoryApp:
                     _exiting.wait(delay)
                 if _exiting.is_set():
                     return
-                self.start_blocking()
-                if not _exiting.is_set():
+                self.start_blocking(stop=_exiting)
+                if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
             except Exception:  # the first tool call retries and reports the cause to the agent
                 logger.exception("background start failed")

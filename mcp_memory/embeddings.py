@@ -79,7 +79,8 @@ class Embedder:
         if self._model_path is None:
             return DIMENSION
         self.load()
-        return int(self._model.get_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(dimension())  # the method was renamed in sentence-transformers 5.x
 
     def load(self) -> None:
         """Load the model once; later calls return at once."""

@@ -19,7 +19,9 @@ from mcp_memory.config import Settings
 from mcp_memory.tools import episode_tools, learning_tools, memory_tools
 from mcp_memory.tools.context import ToolContext, current_agent
 
-__all__ = ["INSTRUCTIONS", "build_server", "current_agent", "http_security", "is_loopback", "user_auth"]
+__all__ = [
+    "INSTRUCTIONS", "build_server", "current_agent", "http_security", "is_loopback", "rate_limiter", "user_auth",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 The SDK's stdio transport passes a line that is not JSON, or not a JSON-RPC message, to the server as an
 exception, which logs it; the client gets no answer and waits for ever on a request it believes was sent. Over
 HTTP the same line gets a 400. Here it gets the JSON-RPC answer: ``-32700`` (parse error, id null) for a line
-that is not JSON, ``-32600`` (invalid request, with the request's id when it has a usable one) for JSON that is
-not a message.
+that is not JSON, ``-32600`` (invalid request, with the request's id when it is a request with a usable one) for
+JSON that is not a message.
 """
 
 from collections.abc import AsyncIterator
@@ -28,7 +28,9 @@ def unreadable_line_error(problem: Exception) -> types.JSONRPCError:
         if any(error["type"] == "json_invalid" for error in errors):
             return _error(None, types.PARSE_ERROR, f"Parse error: the line is not JSON ({errors[0]['msg']}).")
         message = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
-        request_id = message.get("id") if isinstance(message, dict) else None
+        # A malformed *response* carries the id of a request of the server's own: not answered with that id.
+        is_response = isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
+        request_id = message.get("id") if isinstance(message, dict) and not is_response else None
         if isinstance(request_id, bool) or not isinstance(request_id, int | str):
             request_id = None
         problems = "; ".join(

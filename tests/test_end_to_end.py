@@ -75,11 +75,12 @@ def test_a_line_that_is_not_a_message_gets_a_json_rpc_error_and_the_session_goes
         server.send("notifications/initialized", notify=True)
         answers = []
         for line in [b"this is not json", b"[1, 2]", b'{"jsonrpc": "2.0", "id": 41}',
-                     b'{"jsonrpc": "2.0", "id": "q", "method": "tools/call", "params": "oops"}']:
+                     b'{"jsonrpc": "2.0", "id": "q", "method": "tools/call", "params": "oops"}',
+                     b'{"jsonrpc": "2.0", "id": 7, "result": 5}']:  # a malformed response: its id is not ours
             server.send_raw(line)
             answers.append(server.read_message())  # answered at once: a client waiting on it does not hang
         assert [(a["id"], a["error"]["code"]) for a in answers] == [(None, -32700), (None, -32600), (41, -32600),
-                                                                    ("q", -32600)]
+                                                                    ("q", -32600), (None, -32600)]
         assert "not JSON" in answers[0]["error"]["message"]
         assert "params: Input should be an object" in answers[3]["error"]["message"]
         stats = server.request("tools/call", {"name": "memory_stats", "arguments": {}})

@@ -4,8 +4,9 @@ With tokens configured (``MCP_MEMORY_TOKENS`` / ``MCP_MEMORY_TOKENS_FILE``), a b
 them and gets a session cookie: an opaque random id (the token itself never goes into the cookie), HttpOnly,
 SameSite=Strict, Secure when served over https. Every request checks the session's token again, so removing
 a token from the tokens file ends its sessions too. Sessions outlive a restart: they are kept in
-``<data dir>/console-sessions-<port>.json`` (owner-only), holding only SHA-256 hashes of session ids and
-tokens, so the file can neither log anyone in nor reveal a token. Scripts send ``Authorization: Bearer <token>`` instead.
+``<data dir>/console-sessions-<port>.json`` (owner-only), holding SHA-256 hashes of session ids and tokens, not
+the ids or tokens themselves. Like the tokens file it must stay private: a reader could test guesses of a short
+token against its hash, and a writer could add sessions. Scripts send ``Authorization: Bearer <token>`` instead.
 Without a valid session or token only the login page and static files are served: pages redirect to it,
 requests for JSON get 401. Without tokens configured the console is open, like ``/mcp``.
 """
