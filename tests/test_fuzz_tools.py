@@ -224,11 +224,42 @@ BAD_JSON_CALLS = [
 ]
 
 
+def test_random_lines_on_stdio_each_get_one_error_and_the_server_goes_on(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8, JSON that is not an object, objects that are not messages: one answer each."""
+    import json
+    import random
+
+    from tests.helpers import RawStdioServer
+
+    rng = random.Random(7)
+    values: list[Any] = [None, True, 3, -1.5, "text", [], {}, [1, {"id": 2}], {"jsonrpc": "1.0", "id": 5, "method": "x"},
+                         {"jsonrpc": "2.0", "id": [1], "method": "ping"}, {"id": 9, "method": 42}, {"params": {}}]
+    lines = [bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 60))).replace(b"\n", b" ") for _ in range(40)]
+    lines += [json.dumps(value).encode() for value in values]
+    rng.shuffle(lines)
+    stdio = RawStdioServer(tmp_path / "stdio-store")
+    try:
+        stdio.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                     "clientInfo": {"name": "raw", "version": "1"}})
+        stdio.send("notifications/initialized", notify=True)
+        for line in lines:
+            if not line.strip():
+                continue
+            stdio.send_raw(line)
+            answer = stdio.read_message()
+            assert answer["error"]["code"] in (-32700, -32600), (line, answer)
+        healthy = stdio.request("tools/call", {"name": "list_episodes", "arguments": {"limit": 1}})
+        assert healthy["result"]["isError"] is False, healthy
+    finally:
+        stdio.close()
+    assert all(line.startswith(b"{") for line in stdio.stdout_lines)
+
+
 def test_lone_surrogates_over_the_wire_are_refused_and_the_server_goes_on(tmp_path: Path) -> None:
     """JSON may carry \\ud800 escapes that no UTF-8 text holds; the SDK client cannot send them, a raw one can.
 
-    Over HTTP the answer is a JSON-RPC parse error. Over stdio the SDK drops such a line without an answer (it
-    cannot know the request id); either way the next request is answered.
+    Over HTTP the answer is a JSON-RPC parse error; over stdio too (a line the transport cannot read is answered,
+    with id null, not dropped). Either way the next request is answered.
     """
     import json
 
@@ -264,6 +295,8 @@ def test_lone_surrogates_over_the_wire_are_refused_and_the_server_goes_on(tmp_pa
         stdio.send("notifications/initialized", notify=True)
         for name, arguments in BAD_JSON_CALLS:
             stdio.send("tools/call", {"name": name, "arguments": arguments})
+            refused = stdio.read_message()
+            assert refused["id"] is None and refused["error"]["code"] == -32700, refused
             healthy = stdio.request("tools/call", {"name": "list_episodes", "arguments": {"limit": 1}})
             assert healthy["result"]["isError"] is False, healthy
     finally:
