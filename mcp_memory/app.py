@@ -12,6 +12,7 @@ import anyio
 
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
+from mcp_memory.episode_remote import RemoteEpisodes
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
@@ -52,7 +53,12 @@ class MemoryApp:
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
         self.episodes = EpisodeService(settings, self.memory)
         self.failures = FailureAnalyst(self.episodes, self.memory)
-        self.learning = PatternLearning(settings, self.memory, self.episodes)
+        # Episode tools are answered here, or by the episode server when one is configured.
+        self.episode_log: EpisodeService | RemoteEpisodes = self.episodes
+        self.failure_log: FailureAnalyst | RemoteEpisodes = self.failures
+        if settings.episodes_url:
+            self.episode_log = self.failure_log = RemoteEpisodes(settings.episodes_url, settings.episodes_token)
+        self.learning = PatternLearning(settings, self.memory, self.episode_log)
         self._start_lock = threading.Lock()
         self._started = False
         self._warmup: threading.Thread | None = None

@@ -6,6 +6,7 @@ the prompt stays small enough to put in front of every generation.
 
 from __future__ import annotations
 
+from mcp_memory.episode_remote import RemoteEpisodes
 from mcp_memory.episode_views import shorten, title
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.memory import MemoryService
@@ -20,7 +21,7 @@ CODE_CHARS = 1500
 
 
 async def memory_informed_task(
-    memory: MemoryService, episodes: EpisodeService, task_description: str, language: str | None
+    memory: MemoryService, episodes: EpisodeService | RemoteEpisodes, task_description: str, language: str | None
 ) -> str:
     """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
     require_text("task_description", task_description, memory.settings.max_text_chars)

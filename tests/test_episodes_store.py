@@ -211,4 +211,24 @@ async def test_an_unknown_episode_on_a_shared_chroma_server_says_episodes_stay_w
         await shared.episodes.record("ep_started_elsewhere", "note", "QA", {})
     message = str(explained.value)
     assert "'ep_started_elsewhere' not found" in message
-    assert "Episodes live in each server's own data dir" in message and "keep each client on one server" in message
+    assert "Episodes live in each server's own data dir" in message and "MCP_MEMORY_EPISODES_URL" in message
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_episode_server_is_a_clear_error_and_a_bad_url_a_setting_error(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from pydantic import ValidationError
+
+    from mcp_memory.errors import Unavailable
+    from tests.helpers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there
+    app = MemoryApp(Settings(data_dir=tmp_path, episodes_url=url, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
+    with pytest.raises(Unavailable) as raised:
+        await app.episode_log.start("Ship the release", {}, None)
+    assert url in str(raised.value) and "MCP_MEMORY_EPISODES_URL" in str(raised.value)
+    assert not (tmp_path / FILE_NAME).exists()  # nothing was kept here instead
+
+    with pytest.raises(ValidationError, match="not an http"):
+        Settings(episodes_url="episodes-host:8765", _env_file=None)  # type: ignore[call-arg]

@@ -47,3 +47,56 @@ async def test_two_http_servers_on_one_chroma_server_read_each_others_writes(tmp
         assert not (tmp_path / "machine-1" / "chroma").exists()
         assert not (tmp_path / "machine-1" / "owner.lock").exists()  # no store of its own to own
     assert processes_using(str(tmp_path)) == []
+
+
+async def test_servers_on_other_machines_share_one_episode_log_through_the_episode_server(tmp_path: Path) -> None:
+    from tests.processes import error_text, serve_env
+
+    token = "episodes-9c1e7b2f5a"
+    home_env = serve_env(MCP_MEMORY_TOKENS=f"front-servers:{token}")
+    with (
+        chroma_server(tmp_path / "chroma-data") as chroma_url,
+        http_server(tmp_path / "machine-1", tmp_path, chroma_url=chroma_url, env=home_env, name="home") as home,
+    ):
+        front_env = serve_env(MCP_MEMORY_EPISODES_URL=home.url, MCP_MEMORY_EPISODES_TOKEN=token)
+        with (
+            http_server(tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, env=front_env, name="two") as two,
+            http_server(tmp_path / "machine-3", tmp_path, chroma_url=chroma_url, env=front_env, name="three") as three,
+        ):
+            async with http_client(two.url) as via_two, http_client(three.url) as via_three:
+                started = await tool(via_two, "start_episode", task="Add rate limiting to the public API",
+                                     agent_role="ORCHESTRATOR")
+                episode = started["episode_id"]
+                seqs = [
+                    (await tool(client, "record_event", episode_id=episode, event_type=kind,
+                                agent_role=role, data=data))["seq"]
+                    for client, kind, role, data in [
+                        (via_two, "plan", "ORCHESTRATOR", {"steps": ["middleware", "tests"]}),
+                        (via_three, "test_run", "QA_SENTINEL",
+                         {"command": "pytest", "returncode": 1, "error": "KeyError: 'X-RateLimit-Limit'"}),
+                        (via_two, "code_generation", "WORKER_BACKEND", {"files": ["api/limits.py"]}),
+                    ]
+                ]
+                assert seqs == [1, 2, 3]  # one log, one sequence, whichever machine recorded
+                await tool(via_three, "end_episode", episode_id=episode, success=False,
+                           summary="Header name mismatch broke the tests.")
+                replay = await tool(via_three, "get_episode", episode_id=episode)
+                assert [e["event_type"] for e in replay["events"]] == ["plan", "test_run", "code_generation"]
+                similar = await tool(via_two, "recall_similar_episodes",
+                                     task_description="rate limit the public API endpoints")
+                assert similar["results"][0]["episode_id"] == episode
+                failures = await tool(via_three, "analyze_failures")
+                assert failures["clusters"] and episode in failures["clusters"][0]["episode_ids"]
+                listed = await tool(via_two, "list_episodes", status="ended")
+                assert [e["episode_id"] for e in listed["episodes"]] == [episode]
+
+                refused = await via_two.call_tool("record_event", {"episode_id": episode, "event_type": "note",
+                                                                   "agent_role": "QA", "data": {}})
+                assert refused.is_error and "already ended" in error_text(refused)
+                prompt = await via_three.get_prompt("memory_informed_task",
+                                                    {"task_description": "rate limiting for the API"})
+                assert "Header name mismatch" in str(prompt)
+            assert not (tmp_path / "machine-2" / "episodes.sqlite3").exists()  # nothing kept on the fronts
+
+        async with http_client(home.url, token) as at_home:
+            assert (await tool(at_home, "get_episode", episode_id=episode))["episode"]["status"] == "ended"
