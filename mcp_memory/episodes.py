@@ -261,6 +261,6 @@ def _not_found_hint(settings: Settings) -> str:
         return ""
     return (
         f"Episodes live in each server's own data dir ({settings.data_dir}), not in the Chroma server: if another "
-        "server started this episode, send its calls there, or give all servers one episode server "
-        "(MCP_MEMORY_EPISODES_URL)."
+        "server started this episode, send its calls there. (Servers that send their episodes to one episode "
+        "server with MCP_MEMORY_EPISODES_URL all see the same ones.)"
     )

@@ -15,7 +15,7 @@ from mcp_memory.config import Settings
 from mcp_memory.consensus import ConsensusInput, read_consensus
 from mcp_memory.drafts import solution_draft
 from mcp_memory.episode_remote import EpisodeServerRefused
-from mcp_memory.errors import Conflict, NotFound
+from mcp_memory.errors import Conflict, NotFound, Unavailable
 from mcp_memory.extraction import ExtractionResult, extract_patterns
 from mcp_memory.learning_models import ConsensusLearned, LearnedPattern, PatternSuggestions
 from mcp_memory.memory import MemoryService
@@ -141,7 +141,7 @@ class PatternLearning:
         }
         try:
             event = await self.episodes.record(episode_id, CONSENSUS_EVENT, author or "CONSENSUS_JUDGE", data)
-        except (NotFound, Conflict, EpisodeServerRefused) as exc:
+        except (NotFound, Conflict, EpisodeServerRefused, Unavailable) as exc:  # what was learned stays learned
             note = f"no consensus event recorded in episode '{episode_id}': {exc}"
             return learned.model_copy(update={"notes": [*learned.notes, note]})
         return learned.model_copy(update={"episode_event_seq": event.seq})

@@ -6,9 +6,10 @@ the prompt stays small enough to put in front of every generation.
 
 from __future__ import annotations
 
-from mcp_memory.episode_remote import RemoteEpisodes
+from mcp_memory.episode_remote import EpisodeServerRefused, RemoteEpisodes
 from mcp_memory.episode_views import shorten, title
 from mcp_memory.episodes import EpisodeService
+from mcp_memory.errors import Unavailable
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import MemoryHit, SimilarEpisode
 from mcp_memory.validation import normalize_language, require_text
@@ -31,7 +32,10 @@ async def memory_informed_task(
     )
     fixes = await memory.recall(task_description, ["error"], 4, query_field="task_description")
     practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
-    similar = await episodes.recall_similar(task_description, 6, success_only=False)
+    try:
+        similar = (await episodes.recall_similar(task_description, 6, success_only=False)).results
+    except (Unavailable, EpisodeServerRefused):  # an episode server that fails costs the lessons, not the prompt
+        similar = []
 
     seen: set[str] = set()
     sections: list[str] = []
@@ -44,7 +48,7 @@ async def memory_informed_task(
     kept = _fresh(practices.results, seen)
     if kept:
         sections.append("## Best practices\n\n" + "\n".join(_practice(h) for h in kept))
-    lessons = _lessons(similar.results)
+    lessons = _lessons(similar)
     if lessons:
         sections.append("## Lessons from similar past episodes\n\n" + "\n".join(lessons))
 

@@ -228,6 +228,7 @@ async def test_an_unreachable_episode_server_is_a_clear_error_and_a_bad_url_a_se
     with pytest.raises(Unavailable) as raised:
         await app.episode_log.start("Ship the release", {}, None)
     assert url in str(raised.value) and "MCP_MEMORY_EPISODES_URL" in str(raised.value)
+    assert "could not be reached (ConnectError" in str(raised.value) and "Nothing was recorded" in str(raised.value)
     assert not (tmp_path / FILE_NAME).exists()  # nothing was kept here instead
 
     with pytest.raises(ValidationError, match="not an http"):

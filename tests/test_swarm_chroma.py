@@ -62,6 +62,8 @@ async def test_servers_on_other_machines_share_one_episode_log_through_the_episo
         with (
             http_server(tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, env=front_env, name="two") as two,
             http_server(tmp_path / "machine-3", tmp_path, chroma_url=chroma_url, env=front_env, name="three") as three,
+            http_server(tmp_path / "machine-4", tmp_path, chroma_url=chroma_url, name="four",
+                        env=front_env | {"MCP_MEMORY_EPISODES_TOKEN": "not-the-token"}) as four,
         ):
             async with http_client(two.url) as via_two, http_client(three.url) as via_three:
                 started = await tool(via_two, "start_episode", task="Add rate limiting to the public API",
@@ -93,6 +95,13 @@ async def test_servers_on_other_machines_share_one_episode_log_through_the_episo
                 refused = await via_two.call_tool("record_event", {"episode_id": episode, "event_type": "note",
                                                                    "agent_role": "QA", "data": {}})
                 assert refused.is_error and "already ended" in error_text(refused)
+                unknown = await via_three.call_tool("get_episode", {"episode_id": "ep_nowhere"})
+                assert unknown.is_error and "'ep_nowhere' not found" in error_text(unknown)
+                async with http_client(four.url) as via_four:
+                    refused_token = await via_four.call_tool("list_episodes", {})
+                    assert refused_token.is_error
+                    assert "refused this server's token (HTTP 401)" in error_text(refused_token)
+                    assert "MCP_MEMORY_EPISODES_TOKEN" in error_text(refused_token)
                 prompt = await via_three.get_prompt("memory_informed_task",
                                                     {"task_description": "rate limiting for the API"})
                 assert "Header name mismatch" in str(prompt)
