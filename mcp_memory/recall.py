@@ -61,6 +61,20 @@ class _Candidate:
     matched_part: int | None = None  # code stored in parts: the part that matched; ``item`` is the whole pattern
 
 
+@dataclass(frozen=True)
+class _Ask:
+    """One memory type's part of a recall."""
+
+    memory_type: MemoryType
+    policy: RankingPolicy
+    query: str
+    text: str  # the part of the query the type compares (``RankingPolicy.query_text``)
+    embedding: list[float]
+    n_results: int
+    where: dict[str, Any] | None
+    language: str | None
+
+
 class Recaller:
     """Ranks memories of any type for a query, each type by its policy (``ranking.py``)."""
 
@@ -85,50 +99,30 @@ class Recaller:
             text = policy.query_text(query)
             if text not in embeddings:
                 embeddings[text] = self.embedder.encode([text])[0]
-            candidates = self._rank(memory_type, policy, query, text, embeddings[text], n_results, where, language)
+            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language)
+            candidates = self._rank(ask)
             ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
         return [_hit(candidate, text) for candidate, text in ranked[:n_results]]
 
     # -- one type ------------------------------------------------------------------------------------
 
-    def _rank(
-        self,
-        memory_type: MemoryType,
-        policy: RankingPolicy,
-        query: str,
-        text: str,
-        embedding: list[float],
-        n_results: int,
-        where: dict[str, Any] | None,
-        language: str | None,
-    ) -> list[_Candidate]:
+    def _rank(self, ask: _Ask) -> list[_Candidate]:
         """The type's best candidates, long patterns' parts folded into their pattern; when folding leaves fewer
         than ``n_results`` and the collection holds more, it looks deeper."""
         widen = 1
         while True:
-            candidates, exhausted = self._rank_once(
-                memory_type, policy, query, text, embedding, n_results, where, language, widen
-            )
-            folded = self._fold_parts(memory_type, candidates, where)
-            if len(folded) >= n_results or len(folded) == len(candidates) or exhausted or widen >= MAX_WIDEN:
+            candidates, exhausted = self._rank_once(ask, widen)
+            folded = self._fold_parts(ask.memory_type, candidates, ask.where)
+            if len(folded) >= ask.n_results or len(folded) == len(candidates) or exhausted or widen >= MAX_WIDEN:
                 return folded
             widen *= 4
 
-    def _rank_once(
-        self,
-        memory_type: MemoryType,
-        policy: RankingPolicy,
-        query: str,
-        text: str,
-        embedding: list[float],
-        n_results: int,
-        where: dict[str, Any] | None,
-        language: str | None,
-        widen: int,
-    ) -> tuple[list[_Candidate], bool]:
+    def _rank_once(self, ask: _Ask, widen: int) -> tuple[list[_Candidate], bool]:
         """Candidates by ids and cosines first; documents and counters are read only for the few that can win.
         Also says whether the nearest-vector search found fewer than it asked for (there is no more to find)."""
+        memory_type, policy, query, text = ask.memory_type, ask.policy, ask.query, ask.text
+        embedding, n_results, where, language = ask.embedding, ask.n_results, ask.where, ask.language
         shortlist = n_results * CANDIDATE_FACTOR
         depth = max(policy.depth, shortlist) * widen
         nearest = self._dense(memory_type, embedding, depth, where, language)
