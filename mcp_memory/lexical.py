@@ -116,10 +116,7 @@ class BM25Index:
             count = len(self._lengths)
             if not count:
                 return 0.0
-            return sum(
-                math.log(1.0 + (count - df + 0.5) / (df + 0.5))
-                for df in (len(self._postings.get(term, ())) for term in dict.fromkeys(query_tokens))
-            )
+            return sum(_idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
 
     def search(self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
@@ -143,7 +140,7 @@ class BM25Index:
             scan_all = len(found) < limit
             scores: dict[str, float] = {}
             for _, posting in terms:
-                idf = math.log(1.0 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
+                idf = _idf(count, len(posting))
                 docs = posting.items() if scan_all or len(posting) <= common_df else (
                     (doc_id, posting[doc_id]) for doc_id in found if doc_id in posting
                 )
@@ -153,3 +150,8 @@ class BM25Index:
                     norm = k1 * (1.0 - b + b * lengths[doc_id] / average)
                     scores[doc_id] = scores.get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
         return heapq.nlargest(limit, scores.items(), key=lambda pair: pair[1])
+
+
+def _idf(documents: int, holding: int) -> float:
+    """Okapi BM25's inverse document frequency of a word ``holding`` of ``documents`` documents contain."""
+    return math.log(1.0 + (documents - holding + 0.5) / (holding + 0.5))

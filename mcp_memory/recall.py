@@ -178,9 +178,7 @@ class Recaller:
                 candidate.item = items.get(candidate.id)
                 if candidate.item is None:  # deleted in between
                     continue
-                meta = candidate.item.metadata
-                successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
-                candidate.score = candidate.relevance + outcome_adjustment(successes, failures)
+                candidate.score = candidate.relevance + _outcome_adjustment(candidate.item)
                 ranked.append(candidate)
             if read < len(ordered):
                 best: dict[str, float] = {}  # per pattern: its parts count once
@@ -222,10 +220,7 @@ class Recaller:
                     parent, candidate.cosine, candidate.words, candidate.word_rank, candidate.same_signature,
                     candidate.relevance, item=whole, matched_part=part if isinstance(part, int) else None,
                 )
-                meta = whole.metadata
-                candidate.score = candidate.relevance + outcome_adjustment(
-                    int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
-                )
+                candidate.score = candidate.relevance + _outcome_adjustment(whole)
             folded[key] = candidate
         return list(folded.values())
 
@@ -299,6 +294,12 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
         why="; ".join(reasons),
         matched_part=candidate.matched_part,
     )
+
+
+def _outcome_adjustment(item: StoredItem) -> float:
+    """What a stored memory's outcome counters add to its relevance (``ranking.outcome_adjustment``)."""
+    meta = item.metadata
+    return outcome_adjustment(int(meta.get("success_count", 0)), int(meta.get("failure_count", 0)))
 
 
 def _part_of(candidate: _Candidate) -> str | None:

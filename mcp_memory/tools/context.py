@@ -62,7 +62,7 @@ class ToolContext:
     def max_results(self) -> int:
         return self.app.settings.max_results
 
-    def check_rate(self, agent_role: str | None = None) -> None:
+    def check_rate(self) -> None:
         """Rate-limit agents named by a token (a self-declared ``agent_role`` is not throttled, as anonymous local
         use is not). Used alone by the episode tools, which never wait for the model: episodes are SQLite rows."""
         agent = current_agent()

@@ -51,7 +51,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"}, "agent_role": "ORCHESTRATOR"}.
         """
         with tool_errors():
-            ctx.check_rate(agent_role)
+            ctx.check_rate()
             return await ctx.app.episode_log.start(task, context, agent_role)
 
     @mcp.tool(annotations=APPENDS, description=record_event_description)
@@ -67,7 +67,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         ],
     ) -> EventRecorded:
         with tool_errors():
-            ctx.check_rate(agent_role)
+            ctx.check_rate()
             return await ctx.app.episode_log.record(episode_id, event_type, agent_role, data)
 
     @mcp.tool(annotations=APPENDS)
