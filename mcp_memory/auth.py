@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mcp_memory.errors import InvalidInput, MemoryStoreError
@@ -65,25 +66,23 @@ class AgentTokens:
 
     def agent_for(self, token: str) -> str | None:
         """The agent name a token belongs to, or None; compared in constant time."""
-        found = None
-        for candidate, name in self._known().items():
-            if hmac.compare_digest(candidate.encode(), token.encode()):
-                found = name
-        return found
+        return self._agent_matching(token, lambda known: known)
 
     def agent_for_digest(self, digest: str) -> str | None:
         """The agent whose token has this SHA-256 hex digest (a stored login session's), or None."""
-        found = None
-        for candidate, name in self._known().items():
-            if hmac.compare_digest(hashlib.sha256(candidate.encode()).hexdigest().encode(), digest.encode()):
-                found = name
-        return found
+        return self._agent_matching(digest, lambda known: hashlib.sha256(known.encode()).hexdigest())
 
-    def _known(self) -> dict[str, str]:
+    def _agent_matching(self, presented: str, form: Callable[[str], str]) -> str | None:
+        """The agent whose token, put in ``form``, equals ``presented``; every token is compared, in constant time."""
         with self._lock:
             if self._file is not None:
                 self._reload_file()
-            return {**self._inline, **self._file_tokens}
+            known = {**self._inline, **self._file_tokens}
+        found = None
+        for candidate, name in known.items():
+            if hmac.compare_digest(form(candidate).encode(), presented.encode()):
+                found = name
+        return found
 
 
 class RateLimiter:
