@@ -429,15 +429,14 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse(line: bytes) -> Header | MemoryLine | EpisodeLine:
-    """One checked line; ValueError says what is wrong with it."""
+    """One line read and checked, but for its vector (``_dimension`` decodes and checks that); ValueError says what
+    is wrong with it."""
     try:
         parsed = LINE.validate_json(line)
     except PydanticValidationError as exc:
         raise ValueError(_first_problem(exc)) from None
-    if isinstance(parsed, MemoryLine):
-        if parsed.metadata.get("type", parsed.type) != parsed.type:
-            raise ValueError(f"metadata type {parsed.metadata['type']!r} differs from type {parsed.type!r}")
-        parsed.vector()  # raises ValueError for a malformed vector
+    if isinstance(parsed, MemoryLine) and parsed.metadata.get("type", parsed.type) != parsed.type:
+        raise ValueError(f"metadata type {parsed.metadata['type']!r} differs from type {parsed.type!r}")
     return parsed
 
 
