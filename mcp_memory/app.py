@@ -18,7 +18,8 @@ from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
 from mcp_memory.learning import PatternLearning
 from mcp_memory.memory import MemoryService
-from mcp_memory.store import VectorStore
+from mcp_memory.storage.database import Database
+from mcp_memory.store import MemoryStore, ReconcileReport
 
 logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
@@ -48,7 +49,8 @@ class MemoryApp:
         self.embedder = embedder or Embedder(
             model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size
         )
-        self.store = VectorStore(self.embedder, settings.data_dir, settings.chroma_url)
+        self.database = Database(settings.database_url, settings.data_dir)
+        self.store = MemoryStore(self.embedder, settings.data_dir, settings.chroma_url, database=self.database)
         self.memory = MemoryService(settings, self.embedder, self.store)
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
         self.episodes = EpisodeService(settings, self.memory)
@@ -102,6 +104,8 @@ class MemoryApp:
                     return
                 self.start_blocking(stop=_exiting)
                 if self._started and not _exiting.is_set():
+                    self.reconcile()
+                if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
             except Exception:  # the first tool call retries and reports the cause to the agent
                 logger.exception("background start failed")
@@ -111,6 +115,15 @@ class MemoryApp:
         thread.start()
         self._warmup = thread
         return thread
+
+    def reconcile(self) -> ReconcileReport:
+        """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""
+        from mcp_memory.redraft import embed_text_of
+
+        report = self.store.reconcile(embed_text_of, self.embedder.encode_batch)
+        if report.embedded or report.removed:
+            logger.warning("reconciled the vector index: %d embedded again, %d removed", report.embedded, report.removed)
+        return report
 
     async def ready(self) -> None:
         if not self._started:

@@ -1,23 +1,20 @@
-"""What ranking needs to know about every stored memory without asking Chroma: language, signature, words.
+"""What ranking needs to know about every stored memory without asking the stores: language, signature, words.
 
-Consistency with Chroma — the catalog is *derived* from Chroma and never persisted, so nothing of it can go
-stale across a restart or a crash:
+The catalog is *derived* from the database and never persisted, so nothing of it can go stale across a restart or
+a crash:
 
-- **Built from Chroma** the first time a memory type is ranked: one paged read of ids and metadata (about
-  0.1 s per 10,000 records). A restarted or crashed process simply builds it again.
-- **Updated on every write**: it listens to ``VectorStore`` (``store.watch``), which tells it right after Chroma
-  accepted an add or a delete, inside the same call (and so under whatever lock the writer holds, e.g. the
-  memory service's lock for that id). A write Chroma rejected never reaches the catalog. Counter bumps
-  (duplicates, reported outcomes) leave it alone: it holds no counters, those are read from Chroma with
-  every hit.
-- **Writes by other processes** on a shared Chroma server are picked up by ``refresh``: when the store is
-  shared, a recall that finds the catalog older than ``SYNC_SECONDS`` compares the collection's ids with its
-  own, reads the new ones and forgets the deleted ones.
+- **Built from the database** the first time a memory type is ranked: one paged read of its rows. A restarted or
+  crashed process simply builds it again.
+- **Updated on every write** through this process: it listens to ``MemoryStore`` (``store.watch``), which tells
+  it right after a row and its vector landed. Counter bumps leave it alone: it holds no counters.
+- **Writes by other servers** sharing the database are picked up from the database's change feed (one row per
+  memory written or deleted, numbered): a recall that finds the catalog older than ``SYNC_SECONDS`` reads the
+  changes after the last one it applied and applies them. Numbers are handed out before commit, so a change may
+  land behind a later one; the feed is re-read ``LOOKBACK`` numbers back and changes are applied once each.
 
 Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
-ids of a language the first time a recall filters by it (one ids-only Chroma read), and — for languages too rare
-to find by over-fetching — their vectors; both then follow every write like the rest. A refresh of a shared
-store simply forgets them, to be read again.
+ids of a language the first time a recall filters by it, and — for languages too rare to find by over-fetching —
+their vectors; both then follow every write like the rest.
 """
 
 from __future__ import annotations
@@ -32,11 +29,12 @@ from typing import Any
 
 from mcp_memory.lexical import BM25Index, code_tokens
 from mcp_memory.models import MemoryType
-from mcp_memory.store import StoredItem, VectorStore
+from mcp_memory.store import MemoryStore, StoredItem
 
 logger = logging.getLogger(__name__)
 
-SYNC_SECONDS = 5.0
+SYNC_SECONDS = 1.0
+LOOKBACK = 1000
 # A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
 COUNT_SECONDS = 10.0
 MAX_LEXICAL_CHARS = 4000
@@ -143,13 +141,17 @@ class TypeCatalog:
 class Catalog:
     """One ``TypeCatalog`` per memory type, built lazily from the vector store."""
 
-    def __init__(self, store: VectorStore, word_types: set[MemoryType], shared: bool) -> None:
+    def __init__(self, store: MemoryStore, word_types: set[MemoryType], shared: bool) -> None:
         self.store = store
         store.watch(self)
         self.word_types = word_types
-        self.shared = shared  # another process may write to the same collections (a Chroma server)
+        self.shared = shared  # other servers write to the same database
         self._types: dict[MemoryType, TypeCatalog] = {}
         self._lock = threading.Lock()
+        self._follow_lock = threading.Lock()
+        self._seen: int | None = None  # the change feed's number up to which changes are applied
+        self._applied: set[int] = set()  # numbers applied within the lookback window
+        self._followed_at = 0.0
 
     def built(self, memory_type: MemoryType) -> bool:
         """Whether the type's catalog has been read from Chroma (a recall would not wait for it)."""
@@ -159,6 +161,8 @@ class Catalog:
     def view(self, memory_type: MemoryType) -> TypeCatalog:
         """The catalog of a type: built on first use, refreshed when the store is shared and it is old."""
         while True:
+            if self.shared and self._seen is None:
+                self._seen = self.store.last_change()  # before any build reads: later changes are re-applied
             with self._lock:
                 catalog = self._types.get(memory_type)
                 building = catalog is None
@@ -170,8 +174,8 @@ class Catalog:
             catalog.loaded.wait()
             if not catalog.failed:
                 break
-        if self.shared and time.monotonic() - catalog.synced_at > SYNC_SECONDS:
-            self.refresh(memory_type)
+        if self.shared and time.monotonic() - self._followed_at > SYNC_SECONDS:
+            self.follow()
         return catalog
 
     def _build(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
@@ -228,27 +232,32 @@ class Catalog:
             catalog.count = (now, self.store.count(memory_type))
         return catalog.count[1]
 
-    def refresh(self, memory_type: MemoryType) -> None:
-        """Match the catalog to the collection: read new memories, forget deleted ones (lazy: read again later)."""
-        catalog = self._types.get(memory_type)
-        if catalog is None:
-            return
-        with catalog.lock:
-            if not catalog.complete:
-                catalog.by_language.clear()
-                catalog.snapshots.clear()
-                catalog.vectors.clear()
-                catalog.synced_at = time.monotonic()
-                return
-            current = set(self.store.ids(memory_type))
-            known = set(catalog.facts)
-            for item_id in known - current:
-                catalog.drop(item_id)
-            new = sorted(current - known)
-            for start in range(0, len(new), 1000):
-                for item in self.store.get(memory_type, new[start : start + 1000]):
-                    catalog.put(item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None)
-            catalog.synced_at = time.monotonic()
+    def follow(self) -> None:
+        """Apply the changes other servers wrote to the shared database since the last ones applied."""
+        with self._follow_lock:
+            if self._seen is None:
+                self._seen = self.store.last_change()
+            changes = [c for c in self.store.changes_after(max(0, self._seen - LOOKBACK)) if c.seq not in self._applied]
+            puts: dict[str, list[str]] = {}
+            for change in changes:
+                catalog = self._types.get(change.type)  # type: ignore[call-overload]
+                if catalog is None:
+                    continue
+                if change.op == "delete":
+                    with catalog.lock:
+                        catalog.drop(change.memory_id)
+                else:
+                    puts.setdefault(change.type, []).append(change.memory_id)
+            for memory_type, ids in puts.items():
+                catalog = self._types[memory_type]  # type: ignore[index]
+                with catalog.lock:
+                    for item in self.store.get(memory_type, ids):  # type: ignore[arg-type]
+                        catalog.put(item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None)  # type: ignore[arg-type]
+            for change in changes:
+                self._applied.add(change.seq)
+                self._seen = max(self._seen, change.seq)
+            self._applied = {seq for seq in self._applied if seq > self._seen - LOOKBACK}
+            self._followed_at = time.monotonic()
 
     def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
         """The ids and vectors of one language (loaded once); None when they would not fit the cache."""

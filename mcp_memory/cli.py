@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     def store_flags(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--data-dir", help="Where the embedded store lives (env MCP_MEMORY_DATA_DIR).")
         sub.add_argument("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env MCP_MEMORY_CHROMA_URL).")
+        sub.add_argument("--database-url", help="Use a PostgreSQL database, e.g. postgresql://user@host:5432/memory "
+                         "(env MCP_MEMORY_DATABASE_URL).")
         sub.add_argument("-v", "--verbose", action="count", default=0, help="More logging on stderr (-vv for debug).")
 
     serve = commands.add_parser("serve", help="Run the MCP server (default).")
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for flag in ("transport", "host", "port", "data_dir", "chroma_url"):
+    for flag in ("transport", "host", "port", "data_dir", "chroma_url", "database_url"):
         value = getattr(args, flag, None)
         if value is not None:
             overrides[flag] = value

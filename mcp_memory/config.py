@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, description="URL of a Chroma server (e.g. http://127.0.0.1:8000); embedded store if unset."
     )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:password@host:5432/db) of the database servers share; "
+        "an SQLite file in the data dir if unset.",
+        repr=False,
+    )
     episodes_url: str | None = Field(
         default=None,
         description="The /mcp URL of the mcp-memory server that keeps the episodes, for servers on several "
@@ -100,7 +106,20 @@ class Settings(BaseSettings):
     def allowed_host_list(self) -> list[str]:
         return [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]
 
-    @field_validator("chroma_url", "episodes_url", "episodes_token", mode="before")
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _database_url_is_known(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mcp_memory.errors import InvalidInput
+            from mcp_memory.storage.database import sqlalchemy_url
+
+            try:
+                sqlalchemy_url(value, None)
+            except InvalidInput as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("chroma_url", "database_url", "episodes_url", "episodes_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

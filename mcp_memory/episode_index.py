@@ -22,7 +22,7 @@ from mcp_memory.episode_store import EpisodeRow, EpisodeStore
 from mcp_memory.episode_views import how_it_ended, iso, outcome, shorten, title
 from mcp_memory.models import SimilarEpisode
 from mcp_memory.records import MemoryDraft, content_hash, new_metadata
-from mcp_memory.store import StoredItem, VectorStore
+from mcp_memory.store import MemoryStore, StoredItem
 
 RRF_K = 60
 FUSION_DEPTH = 50
@@ -92,7 +92,7 @@ class Rankings:
 class EpisodeIndex:
     """Writes ended episodes to the vector store and ranks them for a new task."""
 
-    def __init__(self, episodes: EpisodeStore, vectors: VectorStore, embedder: Embedder) -> None:
+    def __init__(self, episodes: EpisodeStore, vectors: MemoryStore, embedder: Embedder) -> None:
         self.episodes = episodes
         self.vectors = vectors
         self.embedder = embedder

@@ -5,13 +5,10 @@ Every blocking call (model, Chroma) runs in a worker thread so the event loop ke
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from typing import Any, TypeVar
 
 import anyio
@@ -33,17 +30,8 @@ from mcp_memory.models import (
 )
 from mcp_memory.ranking import POLICIES, keeps_failing, success_rate
 from mcp_memory.recall import CANDIDATE_FACTOR, Recaller
-from mcp_memory.records import (
-    MemoryDraft,
-    bumped_metadata,
-    content_hash,
-    memory_id,
-    new_metadata,
-    outcome_of,
-    to_record,
-    type_for_id,
-)
-from mcp_memory.store import StoredItem, VectorStore
+from mcp_memory.records import MemoryDraft, content_hash, memory_id, new_metadata, outcome_of, to_record
+from mcp_memory.store import COLLECTION_NAMES, MemoryStore, StoredItem
 from mcp_memory.store_batcher import StoreBatcher
 from mcp_memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
 
@@ -52,23 +40,21 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_NOTE_CHARS = 2000
-KEPT_NOTES = 10
 
 
 class MemoryService:
     """Stores and recalls memories of every type over one vector store and one embedder."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, store: MemoryStore) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self._stripes = [threading.Lock() for _ in range(64)]
         self._limiter = anyio.CapacityLimiter(8)
         self._generation = 0
         self._generation_lock = threading.Lock()
         self._batcher = StoreBatcher(lambda draft: self.run(self.remember_blocking, draft), self.remember_many)
         word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
-        self.catalog = Catalog(store, word_types, shared=settings.chroma_url is not None)
+        self.catalog = Catalog(store, word_types, shared=store.shared)
         self.recaller = Recaller(store, embedder, self.catalog)
 
     def warm_indexes(self) -> None:
@@ -99,73 +85,49 @@ class MemoryService:
         return await self._batcher.submit(draft)
 
     def remember_blocking(self, draft: MemoryDraft) -> StoreResult:
-        digest = content_hash(draft.type, draft.identity_text)
-        item_id = draft.fixed_id or memory_id(draft.type, digest)
-        with self._stripes[zlib.crc32(item_id.encode()) % len(self._stripes)]:
-            existing = self.store.get(draft.type, [item_id])
-            if existing and existing[0].metadata.get("content_hash") == digest:
-                metadata = bumped_metadata(existing[0].metadata, draft.success)
-                self.store.update_metadata(draft.type, item_id, metadata)
-                self.mark_changed()
-                return _store_result(item_id, draft.type, metadata, duplicate=True)
-            metadata = new_metadata(draft, digest)
-            if existing:  # same fixed id, new content (a changed seed file): replace, keep history
-                old = existing[0].metadata
-                metadata["created_at"] = old.get("created_at", metadata["created_at"])
-                metadata["usage_count"] = int(old.get("usage_count", 1))
-            embedding = self.embedder.encode([draft.embed_text])[0]
-            self.store.add(draft.type, [StoredItem(item_id, draft.content, metadata)], [embedding])
-            self.mark_changed()
-            return _store_result(item_id, draft.type, metadata, duplicate=False, updated=bool(existing))
+        return self.remember_many_blocking([draft])[0]
 
     async def remember_many(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
         """Store many drafts at once; results are in the order of ``drafts``."""
         return await self.run(self.remember_many_blocking, list(drafts))
 
     def remember_many_blocking(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
-        """One lookup, one batched encode and one write per type, instead of one of each per draft.
+        """Each draft is an insert-or-bump in the database (exact however many servers store at once); the new
+        and replaced ones are then embedded in one batch per type and their vectors indexed.
 
-        Content already stored, or repeated earlier in ``drafts``, is counted again and never embedded again;
-        the outcome for each draft is what ``remember_blocking`` would have returned for it in turn.
+        If embedding or indexing fails, the rows this call inserted are removed again, so a store reported as
+        failed was not saved.
         """
-        digests = [content_hash(draft.type, draft.identity_text) for draft in drafts]
-        ids = [draft.fixed_id or memory_id(draft.type, digest) for draft, digest in zip(drafts, digests, strict=True)]
-        results: list[StoreResult | None] = [None] * len(drafts)
-        stripes = sorted({zlib.crc32(item_id.encode()) % len(self._stripes) for item_id in ids})
-        with ExitStack() as held:
-            for stripe in stripes:  # always in ascending order, so two batches never wait on each other
-                held.enter_context(self._stripes[stripe])
-            for memory_type in dict.fromkeys(draft.type for draft in drafts):
-                positions = [i for i, draft in enumerate(drafts) if draft.type == memory_type]
-                wanted = list(dict.fromkeys(ids[i] for i in positions))
-                current = {item.id: item.metadata for item in self.store.get(memory_type, wanted)}
-                new: dict[str, MemoryDraft] = {}
-                counted: set[str] = set()
-                for i in positions:
-                    draft, digest, item_id = drafts[i], digests[i], ids[i]
-                    known = current.get(item_id)
-                    if known is not None and known.get("content_hash") == digest:
-                        current[item_id] = bumped_metadata(known, draft.success)
-                        if item_id not in new:
-                            counted.add(item_id)
-                        results[i] = _store_result(item_id, memory_type, current[item_id], duplicate=True)
-                        continue
-                    metadata = new_metadata(draft, digest)
-                    if known is not None:  # same fixed id, new content: replace, keep history
-                        metadata["created_at"] = known.get("created_at", metadata["created_at"])
-                        metadata["usage_count"] = int(known.get("usage_count", 1))
-                    current[item_id] = metadata
-                    new[item_id] = draft
-                    counted.discard(item_id)
-                    results[i] = _store_result(item_id, memory_type, metadata, duplicate=False, updated=known is not None)
-                if new:
-                    vectors = self.embedder.encode_batch([draft.embed_text for draft in new.values()])
-                    items = [StoredItem(item_id, draft.content, current[item_id]) for item_id, draft in new.items()]
-                    self.store.add(memory_type, items, vectors)  # type: ignore[arg-type]
-                for item_id in counted:
-                    self.store.update_metadata(memory_type, item_id, current[item_id])
-        self.mark_changed()
-        return [result for result in results if result is not None]
+        results: list[StoreResult] = []
+        to_index: dict[MemoryType, dict[str, tuple[StoredItem, MemoryDraft]]] = {}
+        inserted: dict[MemoryType, list[str]] = {}
+        for draft in drafts:
+            digest = content_hash(draft.type, draft.identity_text)
+            item_id = draft.fixed_id or memory_id(draft.type, digest)
+            item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
+            outcome, row = self.store.insert_or_bump(item, draft.success)
+            if outcome != "duplicate":
+                to_index.setdefault(draft.type, {})[item_id] = (row, draft)
+            if outcome == "new":
+                inserted.setdefault(draft.type, []).append(item_id)
+            results.append(
+                _store_result(item_id, draft.type, row.metadata, duplicate=outcome == "duplicate",
+                              updated=outcome == "replaced")
+            )
+        try:
+            for memory_type, entries in to_index.items():
+                vectors = self.embedder.encode_batch([draft.embed_text for _, draft in entries.values()])
+                self.store.put_vectors(memory_type, [row for row, _ in entries.values()], vectors)
+        except BaseException:
+            for memory_type, ids in inserted.items():
+                try:
+                    self.store.delete_many(memory_type, ids)
+                except Exception:  # the next start's reconcile embeds what is left
+                    logger.exception("could not remove rows whose vectors failed")
+            raise
+        finally:
+            self.mark_changed()
+        return results
 
     # -- recall ------------------------------------------------------------------------------------
 
@@ -214,17 +176,12 @@ class MemoryService:
             raise InvalidInput("success", f"expected true or false, got {success!r}.")
         note = require_text("note", note, MAX_NOTE_CHARS, allow_empty=True).strip()
         memory_type: MemoryType = self._find_blocking(item_id).metadata.get("type", "pattern")
-        with self._stripes[zlib.crc32(item_id.encode()) % len(self._stripes)]:
-            found = self.store.get(memory_type, [item_id])  # read again under the lock: no lost count
-            if not found:
-                raise NotFound(f"Memory '{item_id}' was deleted just now; nothing was recorded.")
-            metadata = bumped_metadata(found[0].metadata, success)
-            if note:
-                notes = json.loads(metadata.get("outcome_notes_json") or "[]")
-                notes.append({"success": success, "note": note, "agent": agent or "", "at": metadata["updated_at"]})
-                metadata["outcome_notes_json"] = json.dumps(notes[-KEPT_NOTES:], ensure_ascii=False)
-            self.store.update_metadata(memory_type, item_id, metadata)
-            self.mark_changed()
+        counters = self.store.report(item_id, success, note, agent or "")
+        if counters is None:
+            raise NotFound(f"Memory '{item_id}' was deleted just now; nothing was recorded.")
+        self.mark_changed()
+        metadata = {"usage_count": counters.usage_count, "success_count": counters.success_count,
+                    "failure_count": counters.failure_count}
         successes, failures = int(metadata["success_count"]), int(metadata["failure_count"])
         flagged = keeps_failing(successes, failures)
         rate = success_rate(successes, failures)
@@ -255,9 +212,7 @@ class MemoryService:
             item = self._find_blocking(item_id)
             memory_type: MemoryType = item.metadata.get("type", "pattern")
             parts = self.store.find_ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
-            self.store.delete(memory_type, item_id)
-            for part in parts:  # the pattern first: a crash in between leaves parts that recall already drops
-                self.store.delete(memory_type, part)
+            self.store.delete_many(memory_type, [item_id, *parts])
             self.mark_changed()
             return DeleteResult(
                 id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")),
@@ -268,13 +223,9 @@ class MemoryService:
 
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)
-        guessed = type_for_id(item_id)
-        order = [guessed] if guessed else []
-        order += [t for t in MEMORY_TYPES if t != guessed]
-        for memory_type in order:
-            found = self.store.get(memory_type, [item_id])
-            if found:
-                return found[0]
+        found = self.store.get_any(item_id)
+        if found is not None:
+            return found
         raise NotFound(
             f"No memory with id '{item_id}'. Ids come from store and recall results; "
             "use search_memory to find one."
@@ -282,23 +233,16 @@ class MemoryService:
 
     async def stats(self) -> MemoryStats:
         def stats_blocking() -> MemoryStats:
-            by_type: dict[str, int] = {}
+            by_type: dict[str, int] = dict.fromkeys(MEMORY_TYPES, 0)
             by_language: Counter[str] = Counter()
-            collections: dict[str, int] = {}
-            from mcp_memory.store import COLLECTION_NAMES
-
-            for memory_type in MEMORY_TYPES:
-                count = self.store.count(memory_type)
-                by_type[memory_type] = count
-                collections[COLLECTION_NAMES[memory_type]] = count
-                if count:
-                    for meta in self.store.all_metadata(memory_type):
-                        by_language[(meta or {}).get("language") or "none"] += 1
+            for (memory_type, language), count in self.store.count_by("language").items():
+                by_type[memory_type] = by_type.get(memory_type, 0) + count
+                by_language[language or "none"] += count
             return MemoryStats(
                 total=sum(by_type.values()),
                 by_type=by_type,
                 by_language=dict(by_language),
-                collections=collections,
+                collections={COLLECTION_NAMES[t]: by_type[t] for t in MEMORY_TYPES},
                 data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
                 chroma_url=self.settings.chroma_url,
                 size_on_disk_bytes=self.store.size_on_disk(),

@@ -15,7 +15,6 @@ filter:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from mcp_memory.ranking import (
     policy_for,
 )
 from mcp_memory.records import to_record
-from mcp_memory.store import StoredItem, VectorStore
+from mcp_memory.store import MemoryStore, StoredItem
 from mcp_memory.validation import and_filters
 
 OVERFETCH_MIN_SHARE = 0.10
@@ -78,7 +77,7 @@ class _Ask:
 class Recaller:
     """Ranks memories of any type for a query, each type by its policy (``ranking.py``)."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, catalog: Catalog) -> None:
+    def __init__(self, store: MemoryStore, embedder: Embedder, catalog: Catalog) -> None:
         self.store = store
         self.embedder = embedder
         self.catalog = catalog
@@ -313,6 +312,5 @@ def _shared_words(query: str, stored: str, limit: int = 5) -> list[str]:
 
 
 def _last_failure_note(metadata: dict[str, Any]) -> str | None:
-    notes = json.loads(metadata.get("outcome_notes_json") or "[]")
-    failed = [note for note in notes if not note.get("success") and note.get("note")]
-    return str(failed[-1]["note"]) if failed else None
+    note = metadata.get("last_failure_note")
+    return str(note) if note else None

@@ -13,7 +13,7 @@ from typing import Any
 
 from mcp_memory.error_signature import error_signature
 from mcp_memory.models import MemoryRecord, MemoryType, Outcome
-from mcp_memory.store import StoredItem
+from mcp_memory.storage.memory_rows import StoredItem
 
 ID_PREFIXES: dict[MemoryType, str] = {
     "pattern": "pat",
@@ -27,7 +27,7 @@ RESERVED_KEYS = frozenset(
     {
         "type", "title", "language", "created_at", "updated_at", "content_hash", "usage_count",
         "success_count", "failure_count", "agent", "source", "tags", "fields_json", "metadata_json",
-        "signature", "outcome_notes_json",
+        "signature", "outcome_notes_json", "last_failure_note", "store_id",
     }
 )
 
@@ -110,18 +110,6 @@ def new_metadata(draft: MemoryDraft, digest: str, now: float | None = None) -> d
     if draft.type == "error":  # exact-signature matches rank first (see ranking.py)
         metadata["signature"] = error_signature(str(draft.fields.get("error_message") or draft.title))
     return metadata
-
-
-def bumped_metadata(metadata: dict[str, Any], success: bool | None, now: float | None = None) -> dict[str, Any]:
-    """Counters after the same memory was stored or confirmed again."""
-    bumped = dict(metadata)
-    bumped["usage_count"] = int(metadata.get("usage_count", 0)) + 1
-    if success is True:
-        bumped["success_count"] = int(metadata.get("success_count", 0)) + 1
-    elif success is False:
-        bumped["failure_count"] = int(metadata.get("failure_count", 0)) + 1
-    bumped["updated_at"] = time.time() if now is None else now
-    return bumped
 
 
 def outcome_of(success_count: int, failure_count: int) -> Outcome:

@@ -1,47 +1,60 @@
-"""The Chroma collections: open (embedded or server), add, get, query, update, delete.
+"""The memory store: rows in the database (the system of record), vectors in Chroma (an index of them).
 
-Knows nothing of MCP or of what a memory means; callers pass ids, documents, flat metadata and
-the embeddings they computed themselves.
+Writes go to the database first (committed), then to Chroma; ``reconcile`` mends what a crash between the two
+left behind: a row without a vector is embedded again, a vector without a row is removed. Reads of text, fields
+and counters come from the database; Chroma answers only "which ids are nearest".
+
+Knows nothing of MCP or of what a memory means beyond its flat metadata.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
-from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
-from mcp_memory.errors import Conflict, InvalidInput, Unavailable
-from mcp_memory.models import MemoryType
+from mcp_memory.embeddings import Embedder
+from mcp_memory.models import MEMORY_TYPES, MemoryType
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
+from mcp_memory.storage.memory_rows import (
+    LEGACY_NOTES_KEY,
+    Change,
+    Counters,
+    MemoryRows,
+    OutcomeNote,
+    StoredItem,
+    StoreOutcome,
+)
+from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
+__all__ = [
+    "COLLECTION_NAMES",
+    "MODEL_KEY",
+    "Change",
+    "Counters",
+    "MemoryStore",
+    "OutcomeNote",
+    "QueryMatch",
+    "ReconcileReport",
+    "StoreOutcome",
+    "StoredItem",
+]
 logger = logging.getLogger(__name__)
 
-COLLECTION_NAMES: dict[MemoryType, str] = {
-    "pattern": "code_patterns",
-    "solution": "solutions",
-    "error": "errors",
-    "best_practice": "knowledge",
-    "episode": "experiences",
-}
-# Collection metadata naming the embedding model that wrote the vectors; vectors of two models never mix.
-MODEL_KEY = "embedding_model"
-# Collections written before the model was recorded were all written by the packaged model.
-UNRECORDED_MODEL = "all-MiniLM-L6-v2"
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    id: str
-    document: str
-    metadata: dict[str, Any]
+# Flat metadata that stays out of Chroma: it changes after the vector is written, or is large.
+VECTORLESS_KEYS = DATABASE_ONLY_KEYS | {"fields_json", "metadata_json", LEGACY_NOTES_KEY, "last_failure_note"}
+STORE_ID_KEY = "store_id"
+LEGACY_IMPORTED = "legacy_chroma_imported"
+RECONCILE_BATCH = 256
 
 
 class WriteListener(Protocol):
-    """Told about every write after Chroma accepted it (the catalog keeps itself current this way)."""
+    """Told about every write after it landed (the catalog keeps itself current this way)."""
 
     def stored(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None: ...
 
@@ -54,16 +67,27 @@ class QueryMatch:
     distance: float
 
 
-class VectorStore:
-    """One Chroma client and its collections, one per memory type, in cosine space."""
+@dataclass
+class ReconcileReport:
+    embedded: int = 0
+    removed: int = 0
+    imported: int = 0
 
-    def __init__(self, embedder: Embedder, data_dir: Path | None, chroma_url: str | None = None) -> None:
-        self._embedder = embedder
-        self._data_dir = data_dir
-        self._chroma_url = chroma_url
-        self._client: Any = None
-        self._collections: dict[MemoryType, Any] = {}
-        self._open_lock = threading.Lock()
+
+class MemoryStore:
+    """The database rows and the Chroma vectors of every memory type, kept in step."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        data_dir: Path | None,
+        chroma_url: str | None = None,
+        database: Database | None = None,
+    ) -> None:
+        self.db = database or Database(None, data_dir)
+        self.rows = MemoryRows(self.db)
+        self.index = ChromaIndex(embedder, data_dir, chroma_url)
+        self.store_id = ""
         self._listeners: list[WriteListener] = []
 
     def watch(self, listener: WriteListener) -> None:
@@ -72,205 +96,250 @@ class VectorStore:
 
     @property
     def is_open(self) -> bool:
-        return self._client is not None
+        return self.db.is_open and self.index.is_open and bool(self.store_id)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other servers write to the same memory (a shared database)."""
+        return self.db.shared
 
     def open(self) -> None:
-        """Connect and create the collections if they do not exist (idempotent)."""
-        with self._open_lock:
-            if self._client is not None:
-                return
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
+        """Open the database (migrating it) and Chroma; import a store an earlier release wrote (idempotent)."""
+        if self.is_open:
+            return
+        self.db.open()
+        self.index.open()
+        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+        if self.rows.fact(LEGACY_IMPORTED) is None:
+            imported = self.import_legacy()
+            if imported:
+                logger.warning("imported %d memories from the Chroma store into the database", imported)
+            self.rows.set_fact(LEGACY_IMPORTED, "1")
 
-            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            try:
-                if self._chroma_url:
-                    url = urlparse(self._chroma_url)
-                    if url.scheme not in ("http", "https") or not url.hostname:
-                        raise InvalidInput(
-                            "chroma_url", f"'{self._chroma_url}' is not an http(s) URL.", "Use e.g. http://127.0.0.1:8000."
-                        )
-                    client = chromadb.HttpClient(
-                        host=url.hostname,
-                        port=url.port or (443 if url.scheme == "https" else 8000),
-                        ssl=url.scheme == "https",
-                        settings=chroma_settings,
-                    )
-                else:
-                    assert self._data_dir is not None
-                    self._data_dir.mkdir(parents=True, exist_ok=True)
-                    client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
-                embedding_function = make_chroma_embedding_function(self._embedder)
-                model = self._embedder.model_name
-                collections = {
-                    memory_type: client.get_or_create_collection(
-                        name=name,
-                        embedding_function=embedding_function,
-                        metadata={"hnsw:space": "cosine", MODEL_KEY: model},
-                    )
-                    for memory_type, name in COLLECTION_NAMES.items()
-                }
-                for collection in collections.values():  # every one checked before any is changed
-                    _check_model(collection, model, self._chroma_url or str(self._data_dir))
-                for collection in collections.values():
-                    _record_model(collection, model)
-                self._collections.update(collections)
-            except (ConnectionError, OSError) as exc:
-                raise Unavailable(f"Cannot open the Chroma store ({exc}). Check the data dir or Chroma server.") from exc
-            except ValueError as exc:
-                if "Could not connect" in str(exc):
-                    raise Unavailable(
-                        f"Cannot reach the Chroma server at {self._chroma_url}: {exc}. Start it or fix the URL."
-                    ) from exc
-                raise
-            self._client = client
+    def import_legacy(self) -> int:
+        """Rows for records of releases that kept text and counters in Chroma metadata (present rows are kept)."""
+        added = 0
+        for memory_type in MEMORY_TYPES:
+            batch: list[StoredItem] = []
+            for item_id, document, metadata in self.index.legacy_records(memory_type):
+                metadata.setdefault("type", memory_type)
+                batch.append(StoredItem(item_id, document, metadata))
+                if len(batch) >= 1000:
+                    added += self.rows.import_legacy(batch)
+                    batch = []
+            added += self.rows.import_legacy(batch) if batch else 0
+        return added
 
-    def _collection(self, memory_type: MemoryType) -> Any:
-        if self._client is None:
-            self.open()
-        return self._collections[memory_type]
+    # -- reads -------------------------------------------------------------------------------------
 
     def get(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> list[StoredItem]:
         """Items by id (those matching ``where``), in no particular order; unknown ids are left out."""
-        found = self._collection(memory_type).get(ids=ids, where=where or None, include=["documents", "metadatas"])
-        return _items(found["ids"], found["documents"], found["metadatas"])
+        self.open()
+        items = self.rows.get(ids, memory_type)
+        return [item for item in items if matches(where, item.metadata)] if where else items
 
-    def get_many(
+    def get_any(self, item_id: str) -> StoredItem | None:
+        """One item of whatever type."""
+        self.open()
+        found = self.rows.get([item_id])
+        return found[0] if found else None
+
+    def with_vectors(
         self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None
     ) -> tuple[list[StoredItem], list[Any]]:
-        """Items by id that also match ``where``, with their stored vectors (float32 arrays), in one read."""
-        found = self._collection(memory_type).get(
-            ids=ids, where=where or None, include=["documents", "metadatas", "embeddings"]
-        )
-        vectors = list(found["embeddings"]) if found["embeddings"] is not None else []
-        return _items(found["ids"], found["documents"], found["metadatas"]), vectors
+        """Items by id that also match ``where`` and have a vector, with their vectors (aligned)."""
+        items = self.get(memory_type, ids, where)
+        vectors = self.index.vectors(memory_type, [item.id for item in items])
+        kept = [item for item in items if item.id in vectors]
+        return kept, [vectors[item.id] for item in kept]
 
     def nearest(
-        self, memory_type: MemoryType, embedding: list[float], n_results: int, where: dict[str, Any] | None = None
+        self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        """Ids and cosine distances of the nearest vectors, without documents or metadata (cheap to over-fetch)."""
-        found = self._collection(memory_type).query(
-            query_embeddings=[embedding], n_results=n_results, where=where or None, include=["distances"]
-        )
-        return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
+        """Ids and cosine distances of the nearest memories, best first (without reading rows when Chroma can
+        answer the whole filter)."""
+        self.open()
+        chroma_where, row_where = split_where(where)
+        if row_where is None:
+            return self.index.nearest(memory_type, embedding, n_results, chroma_where)
+        total = self.index.count(memory_type)
+        fetch = min(max(n_results * 4, 20), max(total, 1))
+        while True:
+            found = self.index.nearest(memory_type, embedding, fetch, chroma_where)
+            keep = {item.id for item in self.get(memory_type, [i for i, _ in found], row_where)}
+            kept = [(item_id, distance) for item_id, distance in found if item_id in keep]
+            if len(kept) >= n_results or len(found) < fetch or fetch >= total:
+                return kept[:n_results]
+            fetch = min(fetch * 4, total)
+
+    def query(
+        self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
+    ) -> list[QueryMatch]:
+        """The nearest memories with their rows, best first."""
+        found = self.nearest(memory_type, embedding, n_results, where)
+        items = {item.id: item for item in self.get(memory_type, [item_id for item_id, _ in found])}
+        return [QueryMatch(items[item_id], distance) for item_id, distance in found if item_id in items]
 
     def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The stored vectors of ``ids`` (those matching ``where``), without documents or metadata."""
-        found = self._collection(memory_type).get(ids=ids, where=where or None, include=["embeddings"])
-        vectors = found["embeddings"] if found["embeddings"] is not None else []
-        return dict(zip(found["ids"], vectors, strict=True))
+        """The stored vectors of ``ids`` (those whose rows match ``where``)."""
+        self.open()
+        if where:
+            ids = [item.id for item in self.get(memory_type, ids, where)]
+        return self.index.vectors(memory_type, ids)
 
-    def scan_metadata(self, memory_type: MemoryType, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+    def scan_metadata(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every id with its metadata, read a page at a time."""
-        collection = self._collection(memory_type)
-        offset = 0
-        while True:
-            found = collection.get(include=["metadatas"], limit=page, offset=offset)
-            yield from zip(found["ids"], (dict(m or {}) for m in found["metadatas"] or []), strict=True)
-            if len(found["ids"]) < page:
-                return
-            offset += page
+        self.open()
+        for item in self.rows.scan(memory_type, page):
+            yield item.id, item.metadata
+
+    def scan(self, memory_type: MemoryType, page: int = 2000) -> Iterator[StoredItem]:
+        self.open()
+        return self.rows.scan(memory_type, page)
 
     def find_ids(self, memory_type: MemoryType, where: dict[str, Any]) -> list[str]:
-        """Ids of the records matching ``where``, nothing else read."""
-        return list(self._collection(memory_type).get(where=where, include=[])["ids"])
+        """Ids of the memories matching ``where``."""
+        self.open()
+        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source"):
+            value = where[key]
+            if isinstance(value, str):
+                return self.rows.ids_where(memory_type, **{key: value})
+        return [item.id for item in self.find(memory_type, where)]
 
     def find(self, memory_type: MemoryType, where: dict[str, Any], limit: int | None = None) -> list[StoredItem]:
-        found = self._collection(memory_type).get(where=where, limit=limit, include=["documents", "metadatas"])
-        return _items(found["ids"], found["documents"], found["metadatas"])
+        """The memories matching ``where`` (at most ``limit``)."""
+        self.open()
+        chroma_where, row_where = split_where(where)
+        ids = self.index.ids(memory_type, chroma_where) if chroma_where else self.rows.ids(memory_type)
+        found = self.get(memory_type, ids, row_where) if row_where else self.get(memory_type, ids)
+        found.sort(key=lambda item: item.id)
+        return found[:limit] if limit is not None else found
 
     def all_metadata(self, memory_type: MemoryType) -> list[dict[str, Any]]:
-        return list(self._collection(memory_type).get(include=["metadatas"])["metadatas"] or [])
+        return [metadata for _, metadata in self.scan_metadata(memory_type)]
 
     def ids(self, memory_type: MemoryType) -> list[str]:
-        """Every id in one collection: a snapshot to page through, stable while others write."""
-        return list(self._collection(memory_type).get(include=[])["ids"])
+        """Every id of one type: a snapshot to page through, stable while others write."""
+        self.open()
+        return self.rows.ids(memory_type)
 
-    def get_with_embeddings(self, memory_type: MemoryType, ids: list[str]) -> tuple[list[StoredItem], list[Any]]:
-        """Items and their stored vectors (float32 arrays), for export and backup."""
-        found = self._collection(memory_type).get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        vectors = list(found["embeddings"]) if found["embeddings"] is not None else []
-        return _items(found["ids"], found["documents"], found["metadatas"]), vectors
+    def exported(self, memory_type: MemoryType, ids: list[str], with_vectors: bool) -> list[tuple[StoredItem, Any]]:
+        """Items with their whole outcome log in their metadata and, when asked, their vectors (None if none)."""
+        items = self.get(memory_type, ids)
+        vectors = self.index.vectors(memory_type, [item.id for item in items]) if with_vectors else {}
+        result: list[tuple[StoredItem, Any]] = []
+        for item in items:
+            metadata = dict(item.metadata)
+            metadata.pop("last_failure_note", None)
+            log = self.rows.outcome_log(item.id) if int(metadata.get("usage_count", 0)) > 1 else []
+            if log:
+                metadata[LEGACY_NOTES_KEY] = json.dumps(
+                    [{"success": n.success, "note": n.note, "agent": n.agent, "at": n.at} for n in log],
+                    ensure_ascii=False,
+                )
+            result.append((StoredItem(item.id, item.document, metadata), vectors.get(item.id)))
+        return result
 
-    def add(
-        self,
-        memory_type: MemoryType,
-        items: list[StoredItem],
-        embeddings: list[list[float]],
-    ) -> None:
-        self._collection(memory_type).upsert(
-            ids=[i.id for i in items],
-            documents=[i.document for i in items],
-            metadatas=[i.metadata for i in items],
-            embeddings=embeddings,
+    def outcome_notes(self, item_id: str, limit: int = 10) -> list[OutcomeNote]:
+        self.open()
+        return self.rows.outcome_notes(item_id, limit)
+
+    def count(self, memory_type: MemoryType) -> int:
+        self.open()
+        return self.rows.count(memory_type)
+
+    def count_by(self, column: str) -> dict[tuple[str, str], int]:
+        self.open()
+        return self.rows.count_by(column)
+
+    def changes_after(self, seq: int) -> list[Change]:
+        return self.rows.changes_after(seq)
+
+    def last_change(self) -> int:
+        self.open()
+        return self.rows.last_change()
+
+    def size_on_disk(self) -> int | None:
+        """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
+        vectors, rows = self.index.size_on_disk(), self.db.size_on_disk()
+        if vectors is None and rows is None:
+            return None
+        return (vectors or 0) + (rows or 0)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+        """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
+        replaced row with ``put_vectors``."""
+        self.open()
+        return self.rows.insert_or_bump(item, success)
+
+    def put_vectors(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Index the vectors of rows already written."""
+        if not items:
+            return
+        self.index.upsert(
+            memory_type, [item.id for item in items], [self._vector_metadata(item) for item in items], list(embeddings)
         )
         for listener in self._listeners:
             listener.stored(memory_type, items, embeddings)
 
-    def update_metadata(self, memory_type: MemoryType, item_id: str, metadata: dict[str, Any]) -> None:
-        self._collection(memory_type).update(ids=[item_id], metadatas=[metadata])
+    def add(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Write whole rows as given (insert or replace), then their vectors."""
+        self.open()
+        self.rows.put_many(items)
+        self.put_vectors(memory_type, items, embeddings)
 
-    def query(
-        self,
-        memory_type: MemoryType,
-        embedding: list[float],
-        n_results: int,
-        where: dict[str, Any] | None = None,
-    ) -> list[QueryMatch]:
-        collection = self._collection(memory_type)
-        found = collection.query(
-            query_embeddings=[embedding],
-            n_results=n_results,
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        items = _items(found["ids"][0], found["documents"][0], found["metadatas"][0])
-        return [QueryMatch(item, float(d)) for item, d in zip(items, found["distances"][0], strict=True)]
+    def add_missing(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> int:
+        """Rows not yet present (with the outcome logs in their metadata), then every given vector; for import."""
+        self.open()
+        added = self.rows.import_legacy(items)
+        self.put_vectors(memory_type, items, embeddings)
+        return added
+
+    def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
+        self.open()
+        return self.rows.report(item_id, success, note, agent)
 
     def delete(self, memory_type: MemoryType, item_id: str) -> None:
-        self._collection(memory_type).delete(ids=[item_id])
+        self.delete_many(memory_type, [item_id])
+
+    def delete_many(self, memory_type: MemoryType, ids: list[str]) -> None:
+        """The rows first (the record), then the vectors; a crash in between leaves vectors ``reconcile`` removes."""
+        self.open()
+        self.rows.delete([(item_id, memory_type) for item_id in ids])
+        self.index.delete(memory_type, ids)
         for listener in self._listeners:
-            listener.removed(memory_type, [item_id])
+            listener.removed(memory_type, ids)
 
-    def count(self, memory_type: MemoryType) -> int:
-        return int(self._collection(memory_type).count())
+    def _vector_metadata(self, item: StoredItem) -> dict[str, Any]:
+        kept = {
+            key: value
+            for key, value in item.metadata.items()
+            if key not in VECTORLESS_KEYS and isinstance(value, str | int | float | bool)
+        }
+        kept[STORE_ID_KEY] = self.store_id
+        return kept
 
-    def size_on_disk(self) -> int | None:
-        """Bytes used by the embedded store; None when a Chroma server holds the data."""
-        if self._chroma_url or self._data_dir is None:
-            return None
-        root = self._data_dir / "chroma"
-        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    # -- consistency -------------------------------------------------------------------------------
 
-
-def _check_model(collection: Any, model: str, location: str) -> None:
-    """Refuse a collection holding vectors of another embedding model (an empty one holds none)."""
-    recorded = (collection.metadata or {}).get(MODEL_KEY)
-    if recorded == model or collection.count() == 0:
-        return
-    recorded = recorded or UNRECORDED_MODEL
-    if recorded != model:
-        raise Conflict(
-            f"The store at {location} holds vectors made by the embedding model '{recorded}', but this server "
-            f"uses '{model}' (MCP_MEMORY_MODEL). Vectors of two models cannot be compared: set MCP_MEMORY_MODEL "
-            f"back to '{recorded}', or use another data dir (or Chroma server) for '{model}'."
-        )
-
-
-def _record_model(collection: Any, model: str) -> None:
-    """Name the model on a collection that does not name it yet (created earlier, or empty)."""
-    metadata = dict(collection.metadata or {})
-    if metadata.get(MODEL_KEY) == model:
-        return
-    # Chroma refuses any hnsw:* key on modify; the distance space stays as it was created.
-    kept = {key: value for key, value in metadata.items() if not key.startswith("hnsw:")}
-    collection.modify(metadata={**kept, MODEL_KEY: model})
-
-
-def _items(ids: list[str], documents: list[str] | None, metadatas: list[Any] | None) -> list[StoredItem]:
-    documents = documents or [""] * len(ids)
-    metadatas = metadatas or [{}] * len(ids)
-    return [
-        StoredItem(item_id, doc or "", dict(meta or {}))
-        for item_id, doc, meta in zip(ids, documents, metadatas, strict=True)
-    ]
+    def reconcile(
+        self, embed_text: Callable[[StoredItem], str], encode: Callable[[list[str]], Sequence[Any]]
+    ) -> ReconcileReport:
+        """Embed rows that have no vector, remove vectors of this store that have no row."""
+        self.open()
+        report = ReconcileReport()
+        for memory_type in MEMORY_TYPES:
+            rows = set(self.rows.ids(memory_type))
+            tagged = dict(self.index.tagged_ids(memory_type))
+            orphans = [i for i, tag in tagged.items() if i not in rows and tag == self.store_id]
+            if orphans:
+                self.index.delete(memory_type, orphans)
+                report.removed += len(orphans)
+            missing = sorted(rows - tagged.keys())
+            for start in range(0, len(missing), RECONCILE_BATCH):
+                items = self.rows.get(missing[start : start + RECONCILE_BATCH], memory_type)
+                if items:
+                    self.put_vectors(memory_type, items, encode([embed_text(item) for item in items]))
+                    report.embedded += len(items)
+        return report

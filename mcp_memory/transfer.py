@@ -170,11 +170,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
         ids = sorted(store.ids(memory_type))
         for start in range(0, len(ids), READ_BATCH):
             chunk = ids[start : start + READ_BATCH]
-            if with_embeddings:
-                items, vectors = store.get_with_embeddings(memory_type, chunk)
-                by_id = {item.id: (item, vector) for item, vector in zip(items, vectors, strict=True)}
-            else:
-                by_id = {item.id: (item, None) for item in store.get(memory_type, chunk)}
+            by_id = {item.id: (item, vector) for item, vector in store.exported(memory_type, chunk, with_embeddings)}
             for item_id in chunk:
                 if item_id in by_id:  # deleted since the id snapshot: gone, not an error
                     item, vector = by_id[item_id]
@@ -409,7 +405,7 @@ class _Writer:
         while (batch := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.store.add(batch[0], batch[1], batch[2])  # type: ignore[arg-type]
+                    self.store.add_missing(batch[0], batch[1], batch[2])  # type: ignore[arg-type]
                 except BaseException as exc:  # noqa: BLE001 - handed to the importing thread, which raises it
                     self.error = exc
 

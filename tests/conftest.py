@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,22 @@ def embedder() -> Embedder:
     model = Embedder()
     model.load()
     return model
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """One private PostgreSQL cluster for the session (see tests/postgres.py)."""
+    from tests.postgres import remove_cluster, start_cluster
+
+    cluster = start_cluster()
+    yield cluster
+    remove_cluster(cluster)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any) -> str:
+    """The URL of a new, empty database in the session's cluster."""
+    return postgres_cluster.create_database(f"memory_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

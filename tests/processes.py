@@ -91,6 +91,7 @@ def http_server(
     log_dir: Path,
     *,
     chroma_url: str | None = None,
+    database_url: str | None = None,
     env: dict[str, str] | None = None,
     name: str = "server",
 ) -> Iterator[ServerProcess]:
@@ -99,6 +100,8 @@ def http_server(
     args = ["--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
     if chroma_url:
         args += ["--chroma-url", chroma_url]
+    if database_url:
+        args += ["--database-url", database_url]
     server = ServerProcess(args, env or serve_env(), log_dir / f"{name}-{port}.log", port=port)
     try:
         server.wait_listening()

@@ -13,7 +13,7 @@ from mcp_memory.config import Settings
 from mcp_memory.drafts import error_draft, pattern_draft
 from mcp_memory.embeddings import Embedder
 from mcp_memory.memory import MemoryService
-from mcp_memory.store import VectorStore
+from mcp_memory.store import MemoryStore
 
 pytestmark = pytest.mark.anyio
 
@@ -74,7 +74,7 @@ async def test_a_shared_store_picks_up_writes_of_other_servers(
     kept = app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
     await error_ids(app, "KeyError")
 
-    other_store = VectorStore(embedder, settings.data_dir)  # another server on the same collections
+    other_store = MemoryStore(embedder, settings.data_dir)  # another server on the same collections
     MemoryService(settings, embedder, other_store).remember_blocking(error_draft(FASTAPI, "", "pip install", True))
     other_store.delete("error", kept.id)
 

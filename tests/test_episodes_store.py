@@ -22,7 +22,7 @@ from mcp_memory.episode_store import FILE_NAME, EpisodeStore, NewEvent
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.errors import Conflict
 from mcp_memory.memory import MemoryService
-from mcp_memory.store import VectorStore
+from mcp_memory.store import MemoryStore
 
 WRITER = textwrap.dedent(
     """
@@ -142,7 +142,7 @@ def test_a_batch_append_is_all_or_nothing_and_an_ended_episode_refuses_it(tmp_pa
 
 def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> None:
     embedder = Embedder()
-    vectors = VectorStore(embedder, settings.data_dir)
+    vectors = MemoryStore(embedder, settings.data_dir)
     episodes = EpisodeService(settings, MemoryService(settings, embedder, vectors))
 
     started = episodes.start_blocking("Refactor the parser", {}, "ORCHESTRATOR")

@@ -15,7 +15,7 @@ from mcp_memory.config import PACKAGED_MODEL, Settings
 from mcp_memory.drafts import error_draft
 from mcp_memory.embeddings import Embedder
 from mcp_memory.errors import Conflict
-from mcp_memory.store import MODEL_KEY, VectorStore
+from mcp_memory.store import MODEL_KEY, MemoryStore
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +52,10 @@ def test_collections_record_their_model_and_refuse_another(tmp_path: Path, embed
     settings = Settings(data_dir=tmp_path, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings, embedder=embedder)
     app.memory.remember_blocking(error_draft("KeyError: 'x'", "", "use .get", True))
-    assert app.store._collection("error").metadata[MODEL_KEY] == PACKAGED_MODEL
+    assert app.store.index.collection("error").metadata[MODEL_KEY] == PACKAGED_MODEL
     SharedSystemClient.clear_system_cache()
 
-    other = VectorStore(Embedder(model_path=tmp_path / "bge-small-en"), tmp_path)  # never loaded: open needs no model
+    other = MemoryStore(Embedder(model_path=tmp_path / "bge-small-en"), tmp_path)  # never loaded: open needs no model
     with pytest.raises(Conflict) as raised:
         other.open()
     message = str(raised.value)
@@ -63,7 +63,7 @@ def test_collections_record_their_model_and_refuse_another(tmp_path: Path, embed
     assert "MCP_MEMORY_MODEL" in message
 
     SharedSystemClient.clear_system_cache()
-    again = VectorStore(embedder, tmp_path)
+    again = MemoryStore(embedder, tmp_path)
     again.open()  # the model that wrote it opens it as before
     assert again.count("error") == 1
 
@@ -75,9 +75,9 @@ def test_a_store_written_before_models_were_recorded_counts_as_the_packaged_mode
     SharedSystemClient.clear_system_cache()
 
     with pytest.raises(Conflict, match="'all-MiniLM-L6-v2'"):
-        VectorStore(Embedder(model_path=tmp_path / "other-model"), tmp_path).open()
+        MemoryStore(Embedder(model_path=tmp_path / "other-model"), tmp_path).open()
     SharedSystemClient.clear_system_cache()
-    store = VectorStore(Embedder(), tmp_path)
+    store = MemoryStore(Embedder(), tmp_path)
     store.open()
-    assert store._collection("error").metadata[MODEL_KEY] == PACKAGED_MODEL
-    assert store._collection("error").configuration_json["hnsw"]["space"] == "cosine"
+    assert store.index.collection("error").metadata[MODEL_KEY] == PACKAGED_MODEL
+    assert store.index.collection("error").configuration_json["hnsw"]["space"] == "cosine"

@@ -12,12 +12,12 @@ from tests.processes import http_client, http_server, processes_using, tool
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 
-async def test_two_http_servers_on_one_chroma_server_read_each_others_writes(tmp_path: Path) -> None:
-    # Separate data dirs stand for separate machines: only the Chroma server is shared.
+async def test_two_http_servers_on_one_chroma_server_read_each_others_writes(tmp_path: Path, postgres_url: str) -> None:
+    # Separate data dirs stand for separate machines: the Chroma server and the database are shared.
     with (
         chroma_server(tmp_path / "chroma-data") as chroma_url,
-        http_server(tmp_path / "machine-1", tmp_path, chroma_url=chroma_url, name="one") as one,
-        http_server(tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, name="two") as two,
+        http_server(tmp_path / "machine-1", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="one") as one,
+        http_server(tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="two") as two,
     ):
         async with http_client(one.url) as first, http_client(two.url) as second:
             written = await tool(first, "store_code_pattern", pattern_name="Idempotency key middleware",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import weakref
@@ -98,18 +97,14 @@ class LocalData:
 
     def _detail_blocking(self, memory_id: str, memory_type: MemoryType) -> MemoryDetail:
         store = self.app.store
-        items, vectors = store.get_many(memory_type, [memory_id])
+        items = store.get(memory_type, [memory_id])
         if not items:  # deleted between the two reads
             raise NotFound(f"No memory with id '{memory_id}'.")
         item = items[0]
+        vectors = list(store.vectors(memory_type, [memory_id]).values())
         notes = [
-            OutcomeNote(
-                success=bool(note.get("success")),
-                note=str(note.get("note", "")),
-                agent=str(note.get("agent") or ""),
-                at=_iso(note.get("at")),
-            )
-            for note in json.loads(item.metadata.get("outcome_notes_json") or "[]")
+            OutcomeNote(success=note.success, note=note.note, agent=note.agent, at=_iso(note.at))
+            for note in store.outcome_notes(memory_id)
         ]
         similar: list[MemoryLink] = []
         if vectors:

@@ -20,7 +20,7 @@ from mcp_memory.console.models import MemoryTrends, ReusedMemory, Series
 from mcp_memory.console.timeline import DAY, Buckets
 from mcp_memory.models import MEMORY_TYPES
 from mcp_memory.records import outcome_of
-from mcp_memory.store import VectorStore
+from mcp_memory.store import MemoryStore
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def _reused(item_id: str, meta: dict[str, Any]) -> ReusedMemory:
     )
 
 
-def scan_trends(store: VectorStore, today: int | None = None) -> MemoryTrends:
+def scan_trends(store: MemoryStore, today: int | None = None) -> MemoryTrends:
     """Counts per type, language, agent and outcome, additions over time, and the most reused memories."""
     started = time.perf_counter()
     days: list[tuple[str, str, int]] = []

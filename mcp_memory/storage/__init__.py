@@ -1,0 +1,4 @@
+"""Storage: the database that is the system of record, the Chroma vector index, and how the two agree.
+
+May import the base (config, models, errors) and nothing above it.
+"""

@@ -1,0 +1,272 @@
+"""The database: one SQLite file in the data dir by default, PostgreSQL when several servers share one memory.
+
+Why a database: counters, de-duplication, the outcome log and event sequence numbers are updated by many writers at
+once, which takes transactions and atomic statements, not read-modify-write in Python.
+
+- SQLite: WAL journal, ``synchronous=FULL`` (a commit is on disk when it returns), every write transaction begins
+  ``IMMEDIATE`` (it takes the write lock first, so two writers never deadlock upgrading a read lock).
+- PostgreSQL (psycopg 3): a pool whose connections are checked before use, a connect timeout and a statement
+  timeout, so a database that went away gives an error within the call's time, never a hang; the pool reconnects
+  by itself when it is back.
+- Schema: Alembic migrations (``migrations/``) run on open, under a lock (an advisory lock on PostgreSQL, a file
+  lock beside an SQLite file), so servers starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp_memory.errors import InvalidInput, Unavailable
+
+logger = logging.getLogger(__name__)
+
+SQLITE_FILE = "memory.sqlite3"
+BUSY_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_MS = 30_000
+MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
+URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
+
+
+def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
+    """The SQLAlchemy URL for a configured database URL, or for the SQLite file in the data dir."""
+    if not database_url:
+        if data_dir is None:
+            raise InvalidInput("database_url", "is needed when there is no data dir.", URL_EXAMPLE)
+        return f"sqlite:///{data_dir / SQLITE_FILE}"
+    url = database_url.strip()
+    match = re.match(r"^(postgres|postgresql)(\+psycopg)?://", url)
+    if match:
+        return "postgresql+psycopg://" + url[match.end() :]
+    if url.startswith("sqlite:///"):
+        return url
+    raise InvalidInput(
+        "database_url",
+        f"'{_redact(url)}' is not a PostgreSQL URL (postgresql://...) or an SQLite URL (sqlite:///path).",
+        URL_EXAMPLE,
+    )
+
+
+def _redact(url: str) -> str:
+    """A URL as it may be shown: the password replaced."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class Database:
+    """An engine, opened and migrated once, with read and write transactions whose failures become our errors."""
+
+    def __init__(self, database_url: str | None, data_dir: Path | None) -> None:
+        self.url = sqlalchemy_url(database_url, data_dir)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.shown = _redact(self.url.replace("+psycopg", ""))
+        self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
+        self._engine: Any = None
+        self._open_lock = threading.Lock()
+        # SQLite writers of this process queue here: only writers of other processes meet SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms.
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+
+    @property
+    def is_open(self) -> bool:
+        return self._engine is not None
+
+    @property
+    def shared(self) -> bool:
+        """Whether other servers may write to this database (PostgreSQL)."""
+        return not self.is_sqlite
+
+    def open(self) -> None:
+        """Connect, and create or migrate the schema (idempotent)."""
+        if self._engine is not None:
+            return
+        with self._open_lock:
+            if self._engine is not None:
+                return
+            engine = self._create_engine()
+            try:
+                self._migrate(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
+
+    def close(self) -> None:
+        with self._open_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    def _create_engine(self) -> Any:
+        from sqlalchemy import create_engine, event
+
+        if self.is_sqlite:
+            assert self.path is not None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise Unavailable(f"Cannot create the data dir {self.path.parent}: {exc}.") from exc
+            engine = create_engine(
+                self.url,
+                connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False, "isolation_level": None},
+                pool_size=8,
+                max_overflow=8,
+            )
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA synchronous=FULL")
+                dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+            @event.listens_for(engine, "begin")
+            def _begin(connection: Any) -> None:
+                immediate = connection.get_execution_options().get("write", False)
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return engine
+        return create_engine(
+            self.url,
+            pool_pre_ping=True,
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=BUSY_TIMEOUT_SECONDS,
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            },
+        )
+
+    def _migrate(self, engine: Any) -> None:
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import text
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self._migration_lock(), self._translated(), engine.connect() as connection:
+            if not self.is_sqlite:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                if not self.is_sqlite:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    connection.commit()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if not self.is_sqlite:
+            yield
+            return
+        assert self.path is not None
+        lock_path = self.path.with_name(self.path.name + ".migrate.lock")
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self.open()
+        return self._engine
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A connection in one read transaction (one snapshot)."""
+        with self._translated(), self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        """A connection in one write transaction: committed when the block ends, rolled back if it raises."""
+        lock = self._write_lock or _NO_LOCK
+        with lock, self._translated(), self.engine.connect() as connection:
+            connection = connection.execution_options(write=True)
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Driver failures as ``Unavailable`` naming the database and what to do; our own errors pass through."""
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+        try:
+            yield
+        except PoolTimeout as exc:
+            raise Unavailable(
+                f"The database {self.shown} is busy: no connection was free within {BUSY_TIMEOUT_SECONDS:.0f} s. "
+                "Retry shortly."
+            ) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated or _is_unavailable(exc):
+                raise Unavailable(
+                    f"The database {self.shown} cannot be used now ({_first_line(exc.orig)}). Retry in a few "
+                    "seconds; a store that failed here may or may not have been saved, and storing it again is "
+                    "safe (stores are de-duplicated)."
+                ) from exc
+            raise
+
+    def insert_or_ignore(self, table: Any, values: dict[str, Any]) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING, in this database's dialect."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        return dialect_insert(table).values(**values).on_conflict_do_nothing()
+
+    def backup_to(self, target: Path) -> bool:
+        """Copy an SQLite database with SQLite's online backup (safe while others write); False for PostgreSQL."""
+        if not self.is_sqlite:
+            return False
+        assert self.path is not None
+        self.open()
+        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
+        destination = sqlite3.connect(target)
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+            source.close()
+        return True
+
+    def size_on_disk(self) -> int | None:
+        if not self.is_sqlite or self.path is None:
+            return None
+        return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+def _is_unavailable(exc: Any) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc or "").strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,364 @@
+"""Memory rows in the database: text, fields, counters, the outcome log and the change feed.
+
+Every counter change is one atomic statement (``SET usage_count = usage_count + 1``), and a store is an
+insert-or-bump keyed on the id (which is derived from the type and the content hash): however many servers store
+the same content at once, there is one row and every store is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, insert, select, update
+
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.schema import memories, memory_changes, outcome_reports, store_facts
+
+# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
+COLUMN_KEYS = (
+    "type", "title", "language", "agent", "source", "created_at", "updated_at", "content_hash",
+    "usage_count", "success_count", "failure_count",
+)
+COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
+# Kept in the outcome log now; the releases that kept it in metadata are imported from it.
+LEGACY_NOTES_KEY = "outcome_notes_json"
+IN_CHUNK = 500  # ids per IN (...) list
+
+StoreOutcome = Literal["new", "duplicate", "replaced"]
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A memory as the services see it: id, text, and its flat metadata (counters included)."""
+
+    id: str
+    document: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Counters:
+    usage_count: int
+    success_count: int
+    failure_count: int
+
+
+@dataclass(frozen=True)
+class OutcomeNote:
+    success: bool
+    note: str
+    agent: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    memory_id: str
+    type: str
+    op: str  # "put" or "delete"
+
+
+def _values(item: StoredItem) -> dict[str, Any]:
+    """The row of an item; metadata keys that are not columns go to flat_json."""
+    meta = item.metadata
+    flat = {k: v for k, v in meta.items() if k not in COLUMN_KEYS and k != LEGACY_NOTES_KEY}
+    part_of = meta.get("part_of")
+    now = time.time()
+    return {
+        "id": item.id,
+        "type": meta["type"],
+        "content_hash": str(meta.get("content_hash", "")),
+        "title": str(meta.get("title", "")),
+        "content": item.document,
+        "language": str(meta.get("language") or ""),
+        "agent": str(meta.get("agent") or ""),
+        "source": str(meta.get("source") or "agent"),
+        "part_of": part_of if isinstance(part_of, str) and part_of else None,
+        "flat_json": json.dumps(flat, ensure_ascii=False, separators=(",", ":")),
+        "created_at": float(meta.get("created_at") or now),
+        "updated_at": float(meta.get("updated_at") or now),
+        "usage_count": _count(meta.get("usage_count")),
+        "success_count": _count(meta.get("success_count")),
+        "failure_count": _count(meta.get("failure_count")),
+    }
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+_ROW_COLUMNS = (
+    memories.c.id, memories.c.content, memories.c.flat_json, memories.c.type, memories.c.title,
+    memories.c.language, memories.c.agent, memories.c.source, memories.c.created_at, memories.c.updated_at,
+    memories.c.content_hash, memories.c.usage_count, memories.c.success_count, memories.c.failure_count,
+    memories.c.last_failure_note,
+)
+
+
+def _item(row: Any) -> StoredItem:
+    metadata = json.loads(row.flat_json or "{}")
+    metadata.update(
+        type=row.type, title=row.title, language=row.language, agent=row.agent, source=row.source,
+        created_at=row.created_at, updated_at=row.updated_at, content_hash=row.content_hash,
+        usage_count=row.usage_count, success_count=row.success_count, failure_count=row.failure_count,
+    )
+    if row.last_failure_note:
+        metadata["last_failure_note"] = row.last_failure_note
+    return StoredItem(row.id, row.content, metadata)
+
+
+class MemoryRows:
+    """Reads and atomic writes of memory rows over one ``Database``."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+        """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
+        content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
+        Returns what happened and the row as it now is."""
+        values = _values(item)
+        now = values["updated_at"]
+        with self.db.write() as conn:
+            if self._inserted(conn, values):
+                self._changed(conn, [(item.id, values["type"])], "put", now)
+                return "new", self._get_one(conn, item.id)
+            bumped = conn.execute(
+                update(memories)
+                .where(memories.c.id == item.id, memories.c.content_hash == values["content_hash"])
+                .values(
+                    usage_count=memories.c.usage_count + 1,
+                    success_count=memories.c.success_count + (1 if success is True else 0),
+                    failure_count=memories.c.failure_count + (1 if success is False else 0),
+                    updated_at=now,
+                )
+                .returning(*_ROW_COLUMNS)
+            ).first()
+            if bumped is not None:
+                return "duplicate", _item(bumped)
+            replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
+            conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))
+            self._changed(conn, [(item.id, values["type"])], "put", now)
+            return "replaced", self._get_one(conn, item.id)
+
+    def _inserted(self, conn: Any, values: dict[str, Any]) -> bool:
+        """Insert a row unless its id exists; whether it was inserted (RETURNING: rowcount is not reliable)."""
+        statement = self.db.insert_or_ignore(memories, values).returning(memories.c.id)
+        return conn.execute(statement).first() is not None
+
+    def put_many(self, items: Sequence[StoredItem]) -> None:
+        """Write whole rows as given (seeds, import, episode records): insert, or replace everything."""
+        if not items:
+            return
+        rows = [_values(item) for item in items]
+        with self.db.write() as conn:
+            ids = [row["id"] for row in rows]
+            for chunk in _chunks(ids):
+                conn.execute(delete(memories).where(memories.c.id.in_(chunk)))
+            conn.execute(insert(memories), rows)
+            self._changed(conn, [(row["id"], row["type"]) for row in rows], "put", time.time())
+
+    def import_legacy(self, items: Sequence[StoredItem]) -> int:
+        """Rows of a store written by an earlier release, with their outcome notes; rows present are kept."""
+        added = 0
+        with self.db.write() as conn:
+            for item in items:
+                values = _values(item)
+                notes = json.loads(item.metadata.get(LEGACY_NOTES_KEY) or "[]")
+                failed = [n for n in notes if not n.get("success") and n.get("note")]
+                values["last_failure_note"] = str(failed[-1]["note"]) if failed else None
+                if not self._inserted(conn, values):
+                    continue
+                added += 1
+                for note in notes:
+                    conn.execute(
+                        insert(outcome_reports).values(
+                            memory_id=item.id, agent=str(note.get("agent") or ""), success=bool(note.get("success")),
+                            note=str(note.get("note") or ""), reported_at=float(note.get("at") or values["updated_at"]),
+                        )
+                    )
+            if added:
+                self._changed(conn, [(i.id, i.metadata["type"]) for i in items], "put", time.time())
+        return added
+
+    def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
+        """Log an outcome and count it, in one transaction; None when there is no such memory."""
+        now = time.time()
+        with self.db.write() as conn:
+            changes: dict[str, Any] = {
+                "usage_count": memories.c.usage_count + 1,
+                "success_count": memories.c.success_count + (1 if success else 0),
+                "failure_count": memories.c.failure_count + (0 if success else 1),
+                "updated_at": now,
+            }
+            if note and not success:
+                changes["last_failure_note"] = note
+            counted = conn.execute(
+                update(memories)
+                .where(memories.c.id == item_id)
+                .values(**changes)
+                .returning(memories.c.usage_count, memories.c.success_count, memories.c.failure_count)
+            ).first()
+            if counted is None:
+                return None
+            conn.execute(
+                insert(outcome_reports).values(
+                    memory_id=item_id, agent=agent, success=success, note=note, reported_at=now
+                )
+            )
+            return Counters(counted.usage_count, counted.success_count, counted.failure_count)
+
+    def delete(self, items: Sequence[tuple[str, str]]) -> int:
+        """Delete memories given as (id, type); returns how many rows went."""
+        if not items:
+            return 0
+        with self.db.write() as conn:
+            gone = 0
+            for chunk in _chunks([item_id for item_id, _ in items]):
+                gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
+            self._changed(conn, list(items), "delete", time.time())
+            return gone
+
+    @staticmethod
+    def _changed(conn: Any, items: Iterable[tuple[str, str]], op: str, now: float) -> None:
+        conn.execute(
+            insert(memory_changes),
+            [{"memory_id": item_id, "type": memory_type, "op": op, "changed_at": now} for item_id, memory_type in items],
+        )
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def _get_one(self, conn: Any, item_id: str) -> StoredItem:
+        return _item(conn.execute(select(*_ROW_COLUMNS).where(memories.c.id == item_id)).one())
+
+    def get(self, ids: Sequence[str], memory_type: str | None = None) -> list[StoredItem]:
+        """Items by id (of ``memory_type`` when given), in no particular order; unknown ids are left out."""
+        found: list[StoredItem] = []
+        with self.db.read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                query = select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk))
+                if memory_type is not None:
+                    query = query.where(memories.c.type == memory_type)
+                found += [_item(row) for row in conn.execute(query)]
+        return found
+
+    def type_of(self, item_id: str) -> str | None:
+        with self.db.read() as conn:
+            return conn.execute(select(memories.c.type).where(memories.c.id == item_id)).scalar()
+
+    def scan(self, memory_type: str, page: int = 2000) -> Iterator[StoredItem]:
+        """Every item of a type, read a page at a time in id order."""
+        after = ""
+        while True:
+            with self.db.read() as conn:
+                rows = conn.execute(
+                    select(*_ROW_COLUMNS)
+                    .where(memories.c.type == memory_type, memories.c.id > after)
+                    .order_by(memories.c.id)
+                    .limit(page)
+                ).all()
+            yield from (_item(row) for row in rows)
+            if len(rows) < page:
+                return
+            after = rows[-1].id
+
+    def ids(self, memory_type: str) -> list[str]:
+        with self.db.read() as conn:
+            return list(conn.execute(select(memories.c.id).where(memories.c.type == memory_type)).scalars())
+
+    def ids_where(self, memory_type: str, **equal: Any) -> list[str]:
+        """Ids of a type whose columns equal the given values (e.g. ``part_of=...``, ``language=...``)."""
+        query = select(memories.c.id).where(memories.c.type == memory_type)
+        for column, value in equal.items():
+            query = query.where(memories.c[column] == value)
+        with self.db.read() as conn:
+            return list(conn.execute(query).scalars())
+
+    def count(self, memory_type: str | None = None) -> int:
+        query = select(func.count()).select_from(memories)
+        if memory_type is not None:
+            query = query.where(memories.c.type == memory_type)
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def count_by(self, column: str) -> dict[tuple[str, str], int]:
+        """Counts per (type, value of ``column``)."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(memories.c.type, memories.c[column], func.count()).group_by(memories.c.type, memories.c[column])
+            )
+            return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    def outcome_notes(self, item_id: str, limit: int = 10) -> list[OutcomeNote]:
+        """The latest reports with a note, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(outcome_reports.c.success, outcome_reports.c.note, outcome_reports.c.agent,
+                       outcome_reports.c.reported_at)
+                .where(outcome_reports.c.memory_id == item_id, outcome_reports.c.note != "")
+                .order_by(outcome_reports.c.n.desc())
+                .limit(limit)
+            ).all()
+        return [OutcomeNote(bool(r.success), r.note, r.agent, r.reported_at) for r in reversed(rows)]
+
+    def outcome_log(self, item_id: str) -> list[OutcomeNote]:
+        """Every report on a memory, oldest first."""
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(outcome_reports.c.success, outcome_reports.c.note, outcome_reports.c.agent,
+                       outcome_reports.c.reported_at)
+                .where(outcome_reports.c.memory_id == item_id)
+                .order_by(outcome_reports.c.n)
+            ).all()
+        return [OutcomeNote(bool(r.success), r.note, r.agent, r.reported_at) for r in rows]
+
+    # -- the change feed ---------------------------------------------------------------------------
+
+    def last_change(self) -> int:
+        with self.db.read() as conn:
+            return int(conn.execute(select(func.max(memory_changes.c.seq))).scalar() or 0)
+
+    def changes_after(self, seq: int, limit: int = 5000) -> list[Change]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(memory_changes.c.seq, memory_changes.c.memory_id, memory_changes.c.type, memory_changes.c.op)
+                .where(memory_changes.c.seq > seq)
+                .order_by(memory_changes.c.seq)
+                .limit(limit)
+            ).all()
+        return [Change(int(r.seq), r.memory_id, r.type, r.op) for r in rows]
+
+    # -- facts -------------------------------------------------------------------------------------
+
+    def fact(self, key: str) -> str | None:
+        with self.db.read() as conn:
+            return conn.execute(select(store_facts.c.value).where(store_facts.c.key == key)).scalar()
+
+    def set_fact(self, key: str, value: str) -> None:
+        with self.db.write() as conn:
+            if not conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value)).rowcount:
+                conn.execute(insert(store_facts).values(key=key, value=value))
+
+    def fact_or_set(self, key: str, value: str) -> str:
+        """The fact's value; ``value`` is recorded first when there is none (the first writer wins)."""
+        current = self.fact(key)
+        if current is not None:
+            return current
+        with self.db.write() as conn:
+            conn.execute(self.db.insert_or_ignore(store_facts, {"key": key, "value": value}))
+        return self.fact(key) or value
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]

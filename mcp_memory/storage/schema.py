@@ -1,0 +1,138 @@
+"""The database's tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL.
+
+The migrations in ``migrations/versions`` create and change these tables; this module is what queries use.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# A whole number that counts up by itself: BIGSERIAL on PostgreSQL, the rowid alias on SQLite.
+SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+
+memories = Table(
+    "memories",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("content", Text, nullable=False),
+    Column("language", String(64), nullable=False, default=""),
+    Column("agent", String(200), nullable=False, default=""),
+    Column("source", String(64), nullable=False, default="agent"),
+    Column("part_of", String(200)),
+    # The rest of the memory's flat fields (filter keys, tags, fields_json, metadata_json, signature, ...).
+    Column("flat_json", Text, nullable=False, default="{}"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("usage_count", Integer, nullable=False, default=0),
+    Column("success_count", Integer, nullable=False, default=0),
+    Column("failure_count", Integer, nullable=False, default=0),
+    Column("last_failure_note", Text),
+    Index("memories_by_type", "type", "created_at"),
+    Index("memories_by_hash", "type", "content_hash"),
+    Index("memories_by_part", "part_of"),
+)
+
+# Every report_outcome call, append-only: who, when, whether it worked, the note. The counters agree with it.
+outcome_reports = Table(
+    "outcome_reports",
+    metadata,
+    Column("n", SERIAL, primary_key=True, autoincrement=True),
+    Column("memory_id", String(200), nullable=False),
+    Column("agent", String(200), nullable=False, default=""),
+    Column("success", Boolean, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("reported_at", Float, nullable=False),
+    Index("outcome_reports_by_memory", "memory_id", "n"),
+)
+
+# One row per memory written or deleted (not per counter bump): derived indexes of other servers follow it.
+memory_changes = Table(
+    "memory_changes",
+    metadata,
+    Column("seq", SERIAL, primary_key=True, autoincrement=True),
+    Column("memory_id", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("op", String(8), nullable=False),
+    Column("changed_at", Float, nullable=False),
+)
+
+# Facts about this database: its identity, which legacy stores were imported.
+store_facts = Table(
+    "store_facts",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("n", SERIAL, primary_key=True, autoincrement=True),
+    Column("id", String(200), nullable=False, unique=True),
+    Column("task", Text, nullable=False),
+    Column("context_json", Text, nullable=False),
+    Column("agent_role", String(200)),
+    Column("status", String(8), nullable=False, default="open"),
+    Column("success", Boolean),
+    Column("metrics_json", Text, nullable=False, default="{}"),
+    Column("summary", Text, nullable=False, default=""),
+    Column("roles", Text, nullable=False, default="|"),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Column("digest_json", Text),
+    Column("indexed_at", Float),
+    Index("episodes_by_start", "started_at"),
+    Index("episodes_by_status", "status", "started_at"),
+    Index("episodes_by_end", "ended_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("episode_id", String(200), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("event_type", String(64), nullable=False),
+    Column("agent_role", String(200), nullable=False),
+    Column("data_json", Text, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+
+# The words of each ended episode, for BM25 over task and events (field 0 = task, 1 = events).
+episode_words = Table(
+    "episode_words",
+    metadata,
+    Column("episode_n", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+    Column("field", Integer, primary_key=True),
+    Column("term", String(200), primary_key=True),
+    Column("tf", Integer, nullable=False),
+    Index("episode_words_by_term", "term"),
+)
+
+# Web console login sessions, as hashes only.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

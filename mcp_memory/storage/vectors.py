@@ -1,0 +1,195 @@
+"""The Chroma vector index: one collection per memory type, cosine space, our own embedding function.
+
+Holds vectors and the flat fields filters need; never text or counters (those are the database's).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
+from mcp_memory.errors import Conflict, InvalidInput, Unavailable
+from mcp_memory.models import MemoryType
+
+COLLECTION_NAMES: dict[MemoryType, str] = {
+    "pattern": "code_patterns",
+    "solution": "solutions",
+    "error": "errors",
+    "best_practice": "knowledge",
+    "episode": "experiences",
+}
+# Collection metadata naming the embedding model that wrote the vectors; vectors of two models never mix.
+MODEL_KEY = "embedding_model"
+# Collections written before the model was recorded were all written by the packaged model.
+UNRECORDED_MODEL = "all-MiniLM-L6-v2"
+
+
+class ChromaIndex:
+    """One Chroma client (embedded, or a ``chroma run`` server) and its collections."""
+
+    def __init__(self, embedder: Embedder, data_dir: Path | None, chroma_url: str | None = None) -> None:
+        self._embedder = embedder
+        self._data_dir = data_dir
+        self._chroma_url = chroma_url
+        self._client: Any = None
+        self._collections: dict[MemoryType, Any] = {}
+        self._open_lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    @property
+    def location(self) -> str:
+        return self._chroma_url or str(self._data_dir)
+
+    def open(self) -> None:
+        """Connect and create the collections if they do not exist (idempotent)."""
+        with self._open_lock:
+            if self._client is not None:
+                return
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            try:
+                if self._chroma_url:
+                    url = urlparse(self._chroma_url)
+                    if url.scheme not in ("http", "https") or not url.hostname:
+                        raise InvalidInput(
+                            "chroma_url", f"'{self._chroma_url}' is not an http(s) URL.", "Use e.g. http://127.0.0.1:8000."
+                        )
+                    client = chromadb.HttpClient(
+                        host=url.hostname,
+                        port=url.port or (443 if url.scheme == "https" else 8000),
+                        ssl=url.scheme == "https",
+                        settings=chroma_settings,
+                    )
+                else:
+                    assert self._data_dir is not None
+                    self._data_dir.mkdir(parents=True, exist_ok=True)
+                    client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
+                embedding_function = make_chroma_embedding_function(self._embedder)
+                model = self._embedder.model_name
+                collections = {
+                    memory_type: client.get_or_create_collection(
+                        name=name,
+                        embedding_function=embedding_function,
+                        metadata={"hnsw:space": "cosine", MODEL_KEY: model},
+                    )
+                    for memory_type, name in COLLECTION_NAMES.items()
+                }
+                for collection in collections.values():  # every one checked before any is changed
+                    _check_model(collection, model, self.location)
+                for collection in collections.values():
+                    _record_model(collection, model)
+                self._collections.update(collections)
+            except (ConnectionError, OSError) as exc:
+                raise Unavailable(f"Cannot open the Chroma store ({exc}). Check the data dir or Chroma server.") from exc
+            except ValueError as exc:
+                if "Could not connect" in str(exc):
+                    raise Unavailable(
+                        f"Cannot reach the Chroma server at {self._chroma_url}: {exc}. Start it or fix the URL."
+                    ) from exc
+                raise
+            self._client = client
+
+    def collection(self, memory_type: MemoryType) -> Any:
+        if self._client is None:
+            self.open()
+        return self._collections[memory_type]
+
+    def nearest(
+        self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine distances of the nearest vectors, best first."""
+        found = self.collection(memory_type).query(
+            query_embeddings=[embedding], n_results=n_results, where=where or None, include=["distances"]
+        )
+        return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
+
+    def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The stored vectors of ``ids`` (those matching ``where``)."""
+        if not ids:
+            return {}
+        found = self.collection(memory_type).get(ids=ids, where=where or None, include=["embeddings"])
+        vectors = found["embeddings"] if found["embeddings"] is not None else []
+        return dict(zip(found["ids"], vectors, strict=True))
+
+    def ids(self, memory_type: MemoryType, where: dict[str, Any] | None = None) -> list[str]:
+        """Every id in one collection (matching ``where``), nothing else read."""
+        return list(self.collection(memory_type).get(where=where or None, include=[])["ids"])
+
+    def tagged_ids(self, memory_type: MemoryType, page: int = 5000) -> Iterator[tuple[str, str | None]]:
+        """Every id with the ``store_id`` its vector was written for (None for vectors written before tags)."""
+        collection = self.collection(memory_type)
+        offset = 0
+        while True:
+            found = collection.get(include=["metadatas"], limit=page, offset=offset)
+            for item_id, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
+                yield item_id, (meta or {}).get("store_id")
+            if len(found["ids"]) < page:
+                return
+            offset += page
+
+    def legacy_records(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Records written by the releases that kept text and counters in Chroma: (id, document, metadata)."""
+        collection = self.collection(memory_type)
+        offset = 0
+        while True:
+            found = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for item_id, document, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+            ):
+                if document is not None and "content_hash" in (meta or {}):
+                    yield item_id, document, dict(meta)
+            if len(found["ids"]) < page:
+                return
+            offset += page
+
+    def upsert(
+        self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any
+    ) -> None:
+        self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=embeddings)
+
+    def delete(self, memory_type: MemoryType, ids: list[str]) -> None:
+        if ids:
+            self.collection(memory_type).delete(ids=ids)
+
+    def count(self, memory_type: MemoryType) -> int:
+        return int(self.collection(memory_type).count())
+
+    def size_on_disk(self) -> int | None:
+        """Bytes used by the embedded store; None when a Chroma server holds the data."""
+        if self._chroma_url or self._data_dir is None:
+            return None
+        root = self._data_dir / "chroma"
+        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def _check_model(collection: Any, model: str, location: str) -> None:
+    """Refuse a collection holding vectors of another embedding model (an empty one holds none)."""
+    recorded = (collection.metadata or {}).get(MODEL_KEY)
+    if recorded == model or collection.count() == 0:
+        return
+    recorded = recorded or UNRECORDED_MODEL
+    if recorded != model:
+        raise Conflict(
+            f"The store at {location} holds vectors made by the embedding model '{recorded}', but this server "
+            f"uses '{model}' (MCP_MEMORY_MODEL). Vectors of two models cannot be compared: set MCP_MEMORY_MODEL "
+            f"back to '{recorded}', or use another data dir (or Chroma server) for '{model}'."
+        )
+
+
+def _record_model(collection: Any, model: str) -> None:
+    """Name the model on a collection that does not name it yet (created earlier, or empty)."""
+    metadata = dict(collection.metadata or {})
+    if metadata.get(MODEL_KEY) == model:
+        return
+    # Chroma refuses any hnsw:* key on modify; the distance space stays as it was created.
+    kept = {key: value for key, value in metadata.items() if not key.startswith("hnsw:")}
+    collection.modify(metadata={**kept, MODEL_KEY: model})
