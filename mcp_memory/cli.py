@@ -66,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--json", action="store_true", help="Print the import report as JSON.")
     store_flags(load)
     backup = commands.add_parser("backup", help="Back up the memory into a folder; safe while a server runs.")
-    backup.add_argument("folder", help="Folder to write mcp-memory-<time>.jsonl into (restore with import).")
+    backup.add_argument("folder", help="Folder to write mcp-memory-<time>.jsonl (and .sqlite3) into (restore with import).")
     store_flags(backup)
+    repair = commands.add_parser(
+        "repair", help="Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
+    )
+    store_flags(repair)
     demo = commands.add_parser("demo", help="Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", help="Store to use (default: a temporary directory, removed afterwards).")
     demo.add_argument("-v", "--verbose", action="count", default=0)
@@ -122,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         stats, episodes = run_stats(_app(settings))
         print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup") and (status := _run_tool(command, args, settings)):
+    elif command in ("recall", "import", "export", "backup", "repair") and (status := _run_tool(command, args, settings)):
         sys.exit(status)
 
 
@@ -158,10 +162,16 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int
         elif command == "export":
             exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
             print(commands.export_summary(exported, args.file), file=sys.stderr)
+        elif command == "repair":
+            print(commands.repair_summary(commands.run_repair(app)))
         else:
-            path, exported = commands.run_backup(app, Path(args.folder))
-            print(commands.export_summary(exported, str(path)))
-            print(f"Restore with: mcp-memory import {path} --data-dir NEW_DIR")
+            backup = commands.run_backup(app, Path(args.folder))
+            print(commands.export_summary(backup.report, str(backup.export)))
+            if backup.database is not None:
+                print(f"Database copied to {backup.database} (SQLite online backup).")
+            else:
+                print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
+            print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
     except MemoryStoreError as exc:
         print(f"mcp-memory {command}: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,8 @@
-"""The command-line tools for people and scripts: import, export, backup, recall, stats.
+"""The command-line tools for people and scripts: import, export, backup, recall, stats, repair.
 
-Reads (export, backup, recall, stats) open the store beside a running server: Chroma reads go through
-SQLite, which gives each read a consistent view while the server writes. Imports write, and an embedded
-store takes one writer only: an import holds the data dir's owner lock and refuses while a server owns it.
+Only one process may open an embedded Chroma store. On a data dir a server owns, ``recall`` and ``stats`` ask
+that server over its socket, as forwarding servers do, and ``export`` and ``backup`` have it stream the export;
+``import`` and ``repair`` write, so they hold the owner lock and refuse while a server owns the data dir.
 """
 
 from __future__ import annotations
@@ -12,20 +12,24 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 import anyio
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.errors import Conflict, MemoryStoreError
+from mcp_memory.errors import Conflict, MemoryStoreError, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult
-from mcp_memory.ownership import LOCK_NAME, StoreOwnership
+from mcp_memory.ownership import LOCK_NAME, OwnerInfo, StoreOwnership
+from mcp_memory.store import ReconcileReport
 from mcp_memory.terminal import Progress, human_bytes, one_line, table
 from mcp_memory.transfer import (
     ExportReport,
     ImportReport,
     check_file,
+    copy_export,
     count_exportable,
     export_to,
     import_file,
@@ -88,16 +92,26 @@ def run_import(app: MemoryApp, path: Path, *, skip_bad: bool, batch_size: int, q
 
 
 def run_export(app: MemoryApp, target: str, *, with_embeddings: bool, quiet: bool = False) -> ExportReport:
-    """Write the export to ``target`` (``-`` for stdout); a file appears whole or not at all."""
+    """Write the export to ``target`` (``-`` for stdout); a file appears whole or not at all. On a data dir a
+    server owns, that server writes it (streamed over its socket)."""
+    owner = owner_of(app)
+    if owner is not None:
+        app.store.open_rows_only()  # only to count what comes, for the progress bar
     progress = Progress(count_exportable(app), "exporting", enabled=False if quiet else None)
+
+    def write(out: TextIO) -> ExportReport:
+        if owner is not None:
+            return export_through_owner(owner, out, with_embeddings, progress.advance)
+        return export_to(app, out, with_embeddings, progress.advance)
+
     if target == "-":
-        report = export_to(app, sys.stdout, with_embeddings, progress.advance)
+        report = write(sys.stdout)
     else:
         path = Path(target)
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
             with partial.open("w", encoding="utf-8") as out:
-                report = export_to(app, out, with_embeddings, progress.advance)
+                report = write(out)
                 out.flush()
                 os.fsync(out.fileno())
             partial.replace(path)
@@ -107,12 +121,85 @@ def run_export(app: MemoryApp, target: str, *, with_embeddings: bool, quiet: boo
     return report
 
 
-def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> tuple[Path, ExportReport]:
-    """A restorable backup: a full export with embeddings, named by the time it was taken."""
+@dataclass
+class Backup:
+    export: Path
+    report: ExportReport
+    database: Path | None  # the SQLite copy; None when the database is PostgreSQL (back it up with pg_dump)
+
+
+def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> Backup:
+    """A restorable backup named by the time it was taken: a full export (with the vectors, unless a server owns
+    the embedded store) and, for SQLite, an online copy of the database file."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"mcp-memory-{stamp}.jsonl"
-    return path, run_export(app, str(path), with_embeddings=True, quiet=quiet)
+    database = folder / f"mcp-memory-{stamp}.sqlite3"
+    copied = app.database.backup_to(database)
+    report = run_export(app, str(path), with_embeddings=True, quiet=quiet)
+    return Backup(path, report, database if copied else None)
+
+
+def run_repair(app: MemoryApp) -> ReconcileReport:
+    """Make the vector index agree with the database (see ``MemoryStore.reconcile``)."""
+    with sole_writer(app):
+        app.store.open()
+        return app.reconcile()
+
+
+def repair_summary(report: ReconcileReport) -> str:
+    return (
+        f"Repaired: {report.embedded:,} memories without a vector embedded again, "
+        f"{report.removed:,} vectors without a memory removed."
+    )
+
+
+# -- a server that owns the data dir ----------------------------------------------------------------
+
+
+def owner_of(app: MemoryApp) -> OwnerInfo | None:
+    """The server that owns the embedded store of the data dir, if one is running."""
+    if app.settings.chroma_url:
+        return None
+    ownership = StoreOwnership(app.settings.data_dir)
+    return ownership.owner_info() if ownership.held_by_other() else None
+
+
+def export_through_owner(owner: OwnerInfo, out: TextIO, with_embeddings: bool, progress: Any) -> ExportReport:
+    """Have the owning server write the export, streamed over its socket."""
+    import httpx2
+
+    from mcp_memory.runner import EXPORT_PATH
+
+    transport = httpx2.HTTPTransport(uds=str(owner.socket_path))
+    headers = {"Authorization": f"Bearer {owner.secret}.cli"}
+    params = {"with_embeddings": "1" if with_embeddings else "0"}
+    try:
+        with (
+            httpx2.Client(transport=transport, timeout=httpx2.Timeout(30.0, read=600.0)) as client,
+            client.stream("GET", f"http://localhost{EXPORT_PATH}", headers=headers, params=params) as response,
+        ):
+            if response.status_code != 200:
+                raise Unavailable(f"The server that owns the data dir refused the export (HTTP {response.status_code}).")
+            return copy_export(response.iter_lines(), out, progress)
+    except httpx2.TransportError as exc:
+        raise Unavailable(f"Cannot reach the server that owns the data dir ({exc}); run export again.") from exc
+
+
+def ask_owner(owner: OwnerInfo, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call one tool of the owning server over its socket; its tool error becomes ours."""
+    from mcp import Client
+
+    from mcp_memory.proxy import owner_socket_client
+
+    async def call() -> dict[str, Any]:
+        async with Client(owner_socket_client(str(owner.socket_path), owner.secret, "cli")) as client:
+            result = await client.call_tool(tool, arguments)
+        if result.is_error:
+            raise MemoryStoreError(" ".join(getattr(block, "text", "") for block in result.content))
+        return dict(result.structured_content or {})
+
+    return anyio.run(call)
 
 
 def import_summary(report: ImportReport) -> str:
@@ -139,6 +226,11 @@ def export_summary(report: ExportReport, target: str) -> str:
 def run_recall(app: MemoryApp, query: str, types: list[MemoryType], language: str | None, n: int) -> RecallResult:
     from mcp_memory.validation import normalize_language
 
+    owner = owner_of(app)
+    if owner is not None:
+        where = {"language": normalize_language(language)} if language else None
+        answer = ask_owner(owner, "search_memory", {"query": query, "memory_types": types, "where": where, "n_results": n})
+        return RecallResult.model_validate(answer)
     app.store.open()
     return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language)))
 
@@ -154,6 +246,9 @@ def recall_table(result: RecallResult) -> str:
 
 
 def run_stats(app: MemoryApp) -> tuple[MemoryStats, int]:
+    owner = owner_of(app)
+    if owner is not None:
+        return MemoryStats.model_validate(ask_owner(owner, "memory_stats", {})), _episode_count(app)
     app.store.open()
     stats = anyio.run(app.memory.stats)
     return stats, _episode_count(app)

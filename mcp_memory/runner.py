@@ -62,6 +62,28 @@ def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
     return server_class(uvicorn.Config(app, **config))
 
 
+EXPORT_PATH = "/owner/export"
+
+
+def owner_export_route(app: MemoryApp, secret: str) -> Any:
+    """Streams the export (``transfer.streamed_export``) to a local process that presents the owner's secret."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    from mcp_memory.console.remote import presents_secret
+    from mcp_memory.transfer import streamed_export
+
+    async def export(request: Request) -> Response:
+        if not presents_secret(request, secret):
+            return JSONResponse({"kind": "unauthorized", "message": "Wrong or missing secret."}, status_code=401)
+        await app.ready()
+        with_embeddings = request.query_params.get("with_embeddings") == "1"
+        return StreamingResponse(streamed_export(app, with_embeddings), media_type="application/x-ndjson")
+
+    return Route(EXPORT_PATH, export, methods=["GET"])
+
+
 async def start_owner_socket(
     app: MemoryApp, ownership: StoreOwnership, task_group: TaskGroup, limiter: RateLimiter
 ) -> Any:
@@ -76,8 +98,9 @@ async def start_owner_socket(
     from mcp_memory.console.local import local_data
     from mcp_memory.console.remote import owner_data_route
 
-    # The consoles of forwarding processes read through the owner too.
+    # The consoles of forwarding processes read through the owner too, and so do the CLI's export and backup.
     starlette_app.router.routes.append(owner_data_route(local_data(app), ownership.secret))
+    starlette_app.router.routes.append(owner_export_route(app, ownership.secret))
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,

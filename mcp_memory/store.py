@@ -88,6 +88,7 @@ class MemoryStore:
         self.rows = MemoryRows(self.db)
         self.index = ChromaIndex(embedder, data_dir, chroma_url)
         self.store_id = ""
+        self._rows_only = False
         self._listeners: list[WriteListener] = []
 
     def watch(self, listener: WriteListener) -> None:
@@ -103,9 +104,15 @@ class MemoryStore:
         """Whether other servers write to the same memory (a shared database)."""
         return self.db.shared
 
+    def open_rows_only(self) -> None:
+        """Open the database alone, for reading rows beside a server that owns the embedded vector store."""
+        self._rows_only = True
+        self.db.open()
+        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+
     def open(self) -> None:
         """Open the database (migrating it) and Chroma; import a store an earlier release wrote (idempotent)."""
-        if self.is_open:
+        if self.is_open or (self._rows_only and self.store_id):
             return
         self.db.open()
         self.index.open()

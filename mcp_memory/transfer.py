@@ -19,7 +19,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TextIO
@@ -30,7 +30,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.episode_store import FILE_NAME as EPISODES_FILE
-from mcp_memory.errors import Conflict, InvalidInput
+from mcp_memory.errors import Conflict, InvalidInput, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 from mcp_memory.redraft import embed_text_of
 from mcp_memory.store import StoredItem
@@ -146,6 +146,47 @@ def export_to(app: MemoryApp, out: TextIO, with_embeddings: bool = False, progre
         out.write(line)
         out.write("\n")
         counts[kind] += 1
+    return ExportReport(
+        memories={t: counts[t] for t in EXPORTED_TYPES}, episodes=counts["episode"], with_embeddings=with_embeddings,
+        seconds=round(time.monotonic() - start, 3),
+    )
+
+
+END_KIND = "end"  # closes a streamed export, so a stream cut short is never taken for a whole one
+
+
+def streamed_export(app: MemoryApp, with_embeddings: bool) -> Iterator[str]:
+    """The export as lines ending in a newline, then an end line (what a data dir's owner streams to the CLI)."""
+    written = 0
+    for _, line in _export_records(app, with_embeddings, None):
+        written += 1
+        yield line + "\n"
+    yield _dumps({"kind": END_KIND, "lines": written}) + "\n"
+
+
+def copy_export(lines: Iterable[str], out: TextIO, progress: Progress | None = None) -> ExportReport:
+    """Write export lines streamed from elsewhere (the owner of the data dir), counted as ``export_to`` counts."""
+    start = time.monotonic()
+    counts: dict[str, int] = {t: 0 for t in (*EXPORTED_TYPES, "episode", "header")}
+    with_embeddings = False
+    written, ended = 0, False
+    for line in lines:
+        if not line.strip():
+            continue
+        parsed = json.loads(line)
+        kind = parsed.get("type") if parsed.get("kind") == "memory" else parsed.get("kind")
+        if kind == END_KIND:
+            ended = parsed.get("lines") == written
+            break
+        written += 1
+        if kind == "header":
+            with_embeddings = "dimension" in parsed
+        counts[kind] = counts.get(kind, 0) + 1
+        out.write(line if line.endswith("\n") else line + "\n")
+        if progress and kind != "header":
+            progress(1)
+    if not ended:
+        raise Unavailable("The server that owns the data dir stopped sending the export midway; run export again.")
     return ExportReport(
         memories={t: counts[t] for t in EXPORTED_TYPES}, episodes=counts["episode"], with_embeddings=with_embeddings,
         seconds=round(time.monotonic() - start, 3),

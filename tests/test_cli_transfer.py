@@ -91,7 +91,12 @@ def test_backup_beside_a_running_server_restores_everything_and_the_server_keeps
         backup = cli("backup", str(tmp_path / "backups"), "--data-dir", str(data_dir))
         assert backup.returncode == 0, backup.stderr
         [path] = (tmp_path / "backups").glob("mcp-memory-*.jsonl")
-        assert "Restore with: mcp-memory import" in backup.stdout
+        [database] = (tmp_path / "backups").glob("mcp-memory-*.sqlite3")
+        assert "Restore with: mcp-memory import" in backup.stdout and "SQLite online backup" in backup.stdout
+        import sqlite3
+
+        with sqlite3.connect(database) as copy:  # the copy is a whole database holding every memory
+            assert copy.execute("SELECT count(*) FROM memories WHERE type = 'error'").fetchone()[0] >= len(stored)
 
         after = server.request("tools/call", {"name": "recall_error_solutions",
                                               "arguments": {"error_message": "cannot import name 'thing3'"}})

@@ -43,12 +43,17 @@ RESULTS: dict[str, TypeAdapter[Any]] = {
 }
 
 
+def presents_secret(request: Request, secret: str) -> bool:
+    """Whether a request to the owner's socket carries the owner's secret (``Bearer <secret>.<agent>``)."""
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").partition(".")[0]
+    return hmac.compare_digest(token.encode(), secret.encode())
+
+
 def owner_data_route(data: LocalData, secret: str) -> Route:
     """The owner's side: answers console reads of processes that present the owner's secret."""
 
     async def answer(request: Request) -> Response:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").partition(".")[0]
-        if not hmac.compare_digest(token.encode(), secret.encode()):
+        if not presents_secret(request, secret):
             return JSONResponse({"kind": "unauthorized", "message": "Wrong or missing secret."}, status_code=401)
         method = request.path_params["method"]
         adapter = RESULTS.get(method)
