@@ -32,13 +32,20 @@ def embedder() -> Embedder:
     return model
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[Any]:
-    """One private PostgreSQL cluster for the session (see tests/postgres.py)."""
-    from tests.postgres import bin_dir, remove_cluster, start_cluster
+def skip_without_postgres() -> None:
+    """Skip the test when PostgreSQL is not installed at all (CI installs it; see .ci/run)."""
+    from tests.postgres import bin_dir
 
     if bin_dir() is None:
         pytest.skip("PostgreSQL is not installed (no pg_config with initdb beside it): apt-get install postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """One private PostgreSQL cluster for the session (see tests/postgres.py)."""
+    from tests.postgres import remove_cluster, start_cluster
+
+    skip_without_postgres()
     cluster = start_cluster()
     yield cluster
     remove_cluster(cluster)
