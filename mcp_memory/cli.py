@@ -78,9 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SETTING_FLAGS = ("transport", "host", "port", "data_dir", "chroma_url", "database_url")
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
-    for flag in ("transport", "host", "port", "data_dir", "chroma_url", "database_url"):
+    for flag in SETTING_FLAGS:
         value = getattr(args, flag, None)
         if value is not None:
             overrides[flag] = value
@@ -88,6 +91,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if verbose:
         overrides["log_level"] = "DEBUG" if verbose > 1 else "INFO"
     return Settings(**overrides)
+
+
+def _setting_problem(error: Any) -> str:
+    """One invalid setting, named as the user sets it: the variable, and the flag when there is one."""
+    name = ".".join(map(str, error["loc"]))
+    where = f"MCP_MEMORY_{name.upper()}" + (f" or --{name.replace('_', '-')}" if name in SETTING_FLAGS else "")
+    return f"{name}: {str(error['msg']).removeprefix('Value error, ')} [{where}]"
 
 
 def configure_logging(settings: Settings) -> None:
@@ -109,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         settings = settings_from_args(args) if args.command else Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_setting_problem(error) for error in exc.errors())
         print(f"mcp-memory: invalid setting ({problems}). Check the flags and MCP_MEMORY_* variables.", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings)

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
             try:
                 sqlalchemy_url(value, None)
             except InvalidInput as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(f"{exc.problem} For example: {exc.fix}") from None
         return value
 
     @field_validator("chroma_url", "database_url", "episodes_url", "episodes_token", mode="before")

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import call, call_error
+from tests.conftest import BOTH_DATABASES, call, call_error
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, BOTH_DATABASES]
 
 ERROR = "ModuleNotFoundError: No module named 'fastapi'"
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from tests.helpers import chroma_server
-from tests.processes import http_client, http_server, processes_using, tool
+from tests.processes import (
+    error_text,
+    http_client,
+    http_server,
+    http_servers,
+    processes_using,
+    serve_env,
+    tool,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
@@ -109,3 +121,161 @@ async def test_servers_on_other_machines_share_one_episode_log_through_the_episo
 
         async with http_client(home.url, token) as at_home:
             assert (await tool(at_home, "get_episode", episode_id=episode))["episode"]["status"] == "ended"
+
+
+# -- a swarm of agents across three servers on one Chroma server and one PostgreSQL database ---------------------
+
+AGENTS = 60
+SYNC_BOUND_SECONDS = 2.0
+SHARED_FIX = {"error_message": "OSError: [Errno 28] No space left on device: '/var/lib/ci/cache'",
+              "context": "CI cache restore", "resolution": "prune the cache before restoring it"}
+REPORTED_FIX = {"error_message": "RecursionError: maximum recursion depth exceeded in comparison",
+                "context": "serializing a tree", "resolution": "serialize iteratively with an explicit stack"}
+
+
+def agent_tokens() -> dict[str, str]:
+    """Agent name -> bearer token, one per agent of the swarm."""
+    return {f"agent-{n:02d}": f"swarm-{n:02d}-{uuid.uuid4().hex[:12]}" for n in range(AGENTS)}
+
+
+def stored_worked(agent: int) -> bool:
+    return agent % 4 != 0
+
+
+def reported_worked(agent: int) -> bool:
+    return agent % 3 != 0
+
+
+async def counts(client: Any, memory_id: str) -> tuple[int, int, int]:
+    record = await tool(client, "get_memory", id=memory_id)
+    return record["usage_count"], record["success_count"], record["failure_count"]
+
+
+async def first_recall_within(client: Any, name: str, wanted: str, bound: float, **arguments: Any) -> float:
+    """Seconds until ``wanted`` is the first hit of a recall; fails past ``bound``."""
+    started = time.monotonic()
+    while True:
+        results = (await tool(client, name, **arguments))["results"]
+        elapsed = time.monotonic() - started
+        if results and results[0]["id"] == wanted:
+            return elapsed
+        assert elapsed < bound, f"{name} did not put {wanted} first within {bound} s: {[r['id'] for r in results]}"
+        await anyio.sleep(0.05)
+
+
+async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_and_survive_a_kill(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    tokens = agent_tokens()
+    token_of = list(tokens.values())
+    env = serve_env(MCP_MEMORY_TOKENS=",".join(f"{name}:{token}" for name, token in tokens.items()))
+
+    def started(names: list[str], chroma_url: str) -> Any:
+        return http_servers([tmp_path / name for name in names], tmp_path, chroma_url=chroma_url,
+                            database_url=postgres_url, env=env, names=names)
+
+    with chroma_server(tmp_path / "chroma-data") as chroma_url, started(["one", "two", "three"], chroma_url) as servers:
+
+        async def warm(url: str) -> None:
+            # Model loaded, word index built and the python pattern ids read: later writes must reach them by sync.
+            async with http_client(url, token_of[0]) as client:
+                await tool(client, "recall_error_solutions", error_message="warm up")
+                await tool(client, "recall_similar_patterns", description="warm up", language="python")
+
+        async with anyio.create_task_group() as group:
+            for running in servers:
+                group.start_soon(warm, running.url)
+
+        async with http_client(servers[0].url, token_of[0]) as first:
+            shared = await tool(first, "store_error_resolution", **SHARED_FIX, success=True)
+            reported = await tool(first, "store_error_resolution", **REPORTED_FIX, success=True)
+
+        # 60 agents at once over three servers: each stores the shared fix again and reports on the other one.
+        acks: list[dict[str, Any]] = []
+
+        async def agent(number: int) -> None:
+            async with http_client(servers[number % 3].url, token_of[number]) as client:
+                again = await tool(client, "store_error_resolution", **SHARED_FIX, success=stored_worked(number))
+                await tool(client, "report_outcome", memory_id=reported["id"], success=reported_worked(number))
+                acks.append(again)
+
+        with anyio.fail_after(300):
+            async with anyio.create_task_group() as group:
+                for number in range(AGENTS):
+                    group.start_soon(agent, number)
+        assert {(ack["id"], ack["duplicate"]) for ack in acks} == {(shared["id"], True)}
+        stored_ok = sum(stored_worked(n) for n in range(AGENTS))
+        reported_ok = sum(reported_worked(n) for n in range(AGENTS))
+        expected = {shared["id"]: (AGENTS + 1, 1 + stored_ok, AGENTS - stored_ok),
+                    reported["id"]: (AGENTS + 1, 1 + reported_ok, AGENTS - reported_ok)}
+        for running in servers:
+            async with http_client(running.url, token_of[1]) as client:
+                assert {memory_id: await counts(client, memory_id) for memory_id in expected} == expected
+                assert (await tool(client, "get_memory", id=shared["id"]))["agent"] == "agent-00"
+
+        # Stored through one server, recalled first through another within 2 s (error: the word index follows).
+        async with (
+            http_client(servers[0].url, token_of[2]) as via_one,
+            http_client(servers[1].url, token_of[3]) as via_two,
+            http_client(servers[2].url, token_of[4]) as via_three,
+        ):
+            message = "pydantic_core.ValidationError: 1 validation error for InvoiceLineQuantizer"
+            error = await tool(via_one, "store_error_resolution", error_message=message, context="billing import",
+                               resolution="round quantities before validation", success=True)
+            await first_recall_within(via_two, "recall_error_solutions", error["id"], SYNC_BOUND_SECONDS,
+                                      error_message=message)
+            pattern = await tool(via_three, "store_code_pattern", pattern_name="Leaky bucket limiter",
+                                 code="class LeakyBucket:\n    def allow(self) -> bool:\n        ...",
+                                 language="python", context="throttle outgoing webhooks per tenant")
+            await first_recall_within(via_one, "recall_similar_patterns", pattern["id"], SYNC_BOUND_SECONDS,
+                                      description="throttle outgoing webhooks per tenant", language="python")
+
+        # A write storm over the three servers; the third is killed with SIGKILL in the middle of it.
+        written: dict[str, str] = {}  # id -> title, every store a server acknowledged
+        killed = anyio.Event()
+        acked_by_third = 0
+
+        async def writer(number: int) -> None:
+            nonlocal acked_by_third
+            target = number % 3
+            try:
+                async with http_client(servers[target].url, token_of[number]) as client:
+                    for step in range(3):
+                        title = f"Storm note {number}-{step}: shard rebalancing for tenant {number * 7 + step}"
+                        result = await client.call_tool("store_solution", {
+                            "problem": title, "solution": f"move shard {step} of tenant {number} last",
+                            "language": "go"})
+                        if result.is_error:
+                            raise RuntimeError(error_text(result))
+                        written[result.structured_content["id"]] = title
+                        if target == 2:
+                            acked_by_third += 1
+                            if acked_by_third == 10:
+                                servers[2].kill_hard()
+                                killed.set()
+            except Exception:  # only calls to the killed server may fail, and none of those was acknowledged
+                if not (target == 2 and killed.is_set()):
+                    raise
+
+        with anyio.fail_after(300):
+            async with anyio.create_task_group() as group:
+                for number in range(AGENTS):
+                    group.start_soon(writer, number)
+        assert killed.is_set() and acked_by_third >= 10
+        for survivor in servers[:2]:
+            async with http_client(survivor.url, token_of[5]) as client:
+                for memory_id, title in written.items():
+                    assert (await tool(client, "get_memory", id=memory_id))["fields"]["problem"] == title
+
+        # Two new servers with empty data dirs see every memory, with its counts.
+        total = len(written) + 4
+        with started(["four", "five"], chroma_url) as fresh_servers:
+            for fresh in fresh_servers:
+                async with http_client(fresh.url, token_of[6]) as client:
+                    stats = await tool(client, "memory_stats")
+                    assert stats["total"] >= total  # stores of the killed server that it never acknowledged
+                    assert {memory_id: await counts(client, memory_id) for memory_id in expected} == expected
+                    for memory_id, title in written.items():
+                        assert (await tool(client, "get_memory", id=memory_id))["fields"]["problem"] == title
+                    assert (await tool(client, "recall_error_solutions", error_message=message))["results"][0][
+                        "id"] == error["id"]

@@ -20,7 +20,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
 from mcp_memory.server import build_server
-from tests.conftest import REPO_ROOT, call, call_error
+from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -102,6 +102,7 @@ async def read_text(client: Any, uri: str) -> str:
 # -- patterns, solutions, errors -------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_recall_similar_patterns_returns_the_stored_pattern_and_language_filter_excludes_others(
     client: Any,
 ) -> None:
@@ -199,6 +200,7 @@ async def test_a_failed_attempt_is_marked_failed_and_ranks_below_the_working_fix
     assert recalled["results"][0]["score"] > attempt["score"]
 
 
+@BOTH_DATABASES
 async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(client: Any) -> None:
     first = await store_pattern(client, "Singleton", SINGLETON, "python")
     # Same code modulo indentation and line endings is the same pattern.
@@ -214,6 +216,7 @@ async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(c
     assert (await call(client, "get_memory", id=first["id"]))["usage_count"] == 2
 
 
+@BOTH_DATABASES
 async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> None:
     worked = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", True)
     failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False)
@@ -230,6 +233,7 @@ async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> N
 # -- search, get, delete, stats --------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client: Any) -> None:
     pattern = await store_pattern(client, "Retry HTTP with backoff", "async def retry(call): ...", "python")
     solution = await call(
@@ -286,7 +290,27 @@ async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client
     assert nothing["results"] == []
     assert nothing["note"] == "Nothing matches these filters."
 
+@BOTH_DATABASES
+async def test_search_memory_filters_on_the_counters_the_database_keeps(client: Any) -> None:
+    proven = await store_error(client, "TimeoutError: connection pool exhausted", "raise pool_size to 20", True)
+    doubtful = await store_error(client, "TimeoutError: read timed out", "raise the read timeout", True)
+    for _ in range(2):
+        await call(client, "report_outcome", memory_id=proven["id"], success=True)
+    await call(client, "report_outcome", memory_id=doubtful["id"], success=False)
 
+    often = await call(client, "search_memory", query="timeout", where={"success_count": {"$gte": 3}})
+    assert [hit["id"] for hit in often["results"]] == [proven["id"]]
+    failed = await call(
+        client, "search_memory", query="timeout", n_results=10,
+        where={"$and": [{"source": "agent"}, {"failure_count": {"$gte": 1}}, {"usage_count": 2}]},
+    )
+    assert [hit["id"] for hit in failed["results"]] == [doubtful["id"]]
+    nothing = await call(client, "search_memory", query="timeout", where={"usage_count": {"$gt": 3}})
+    assert nothing["results"] == []
+
+
+
+@BOTH_DATABASES
 async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     stored = await call(
         client,
@@ -321,6 +345,7 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     assert record["created_at"].endswith("+00:00")
 
 
+@BOTH_DATABASES
 async def test_a_deleted_memory_is_gone(client: Any) -> None:
     stored = await store_pattern(client, "Singleton", SINGLETON, "python")
 
@@ -497,6 +522,7 @@ async def test_an_agent_memory_is_not_a_knowledge_resource(client: Any) -> None:
 # -- persistence and the protocol surface ----------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -> None:
     async with connect(MemoryApp(settings, embedder=embedder)) as client:
         stored = await store_error(

@@ -5,8 +5,8 @@ once, which takes transactions and atomic statements, not read-modify-write in P
 
 - SQLite: WAL journal, ``synchronous=FULL`` (a commit is on disk when it returns), every write transaction begins
   ``IMMEDIATE`` (it takes the write lock first, so two writers never deadlock upgrading a read lock).
-- PostgreSQL (psycopg 3): a pool whose connections are checked before use, a connect timeout and a statement
-  timeout, so a database that went away gives an error within the call's time, never a hang; the pool reconnects
+- PostgreSQL (psycopg 3): a pool whose connections are checked before use, connect, TCP and statement
+  timeouts, so a database that is down or unreachable gives an error within seconds, not a hang; the pool reconnects
   by itself when it is back.
 - Schema: Alembic migrations (``migrations/``) run on open, under a lock (an advisory lock on PostgreSQL, a file
   lock beside an SQLite file), so servers starting together migrate once.
@@ -32,6 +32,12 @@ SQLITE_FILE = "memory.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_MS = 30_000
+# Sent data unacknowledged this long, or an idle link silent for idle + interval * count seconds: the connection is
+# dead and the call fails (a healthy loopback or LAN acknowledges within milliseconds).
+TCP_USER_TIMEOUT_MS = 10_000
+KEEPALIVE_IDLE_SECONDS = 10
+KEEPALIVE_INTERVAL_SECONDS = 5
+KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
 URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
 
@@ -141,6 +147,13 @@ class Database:
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                # A host that stops answering (network loss, failover) sends no reset: without these a query or
+                # the pool's pre-ping would wait on the socket for the kernel's retransmission limit (~15 min).
+                "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+                "keepalives": 1,
+                "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+                "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+                "keepalives_count": KEEPALIVE_COUNT,
             },
         )
 
