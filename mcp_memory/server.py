@@ -10,7 +10,9 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from mcp_memory import __version__
 from mcp_memory.app import MemoryApp
@@ -18,6 +20,7 @@ from mcp_memory.auth import AgentTokens, RateLimiter
 from mcp_memory.config import Settings
 from mcp_memory.tools import episode_tools, learning_tools, memory_tools
 from mcp_memory.tools.context import ToolContext, current_agent
+from mcp_memory.validation import argument_problems
 
 __all__ = [
     "INSTRUCTIONS", "build_server", "current_agent", "http_security", "is_loopback", "rate_limiter", "user_auth",
@@ -31,6 +34,21 @@ recall_error_solutions (or search_memory across everything). After a task: store
 (store_code_pattern, store_solution) and every error you fixed or failed to fix (store_error_resolution).
 Storing the same thing twice is safe: it counts the reuse instead of duplicating. Seeded knowledge is
 readable at memory://knowledge."""
+
+
+class MemoryServer(MCPServer):
+    """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks:
+    ``Invalid 'field': problem. Example: ...`` instead of pydantic's text."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            tool = self._tool_manager.get_tool(name)
+            if not isinstance(exc.__cause__, ValidationError) or tool is None:
+                raise
+            problems = argument_problems(exc.__cause__, tool.parameters)
+            raise ToolError(f"Error executing tool {name}: {problems}") from exc.__cause__
 
 
 class AgentTokenVerifier:
@@ -93,7 +111,7 @@ def build_server(
         yield {}
 
     auth_options = forwarded_auth(forwarded_secret) if forwarded_secret else user_auth(settings)
-    mcp = MCPServer(
+    mcp = MemoryServer(
         "mcp-memory",
         lifespan=warm_up,
         **auth_options,

@@ -268,7 +268,7 @@ async def test_a_consensus_result_in_the_swarms_own_shape_is_learned_and_kept_wh
         ({"winner_candidate": {"code": "  ", "language": "python"}}, "'winner_candidate.code': must not be empty"),
         ({"winner_candidate": {"code": "x = 1"}, "task_context": {"description": "t"}}, "'winner_candidate.language'"),
         ({"winner_candidate": {"code": "x = 1"}, "task_context": {"description": "t", "language": 3}},
-         "'task_context.language': expected a language name"),
+         "'task_context.language': expected a string"),
         ({"winner_candidate": {"code": "x = 1", "language": "py!!"}}, "'winner_candidate.language': 'py!!' is not"),
         ({"winner_candidate": {"code": "x = 1", "language": "python", "score": "high"}}, "'winner_candidate.score'"),
         ({"winner_candidate": {"code": "x = 1", "language": "python", "agent_role": "a\nb"}}, "'winner_candidate.agent_role'"),
