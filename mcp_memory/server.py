@@ -23,7 +23,8 @@ from mcp_memory.tools.context import ToolContext, current_agent
 from mcp_memory.validation import argument_problems
 
 __all__ = [
-    "INSTRUCTIONS", "build_server", "current_agent", "http_security", "is_loopback", "rate_limiter", "user_auth",
+    "INSTRUCTIONS", "build_server", "current_agent", "explain_unauthorized", "http_security", "is_loopback",
+    "rate_limiter", "user_auth",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,8 +77,46 @@ class ForwardedAgentVerifier:
 
 
 def _auth_settings(settings: Settings) -> AuthSettings:
+    """Bearer tokens, and no OAuth: no protected-resource metadata, so clients are not sent to a login that
+    does not exist (the SDK wants an issuer URL all the same; nothing serves it)."""
     base_url = f"http://{settings.host}:{settings.port}"
-    return AuthSettings(issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False)
+    return AuthSettings(issuer_url=base_url, resource_server_url=None, validate_token_resource=False)
+
+
+BEARER_HINT = "Send the header 'Authorization: Bearer <token>' with a token from MCP_MEMORY_TOKENS or MCP_MEMORY_TOKENS_FILE."
+
+
+def explain_unauthorized(app: Any) -> Any:
+    """The ASGI ``app`` with its 401 answers saying how to authenticate: a bearer token, in the header and the body."""
+    import json
+
+    body = json.dumps({"error": "invalid_token", "error_description": f"Authentication required. {BEARER_HINT}"})
+    challenge = f'Bearer realm="mcp-memory", error="invalid_token", error_description="{BEARER_HINT}"'
+
+    async def explained(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_explained(message: dict[str, Any]) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                replaced = True
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"www-authenticate", b"content-length", b"content-type")]
+                headers += [(b"www-authenticate", challenge.encode()), (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]
+                await send({**message, "headers": headers})
+            elif message["type"] == "http.response.body" and replaced:
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": body.encode()})
+            else:
+                await send(message)
+
+        await app(scope, receive, send_explained)
+
+    return explained
 
 
 def user_auth(settings: Settings) -> dict[str, Any]:
