@@ -2,6 +2,7 @@
 
 
 import hmac
+import inspect
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -38,8 +39,12 @@ readable at memory://knowledge."""
 
 
 class MemoryServer(MCPServer):
-    """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks:
-    ``Invalid 'field': problem. Example: ...`` instead of pydantic's text."""
+    """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
+    (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), and tidy tool descriptions."""
+
+    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+        """Tools described by their docstrings, without the docstring's indentation."""
+        super().add_tool(fn, *args, description=description or inspect.cleandoc(fn.__doc__ or "") or None, **kwargs)
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
@@ -536,6 +537,8 @@ async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -
 
 async def test_tools_list_describes_every_tool_with_schema_and_annotations(client: Any) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for tool in tools.values():  # docstrings without their source indentation
+        assert tool.description and tool.description == inspect.cleandoc(tool.description), tool.name
 
     assert TOOLS <= set(tools)
     for tool in tools.values():
