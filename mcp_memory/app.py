@@ -42,6 +42,11 @@ def _let_warmups_finish() -> None:
         thread.join(max(0.0, deadline - time.monotonic()))
 
 
+def warming_up() -> bool:
+    """Whether a warm-up thread is still running (importing, opening the store, loading the model)."""
+    return any(thread.is_alive() for thread in list(_warmups))
+
+
 class MemoryApp:
     """Everything a server, the CLI or a benchmark needs, with no protocol in it."""
 
@@ -111,6 +116,10 @@ class MemoryApp:
             except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries
                 logger.warning("background start failed: %s", exc)
             except Exception:  # the first tool call retries and reports the cause to the agent
+                if _exiting.is_set():
+                    # The client left and the interpreter is shutting down under the warm-up (imports and thread
+                    # pools refuse new work): nobody is waiting for this start, so it ends quietly.
+                    return
                 logger.exception("background start failed")
 
         thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,36 +16,46 @@ from typing import Any
 from mcp_memory import __version__
 from mcp_memory.config import Settings
 
+CONSOLE_PORT = 8766  # the console alone, so that it can run beside a server on the default port
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mcp-memory", description="Shared, persistent memory for coding agents (MCP).")
     parser.add_argument("--version", action="version", version=f"mcp-memory {__version__}")
-    commands = parser.add_subparsers(dest="command")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, help=summary, description=summary)
 
     def store_flags(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--data-dir", help="Where the embedded store lives (env MCP_MEMORY_DATA_DIR).")
-        sub.add_argument("--chroma-url", help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env MCP_MEMORY_CHROMA_URL).")
-        sub.add_argument("--database-url", help="Use a PostgreSQL database, e.g. postgresql://user@host:5432/memory "
-                         "(env MCP_MEMORY_DATABASE_URL).")
-        sub.add_argument("-v", "--verbose", action="count", default=0, help="More logging on stderr (-vv for debug).")
+        # SUPPRESS: a flag given before the command (mcp-memory --data-dir D serve) is not reset by the command's own.
+        sub.add_argument("--data-dir", default=argparse.SUPPRESS,
+                         help="Where the embedded store lives (env MCP_MEMORY_DATA_DIR).")
+        sub.add_argument("--chroma-url", default=argparse.SUPPRESS,
+                         help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env MCP_MEMORY_CHROMA_URL).")
+        sub.add_argument("--database-url", default=argparse.SUPPRESS,
+                         help="Use a PostgreSQL database, e.g. postgresql://user@host:5432/memory (env MCP_MEMORY_DATABASE_URL).")
+        sub.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="More logging on stderr (-vv for debug).")
 
-    serve = commands.add_parser("serve", help="Run the MCP server (default).")
+    store_flags(parser)
+    serve = command("serve", "Run the MCP server (default).")
     serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP at /mcp.")
     serve.add_argument("--host", help="HTTP host (default 127.0.0.1).")
     serve.add_argument("--port", type=int, help="HTTP port (default 8765).")
     store_flags(serve)
 
-    console = commands.add_parser("console", help="Serve the web console alone (no /mcp) on a data dir or Chroma server.")
+    console = command("console", "Serve the web console alone (no /mcp) on a data dir or Chroma server.")
     console.add_argument("--host", help="HTTP host (default 127.0.0.1).")
-    console.add_argument("--port", type=int, help="HTTP port (default 8765).")
+    console.add_argument("--port", type=int, help=f"HTTP port (default {CONSOLE_PORT}, beside serve's 8765).")
     store_flags(console)
 
-    seed = commands.add_parser("seed", help="Seed the knowledge base and print the counts.")
+    seed = command("seed", "Seed the knowledge base and print the counts.")
     store_flags(seed)
-    stats = commands.add_parser("stats", help="Print memory statistics (a table; --json for machines).")
+    stats = command("stats", "Print memory statistics (a table; --json for machines).")
     stats.add_argument("--json", action="store_true", help="Print the statistics as JSON.")
     store_flags(stats)
-    recall = commands.add_parser("recall", help="Recall memories for a query and print them as a table.")
+    recall = command("recall", "Recall memories for a query and print them as a table.")
     recall.add_argument("query", help="What to look for, in words or code.")
     recall.add_argument("--type", action="append", dest="types", metavar="TYPE", choices=sorted(TYPE_CHOICES),
                         help="errors, patterns, solutions, best_practices, episodes or all (repeatable; default all).")
@@ -52,11 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     recall.add_argument("-n", "--n-results", type=int, default=5, help="How many to show (default 5).")
     recall.add_argument("--json", action="store_true", help="Print the full results as JSON.")
     store_flags(recall)
-    export = commands.add_parser("export", help="Export every memory and episode to a JSON-lines file.")
+    export = command("export", "Export every memory and episode to a JSON-lines file.")
     export.add_argument("file", help="Where to write (- for stdout). Written whole or not at all.")
     export.add_argument("--with-embeddings", action="store_true", help="Carry the vectors, so import skips the model.")
     store_flags(export)
-    load = commands.add_parser("import", help="Import a JSON-lines export; re-running it adds only what is missing.")
+    load = command("import", "Import a JSON-lines export; re-running it adds only what is missing.")
     load.add_argument("file", help="A file written by export (or backup).")
     load.add_argument("--skip-bad", action="store_true",
                       help="Import the good lines and list the bad ones (default: a bad line aborts before any write).")
@@ -65,16 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Threads for encoding batches (default 1; 2 is faster only on an otherwise idle machine).")
     load.add_argument("--json", action="store_true", help="Print the import report as JSON.")
     store_flags(load)
-    backup = commands.add_parser("backup", help="Back up the memory into a folder; safe while a server runs.")
+    backup = command("backup", "Back up the memory into a folder; safe while a server runs.")
     backup.add_argument("folder", help="Folder to write mcp-memory-<time>.jsonl (and .sqlite3) into (restore with import).")
     store_flags(backup)
-    repair = commands.add_parser(
-        "repair", help="Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
+    repair = command(
+        "repair", "Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
     )
     store_flags(repair)
-    demo = commands.add_parser("demo", help="Spawn the server and play a complete agent workflow against it.")
-    demo.add_argument("--data-dir", help="Store to use (default: a temporary directory, removed afterwards).")
-    demo.add_argument("-v", "--verbose", action="count", default=0)
+    demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
+    demo.add_argument("--data-dir", default=argparse.SUPPRESS,
+                      help="Store to use (default: a temporary directory, removed afterwards).")
+    demo.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS)
     return parser
 
 
@@ -87,6 +99,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         value = getattr(args, flag, None)
         if value is not None:
             overrides[flag] = value
+    if getattr(args, "command", None) == "console" and "port" not in overrides and "MCP_MEMORY_PORT" not in os.environ:
+        overrides["port"] = CONSOLE_PORT
     verbose = getattr(args, "verbose", 0)
     if verbose:
         overrides["log_level"] = "DEBUG" if verbose > 1 else "INFO"
@@ -113,11 +127,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "demo":
         from mcp_memory.demo import run_demo
 
-        sys.exit(run_demo(data_dir=args.data_dir, verbose=args.verbose))
+        sys.exit(run_demo(data_dir=getattr(args, "data_dir", None), verbose=getattr(args, "verbose", 0)))
     from pydantic import ValidationError
 
     try:
-        settings = settings_from_args(args) if args.command else Settings()
+        settings = settings_from_args(args)
     except ValidationError as exc:
         problems = "; ".join(_setting_problem(error) for error in exc.errors())
         print(f"mcp-memory: invalid setting ({problems}). Check the flags and MCP_MEMORY_* variables.", file=sys.stderr)
@@ -220,3 +234,12 @@ def serve(settings: Settings, console_only: bool = False) -> None:
     from mcp_memory.runner import serve as run_server
 
     anyio.run(partial(run_server, console_only=console_only), settings)
+    from mcp_memory.app import warming_up
+
+    if warming_up():
+        # The client left before the warm-up finished. Everything the server acknowledged is on disk (as after a
+        # kill -9), so the process ends here: the interpreter's teardown under a half-imported torch or Chroma
+        # would only print their finalizers' tracebacks.
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(0)

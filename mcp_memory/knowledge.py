@@ -23,6 +23,10 @@ SEED_KNOWLEDGE_TYPES: dict[str, KnowledgeType] = {
 }
 _ID_KINDS = {"pattern": "pattern", "best_practice": "bestpractice", "error": "error", "solution": "solution"}
 KNOWLEDGE_SOURCES = ["seed", "knowledge"]
+# A seed is what the knowledge base ships, not something an agent used: its record starts empty and counts only
+# what agents report (kept when an edited seed file updates it).
+UNUSED = {"usage_count": 0, "success_count": 0, "failure_count": 0}
+AGENTS_RECORD = (*UNUSED, "outcome_notes_json")
 
 
 def seed_id(knowledge_type: KnowledgeType, slug: str) -> str:
@@ -72,9 +76,10 @@ class KnowledgeBase:
                 if old is not None and old.metadata.get("content_hash") == digest:
                     unchanged += 1
                     continue
-                metadata = new_metadata(draft, digest)
+                metadata = {**new_metadata(draft, digest), **UNUSED}
                 if old is not None:
                     metadata["created_at"] = old.metadata.get("created_at", metadata["created_at"])
+                    metadata.update({key: old.metadata[key] for key in AGENTS_RECORD if key in old.metadata})
                     updated += 1
                 else:
                     added += 1

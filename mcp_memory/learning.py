@@ -114,7 +114,10 @@ class PatternLearning:
             self.window.count,
             self.window.size,
         )
-        solution.metadata = provenance | {"pattern_ids": [plan.id for plan in plans]}
+        solution.metadata = provenance | {
+            "pattern_ids": [plan.id for plan in plans],
+            "consensus_result": inputs.consensus_result,  # as the swarm sent it, keys we do not read included
+        }
         results = self.memory.remember_many_blocking([solution, *(plan.main for plan in plans)])
         # Parts follow the text stored first: a known pattern keeps the parts it has.
         parts = [

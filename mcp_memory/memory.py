@@ -28,7 +28,7 @@ from mcp_memory.models import (
     RecallResult,
     StoreResult,
 )
-from mcp_memory.ranking import POLICIES, keeps_failing, success_rate
+from mcp_memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
 from mcp_memory.recall import CANDIDATE_FACTOR, Recaller
 from mcp_memory.records import MemoryDraft, content_hash, memory_id, new_metadata, outcome_of, to_record
 from mcp_memory.store import COLLECTION_NAMES, MemoryStore, StoredItem
@@ -148,6 +148,8 @@ class MemoryService:
         note = None
         if not hits:
             note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+        elif all(hit.weak for hit in hits):
+            note = NO_CLOSE_MATCH
         return RecallResult(query=query, results=hits, note=note)
 
     def _recall_blocking(

@@ -49,6 +49,10 @@ class MemoryHit(MemoryRecord):
     )
     similarity: float = Field(description="Raw cosine similarity of the query and the memory.")
     why: str = Field(description="Why it was returned.")
+    weak: bool = Field(
+        default=False,
+        description="True when its relevance is below the type's calibrated floor: probably not about the query.",
+    )
     matched_part: int | None = Field(
         default=None,
         description="Code too long for the model is stored in parts: the part (2..n) that matched. The hit is "

@@ -21,6 +21,7 @@ from mcp_memory.server import (
     INSTRUCTIONS,
     build_server,
     current_agent,
+    explain_unauthorized,
     http_security,
     rate_limiter,
     user_auth,
@@ -143,6 +144,7 @@ async def serve_front(
         starlette_app = front.streamable_http_app(**options)
     else:
         starlette_app = front.streamable_http_app(**options, **user_auth(settings))
+    starlette_app = explain_unauthorized(starlette_app)
     if console is not None:
         from mcp_memory.console.app import build_console, with_console
 

@@ -1,6 +1,6 @@
 """The memory-informed task prompt: what memory knows about a task, compact, before an agent starts it.
 
-Only what clears a relevance floor is included, each memory once, code cut to a short excerpt, so
+Only what clears its type's relevance floor (``ranking.py``; weak matches are left out) is included, each memory once, code cut to a short excerpt, so
 the prompt stays small enough to put in front of every generation.
 """
 
@@ -14,7 +14,6 @@ from mcp_memory.memory import MemoryService
 from mcp_memory.models import MemoryHit, SimilarEpisode
 from mcp_memory.validation import normalize_language, require_text
 
-MIN_SIMILARITY = 0.3
 MIN_EPISODE_SIMILARITY = 0.35
 STRONG_EPISODE_SCORE = 0.6
 CODE_LINES = 30
@@ -69,11 +68,11 @@ async def memory_informed_task(
 
 
 def _fresh(hits: list[MemoryHit], seen: set[str]) -> list[MemoryHit]:
-    """Relevant hits not shown already (same id, same content or same title)."""
+    """Hits that are not weak matches and not shown already (same id, same content or same title)."""
     kept: list[MemoryHit] = []
     for hit in hits:
         keys = {hit.id, hit.content_hash, f"{hit.type}:{hit.title.strip().lower()}"}
-        if hit.similarity < MIN_SIMILARITY or keys & seen:
+        if hit.weak or keys & seen:
             continue
         seen.update(keys)
         kept.append(hit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
@@ -398,6 +399,20 @@ async def test_seeding_twice_adds_nothing_the_second_time(client: Any) -> None:
     assert (await call(client, "memory_stats"))["total"] == total
 
 
+async def test_seeded_knowledge_claims_no_use_until_an_agent_reports_one(client: Any) -> None:
+    await call(client, "seed_initial_knowledge")
+    record_keys = ("outcome", "usage_count", "success_count", "failure_count")
+
+    for seed in ("seed_pattern_singleton", "seed_error_module-not-found-error"):
+        record = await call(client, "get_memory", id=seed)
+        assert {key: record[key] for key in record_keys} == {
+            "outcome": "unknown", "usage_count": 0, "success_count": 0, "failure_count": 0
+        }
+    await call(client, "report_outcome", memory_id="seed_pattern_singleton", success=True)
+    used = await call(client, "get_memory", id="seed_pattern_singleton")
+    assert (used["outcome"], used["success_count"]) == ("worked", 1)
+
+
 async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -408,6 +423,7 @@ async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
     )
     async with connect(MemoryApp(settings, embedder=embedder)) as client:
         await call(client, "seed_initial_knowledge")
+        await call(client, "report_outcome", memory_id="seed_pattern_singleton", success=True)
         before = await call(client, "get_memory", id="seed_pattern_singleton")
         singleton = seeds / "patterns" / "singleton.md"
         singleton.write_text(singleton.read_text() + "\nPrefer a module-level instance when you can.\n")
@@ -419,6 +435,7 @@ async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
         assert after["content"].endswith("Prefer a module-level instance when you can.")
         assert after["content_hash"] != before["content_hash"]
         assert after["created_at"] == before["created_at"]
+        assert (after["usage_count"], after["success_count"]) == (before["usage_count"], 1)  # agents' reports stay
         assert (await call(client, "memory_stats"))["total"] == 11
 
 
@@ -546,6 +563,8 @@ async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -
 
 async def test_tools_list_describes_every_tool_with_schema_and_annotations(client: Any) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for tool in tools.values():  # docstrings without their source indentation
+        assert tool.description and tool.description == inspect.cleandoc(tool.description), tool.name
 
     assert TOOLS <= set(tools)
     for tool in tools.values():

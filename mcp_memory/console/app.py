@@ -31,7 +31,7 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 def is_mcp_path(path: str) -> bool:
-    """Paths the MCP server answers: its endpoint and its auth metadata."""
+    """Paths the MCP server answers: its endpoint, and discovery paths (404 there: there is no OAuth), never a login."""
     return path == "/mcp" or path.startswith(("/mcp/", "/.well-known/"))
 
 

@@ -13,6 +13,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.tool_inputs import KnownKeys
 from mcp_memory.validation import require_json_object, require_text
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -81,5 +82,6 @@ class ToolContext:
     def optional_text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars, allow_empty=True)
 
-    def json_object(self, field: str, value: dict[str, Any]) -> dict[str, Any]:
-        return require_json_object(field, value, self.settings.max_text_chars)
+    def json_object(self, field: str, value: dict[str, Any] | KnownKeys) -> dict[str, Any]:
+        plain = value.as_dict() if isinstance(value, KnownKeys) else value
+        return require_json_object(field, plain, self.settings.max_text_chars)

@@ -19,6 +19,7 @@ from mcp_memory.models import (
     FailureAnalysis,
     SimilarEpisodes,
 )
+from mcp_memory.tool_inputs import NO_EPISODE_METRICS, EpisodeMetrics
 from mcp_memory.tools.context import APPENDS, READ_ONLY, ToolContext, resource_errors, tool_errors
 
 ROLES = ["ORCHESTRATOR", "WORKER_BACKEND", "WORKER_FRONTEND", "QA_SENTINEL", "CONSENSUS_JUDGE", "SECURITY_AUDITOR"]
@@ -73,8 +74,10 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     @mcp.tool(annotations=APPENDS)
     async def end_episode(
         episode_id: Annotated[str, Field(description="The id start_episode returned.")],
-        success: Annotated[bool, Field(description="Did the task succeed?")],
-        metrics: Annotated[dict[str, Any], Field(description='e.g. {"tests_passed": 12, "duration_s": 340}.')] = {},
+        success: Annotated[bool, Field(description="Did the task succeed?", strict=True)],
+        metrics: Annotated[
+            EpisodeMetrics, Field(description='e.g. {"tests_passed": 12, "duration_s": 340}.')
+        ] = NO_EPISODE_METRICS,
         summary: Annotated[str, Field(description="What was done and what was learned, in a few sentences.")] = "",
     ) -> EpisodeEnded:
         """End an episode with its outcome; it then takes no more events and similar tasks can recall it.
@@ -83,7 +86,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """
         with tool_errors():
             ctx.check_rate()
-            return await ctx.app.episode_log.end(episode_id, success, metrics, summary)
+            return await ctx.app.episode_log.end(episode_id, success, metrics.as_dict(), summary)
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_episode(
@@ -99,7 +102,9 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     @mcp.tool(annotations=READ_ONLY)
     async def list_episodes(
         status: Annotated[Literal["open", "ended"] | None, Field(description="open, ended, or both (null).")] = None,
-        success: Annotated[bool | None, Field(description="Only succeeded (true) or failed (false) ones.")] = None,
+        success: Annotated[
+            bool | None, Field(description="Only succeeded (true) or failed (false) ones.", strict=True)
+        ] = None,
         limit: Annotated[int, Field(description="How many, newest first.", ge=1, le=1000)] = 20,
     ) -> EpisodeList:
         """List episodes, newest first; status='open' finds the ones never ended."""
@@ -111,7 +116,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     async def recall_similar_episodes(
         task_description: Annotated[str, Field(description="The task you are about to start.")],
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
-        success_only: Annotated[bool, Field(description="Only episodes that succeeded.")] = False,
+        success_only: Annotated[bool, Field(description="Only episodes that succeeded.", strict=True)] = False,
     ) -> SimilarEpisodes:
         """Past episodes like this task (by its words, summary and salient events): how each ended and why similar.
 

@@ -20,6 +20,7 @@ from mcp_memory.models import (
     SeedCounts,
     StoreResult,
 )
+from mcp_memory.tool_inputs import NO_SUCCESS_METRICS, SuccessMetrics
 from mcp_memory.tools.context import (
     APPENDS,
     DESTRUCTIVE,
@@ -51,8 +52,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         language: Annotated[str, Field(description="Programming language, e.g. 'python', 'typescript'.")],
         context: Annotated[str, Field(description="When and why to use it; what problem it solved.")],
         success_metrics: Annotated[
-            dict[str, Any], Field(description='How well it worked, e.g. {"success_rate": 1.0, "tests_passed": 12}.')
-        ] = {},
+            SuccessMetrics, Field(description='How well it worked, e.g. {"success_rate": 1.0, "tests_passed": 12}.')
+        ] = NO_SUCCESS_METRICS,
         tags: Annotated[list[str], Field(description="Keywords, e.g. ['auth', 'fastapi'].", max_length=50)] = [],
         agent_role: Annotated[str | None, Field(description="Who stores it, e.g. 'WORKER_BACKEND'.")] = None,
     ) -> StoreResult:
@@ -99,7 +100,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         solution: Annotated[str, Field(description="The complete solution (code and/or steps).")],
         language: Annotated[str | None, Field(description="Programming language, if any.")] = None,
         context: Annotated[str, Field(description="Constraints, environment, caveats.")] = "",
-        success_metrics: Annotated[dict[str, Any], Field(description='e.g. {"success_rate": 1.0}.')] = {},
+        success_metrics: Annotated[SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')] = NO_SUCCESS_METRICS,
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
@@ -135,7 +136,9 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         error_message: Annotated[str, Field(description="The error as printed, e.g. the last traceback line.")],
         context: Annotated[str, Field(description="What you were doing when it happened.")],
         resolution: Annotated[str, Field(description="What you did about it: commands, code changes.")],
-        success: Annotated[bool, Field(description="True if the resolution fixed the error; False if it did not.")],
+        success: Annotated[
+            bool, Field(description="True if the resolution fixed the error; False if it did not.", strict=True)
+        ],
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
     ) -> StoreResult:
         """Store how an error was resolved — or that an attempt failed, so nobody repeats it.
@@ -264,7 +267,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=APPENDS)
     async def report_outcome(
         memory_id: Annotated[str, Field(description="The id of a memory you recalled and used.")],
-        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.")],
+        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.", strict=True)],
         note: Annotated[str, Field(description="What happened, e.g. 'needed --upgrade too'. Optional.")] = "",
         agent_role: Annotated[str | None, Field(description="Who reports it.")] = None,
     ) -> OutcomeReport:
