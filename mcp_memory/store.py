@@ -275,11 +275,13 @@ class MemoryStore:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+    def insert_or_bump(
+        self, item: StoredItem, success: bool | None, voter: str
+    ) -> tuple[StoreOutcome, StoredItem]:
         """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
         replaced row with ``put_vectors``."""
         self.open()
-        return self.rows.insert_or_bump(item, success)
+        return self.rows.insert_or_bump(item, success, voter)
 
     def put_vectors(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
         """Index the vectors of rows already written."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, insert, select, update
 
 from mcp_memory.storage.database import Database
-from mcp_memory.storage.schema import memories, memory_changes, outcome_reports, store_facts
+from mcp_memory.storage.schema import memories, memory_changes, outcome_reports, outcome_votes, store_facts
 
 # Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
 COLUMN_KEYS = (
@@ -27,6 +27,7 @@ COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
 IN_CHUNK = 500  # ids per IN (...) list
+LOCAL_VOTER = "local"  # who votes when no token names the caller
 
 StoreOutcome = Literal["new", "duplicate", "replaced"]
 
@@ -123,33 +124,57 @@ class MemoryRows:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+    def insert_or_bump(
+        self, item: StoredItem, success: bool | None, voter: str = LOCAL_VOTER
+    ) -> tuple[StoreOutcome, StoredItem]:
         """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
         content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
-        Returns what happened and the row as it now is."""
+        A success flag is ``voter``'s vote (see ``report``). Returns what happened and the row as it now is."""
         values = _values(item)
         now = values["updated_at"]
         with self.db.write() as conn:
             if self._inserted(conn, values):
+                if success is not None:
+                    self._vote(conn, item.id, voter, success, now)
                 self._changed(conn, [(item.id, values["type"])], "put", now)
                 return "new", self._get_one(conn, item.id)
-            bumped = conn.execute(
-                update(memories)
+            same = conn.execute(
+                select(memories.c.id)
                 .where(memories.c.id == item.id, memories.c.content_hash == values["content_hash"])
-                .values(
-                    usage_count=memories.c.usage_count + 1,
-                    success_count=memories.c.success_count + (1 if success is True else 0),
-                    failure_count=memories.c.failure_count + (1 if success is False else 0),
-                    updated_at=now,
-                )
-                .returning(*_ROW_COLUMNS)
+                .with_for_update()
             ).first()
-            if bumped is not None:
+            if same is not None:
+                worked, failed = self._vote(conn, item.id, voter, success, now) if success is not None else (0, 0)
+                bumped = conn.execute(
+                    update(memories)
+                    .where(memories.c.id == item.id)
+                    .values(
+                        usage_count=memories.c.usage_count + 1,
+                        success_count=memories.c.success_count + worked,
+                        failure_count=memories.c.failure_count + failed,
+                        updated_at=now,
+                    )
+                    .returning(*_ROW_COLUMNS)
+                ).one()
                 return "duplicate", _item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))
             self._changed(conn, [(item.id, values["type"])], "put", now)
             return "replaced", self._get_one(conn, item.id)
+
+    @staticmethod
+    def _vote(conn: Any, item_id: str, voter: str, success: bool, now: float) -> tuple[int, int]:
+        """Record ``voter``'s latest outcome on a memory whose row this transaction holds; returns how the
+        (success, failure) counters move: a first vote adds one, a changed vote moves one, a repeated vote none."""
+        where = (outcome_votes.c.memory_id == item_id, outcome_votes.c.agent == voter)
+        old = conn.execute(select(outcome_votes.c.success).where(*where)).first()
+        if old is None:
+            conn.execute(insert(outcome_votes).values(memory_id=item_id, agent=voter, success=success, voted_at=now))
+            return (1, 0) if success else (0, 1)
+        conn.execute(update(outcome_votes).where(*where).values(success=success, voted_at=now))
+        if bool(old.success) == success:
+            return 0, 0
+        return (1, -1) if success else (-1, 1)
 
     def _inserted(self, conn: Any, values: dict[str, Any]) -> bool:
         """Insert a row unless its id exists; whether it was inserted (RETURNING: rowcount is not reliable)."""
@@ -192,13 +217,21 @@ class MemoryRows:
         return added
 
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
-        """Log an outcome and count it, in one transaction; None when there is no such memory."""
+        """Log an outcome and count it as ``agent``'s vote, in one transaction; None when there is no such memory.
+
+        Every report is logged and counted as a use; the success and failure counters count agents (each one's
+        latest vote), so repeating a report moves nothing and changing one's mind moves one count."""
         now = time.time()
+        voter = agent or LOCAL_VOTER
         with self.db.write() as conn:
+            held = conn.execute(select(memories.c.id).where(memories.c.id == item_id).with_for_update()).first()
+            if held is None:
+                return None
+            worked, failed = self._vote(conn, item_id, voter, success, now)
             changes: dict[str, Any] = {
                 "usage_count": memories.c.usage_count + 1,
-                "success_count": memories.c.success_count + (1 if success else 0),
-                "failure_count": memories.c.failure_count + (0 if success else 1),
+                "success_count": memories.c.success_count + worked,
+                "failure_count": memories.c.failure_count + failed,
                 "updated_at": now,
             }
             if note and not success:
@@ -208,12 +241,10 @@ class MemoryRows:
                 .where(memories.c.id == item_id)
                 .values(**changes)
                 .returning(memories.c.usage_count, memories.c.success_count, memories.c.failure_count)
-            ).first()
-            if counted is None:
-                return None
+            ).one()
             conn.execute(
                 insert(outcome_reports).values(
-                    memory_id=item_id, agent=agent, success=success, note=note, reported_at=now
+                    memory_id=item_id, agent=voter, success=success, note=note, reported_at=now
                 )
             )
             return Counters(counted.usage_count, counted.success_count, counted.failure_count)

@@ -61,6 +61,17 @@ outcome_reports = Table(
     Index("outcome_reports_by_memory", "memory_id", "n"),
 )
 
+# Each agent's latest outcome on a memory (from a report or a store with a success flag): the counters count
+# agents, not calls, so one agent cannot outvote the others by repeating itself.
+outcome_votes = Table(
+    "outcome_votes",
+    metadata,
+    Column("memory_id", String(200), primary_key=True),
+    Column("agent", String(200), primary_key=True),
+    Column("success", Boolean, nullable=False),
+    Column("voted_at", Float, nullable=False),
+)
+
 # One row per memory written or deleted (not per counter bump): derived indexes of other servers follow it.
 memory_changes = Table(
     "memory_changes",
