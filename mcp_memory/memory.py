@@ -30,8 +30,15 @@ from mcp_memory.models import (
 )
 from mcp_memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
 from mcp_memory.recall import CANDIDATE_FACTOR, Recaller
-from mcp_memory.records import MemoryDraft, content_hash, memory_id, new_metadata, outcome_of, to_record
-from mcp_memory.storage.memory_rows import LOCAL_VOTER
+from mcp_memory.records import (
+    MemoryDraft,
+    content_hash,
+    memory_id,
+    new_metadata,
+    outcome_of,
+    to_record,
+    voter_of,
+)
 from mcp_memory.store import COLLECTION_NAMES, MemoryStore, StoredItem
 from mcp_memory.store_batcher import StoreBatcher
 from mcp_memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
@@ -106,7 +113,7 @@ class MemoryService:
             digest = content_hash(draft.type, draft.identity_text)
             item_id = draft.fixed_id or memory_id(draft.type, digest)
             item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
-            outcome, row = self.store.insert_or_bump(item, draft.success, draft.agent or LOCAL_VOTER)
+            outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
             if outcome != "duplicate":
                 to_index.setdefault(draft.type, {})[item_id] = (row, draft)
             if outcome == "new":

@@ -37,7 +37,7 @@ async def test_two_http_servers_on_one_chroma_server_read_each_others_writes(tmp
                                  context="retries of POST requests must not charge twice",
                                  agent_role="WORKER_BACKEND")
             read = await tool(second, "get_memory", id=written["id"])
-            assert read["title"] == "Idempotency key middleware" and read["agent"] == "WORKER_BACKEND"
+            assert read["title"] == "Idempotency key middleware" and read["agent_role"] == "WORKER_BACKEND"
             recalled = await tool(second, "recall_similar_patterns",
                                   description="make POST retries safe so a payment is not taken twice")
             assert recalled["results"][0]["id"] == written["id"]

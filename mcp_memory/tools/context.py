@@ -13,6 +13,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.records import LOCAL_AGENT, MemoryDraft, voter_of
 from mcp_memory.tool_inputs import KnownKeys
 from mcp_memory.validation import require_json_object, require_text
 
@@ -48,6 +49,24 @@ def resource_errors() -> Iterator[None]:
         raise ResourceError(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: ``agent`` from the token (``local`` without tokens), never from arguments; ``role`` is the
+    ``agent_role`` it claims, kept as a label."""
+
+    agent: str
+    role: str | None
+
+    @property
+    def voter(self) -> str:
+        return voter_of(self.agent, self.role)
+
+    def stamped(self, draft: MemoryDraft) -> MemoryDraft:
+        """The draft with this caller's provenance, whatever it said before."""
+        draft.agent, draft.agent_role = self.agent, self.role
+        return draft
+
+
 @dataclass
 class ToolContext:
     """The app the tools call and the per-agent rate limit they share."""
@@ -70,11 +89,11 @@ class ToolContext:
         if agent:
             self.limiter.check(agent)
 
-    async def begin(self, agent_role: str | None = None) -> str | None:
+    async def begin(self, agent_role: str | None = None) -> Caller:
         """Rate-limit the caller, wait until the store is ready, and say who is writing."""
         self.check_rate()
         await self.app.ready()
-        return current_agent() or agent_role
+        return Caller(current_agent() or LOCAL_AGENT, agent_role or None)
 
     def text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars)

@@ -64,7 +64,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         Storing the same code again counts a reuse instead of creating a copy.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = pattern_draft(
                 ctx.text("pattern_name", pattern_name),
                 ctx.text("code", code),
@@ -72,9 +72,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
                 [ctx.text("tags", t) for t in tags],
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_patterns(
@@ -105,16 +104,15 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = solution_draft(
                 ctx.text("problem", problem),
                 ctx.text("solution", solution),
                 language,
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_solutions(
@@ -147,15 +145,14 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "resolution": "pip install fastapi uvicorn", "success": true}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = error_draft(
                 ctx.text("error_message", error_message),
                 ctx.optional_text("context", context),
                 ctx.text("resolution", resolution),
                 success,
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_error_solutions(
@@ -230,8 +227,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with tool_errors():
             title, content = ctx.text("title", title), ctx.text("content", content)
             metadata = ctx.json_object("metadata", metadata)
-            await ctx.begin()
-            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata)
+            caller = await ctx.begin()
+            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
 
     @mcp.tool(annotations=WRITES)
     async def seed_initial_knowledge() -> SeedCounts:
@@ -278,6 +275,6 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "note": "pip install fixed the import but uvicorn was missing too"}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
-            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, agent)
+            caller = await ctx.begin(agent_role)
+            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
 
