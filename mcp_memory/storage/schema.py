@@ -99,6 +99,9 @@ episodes = Table(
     Column("ended_at", Float),
     Column("digest_json", Text),
     Column("indexed_at", Float),
+    # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
+    Column("task_words", Integer),
+    Column("event_words", Integer),
     Index("episodes_by_start", "started_at"),
     Index("episodes_by_status", "status", "started_at"),
     Index("episodes_by_end", "ended_at"),

@@ -79,6 +79,8 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.Float),
         sa.Column("digest_json", sa.Text),
         sa.Column("indexed_at", sa.Float),
+        sa.Column("task_words", sa.Integer),
+        sa.Column("event_words", sa.Integer),
     )
     op.create_index("episodes_by_start", "episodes", ["started_at"])
     op.create_index("episodes_by_status", "episodes", ["status", "started_at"])
