@@ -170,6 +170,15 @@ def test_a_batch_append_is_all_or_nothing_and_an_ended_episode_refuses_it(databa
     assert [e.seq for e in store.events(episode_id)] == [1, 2]
 
 
+def test_labels_of_the_longest_accepted_length_are_recorded(database: Database) -> None:
+    store, episode_id = new_store(database)
+    label = "x" * 100  # the longest event type and agent role record_event accepts
+
+    assert store.append(episode_id, [NewEvent(label, label, '{"note": "naïve ✓"}')], time.time()) == [1]
+    [event] = store.events(episode_id)
+    assert (event.event_type, event.agent_role, event.data_json) == (label, label, '{"note": "naïve ✓"}')
+
+
 def test_word_search_ranks_rare_shared_words_first_and_can_keep_only_successes(database: Database) -> None:
     store = EpisodeStore(database)
     words = {

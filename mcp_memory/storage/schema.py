@@ -112,7 +112,7 @@ events = Table(
     metadata,
     Column("episode_id", String(200), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("event_type", String(64), nullable=False),
+    Column("event_type", String(100), nullable=False),
     Column("agent_role", String(200), nullable=False),
     Column("data_json", Text, nullable=False),
     Column("recorded_at", Float, nullable=False),
