@@ -12,7 +12,6 @@ import anyio
 
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
-from mcp_memory.episode_remote import RemoteEpisodes
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.errors import MemoryStoreError
 from mcp_memory.failures import FailureAnalyst
@@ -61,12 +60,7 @@ class MemoryApp:
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
         self.episodes = EpisodeService(settings, self.memory)
         self.failures = FailureAnalyst(self.episodes, self.memory)
-        # Episode tools are answered here, or by the episode server when one is configured.
-        self.episode_log: EpisodeService | RemoteEpisodes = self.episodes
-        self.failure_log: FailureAnalyst | RemoteEpisodes = self.failures
-        if settings.episodes_url:
-            self.episode_log = self.failure_log = RemoteEpisodes(settings.episodes_url, settings.episodes_token)
-        self.learning = PatternLearning(settings, self.memory, self.episode_log)
+        self.learning = PatternLearning(settings, self.memory, self.episodes)
         self._start_lock = threading.Lock()
         self._started = False
         self._warmup: threading.Thread | None = None
@@ -79,7 +73,9 @@ class MemoryApp:
         with self._start_lock:
             if self._started:
                 return
-            for step in (self.store.open, self._seed_if_configured, self.embedder.load, self.embedder.warm):
+            steps = (self.store.open, self.episodes.store.open, self._seed_if_configured, self.embedder.load,
+                     self.embedder.warm)
+            for step in steps:
                 if stop is not None and stop.is_set():
                     return
                 step()

@@ -273,9 +273,5 @@ def stats_text(stats: MemoryStats, episodes: int) -> str:
 
 
 def _episode_count(app: MemoryApp) -> int:
-    from mcp_memory.episode_store import FILE_NAME
-
-    if not (app.settings.data_dir / FILE_NAME).exists():
-        return 0
     return app.episodes.store.count()
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from mcp_memory.config import Settings
 from mcp_memory.consensus import ConsensusInput, read_consensus
 from mcp_memory.drafts import solution_draft
-from mcp_memory.episode_remote import EpisodeServerRefused
 from mcp_memory.errors import Conflict, NotFound, Unavailable
 from mcp_memory.extraction import ExtractionResult, extract_patterns
 from mcp_memory.learning_models import ConsensusLearned, LearnedPattern, PatternSuggestions
@@ -27,7 +26,6 @@ from mcp_memory.suggestions import PatternSuggester
 from mcp_memory.validation import require_text
 
 if TYPE_CHECKING:
-    from mcp_memory.episode_remote import RemoteEpisodes
     from mcp_memory.episodes import EpisodeService
 
 logger = logging.getLogger(__name__)
@@ -49,7 +47,7 @@ class PatternLearning:
     """Extract patterns, learn them from consensus winners, and suggest them for new tasks."""
 
     def __init__(
-        self, settings: Settings, memory: MemoryService, episodes: EpisodeService | RemoteEpisodes | None = None
+        self, settings: Settings, memory: MemoryService, episodes: EpisodeService | None = None
     ) -> None:
         self.settings = settings
         self.memory = memory
@@ -147,7 +145,7 @@ class PatternLearning:
         }
         try:
             event = await self.episodes.record(episode_id, CONSENSUS_EVENT, author or "CONSENSUS_JUDGE", data)
-        except (NotFound, Conflict, EpisodeServerRefused, Unavailable) as exc:  # what was learned stays learned
+        except (NotFound, Conflict, Unavailable) as exc:  # what was learned stays learned
             note = f"no consensus event recorded in episode '{episode_id}': {exc}"
             return learned.model_copy(update={"notes": [*learned.notes, note]})
         return learned.model_copy(update={"episode_event_seq": event.seq})

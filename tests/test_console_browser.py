@@ -98,7 +98,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     console = build_console(LocalData(app), settings, tokens=AgentTokens(f"ops:{TOKEN}", None))
     with ThreadedServer(console) as server:
         yield server.url, sample
-    app.episodes.store.close()
+    app.database.close()
 
 
 @pytest.fixture

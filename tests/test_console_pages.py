@@ -123,7 +123,7 @@ def console_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     settings = Settings(data_dir=data_dir, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings, embedder=embedder)
     yield app, fill_sample_store(app)
-    app.episodes.store.close()
+    app.database.close()
 
 
 @pytest.fixture(scope="module")

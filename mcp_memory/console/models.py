@@ -110,6 +110,5 @@ class StoreOverview(BaseModel):
     memory_count: int = Field(description="Memories in the store now (counted without a scan).")
     episodes: EpisodeTrends
     size_on_disk_bytes: int | None
-    episodes_file_bytes: int | None
     where: str = Field(description="The data dir or Chroma server.")
     model: str

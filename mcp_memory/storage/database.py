@@ -40,6 +40,8 @@ KEEPALIVE_INTERVAL_SECONDS = 5
 KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
 URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
+# Alembic keeps the running migration's context in module globals: two databases of one process migrate in turn.
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
@@ -164,7 +166,7 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self._migration_lock(), self._translated(), engine.connect() as connection:
+        with _ALEMBIC_LOCK, self._migration_lock(), self._translated(), engine.connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()

@@ -110,6 +110,9 @@ episodes = Table(
     Column("ended_at", Float),
     Column("digest_json", Text),
     Column("indexed_at", Float),
+    # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
+    Column("task_words", Integer),
+    Column("event_words", Integer),
     Index("episodes_by_start", "started_at"),
     Index("episodes_by_status", "status", "started_at"),
     Index("episodes_by_end", "ended_at"),
@@ -120,7 +123,7 @@ events = Table(
     metadata,
     Column("episode_id", String(200), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("event_type", String(64), nullable=False),
+    Column("event_type", String(100), nullable=False),
     Column("agent_role", String(200), nullable=False),
     Column("data_json", Text, nullable=False),
     Column("recorded_at", Float, nullable=False),
