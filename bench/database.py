@@ -191,17 +191,21 @@ def recall_worker(data_dir: Path) -> None:
     reply({"code": mcp_memory.__file__})
     for line in sys.stdin:
         command = json.loads(line)
-        if command["do"] == "fill":
+        if command["do"] in ("encode", "fill"):
             started = time.perf_counter()
             count, vectors_path = command["count"], Path(command["vectors"])
             pool, names = latency.corpus()
             rows = latency.error_rows(count, names, random.Random(0))
-            if not vectors_path.exists():  # the first worker encodes the error texts, the other reuses them
+            if command["do"] == "encode":
                 texts = [error_draft(m, c, r, True).embed_text for m, c, r in rows]
-                np.save(vectors_path, np.concatenate(
-                    [np.asarray(embedder.encode_batch(texts[i : i + 256])) for i in range(0, len(texts), 256)]))
-            latency.fill_errors(app, rows, np.load(vectors_path))
-            latency.fill_patterns(app, pool, count)
+                vectors = [np.asarray(embedder.encode_batch(texts[i : i + 256])) for i in range(0, len(texts), 256)]
+                partial = vectors_path.with_name(vectors_path.name + ".partial")
+                with partial.open("wb") as out:
+                    np.save(out, np.concatenate(vectors).astype(np.float32))
+                partial.replace(vectors_path)
+            else:
+                latency.fill_errors(app, rows, np.load(vectors_path))
+                latency.fill_patterns(app, pool, count)
             reply({"seconds": time.perf_counter() - started})
         else:
             whole, again, encodes = latency.recall_times(app, command["type"], command["queries"])
@@ -248,13 +252,22 @@ class Worker:
 def part_recall(before: Path, memories: int, queries: int, rounds: int) -> dict[str, Any]:
     trees = {"before": before.resolve(), "after": ROOT}
     sets = latency.query_sets(queries * rounds, random.Random(1))
+    # The error texts are encoded once, by a process of their own (so both stores hold the same vectors and neither
+    # worker ran the batch), and kept for later runs: the rows are the same on every run.
+    vectors = Path(tempfile.gettempdir()) / f"mcp-memory-bench-error-vectors-{memories}.npy"
     with tempfile.TemporaryDirectory(prefix="mcp-memory-bench-recall-") as tmp, ExitStack() as stack:
+        if not vectors.exists():
+            (Path(tmp) / "encode").mkdir()
+            encoder = Worker(ROOT, Path(tmp) / "encode" / "store", Path(tmp) / "encode.log")
+            seconds = encoder.ask(do="encode", count=memories, vectors=str(vectors))["seconds"]
+            encoder.close()
+            print(f"encoded {memories:,} error texts in {seconds:.0f} s into {vectors}", file=sys.stderr)
         workers: dict[str, Worker] = {}
-        for name in ("after", "before"):  # after first: it encodes the error texts the other reuses
+        for name in ("before", "after"):
             (Path(tmp) / name).mkdir()
             workers[name] = Worker(trees[name], Path(tmp) / name / "store", Path(tmp) / f"{name}.log")
             stack.callback(workers[name].close)
-            seconds = workers[name].ask(do="fill", count=memories, vectors=str(Path(tmp) / "errors.npy"))["seconds"]
+            seconds = workers[name].ask(do="fill", count=memories, vectors=str(vectors))["seconds"]
             print(f"{name}: {workers[name].code}, filled {memories:,} errors and patterns in {seconds:.0f} s",
                   file=sys.stderr)
         figures: dict[tuple[str, str, str], dict[str, list[float]]] = {}
