@@ -274,13 +274,14 @@ class MemoryRows:
 
     def get(self, ids: Sequence[str], memory_type: str | None = None) -> list[StoredItem]:
         """Items by id (of ``memory_type`` when given), in no particular order; unknown ids are left out."""
+        # The type is checked here, not in SQL: with ``type = ?`` beside ``id IN (...)``, SQLite's planner (which has
+        # no statistics) walks every row of the type through ``memories_by_type`` instead of looking the ids up by
+        # primary key — 40-130 ms instead of 0.3 ms for a recall's 20 ids at 10,000 memories.
         found: list[StoredItem] = []
         with self.db.read() as conn:
             for chunk in _chunks(list(dict.fromkeys(ids))):
-                query = select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk))
-                if memory_type is not None:
-                    query = query.where(memories.c.type == memory_type)
-                found += [_item(row) for row in conn.execute(query)]
+                rows = conn.execute(select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk)))
+                found += [_item(row) for row in rows if memory_type is None or row.type == memory_type]
         return found
 
     def type_of(self, item_id: str) -> str | None:
