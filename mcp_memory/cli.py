@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         "repair", "Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
     )
     store_flags(repair)
+    purge = command("purge", "Delete everything one agent wrote (--agent), or remove deleted memories for good (--tombstones).")
+    purge.add_argument("--agent", help="The agent (token name) whose memories to delete; they stay restorable.")
+    purge.add_argument("--tombstones", action="store_true", help="Remove deleted memories for good.")
+    purge.add_argument("--since", help="Only what was written (or deleted) since: an ISO date/time or an age (7d, 36h).")
+    purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
+    store_flags(purge)
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", default=argparse.SUPPRESS,
                       help="Store to use (default: a temporary directory, removed afterwards).")
@@ -150,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         stats, episodes = run_stats(_app(settings))
         print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup", "repair") and (status := _run_tool(command, args, settings)):
+    elif command in ("recall", "import", "export", "backup", "repair", "purge") and (status := _run_tool(command, args, settings)):
         sys.exit(status)
 
 
@@ -186,6 +192,10 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int
         elif command == "export":
             exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
             print(commands.export_summary(exported, args.file), file=sys.stderr)
+        elif command == "purge":
+            print(commands.purge_summary(
+                commands.run_purge(app, args.agent, args.since, args.dry_run, forever=args.tombstones)
+            ))
         elif command == "repair":
             print(commands.repair_summary(commands.run_repair(app)))
         else:

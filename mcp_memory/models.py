@@ -106,6 +106,24 @@ class DeleteResult(BaseModel):
     deleted: bool
     title: str
     parts_deleted: int = Field(default=0, description="Parts of a long pattern's code deleted with it.")
+    deleted_by: str = Field(default="local", description="The agent that deleted it.")
+    reason: str = ""
+
+
+class DeletedMemory(BaseModel):
+    """A tombstone: a deleted memory, restorable with restore_memory until purged."""
+
+    id: str
+    type: MemoryType
+    title: str
+    agent: str | None = Field(description="The agent that wrote it.")
+    deleted_at: str
+    deleted_by: str
+    reason: str
+
+
+class DeletedMemories(BaseModel):
+    memories: list[DeletedMemory]
 
 
 class MemoryStats(BaseModel):

@@ -143,7 +143,7 @@ def outcome_of(success_count: int, failure_count: int) -> Outcome:
     return "unknown"
 
 
-def _iso(timestamp: Any) -> str:
+def iso_time(timestamp: Any) -> str:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC).isoformat(timespec="seconds")
 
 
@@ -164,8 +164,8 @@ def to_record(item: StoredItem) -> MemoryRecord:
         source=str(meta.get("source", "agent")),
         agent=meta.get("agent") or None,
         agent_role=meta.get("agent_role") or None,
-        created_at=_iso(meta.get("created_at")),
-        updated_at=_iso(meta.get("updated_at")),
+        created_at=iso_time(meta.get("created_at")),
+        updated_at=iso_time(meta.get("updated_at")),
         content_hash=str(meta.get("content_hash", "")),
         usage_count=int(meta.get("usage_count", 0)),
         success_count=success_count,

@@ -306,17 +306,26 @@ class MemoryStore:
         self.put_vectors(memory_type, items, embeddings)
         return added
 
+    def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
+        """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
+        self.open()
+        item = self.rows.unbury(item_id)
+        if item is not None:
+            self.put_vectors(item.metadata["type"], [item], [embed(item)])
+        return item
+
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
         self.open()
         return self.rows.report(item_id, success, note, agent)
 
-    def delete(self, memory_type: MemoryType, item_id: str) -> None:
-        self.delete_many(memory_type, [item_id])
+    def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
+        self.delete_many(memory_type, [item_id], by, reason)
 
-    def delete_many(self, memory_type: MemoryType, ids: list[str]) -> None:
-        """The rows first (the record), then the vectors; a crash in between leaves vectors ``reconcile`` removes."""
+    def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
+        """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
+        ``reconcile`` removes."""
         self.open()
-        self.rows.delete([(item_id, memory_type) for item_id in ids])
+        self.rows.bury([(item_id, memory_type) for item_id in ids], by, reason)
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)

@@ -64,3 +64,19 @@ async def test_a_token_cannot_write_in_another_agents_name(server: ServerProcess
         added = await tool(bob, "add_custom_knowledge", title="Pin your base images", content="Use digests.",
                            knowledge_type="best_practice", metadata={"team": "platform"})
         assert (await tool(bob, "get_memory", id=added["id"]))["agent"] == "bob"
+
+
+async def test_a_writer_deletes_only_its_own_memories_and_a_delete_leaves_a_tombstone(server: ServerProcess) -> None:
+    async with http_client(server.url, ALICE) as alice, http_client(server.url, BOB) as bob:
+        hers = await tool(alice, "store_error_resolution", error_message="KeyError: 'tenant_id'",
+                          context="webhook", resolution="read tenant_id from the header", success=True)
+        refused = await bob.call_tool("delete_memory", {"id": hers["id"]})
+        assert refused.is_error and "written by 'alice'" in error_text(refused)
+        assert (await tool(alice, "get_memory", id=hers["id"]))["fields"]["resolution"] == "read tenant_id from the header"
+
+        his = await tool(bob, "store_solution", problem="Slugify titles", solution="title.lower()")
+        deleted = await tool(bob, "delete_memory", id=his["id"], reason="too naive")
+        assert (deleted["deleted_by"], deleted["reason"]) == ("bob", "too naive")
+        gone = await bob.call_tool("get_memory", {"id": his["id"]})
+        assert gone.is_error
+        assert (await bob.call_tool("list_deleted_memories", {})).is_error  # an admin's view, not a writer's

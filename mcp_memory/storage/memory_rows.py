@@ -13,10 +13,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from mcp_memory.storage.database import Database
-from mcp_memory.storage.schema import memories, memory_changes, outcome_reports, outcome_votes, store_facts
+from mcp_memory.storage.schema import (
+    memories,
+    memory_changes,
+    outcome_reports,
+    outcome_votes,
+    store_facts,
+    tombstones,
+)
 
 # Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
 COLUMN_KEYS = (
@@ -54,6 +61,17 @@ class OutcomeNote:
     note: str
     agent: str
     at: float
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    id: str
+    type: str
+    title: str
+    agent: str
+    deleted_at: float
+    deleted_by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -249,16 +267,66 @@ class MemoryRows:
             )
             return Counters(counted.usage_count, counted.success_count, counted.failure_count)
 
-    def delete(self, items: Sequence[tuple[str, str]]) -> int:
-        """Delete memories given as (id, type); returns how many rows went."""
+    def bury(self, items: Sequence[tuple[str, str]], by: str, reason: str) -> int:
+        """Delete memories given as (id, type) into tombstones that keep who, when and why; returns how many."""
         if not items:
             return 0
+        now = time.time()
+        columns = [c.name for c in memories.columns]
         with self.db.write() as conn:
-            gone = 0
+            buried = 0
             for chunk in _chunks([item_id for item_id, _ in items]):
-                gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
-            self._changed(conn, list(items), "delete", time.time())
-            return gone
+                conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk)))  # an earlier burial of the same id
+                rows = select(
+                    *memories.columns, literal(now).label("deleted_at"), literal(by).label("deleted_by"),
+                    literal(reason).label("delete_reason"),
+                ).where(memories.c.id.in_(chunk))
+                conn.execute(insert(tombstones).from_select([*columns, "deleted_at", "deleted_by", "delete_reason"], rows))
+                buried += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
+            self._changed(conn, list(items), "delete", now)
+            return buried
+
+    def unbury(self, item_id: str) -> StoredItem | None:
+        """Put a buried memory back (None when there is no such tombstone); a live row of the id stays as it is."""
+        columns = [c.name for c in memories.columns]
+        with self.db.write() as conn:
+            row = conn.execute(select(tombstones.c.type).where(tombstones.c.id == item_id)).first()
+            if row is None:
+                return None
+            if conn.execute(select(memories.c.id).where(memories.c.id == item_id)).first() is None:
+                back = select(*(tombstones.c[name] for name in columns)).where(tombstones.c.id == item_id)
+                conn.execute(insert(memories).from_select(columns, back))
+                self._changed(conn, [(item_id, row.type)], "put", time.time())
+            conn.execute(delete(tombstones).where(tombstones.c.id == item_id))
+            return self._get_one(conn, item_id)
+
+    def buried(self, agent: str | None = None, limit: int = 20) -> list[Tombstone]:
+        """Tombstones, newest first (of memories ``agent`` wrote, when given)."""
+        query = select(
+            tombstones.c.id, tombstones.c.type, tombstones.c.title, tombstones.c.agent, tombstones.c.deleted_at,
+            tombstones.c.deleted_by, tombstones.c.delete_reason,
+        ).order_by(tombstones.c.deleted_at.desc()).limit(limit)
+        if agent is not None:
+            query = query.where(tombstones.c.agent == agent)
+        with self.db.read() as conn:
+            return [Tombstone(*row) for row in conn.execute(query)]
+
+    def purge(self, ids: Sequence[str]) -> int:
+        """Remove tombstones for good, with their votes (the outcome log stays)."""
+        gone = 0
+        with self.db.write() as conn:
+            for chunk in _chunks(list(ids)):
+                conn.execute(delete(outcome_votes).where(outcome_votes.c.memory_id.in_(chunk)))
+                gone += conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk))).rowcount
+        return gone
+
+    def written_by(self, agent: str, since: float | None = None) -> list[tuple[str, str, str]]:
+        """(id, type, title) of every live memory ``agent`` wrote (since ``since``), oldest first."""
+        query = select(memories.c.id, memories.c.type, memories.c.title).where(memories.c.agent == agent)
+        if since is not None:
+            query = query.where(memories.c.created_at >= since)
+        with self.db.read() as conn:
+            return [(r.id, r.type, r.title) for r in conn.execute(query.order_by(memories.c.created_at))]
 
     @staticmethod
     def _changed(conn: Any, items: Iterable[tuple[str, str]], op: str, now: float) -> None:

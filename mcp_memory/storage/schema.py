@@ -48,6 +48,17 @@ memories = Table(
     Index("memories_by_part", "part_of"),
 )
 
+# Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
+tombstones = Table(
+    "tombstones",
+    metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in memories.columns),
+    Column("deleted_at", Float, nullable=False),
+    Column("deleted_by", String(200), nullable=False),
+    Column("delete_reason", Text, nullable=False, default=""),
+    Index("tombstones_by_agent", "agent", "deleted_at"),
+)
+
 # Every report_outcome call, append-only: who, when, whether it worked, the note. The counters agree with it.
 outcome_reports = Table(
     "outcome_reports",

@@ -12,7 +12,7 @@ from mcp.types import ToolAnnotations
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
-from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.errors import Forbidden, MemoryStoreError, NotFound
 from mcp_memory.records import LOCAL_AGENT, MemoryDraft, voter_of
 from mcp_memory.tool_inputs import KnownKeys
 from mcp_memory.validation import require_json_object, require_text
@@ -56,6 +56,11 @@ class Caller:
 
     agent: str
     role: str | None
+    admin: bool = False  # may delete others' memories, list and restore deleted ones
+
+    def require_admin(self, action: str) -> None:
+        if not self.admin:
+            raise Forbidden(f"Only an admin may {action}; agent '{self.agent}' is not one.")
 
     @property
     def voter(self) -> str:
@@ -93,7 +98,8 @@ class ToolContext:
         """Rate-limit the caller, wait until the store is ready, and say who is writing."""
         self.check_rate()
         await self.app.ready()
-        return Caller(current_agent() or LOCAL_AGENT, agent_role or None)
+        agent = current_agent()
+        return Caller(agent or LOCAL_AGENT, agent_role or None, admin=agent is None)  # no tokens: a local admin
 
     def text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars)

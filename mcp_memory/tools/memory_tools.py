@@ -10,6 +10,7 @@ from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.knowledge import render_knowledge_index, render_knowledge_markdown
 from mcp_memory.models import (
     MEMORY_TYPES,
+    DeletedMemories,
     DeleteResult,
     KnowledgeType,
     MemoryRecord,
@@ -199,11 +200,35 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=DESTRUCTIVE)
     async def delete_memory(
         id: Annotated[str, Field(description="The id of the memory to delete.")],
+        reason: Annotated[str, Field(description="Why, e.g. 'wrong fix: the package is pyyaml'.")] = "",
     ) -> DeleteResult:
-        """Delete one memory for good (e.g. a wrong or harmful fix). Seeded knowledge returns on the next seeding."""
+        """Delete a memory you wrote (e.g. a wrong fix); an admin may delete any. It leaves recall at once but is
+        kept as a tombstone (who, when, why) that an admin can restore. For another agent's memory that did not
+        work, call report_outcome instead."""
         with tool_errors():
-            await ctx.begin()
-            return await ctx.app.memory.delete(id)
+            caller = await ctx.begin()
+            return await ctx.app.memory.delete(id, caller.agent, reason, any_writer=caller.admin)
+
+    @mcp.tool(annotations=WRITES)
+    async def restore_memory(
+        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
+    ) -> MemoryRecord:
+        """Admin: bring a deleted memory back, with its counts."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("restore deleted memories")
+            return await ctx.app.memory.restore(ctx.text("id", id))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_deleted_memories(
+        agent: Annotated[str | None, Field(description="Only memories this agent wrote.")] = None,
+        limit: Annotated[int, Field(description="How many, newest deletion first.", ge=1, le=1000)] = 20,
+    ) -> DeletedMemories:
+        """Admin: deleted memories (tombstones) with who deleted them, when and why."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("list deleted memories")
+            return DeletedMemories(memories=await ctx.app.memory.deleted(agent, limit))
 
     @mcp.tool(annotations=READ_ONLY)
     async def memory_stats() -> MemoryStats:
