@@ -28,3 +28,7 @@ class Conflict(MemoryStoreError):
 
 class Unavailable(MemoryStoreError):
     """The store or a server behind it cannot be reached now; retrying later may work."""
+
+
+class CannotStart(Unavailable):
+    """The store cannot be opened or the server cannot listen: the message names the cause and the fix."""
