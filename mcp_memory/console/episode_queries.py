@@ -7,7 +7,6 @@ any thread or process while agents record); rows are turned into models by the e
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from mcp_memory.console.models import EpisodeFilter, EpisodePage, EpisodeRowView, EpisodeTrends, Series
 from mcp_memory.console.timeline import DAY, Buckets
 from mcp_memory.episode_store import BUSY_TIMEOUT_SECONDS, EpisodeStore
-from mcp_memory.episode_views import episode_info
+from mcp_memory.episode_views import episode_duration, episode_info
 
 OUTCOME_CLAUSES: dict[str, str] = {
     "open": "status = 'open'",
@@ -63,11 +62,8 @@ class EpisodeQueries:
             ]
             combos = [row[0] for row in conn.execute("SELECT DISTINCT roles FROM episodes")]
         rows = self.store.rows(ids)
-        now = time.time()
-        views = [
-            EpisodeRowView(info=episode_info(row), duration_seconds=(row.ended_at or now) - row.started_at)
-            for row in (rows[i] for i in ids if i in rows)
-        ]
+        infos = [episode_info(rows[i]) for i in ids if i in rows]
+        views = [EpisodeRowView(info=info, duration_seconds=episode_duration(info)) for info in infos]
         roles = sorted({role for combo in combos for role in combo.split("|") if role})
         return EpisodePage(episodes=views, total=total, offset=offset, limit=limit, roles=roles)
 
