@@ -63,6 +63,8 @@ class MemoryApp:
         self.learning = PatternLearning(settings, self.memory, self.episodes)
         self._start_lock = threading.Lock()
         self._started = False
+        # Why the last start failed (a data dir, database or Chroma server out of reach), until a start succeeds.
+        self.start_error: MemoryStoreError | None = None
         self._warmup: threading.Thread | None = None
 
     def start_blocking(self, stop: threading.Event | None = None) -> None:
@@ -78,8 +80,22 @@ class MemoryApp:
             for step in steps:
                 if stop is not None and stop.is_set():
                     return
-                step()
+                try:
+                    step()
+                except MemoryStoreError as exc:
+                    self.start_error = exc
+                    raise
+            self.start_error = None
             self._started = True
+
+    def check_started(self) -> None:
+        """Raise why the last start failed, for calls that do not wait for a start of their own (episodes)."""
+        if self.start_error is not None:
+            raise self.start_error
+
+    async def open_store(self) -> None:
+        """Open the store now (not in the warm-up), so that a server that cannot reach it stops before listening."""
+        await anyio.to_thread.run_sync(self.store.open)
 
     def _seed_if_configured(self) -> None:
         if self.settings.seed_on_start:

@@ -32,3 +32,7 @@ class Unavailable(MemoryStoreError):
 
 class Forbidden(MemoryStoreError):
     """The caller's role or ownership does not allow this (e.g. a writer deleting another agent's memory)."""
+
+
+class CannotStart(Unavailable):
+    """The store cannot be opened or the server cannot listen: the message names the cause and the fix."""

@@ -5,12 +5,10 @@ The episode store runs the queries (in the shared database); this module turns i
 
 from __future__ import annotations
 
-import time
-
 from mcp_memory.console.models import EpisodeFilter, EpisodePage, EpisodeRowView, EpisodeTrends, Series
 from mcp_memory.console.timeline import DAY, Buckets
 from mcp_memory.episode_store import EpisodeStore
-from mcp_memory.episode_views import episode_info
+from mcp_memory.episode_views import episode_duration, episode_info
 
 
 class EpisodeQueries:
@@ -24,10 +22,9 @@ class EpisodeQueries:
     ) -> EpisodePage:
         """Newest first, with how many match in all and every role known."""
         rows, total, roles = self.store.page(outcome, role, text, offset, limit)
-        now = time.time()
         views = [
-            EpisodeRowView(info=episode_info(row), duration_seconds=(row.ended_at or now) - row.started_at)
-            for row in rows
+            EpisodeRowView(info=info, duration_seconds=episode_duration(info))
+            for info in map(episode_info, rows)
         ]
         return EpisodePage(episodes=views, total=total, offset=offset, limit=limit, roles=roles)
 

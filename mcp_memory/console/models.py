@@ -103,6 +103,15 @@ class EpisodeTrends(BaseModel):
     events: int
 
 
+class HomePage(BaseModel):
+    """What the console's first page shows without a query."""
+
+    memories: MemoryTrends | None = Field(
+        description="The last count of the memories (see its computed_at); None while the first count runs."
+    )
+    recent_episodes: list[EpisodeRowView] = Field(description="Newest first.")
+
+
 class StoreOverview(BaseModel):
     """Everything the stats page shows."""
 

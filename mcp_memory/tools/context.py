@@ -89,10 +89,16 @@ class ToolContext:
 
     def check_rate(self) -> None:
         """Rate-limit agents named by a token (a self-declared ``agent_role`` is not throttled, as anonymous local
-        use is not). Used alone by the episode tools, which never wait for the model: episodes are SQLite rows."""
+        use is not)."""
         agent = current_agent()
         if agent:
             self.limiter.check(agent)
+
+    def admit(self) -> None:
+        """Say why the server could not start, else rate-limit the caller. For the episode tools, which never wait
+        for the model (episodes are database rows), so they do not wait for a start either."""
+        self.app.check_started()
+        self.check_rate()
 
     async def begin(self, agent_role: str | None = None) -> Caller:
         """Rate-limit the caller, wait until the store is ready, and say who is writing."""
