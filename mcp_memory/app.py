@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
 # At exit, how long to let a warm-up that is still running finish (it is seconds of work at most).
 EXIT_WAIT_SECONDS = 30.0
+# A store in flight while the start-up reconcile looks has its vector added within this time.
+RECONCILE_SETTLE_SECONDS = 2.0
 _warmups: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 _exiting = threading.Event()
 
@@ -140,11 +142,11 @@ class MemoryApp:
         self._warmup = thread
         return thread
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, settle_seconds: float = RECONCILE_SETTLE_SECONDS) -> ReconcileReport:
         """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""
         from mcp_memory.redraft import embed_text_of
 
-        report = self.store.reconcile(embed_text_of, self.embedder.encode_batch)
+        report = self.store.reconcile(embed_text_of, self.embedder.encode_batch, settle_seconds)
         if report.embedded or report.removed:
             logger.warning("reconciled the vector index: %d embedded again, %d removed", report.embedded, report.removed)
         return report

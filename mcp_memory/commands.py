@@ -203,7 +203,7 @@ def run_repair(app: MemoryApp) -> ReconcileReport:
     """Make the vector index agree with the database (see ``MemoryStore.reconcile``)."""
     with sole_writer(app):
         app.store.open()
-        return app.reconcile()
+        return app.reconcile(settle_seconds=0.0)  # the sole writer: nothing is in flight
 
 
 def repair_summary(report: ReconcileReport) -> str:

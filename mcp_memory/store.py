@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -342,9 +343,14 @@ class MemoryStore:
     # -- consistency -------------------------------------------------------------------------------
 
     def reconcile(
-        self, embed_text: Callable[[StoredItem], str], encode: Callable[[list[str]], Sequence[Any]]
+        self,
+        embed_text: Callable[[StoredItem], str],
+        encode: Callable[[list[str]], Sequence[Any]],
+        settle_seconds: float = 0.0,
     ) -> ReconcileReport:
-        """Embed rows that have no vector, remove vectors of this store that have no row."""
+        """Embed rows that have no vector, remove vectors of this store that have no row. With other writers
+        about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
+        their own vectors first."""
         self.open()
         report = ReconcileReport()
         for memory_type in MEMORY_TYPES:
@@ -355,6 +361,10 @@ class MemoryStore:
                 self.index.delete(memory_type, orphans)
                 report.removed += len(orphans)
             missing = sorted(rows - tagged.keys())
+            if missing and settle_seconds > 0:  # a store in flight adds its vector right after its row: let it
+                time.sleep(settle_seconds)
+                arrived = self.index.vectors(memory_type, missing)
+                missing = [item_id for item_id in missing if item_id not in arrived]
             for start in range(0, len(missing), RECONCILE_BATCH):
                 items = self.rows.get(missing[start : start + RECONCILE_BATCH], memory_type)
                 if items:

@@ -354,7 +354,8 @@ async def test_a_deleted_memory_is_gone(client: Any) -> None:
 
     deleted = await call(client, "delete_memory", id=stored["id"])
 
-    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0}
+    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0,
+                       "deleted_by": "local", "reason": ""}
     error = await call_error(client, "get_memory", id=stored["id"])
     assert f"No memory with id '{stored['id']}'" in error
     assert (await call(client, "memory_stats"))["total"] == 0

@@ -445,9 +445,10 @@ class MemoryRows:
             return conn.execute(select(store_facts.c.value).where(store_facts.c.key == key)).scalar()
 
     def set_fact(self, key: str, value: str) -> None:
+        """Record a fact; servers starting together may record the same one at once."""
         with self.db.write() as conn:
-            if not conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value)).rowcount:
-                conn.execute(insert(store_facts).values(key=key, value=value))
+            conn.execute(self.db.insert_or_ignore(store_facts, {"key": key, "value": value}))
+            conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value))
 
     def fact_or_set(self, key: str, value: str) -> str:
         """The fact's value; ``value`` is recorded first when there is none (the first writer wins)."""
