@@ -305,7 +305,7 @@ async def test_one_episode_written_through_three_servers_has_one_gap_free_sequen
             for client in clients:  # every server answers for the episode, its events in one order
                 replay = await tool(client, "get_episode", episode_id=episode)
                 assert [event["seq"] for event in replay["events"]] == list(range(1, 31))
-                assert replay["status"] == "ended"
+                assert replay["episode"]["status"] == "ended"
                 listed = await tool(client, "list_episodes")
                 assert episode in {item["episode_id"] for item in listed["episodes"]}
             similar = await tool(via_two, "recall_similar_episodes", task="shard billing tables per tenant")
