@@ -308,5 +308,5 @@ async def test_one_episode_written_through_three_servers_has_one_gap_free_sequen
                 assert replay["episode"]["status"] == "ended"
                 listed = await tool(client, "list_episodes")
                 assert episode in {item["episode_id"] for item in listed["episodes"]}
-            similar = await tool(via_two, "recall_similar_episodes", task="shard billing tables per tenant")
+            similar = await tool(via_two, "recall_similar_episodes", task_description="shard billing tables per tenant")
             assert similar["results"][0]["episode_id"] == episode
