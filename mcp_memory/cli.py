@@ -1,4 +1,4 @@
-"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | demo``.
+"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | warm | demo``.
 
 Flags beat environment beats defaults.
 """
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         "repair", "Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
     )
     store_flags(repair)
+    command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", default=argparse.SUPPRESS,
                       help="Store to use (default: a temporary directory, removed afterwards).")
@@ -145,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         app = _app(settings)
         app.store.open()
         print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
+    elif command == "warm":
+        sys.exit(warm(settings))
     elif command == "stats":
         from mcp_memory.commands import run_stats, stats_text
 
@@ -169,8 +172,8 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int
         from mcp_memory.app import MemoryApp
         from mcp_memory.embeddings import Embedder
 
-        embedder = Embedder(settings.model_path, settings.embed_threads, settings.embed_batch_size,
-                            batch_threads=args.threads)
+        embedder = Embedder(settings.model_folder(), settings.embed_threads, settings.embed_batch_size,
+                            batch_threads=args.threads, encoder=settings.encoder, cache_dir=settings.cache_dir)
         app = MemoryApp(settings, embedder=embedder)
     else:
         app = _app(settings)
@@ -203,6 +206,22 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int
         print(f"mcp-memory {command}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def warm(settings: Settings) -> int:
+    """Load the configured encoder (exporting the ONNX graph when the cache has none) and say which one serves."""
+    import time
+
+    from mcp_memory.embeddings import Embedder
+
+    start = time.monotonic()
+    embedder = Embedder(settings.model_folder(), settings.embed_threads, encoder=settings.encoder,
+                        cache_dir=settings.cache_dir)
+    embedder.warm()
+    where = getattr(embedder.encoder, "folder", None)
+    print(f"{embedder.model_name} ready on {embedder.encoder_name}" + (f" ({where})" if where else "")
+          + f" in {time.monotonic() - start:.1f} s")
+    return 0 if embedder.encoder_name == settings.encoder else 1
 
 
 def _app(settings: Settings) -> Any:
