@@ -160,7 +160,7 @@ class Embedder:
                 from mcp_memory.onnx_encoder import EncoderUnavailable, OnnxEncoder
 
                 try:
-                    self._model = OnnxEncoder.open(path, self._cache_dir, self.model_name)
+                    self._model = OnnxEncoder.open(path, self._cache_dir)
                     logger.info("embedding model %s on ONNX Runtime (%s)", path, self._model.folder)
                     return
                 except EncoderUnavailable as exc:

@@ -33,8 +33,8 @@ META_NAME = "meta.json"
 PROBE_TEXT = "ImportError: cannot import name 'Foo' from partially initialized module 'bar' (circular import)"
 MIN_PROBE_COSINE = 0.9999
 EXPORT_TIMEOUT_SECONDS = 900.0
-# Texts per ONNX Runtime call: batches of 8 encoded code 1.5x and error texts 1.2x faster than batches of 32
-# (bench/README.md), as the attention scores of a small batch stay in the CPU's cache.
+# Texts per ONNX Runtime call: batches of 8 encoded code ~1.7x and error texts ~1.3x faster than batches of 32
+# (bench/README.md), likely as a small batch's attention scores stay in the CPU's cache.
 MAX_BATCH = 8
 _FINGERPRINTS = "fingerprints.json"
 
@@ -151,7 +151,7 @@ class OnnxEncoder:
         self._sessions: dict[int, Any] = {}
 
     @classmethod
-    def open(cls, model_folder: Path, cache_dir: Path | None = None, name: str | None = None) -> OnnxEncoder:
+    def open(cls, model_folder: Path, cache_dir: Path | None = None) -> OnnxEncoder:
         """The encoder for ``model_folder``, exporting its graph first when the cache has none or a broken one.
 
         Raises:
@@ -162,7 +162,7 @@ class OnnxEncoder:
 
         root = (cache_dir or default_cache_dir()) / "onnx"
         root.mkdir(parents=True, exist_ok=True)
-        folder = root / f"{name or model_folder.name}-{spec.fingerprint(root)[:20]}"
+        folder = root / spec.fingerprint(root)[:24]  # the same files (a copied or renamed folder) share a graph
         with _locked(root / f"{folder.name}.lock"):  # one exporter per graph; other processes wait for it
             if folder.exists():
                 try:

@@ -19,7 +19,6 @@ from mcp_memory.embeddings import Embedder, TorchEncoder, packaged_model_path
 from mcp_memory.onnx_encoder import GRAPH_NAME, OnnxEncoder
 from tests.conftest import REPO_ROOT
 
-NAME = "all-MiniLM-L6-v2"
 ERRORS = REPO_ROOT / "bench" / "datasets" / "errors" / "python-errors-dev.jsonl"
 REAL_CODE = REPO_ROOT / "tests" / "data" / "real_code"
 
@@ -57,7 +56,7 @@ def graphs(cache: Path) -> list[Path]:
 
 
 def test_onnx_vectors_equal_torch_vectors_on_real_texts(graph_cache: Path, torch_encoder: TorchEncoder) -> None:
-    onnx = OnnxEncoder.open(packaged_model_path(), graph_cache, NAME)
+    onnx = OnnxEncoder.open(packaged_model_path(), graph_cache)
     texts = real_texts()
     for batch_size in (32, 1):  # padded batches, and single texts as queries are encoded
         cosines = np.sum(onnx.encode(texts, batch_size, 1) * torch_encoder.encode(texts, batch_size, 1), axis=1)
@@ -105,10 +104,10 @@ def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tm
 def test_a_corrupt_cached_graph_is_exported_again(
     graph_cache: Path, torch_encoder: TorchEncoder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    folder = OnnxEncoder.open(packaged_model_path(), graph_cache, NAME).folder
+    folder = OnnxEncoder.open(packaged_model_path(), graph_cache).folder
     (folder / GRAPH_NAME).write_bytes((folder / GRAPH_NAME).read_bytes()[:1_000_000])  # cut short, as by a full disk
     with caplog.at_level(logging.WARNING, logger="mcp_memory.onnx_encoder"):
-        onnx = OnnxEncoder.open(packaged_model_path(), graph_cache, NAME)
+        onnx = OnnxEncoder.open(packaged_model_path(), graph_cache)
     assert "unusable" in caplog.text and "exporting it again" in caplog.text
     assert onnx.folder == folder and (folder / GRAPH_NAME).stat().st_size > 80_000_000
     text = ["TypeError: 'NoneType' object is not subscriptable"]
@@ -118,7 +117,7 @@ def test_a_corrupt_cached_graph_is_exported_again(
 def test_another_model_folder_gets_its_own_graph(graph_cache: Path, tmp_path: Path) -> None:
     from safetensors.numpy import load_file, save_file
 
-    other = tmp_path / NAME  # the same name and files, other weights: a fine-tuned copy
+    other = tmp_path / "all-MiniLM-L6-v2"  # the same name and files, other weights: a fine-tuned copy
     source = packaged_model_path()
     for path in source.rglob("*"):
         if path.is_file() and path.name != "model.safetensors":
@@ -129,10 +128,10 @@ def test_another_model_folder_gets_its_own_graph(graph_cache: Path, tmp_path: Pa
     save_file(weights, str(other / "model.safetensors"))
 
     before = graphs(graph_cache)
-    tuned = OnnxEncoder.open(other, graph_cache, NAME)
+    tuned = OnnxEncoder.open(other, graph_cache)
     assert len(graphs(graph_cache)) == len(before) + 1 and tuned.folder not in before
     texts = ["KeyError: 'user_id' when reading the session", "def add(a, b):\n    return a + b"]
-    packaged = OnnxEncoder.open(packaged_model_path(), graph_cache, NAME)
+    packaged = OnnxEncoder.open(packaged_model_path(), graph_cache)
     assert np.sum(tuned.encode(texts, 2, 1) * packaged.encode(texts, 2, 1), axis=1).max() < 0.9999
     reference = TorchEncoder(other).encode(texts, 2, 1)
     assert np.sum(tuned.encode(texts, 2, 1) * reference, axis=1).min() >= 0.9999
