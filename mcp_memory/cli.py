@@ -10,11 +10,13 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from mcp_memory import __version__
 from mcp_memory.config import Settings
+from mcp_memory.startup import store_error_in
 
 CONSOLE_PORT = 8766  # the console alone, so that it can run beside a server on the default port
 
@@ -83,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         "repair", "Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
     )
     store_flags(repair)
+    purge = command("purge", "Delete everything one agent wrote (--agent), or remove deleted memories for good (--tombstones).")
+    purge.add_argument("--agent", help="The agent (token name) whose memories to delete; they stay restorable.")
+    purge.add_argument("--tombstones", action="store_true", help="Remove deleted memories for good.")
+    purge.add_argument("--since", help="Only what was written (or deleted) since: an ISO date/time or an age (7d, 36h).")
+    purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
+    store_flags(purge)
     command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", default=argparse.SUPPRESS,
@@ -138,11 +146,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"mcp-memory: invalid setting ({problems}). Check the flags and MCP_MEMORY_* variables.", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings)
+    try:
+        status = _run(command, args, settings)
+    except Exception as exc:
+        # A bad data dir, a taken port, a store out of reach: one line saying what to do; the traceback with -v.
+        problem = store_error_in(exc) or (exc if isinstance(exc, OSError) else None)
+        if problem is None:
+            raise
+        if getattr(args, "verbose", 0):
+            traceback.print_exception(exc)
+        print(f"mcp-memory {command}: {problem}", file=sys.stderr)
+        status = 1
+    if status:
+        sys.exit(status)
+
+
+def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    """Run one command; its exit status."""
     if command == "serve":
-        serve(settings)
-    elif command == "console":
-        serve(settings.model_copy(update={"transport": "http"}), console_only=True)
-    elif command == "seed":
+        return serve(settings)
+    if command == "console":
+        return serve(settings.model_copy(update={"transport": "http"}), console_only=True)
+    if command == "seed":
         app = _app(settings)
         app.store.open()
         print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
@@ -153,20 +178,20 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         stats, episodes = run_stats(_app(settings))
         print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup", "repair") and (status := _run_tool(command, args, settings)):
-        sys.exit(status)
+    elif command in ("recall", "import", "export", "backup", "repair", "purge"):
+        _run_tool(command, args, settings)
+    return 0
 
 
 TYPE_CHOICES = {"all", "knowledge", "pattern", "patterns", "solution", "solutions", "error", "errors",
                 "best_practice", "best_practices", "episode", "episodes"}
 
 
-def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int:
-    """The commands for people and scripts; our errors become one line on stderr and exit status 1."""
+def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> None:
+    """The commands for people and scripts."""
     from pathlib import Path
 
     from mcp_memory import commands
-    from mcp_memory.errors import MemoryStoreError
 
     if command == "import":
         from mcp_memory.app import MemoryApp
@@ -177,35 +202,31 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> int
         app = MemoryApp(settings, embedder=embedder)
     else:
         app = _app(settings)
-    try:
-        if command == "recall":
-            result = commands.run_recall(
-                app, args.query, commands.memory_types(args.types), args.language, args.n_results
-            )
-            print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
-        elif command == "import":
-            report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
-            print(report.model_dump_json(indent=2) if args.json else commands.import_summary(report))
-        elif command == "export":
-            exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
-            print(commands.export_summary(exported, args.file), file=sys.stderr)
-        elif command == "repair":
-            print(commands.repair_summary(commands.run_repair(app)))
+    if command == "recall":
+        result = commands.run_recall(
+            app, args.query, commands.memory_types(args.types), args.language, args.n_results
+        )
+        print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
+    elif command == "import":
+        report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
+        print(report.model_dump_json(indent=2) if args.json else commands.import_summary(report))
+    elif command == "export":
+        exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
+        print(commands.export_summary(exported, args.file), file=sys.stderr)
+    elif command == "purge":
+        print(commands.purge_summary(
+            commands.run_purge(app, args.agent, args.since, args.dry_run, forever=args.tombstones)
+        ))
+    elif command == "repair":
+        print(commands.repair_summary(commands.run_repair(app)))
+    else:
+        backup = commands.run_backup(app, Path(args.folder))
+        print(commands.export_summary(backup.report, str(backup.export)))
+        if backup.database is not None:
+            print(f"Database copied to {backup.database} (SQLite online backup).")
         else:
-            backup = commands.run_backup(app, Path(args.folder))
-            print(commands.export_summary(backup.report, str(backup.export)))
-            if backup.database is not None:
-                print(f"Database copied to {backup.database} (SQLite online backup).")
-            else:
-                print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
-            print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
-    except MemoryStoreError as exc:
-        print(f"mcp-memory {command}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"mcp-memory {command}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+            print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
+        print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
 
 
 def warm(settings: Settings) -> int:
@@ -230,7 +251,7 @@ def _app(settings: Settings) -> Any:
     return MemoryApp(settings)
 
 
-def serve(settings: Settings, console_only: bool = False) -> None:
+def serve(settings: Settings, console_only: bool = False) -> int:
     from mcp_memory.errors import MemoryStoreError
     from mcp_memory.server import is_loopback, user_auth
 
@@ -252,7 +273,7 @@ def serve(settings: Settings, console_only: bool = False) -> None:
 
     from mcp_memory.runner import serve as run_server
 
-    anyio.run(partial(run_server, console_only=console_only), settings)
+    status = anyio.run(partial(run_server, console_only=console_only), settings)
     from mcp_memory.app import warming_up
 
     if warming_up():
@@ -261,4 +282,5 @@ def serve(settings: Settings, console_only: bool = False) -> None:
         # would only print their finalizers' tracebacks.
         logging.shutdown()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(status)
+    return status

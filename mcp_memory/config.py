@@ -47,14 +47,6 @@ class Settings(BaseSettings):
         "an SQLite file in the data dir if unset.",
         repr=False,
     )
-    episodes_url: str | None = Field(
-        default=None,
-        description="The /mcp URL of the mcp-memory server that keeps the episodes, for servers on several "
-        "machines sharing a Chroma server; episodes stay in this server's data dir if unset.",
-    )
-    episodes_token: str | None = Field(
-        default=None, description="Bearer token this server presents to the episode server.", repr=False
-    )
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
@@ -68,7 +60,7 @@ class Settings(BaseSettings):
     max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
     embed_threads: int = Field(default=1, ge=1, le=64, description="Threads used for encoding.")
     encoder: Literal["onnx", "torch"] = Field(
-        default="onnx",
+        default="torch",
         description="'onnx': ONNX Runtime over a graph exported once from the model (fast start, no torch while "
         "serving; torch serves if it fails); 'torch': sentence-transformers on torch.",
     )
@@ -132,14 +124,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"{exc.problem} For example: {exc.fix}") from None
         return value
 
-    @field_validator("chroma_url", "database_url", "episodes_url", "episodes_token", mode="before")
+    @field_validator("chroma_url", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("episodes_url", mode="after")
-    @classmethod
-    def _episodes_url_is_http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' is not an http(s) URL, e.g. http://episodes-host:8765/mcp")
-        return value

@@ -95,7 +95,7 @@ class Embedder:
         cache_size: int = 8192,
         batch_threads: int | None = None,
         bulk_batch_size: int = BULK_BATCH_SIZE,
-        encoder: EncoderName = "onnx",
+        encoder: EncoderName = "torch",
         cache_dir: Path | None = None,
     ) -> None:
         self._model_path = model_path

@@ -28,3 +28,11 @@ class Conflict(MemoryStoreError):
 
 class Unavailable(MemoryStoreError):
     """The store or a server behind it cannot be reached now; retrying later may work."""
+
+
+class Forbidden(MemoryStoreError):
+    """The caller's role or ownership does not allow this (e.g. a writer deleting another agent's memory)."""
+
+
+class CannotStart(Unavailable):
+    """The store cannot be opened or the server cannot listen: the message names the cause and the fix."""

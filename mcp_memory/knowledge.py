@@ -10,7 +10,7 @@ from mcp_memory.drafts import knowledge_draft
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import KnowledgeType, MemoryRecord, SeedCounts, StoreResult
-from mcp_memory.records import MemoryDraft, content_hash, new_metadata, to_record
+from mcp_memory.records import CALLER_RESERVED_KEYS, MemoryDraft, content_hash, new_metadata, to_record
 from mcp_memory.seeds import SeedItem, load_seed_items
 from mcp_memory.store import StoredItem
 
@@ -102,8 +102,21 @@ class KnowledgeBase:
             unchanged=unchanged,
         )
 
-    async def add(self, title: str, content: str, knowledge_type: KnowledgeType, metadata: dict[str, Any]) -> StoreResult:
-        return await self.memory.remember(knowledge_draft(title, content, knowledge_type, metadata))
+    async def add(
+        self, title: str, content: str, knowledge_type: KnowledgeType, metadata: dict[str, Any], agent: str
+    ) -> StoreResult:
+        """Custom knowledge from a caller: its metadata may not pose as provenance (see ``CALLER_RESERVED_KEYS``)."""
+        reserved = sorted(set(metadata) & CALLER_RESERVED_KEYS)
+        if reserved:
+            raise InvalidInput(
+                "metadata",
+                f"may not set {', '.join(repr(k) for k in reserved)}: the server records who stored a memory and "
+                "where it came from.",
+                'Use other names, e.g. {"team": "platform", "language": "python"}.',
+            )
+        draft = knowledge_draft(title, content, knowledge_type, metadata)
+        draft.agent = agent
+        return await self.memory.remember(draft)
 
     async def index(self) -> list[MemoryRecord]:
         """Every seeded and custom knowledge item, grouped by kind."""

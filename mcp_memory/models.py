@@ -27,7 +27,11 @@ class MemoryRecord(BaseModel):
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form metadata given when stored.")
     source: str = Field(description="Who put it there: agent, seed, knowledge or consensus.")
-    agent: str | None = Field(default=None, description="The agent or role that wrote it, when known.")
+    agent: str | None = Field(
+        default=None,
+        description="The agent that wrote it: the name of its token ('local' without tokens); never set by arguments.",
+    )
+    agent_role: str | None = Field(default=None, description="The role the writer said it plays (a label).")
     created_at: str
     updated_at: str
     content_hash: str
@@ -102,6 +106,24 @@ class DeleteResult(BaseModel):
     deleted: bool
     title: str
     parts_deleted: int = Field(default=0, description="Parts of a long pattern's code deleted with it.")
+    deleted_by: str = Field(default="local", description="The agent that deleted it.")
+    reason: str = ""
+
+
+class DeletedMemory(BaseModel):
+    """A tombstone: a deleted memory, restorable with restore_memory until purged."""
+
+    id: str
+    type: MemoryType
+    title: str
+    agent: str | None = Field(description="The agent that wrote it.")
+    deleted_at: str
+    deleted_by: str
+    reason: str
+
+
+class DeletedMemories(BaseModel):
+    memories: list[DeletedMemory]
 
 
 class MemoryStats(BaseModel):

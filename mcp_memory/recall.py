@@ -245,7 +245,8 @@ class Recaller:
     ) -> list[tuple[str, float]] | None:
         """The language's nearest memories without Chroma's slow filter; None to use the filter after all."""
         members = self.catalog.language_ids(memory_type, language)
-        total, count = self.catalog.size(memory_type), len(members)
+        count = len(members)
+        total = max(self.catalog.size(memory_type), count)  # the size is counted less often than the members
         if count == 0:
             return []
         if count / max(total, 1) >= OVERFETCH_MIN_SHARE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
+from mcp_memory.errors import CannotStart
 from mcp_memory.ownership import StoreOwnership
 from mcp_memory.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.server import (
@@ -26,6 +28,7 @@ from mcp_memory.server import (
     rate_limiter,
     user_auth,
 )
+from mcp_memory.startup import check_data_dir, listening_socket
 from mcp_memory.stdio import answering_stdio
 
 logger = logging.getLogger(__name__)
@@ -123,9 +126,14 @@ async def start_owner_socket(
 
 
 async def serve_front(
-    front: MCPServer | Server, settings: Settings, console: Any = None, console_only: bool = False
+    front: MCPServer | Server,
+    settings: Settings,
+    console: Any = None,
+    console_only: bool = False,
+    listening: socket.socket | None = None,
 ) -> None:
-    """The transport agents talk to: stdio, or streamable HTTP at /mcp (with the web console on ``console``)."""
+    """The transport agents talk to: stdio, or streamable HTTP at /mcp on ``listening`` (with the web console on
+    ``console``)."""
     if settings.transport == "stdio":
         # MCPServer.run_stdio_async runs its low-level server the same way, over the SDK's plain transport.
         lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
@@ -154,7 +162,7 @@ async def serve_front(
         starlette_app, quiet_signals=False, host=settings.host, port=settings.port,
         log_level=settings.log_level.lower(),
     )
-    await server.serve()
+    await server.serve(sockets=[listening] if listening is not None else None)
 
 
 def local_console(app: MemoryApp, settings: Settings) -> Any:
@@ -168,24 +176,58 @@ def local_console(app: MemoryApp, settings: Settings) -> Any:
     return data
 
 
-async def serve(settings: Settings, *, console_only: bool = False) -> None:
+async def serve(settings: Settings, *, console_only: bool = False) -> int:
     """Own the embedded store if nobody does, else forward to the owner; a Chroma server needs neither.
 
-    Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone.
+    Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone. A server that
+    cannot start raises ``CannotStart`` before it listens; over stdio it answers instead (see ``serve_unstartable``)
+    and the exit status is 1.
     """
+    listening = listening_socket(settings.host, settings.port) if settings.transport == "http" else None
+    try:
+        try:
+            check_data_dir(settings.data_dir)
+        except CannotStart as exc:
+            if settings.transport != "stdio":
+                raise
+            await serve_unstartable(settings, exc)
+            return 1
+        await _serve_store(settings, console_only, listening)
+        return 0
+    finally:
+        if listening is not None:
+            listening.close()
+
+
+async def serve_unstartable(settings: Settings, problem: CannotStart) -> None:
+    """A desktop client shows a tool's error but not our stderr: so a stdio server that cannot start still answers
+    ``initialize``, and every tool call returns the problem (retrying the start, in case it was fixed)."""
+    logger.error("%s", problem)
+    app = MemoryApp(settings)
+    app.start_error = problem
+    await serve_front(build_server(app), settings)
+
+
+async def _serve_store(settings: Settings, console_only: bool, listening: socket.socket | None) -> None:
+    # Over HTTP the store is opened before listening: a server that cannot reach it exits with the reason.
+    open_first = settings.transport == "http"
     if settings.chroma_url:
         app = MemoryApp(settings)
+        if open_first:
+            await app.open_store()
         app.start_in_background()
-        await serve_front(build_server(app), settings, local_console(app, settings), console_only)
+        await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening)
         return
 
     ownership = StoreOwnership(settings.data_dir)
     socket_servers: list[Any] = []
     owned_apps: list[MemoryApp] = []
 
-    async def become_owner(task_group: TaskGroup) -> MCPServer:
+    async def become_owner(task_group: TaskGroup, open_now: bool = False) -> MCPServer:
         app = MemoryApp(settings)
         owned_apps.append(app)
+        if open_now:
+            await app.open_store()
         app.start_in_background()
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
@@ -197,7 +239,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
             console: Any = None
             if ownership.try_acquire():
                 logger.info("this process owns the store in %s", settings.data_dir)
-                front = await become_owner(task_group)
+                front = await become_owner(task_group, open_now=open_first)
                 console = local_console(owned_apps[0], settings)
             else:
                 logger.info("another process owns the store in %s; forwarding to it", settings.data_dir)
@@ -209,7 +251,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
 
                     console = OwnerData(ownership, link, lambda: owned_apps[-1] if owned_apps else None)
             try:
-                await serve_front(front, settings, console, console_only)
+                await serve_front(front, settings, console, console_only, listening)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
                 for server, _ in socket_servers:

@@ -6,7 +6,6 @@ the prompt stays small enough to put in front of every generation.
 
 from __future__ import annotations
 
-from mcp_memory.episode_remote import EpisodeServerRefused, RemoteEpisodes
 from mcp_memory.episode_views import shorten, title
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.errors import Unavailable
@@ -21,7 +20,7 @@ CODE_CHARS = 1500
 
 
 async def memory_informed_task(
-    memory: MemoryService, episodes: EpisodeService | RemoteEpisodes, task_description: str, language: str | None
+    memory: MemoryService, episodes: EpisodeService, task_description: str, language: str | None
 ) -> str:
     """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
@@ -33,7 +32,7 @@ async def memory_informed_task(
     practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
     try:
         similar = (await episodes.recall_similar(task_description, 6, success_only=False)).results
-    except (Unavailable, EpisodeServerRefused):  # an episode server that fails costs the lessons, not the prompt
+    except Unavailable:  # a database that fails costs the lessons, not the prompt
         similar = []
 
     seen: set[str] = set()

@@ -75,6 +75,15 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
     return Settings(data_dir=data_dir, database_url=database_url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
 
 
+DATABASES = ["sqlite", "postgresql"]
+
+
+def settings_on(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on the database ``request.param`` names: the SQLite file in the data dir, or a new PostgreSQL one."""
+    url = str(request.getfixturevalue("postgres_url")) if request.param == "postgresql" else None
+    return Settings(data_dir=tmp_path / "data", database_url=url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+
+
 @pytest.fixture
 def app(settings: Settings, embedder: Embedder) -> MemoryApp:
     return MemoryApp(settings, embedder=embedder)

@@ -58,7 +58,7 @@ STORE_TOOLS = {
 }
 READ_TOOLS = TOOLS - STORE_TOOLS - {"delete_memory"}
 RECORD_FIELDS = {
-    "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent",
+    "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
     "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome",
 }  # fmt: skip
 
@@ -83,7 +83,7 @@ async def store_pattern(client: Any, name: str, code: str, language: str, **extr
 
 
 async def store_error(
-    client: Any, error: str, resolution: str, success: bool, context: str = ""
+    client: Any, error: str, resolution: str, success: bool, context: str = "", agent_role: str | None = None
 ) -> dict[str, Any]:
     return await call(
         client,
@@ -91,6 +91,7 @@ async def store_error(
         error_message=error,
         context=context,
         resolution=resolution,
+        agent_role=agent_role,
         success=success,
     )
 
@@ -220,7 +221,8 @@ async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(c
 @BOTH_DATABASES
 async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> None:
     worked = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", True)
-    failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False)
+    failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False,
+                               agent_role="QA_SENTINEL")  # another agent's experience
 
     assert failed["id"] == worked["id"]
     assert (failed["duplicate"], failed["success_count"], failed["failure_count"]) == (True, 1, 1)
@@ -295,9 +297,9 @@ async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client
 async def test_search_memory_filters_on_the_counters_the_database_keeps(client: Any) -> None:
     proven = await store_error(client, "TimeoutError: connection pool exhausted", "raise pool_size to 20", True)
     doubtful = await store_error(client, "TimeoutError: read timed out", "raise the read timeout", True)
-    for _ in range(2):
-        await call(client, "report_outcome", memory_id=proven["id"], success=True)
-    await call(client, "report_outcome", memory_id=doubtful["id"], success=False)
+    for role in ("QA_1", "QA_2"):
+        await call(client, "report_outcome", memory_id=proven["id"], success=True, agent_role=role)
+    await call(client, "report_outcome", memory_id=doubtful["id"], success=False, agent_role="QA_1")
 
     often = await call(client, "search_memory", query="timeout", where={"success_count": {"$gte": 3}})
     assert [hit["id"] for hit in often["results"]] == [proven["id"]]
@@ -338,7 +340,7 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
         "success_metrics": {"success_rate": 0.9, "tests_passed": 12},
     }
     assert record["tags"] == ["creational"]
-    assert (record["source"], record["agent"]) == ("agent", "WORKER_BACKEND")
+    assert (record["source"], record["agent"], record["agent_role"]) == ("agent", "local", "WORKER_BACKEND")
     counts = {key: record[key] for key in ("outcome", "success_count", "failure_count", "usage_count")}
     assert counts == {"outcome": "worked", "success_count": 1, "failure_count": 0, "usage_count": 1}
     assert len(record["content_hash"]) == 64
@@ -352,7 +354,8 @@ async def test_a_deleted_memory_is_gone(client: Any) -> None:
 
     deleted = await call(client, "delete_memory", id=stored["id"])
 
-    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0}
+    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0,
+                       "deleted_by": "local", "reason": ""}
     error = await call_error(client, "get_memory", id=stored["id"])
     assert f"No memory with id '{stored['id']}'" in error
     assert (await call(client, "memory_stats"))["total"] == 0

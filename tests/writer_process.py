@@ -23,9 +23,12 @@ STORED_ERROR = "psycopg.errors.SerializationFailure: could not serialize access 
 REPORTED_ERROR = "sqlite3.OperationalError: database is locked"
 
 
-def stored_draft(success: bool) -> MemoryDraft:
-    """The memory every writer stores again (its success varies; its content, and so its id, does not)."""
-    return error_draft(STORED_ERROR, "many writers at once", "retry the transaction", success, language="python")
+def stored_draft(success: bool, agent: str | None = None) -> MemoryDraft:
+    """The memory every writer stores again (its success varies; its content, and so its id, does not); each
+    writer is an agent of its own, so each one's success is a vote of its own."""
+    draft = error_draft(STORED_ERROR, "many writers at once", "retry the transaction", success, language="python")
+    draft.agent = agent
+    return draft
 
 
 def reported_draft() -> MemoryDraft:
@@ -40,7 +43,7 @@ def writer_success(writer: int) -> bool:
 
 def write_once(app: MemoryApp, writer: int, reported_id: str) -> dict[str, Any]:
     """One writer's share: the store again, then one outcome report; what the server acknowledged."""
-    stored = app.memory.remember_blocking(stored_draft(writer_success(writer)))
+    stored = app.memory.remember_blocking(stored_draft(writer_success(writer), f"w{writer}"))
     report = app.memory.report_outcome_blocking(reported_id, writer_success(writer), f"writer {writer}", f"w{writer}")
     return {"id": stored.id, "duplicate": stored.duplicate, "reported": report.usage_count}
 

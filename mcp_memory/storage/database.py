@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.errors import InvalidInput, Unavailable
+from mcp_memory.errors import CannotStart, InvalidInput, Unavailable
+from mcp_memory.startup import check_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ KEEPALIVE_INTERVAL_SECONDS = 5
 KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
 URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
+# Alembic keeps the running migration's context in module globals: two databases of one process migrate in turn.
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
@@ -96,13 +99,30 @@ class Database:
         with self._open_lock:
             if self._engine is not None:
                 return
+            from sqlalchemy.exc import DBAPIError
+
             engine = self._create_engine()
             try:
                 self._migrate(engine)
-            except BaseException:
+            except BaseException as exc:
                 engine.dispose()
+                if isinstance(exc, Unavailable | DBAPIError) and not isinstance(exc, CannotStart):
+                    raise self._cannot_open(exc) from exc
                 raise
             self._engine = engine
+
+    def _cannot_open(self, exc: Exception) -> CannotStart:
+        """Why the database did not open, and what to do about it (not the advice for a failed store)."""
+        problem = exc.__cause__ if isinstance(exc, Unavailable) else exc
+        if self.is_sqlite:
+            fix = (
+                f"Check that {self.path} is a memory database this user can read and write, or choose another "
+                "data dir with --data-dir (MCP_MEMORY_DATA_DIR)."
+            )
+        else:
+            fix = "Check that PostgreSQL runs there and accepts this user, or fix --database-url (MCP_MEMORY_DATABASE_URL)."
+        reason = _first_line(getattr(problem, "orig", problem))
+        return CannotStart(f"Cannot open the database {self.shown} ({reason}). {fix}")
 
     def close(self) -> None:
         with self._open_lock:
@@ -115,10 +135,7 @@ class Database:
 
         if self.is_sqlite:
             assert self.path is not None
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise Unavailable(f"Cannot create the data dir {self.path.parent}: {exc}.") from exc
+            check_data_dir(self.path.parent)
             engine = create_engine(
                 self.url,
                 connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False, "isolation_level": None},
@@ -164,7 +181,7 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self._migration_lock(), self._translated(), engine.connect() as connection:
+        with _ALEMBIC_LOCK, self._migration_lock(), self._translated(), engine.connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()

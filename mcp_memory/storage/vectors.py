@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
-from mcp_memory.errors import Conflict, InvalidInput, Unavailable
+from mcp_memory.errors import CannotStart, Conflict, InvalidInput
 from mcp_memory.models import MemoryType
+from mcp_memory.startup import check_data_dir
 
 COLLECTION_NAMES: dict[MemoryType, str] = {
     "pattern": "code_patterns",
@@ -71,7 +72,7 @@ class ChromaIndex:
                     )
                 else:
                     assert self._data_dir is not None
-                    self._data_dir.mkdir(parents=True, exist_ok=True)
+                    check_data_dir(self._data_dir)
                     client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
                 embedding_function = make_chroma_embedding_function(self._embedder)
                 model = self._embedder.model_name
@@ -89,11 +90,14 @@ class ChromaIndex:
                     _record_model(collection, model)
                 self._collections.update(collections)
             except (ConnectionError, OSError) as exc:
-                raise Unavailable(f"Cannot open the Chroma store ({exc}). Check the data dir or Chroma server.") from exc
+                raise CannotStart(
+                    f"Cannot open the Chroma store at {self.location} ({exc}). Check the data dir or the Chroma server."
+                ) from exc
             except ValueError as exc:
                 if "Could not connect" in str(exc):
-                    raise Unavailable(
-                        f"Cannot reach the Chroma server at {self._chroma_url}: {exc}. Start it or fix the URL."
+                    raise CannotStart(
+                        f"Cannot reach the Chroma server at {self._chroma_url}. Start it (chroma run --path DIR --port "
+                        "PORT), or fix --chroma-url (MCP_MEMORY_CHROMA_URL)."
                     ) from exc
                 raise
             self._client = client

@@ -52,9 +52,9 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "consensus_result": {"votes": [3, 1], "num_candidates": 4}}.
         """
         with tool_errors():
-            agent = await ctx.begin(winner_candidate.agent_role)
+            caller = await ctx.begin(winner_candidate.agent_role)
             return await ctx.app.learning.learn_from_consensus(
-                winner_candidate.as_dict(), task_context.as_dict(), consensus_result.as_dict(), episode_id, agent
+                winner_candidate.as_dict(), task_context.as_dict(), consensus_result.as_dict(), episode_id, caller.agent
             )
 
     @mcp.tool(annotations=READ_ONLY)

@@ -10,6 +10,7 @@ from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.knowledge import render_knowledge_index, render_knowledge_markdown
 from mcp_memory.models import (
     MEMORY_TYPES,
+    DeletedMemories,
     DeleteResult,
     KnowledgeType,
     MemoryRecord,
@@ -64,7 +65,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         Storing the same code again counts a reuse instead of creating a copy.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = pattern_draft(
                 ctx.text("pattern_name", pattern_name),
                 ctx.text("code", code),
@@ -72,9 +73,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
                 [ctx.text("tags", t) for t in tags],
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_patterns(
@@ -105,16 +105,15 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = solution_draft(
                 ctx.text("problem", problem),
                 ctx.text("solution", solution),
                 language,
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_solutions(
@@ -147,15 +146,14 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "resolution": "pip install fastapi uvicorn", "success": true}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = error_draft(
                 ctx.text("error_message", error_message),
                 ctx.optional_text("context", context),
                 ctx.text("resolution", resolution),
                 success,
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_error_solutions(
@@ -202,11 +200,35 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=DESTRUCTIVE)
     async def delete_memory(
         id: Annotated[str, Field(description="The id of the memory to delete.")],
+        reason: Annotated[str, Field(description="Why, e.g. 'wrong fix: the package is pyyaml'.")] = "",
     ) -> DeleteResult:
-        """Delete one memory for good (e.g. a wrong or harmful fix). Seeded knowledge returns on the next seeding."""
+        """Delete a memory you wrote (e.g. a wrong fix); an admin may delete any. It leaves recall at once but is
+        kept as a tombstone (who, when, why) that an admin can restore. For another agent's memory that did not
+        work, call report_outcome instead."""
         with tool_errors():
-            await ctx.begin()
-            return await ctx.app.memory.delete(id)
+            caller = await ctx.begin()
+            return await ctx.app.memory.delete(id, caller.agent, reason, any_writer=caller.admin)
+
+    @mcp.tool(annotations=WRITES)
+    async def restore_memory(
+        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
+    ) -> MemoryRecord:
+        """Admin: bring a deleted memory back, with its counts."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("restore deleted memories")
+            return await ctx.app.memory.restore(ctx.text("id", id))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_deleted_memories(
+        agent: Annotated[str | None, Field(description="Only memories this agent wrote.")] = None,
+        limit: Annotated[int, Field(description="How many, newest deletion first.", ge=1, le=1000)] = 20,
+    ) -> DeletedMemories:
+        """Admin: deleted memories (tombstones) with who deleted them, when and why."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("list deleted memories")
+            return DeletedMemories(memories=await ctx.app.memory.deleted(agent, limit))
 
     @mcp.tool(annotations=READ_ONLY)
     async def memory_stats() -> MemoryStats:
@@ -230,8 +252,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with tool_errors():
             title, content = ctx.text("title", title), ctx.text("content", content)
             metadata = ctx.json_object("metadata", metadata)
-            await ctx.begin()
-            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata)
+            caller = await ctx.begin()
+            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
 
     @mcp.tool(annotations=WRITES)
     async def seed_initial_knowledge() -> SeedCounts:
@@ -278,6 +300,6 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "note": "pip install fixed the import but uvicorn was missing too"}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
-            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, agent)
+            caller = await ctx.begin(agent_role)
+            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
 
