@@ -40,7 +40,7 @@ def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     The user's graph is exported once if missing (the ``embedder`` fixture's encoder shares it).
     """
     cache = tmp_path_factory.mktemp("graph-cache")
-    exported = Embedder().encoder
+    exported = Embedder(encoder="onnx").encoder
     assert isinstance(exported, OnnxEncoder)
     shutil.copytree(exported.folder, cache / "onnx" / exported.folder.name)
     return cache
@@ -93,7 +93,8 @@ def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tm
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_MEMORY_")}
-    env.update(MCP_MEMORY_CACHE_DIR=str(graph_cache), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO_ROOT))
+    env.update(MCP_MEMORY_CACHE_DIR=str(graph_cache), MCP_MEMORY_ENCODER="onnx", HF_HUB_OFFLINE="1",
+               PYTHONPATH=str(REPO_ROOT))
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")], capture_output=True, text=True,
                           env=env, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -151,7 +152,7 @@ def test_a_model_the_onnx_encoder_cannot_reproduce_is_served_by_torch_with_one_w
     (model / "1_Pooling").mkdir(parents=True, exist_ok=True)
     (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
 
-    embedder = Embedder(model_path=model, cache_dir=tmp_path / "cache")
+    embedder = Embedder(model_path=model, cache_dir=tmp_path / "cache", encoder="onnx")
     with caplog.at_level(logging.WARNING, logger="mcp_memory.embeddings"):
         vectors = embedder.encode(["ValueError: too many values to unpack", "a second text"])
     assert embedder.encoder_name == "torch"
@@ -161,10 +162,12 @@ def test_a_model_the_onnx_encoder_cannot_reproduce_is_served_by_torch_with_one_w
     assert len(vectors) == 2 and abs(float(np.linalg.norm(vectors[0])) - 1) < 1e-5
 
 
-def test_torch_can_be_chosen_with_the_encoder_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_encoder_setting_chooses_onnx_or_torch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from mcp_memory.app import MemoryApp
     from mcp_memory.config import Settings
 
+    monkeypatch.setenv("MCP_MEMORY_ENCODER", "onnx")
+    assert MemoryApp(Settings(data_dir=tmp_path, _env_file=None)).embedder.encoder_name == "onnx"  # type: ignore[call-arg]
     monkeypatch.setenv("MCP_MEMORY_ENCODER", "torch")
     settings = Settings(data_dir=tmp_path, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings)
