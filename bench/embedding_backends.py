@@ -2,7 +2,7 @@
 
 Single queries and batches are timed on a quiet machine and with CPU burner processes running, since a
 busy machine is where thread settings go wrong. ONNX models are exported locally from the packaged
-weights (``torch.onnx.export``; nothing is downloaded) into a temporary folder; fidelity is the cosine of
+weights (``mcp_memory.onnx_export``, as the server exports its own; nothing is downloaded) into a temporary folder; fidelity is the cosine of
 each ONNX embedding to the torch one on real questions and real code, plus retrieval on the CoSQA dev set.
 
 Run: ``.venv/bin/python bench/embedding_backends.py [--quick]``.
@@ -66,61 +66,32 @@ def torch_encoder(model: Any, threads: int, batch_size: int) -> Encode:
     return encode
 
 
-def export_onnx(model: Any, folder: Path) -> tuple[Path, Path]:
-    """fp32 and dynamically quantized int8 ONNX graphs of the transformer, from the loaded weights."""
-    import torch
+def export_onnx(folder: Path) -> tuple[Path, Path]:
+    """fp32 and dynamically quantized int8 graphs of the transformer, exported as the server exports its own."""
+    import shutil
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    bert = model[0].auto_model.eval()
+    from mcp_memory.embeddings import packaged_model_path
+    from mcp_memory.onnx_encoder import GRAPH_NAME, META_NAME, ModelSpec
+    from mcp_memory.onnx_export import export_graph
 
-    class Hidden(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    sample = model.tokenizer(["a short text", "another one"], padding=True, return_tensors="pt")
-    fp32, int8 = folder / "model.onnx", folder / "model_int8.onnx"
-    torch.onnx.export(
-        Hidden(), tuple(sample[n] for n in names), str(fp32), input_names=names,
-        output_names=["last_hidden_state"], dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]},
-        opset_version=17, dynamo=False,
-    )
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    fp32, int8 = folder / "fp32", folder / "int8"
+    fp32.mkdir()
+    int8.mkdir()
+    export_graph(ModelSpec.read(packaged_model_path()), fp32)
+    shutil.copy(fp32 / META_NAME, int8 / META_NAME)
+    quantize_dynamic(str(fp32 / GRAPH_NAME), str(int8 / GRAPH_NAME), weight_type=QuantType.QInt8)
     return fp32, int8
 
 
-def onnx_encoder(model: Any, path: Path, threads: int, batch_size: int) -> Encode:
-    import onnxruntime as ort
+def onnx_encoder(folder: Path, threads: int, batch_size: int) -> Encode:
+    """The server's ONNX encoder (``mcp_memory.onnx_encoder``) over the graph in ``folder``."""
+    from mcp_memory.embeddings import packaged_model_path
+    from mcp_memory.onnx_encoder import ModelSpec, OnnxEncoder
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    tokenizer = model.tokenizer
-
-    def encode(texts: Sequence[str]) -> np.ndarray:
-        # Longest first, as sentence-transformers does, so a batch pads to similar lengths.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        ordered = [texts[i] for i in order]
-        out = []
-        for start in range(0, len(ordered), batch_size):
-            batch = tokenizer(ordered[start : start + batch_size], padding=True, truncation=True,
-                              max_length=256, return_tensors="np")
-            feeds = {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            hidden = session.run(None, feeds)[0]
-            mask = feeds["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
-            out.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
-        result = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
-        result[order] = np.concatenate(out)
-        return result
-
-    return encode
+    encoder = OnnxEncoder(ModelSpec.read(packaged_model_path()), folder)
+    return lambda texts: encoder.encode(texts, batch_size, threads)
 
 
 def single_latency(encode: Encode, texts: Sequence[str], runs: int) -> tuple[float, float]:
@@ -173,11 +144,11 @@ def main() -> None:
     runs, code_n = (60, 96) if args.quick else (200, 256)
     code = code[:code_n]
     folder = Path(tempfile.mkdtemp(prefix="mcp-memory-onnx-"))
-    fp32, int8 = export_onnx(model, folder)
+    fp32, int8 = export_onnx(folder)
     backends: dict[str, Callable[[int, int], Encode]] = {
         "torch": lambda t, b: torch_encoder(model, t, b),
-        "onnx fp32": lambda t, b: onnx_encoder(model, fp32, t, b),
-        "onnx int8": lambda t, b: onnx_encoder(model, int8, t, b),
+        "onnx fp32": lambda t, b: onnx_encoder(fp32, t, b),
+        "onnx int8": lambda t, b: onnx_encoder(int8, t, b),
     }
     figures: dict[str, Any] = {"speed": [], "fidelity": [], "retrieval": []}
     print(f"{'backend':10} {'threads':>7} {'load':>6} | {'query p50 ms':>12} {'p95':>6} | {'code/s b32':>10} {'b64':>6}")

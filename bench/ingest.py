@@ -1,4 +1,4 @@
-"""Bulk import throughput against raw ``model.encode`` of the same texts at its best batch size and threads.
+"""Bulk import throughput against the raw encoder (``Embedder.encoder``) on the same texts at its best batch size and threads.
 
 The import is the product's own (``transfer.import_file``: parse, check, rebuild each memory's embedding
 text, encode in batches, write to Chroma in a second thread), run in-process on an already loaded model,
@@ -30,18 +30,15 @@ from mcp_memory.transfer import import_file
 
 
 def raw_rate(model: Any, texts: list[str], batch_size: int, threads: int) -> float:
-    import torch
-
-    torch.set_num_threads(threads)
     start = time.perf_counter()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    model.encode(texts, batch_size, threads)
     return len(texts) / (time.perf_counter() - start)
 
 
 def run(count: int, work: Path, seed: int = 23) -> dict[str, Any]:
     embedder = Embedder()
     embedder.load()
-    model = embedder._model  # the very model the import uses
+    model = embedder.encoder  # the very model the import uses
     texts = [draft(i, seed)[0].embed_text for i in range(count)]
     sample = texts[: min(600, count)]
     raw_rate(model, sample[:50], 32, 1)  # warm

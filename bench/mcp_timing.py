@@ -85,8 +85,31 @@ def median(values: Sequence[float]) -> float:
 
 def server_rss_bytes(marker: str = "mcp_memory") -> int:
     """Resident memory of this process's child servers whose command line has ``marker`` (largest one)."""
-    me = os.getpid()
     best = 0
+    for entry in _child_servers(marker):
+        try:
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    best = max(best, int(line.split()[1]) * 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return best
+
+
+def server_maps(library: str, marker: str = "mcp_memory") -> bool:
+    """Whether a child server has ``library`` (e.g. ``libtorch``) mapped: proof of what it imported."""
+    for entry in _child_servers(marker):
+        try:
+            if library in (entry / "maps").read_text():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _child_servers(marker: str) -> list[Path]:
+    me = os.getpid()
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -94,14 +117,11 @@ def server_rss_bytes(marker: str = "mcp_memory") -> int:
             stat = (entry / "stat").read_text()
             parent = int(stat.rsplit(")", 1)[1].split()[1])
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if parent != me or marker not in command:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    best = max(best, int(line.split()[1]) * 1024)
         except (OSError, IndexError, ValueError):
             continue
-    return best
+        if parent == me and marker in command:
+            found.append(entry)
+    return found
 
 
 def disk_bytes(folder: Path) -> int:

@@ -1,20 +1,27 @@
 """Spawn-to-``tools/list`` time of mcp-memory over stdio, against a bare MCP SDK server spawned the same way.
 
 Also spawn-to-first-recall (the model and store are warmed in the background while the client lists tools).
-Run: ``.venv/bin/python bench/startup.py [--runs 5]``.
+``--encoders onnx torch`` compares the encoders instead, alternating runs: spawn → ``tools/list`` and spawn →
+first answered recall on a fresh data dir without seeding (the model is what differs), then the server's RSS
+after ``--stores`` stores and whether it mapped torch's library; ``--first-start`` adds one ONNX start on an
+empty graph cache (the export's cost).
+Run: ``.venv/bin/python bench/startup.py [--runs 5] [--encoders onnx torch [--stores 300] [--first-start]]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
-from mcp_timing import bare_server
+from mcp_timing import bare_server, memory_server, server_maps, server_rss_bytes
 
 
 async def time_server(params: StdioServerParameters, recall: bool) -> tuple[float, float | None]:
@@ -48,10 +55,76 @@ def measure(runs: int) -> dict[str, list[float]]:
     return rows
 
 
+async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, Any]:
+    """Spawn → tools/list and → first recall, then RSS after ``stores`` stores (8 in flight)."""
+    start = time.perf_counter()
+    async with Client(params, read_timeout_seconds=600) as client:
+        await client.list_tools()
+        listed = time.perf_counter() - start
+        result = await client.call_tool("recall_error_solutions", {"error_message": "No module named 'requests'"})
+        assert not result.is_error, result.content
+        recalled = time.perf_counter() - start
+        limiter = anyio.Semaphore(8)
+
+        async def store(i: int) -> None:
+            async with limiter:
+                stored = await client.call_tool("store_error_resolution", {
+                    "error_message": f"KeyError: 'field_{i}' while parsing record {i * 7} of batch {i % 13}",
+                    "context": f"loading export file part {i}", "resolution": f"use .get('field_{i}') with a default",
+                    "success": True})
+                assert not stored.is_error, stored.content
+
+        async with anyio.create_task_group() as group:
+            for i in range(stores):
+                group.start_soon(store, i)
+        result = await client.call_tool("recall_error_solutions", {"error_message": "KeyError: 'field_12'"})
+        assert not result.is_error, result.content
+        return {"tools_list_s": listed, "first_recall_s": recalled, "rss_bytes": server_rss_bytes(),
+                "torch_mapped": server_maps("libtorch"), "load": os.getloadavg()[0]}
+
+
+def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool) -> dict[str, Any]:
+    """Alternating runs per encoder (a, b, b, a, ...), each on a fresh data dir; the graph cache is the user's."""
+    figures: dict[str, Any] = {name: [] for name in encoders}
+    order = [*encoders, *reversed(encoders)] * runs
+    for name in order[: runs * len(encoders)]:
+        data_dir = Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
+        row = anyio.run(encoder_run, memory_server(data_dir, MCP_MEMORY_ENCODER=name), stores)
+        figures[name].append(row)
+        print(f"{name:5} tools/list {row['tools_list_s']:5.2f} s | first recall {row['first_recall_s']:5.2f} s | RSS after "
+              f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MB | torch mapped: {row['torch_mapped']} | "
+              f"load {row['load']:.2f}", flush=True)
+    if first_start:
+        cache = Path(tempfile.mkdtemp(prefix="mcp-memory-cache-"))
+        params = memory_server(Path(tempfile.mkdtemp(prefix="mcp-memory-bench-")), MCP_MEMORY_ENCODER="onnx",
+                               MCP_MEMORY_CACHE_DIR=str(cache))
+        row = anyio.run(encoder_run, params, 0)
+        figures["onnx first start (empty graph cache)"] = row
+        print(f"onnx, empty graph cache: tools/list {row['tools_list_s']:.2f} s | first recall (export included) "
+              f"{row['first_recall_s']:.2f} s | load {row['load']:.2f}")
+    for name in encoders:
+        rows = figures[name]
+        print(f"{name:5} median: tools/list {statistics.median(r['tools_list_s'] for r in rows):.2f} s, first recall "
+              f"{statistics.median(r['first_recall_s'] for r in rows):.2f} s (min {min(r['first_recall_s'] for r in rows):.2f}), "
+              f"RSS {statistics.median(r['rss_bytes'] for r in rows) / 2**20:.0f} MB")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--encoders", nargs="+", choices=["onnx", "torch"], help="Compare these encoders.")
+    parser.add_argument("--stores", type=int, default=300, help="Stores before the RSS is read (with --encoders).")
+    parser.add_argument("--first-start", action="store_true", help="Also one ONNX start on an empty graph cache.")
+    parser.add_argument("--json", help="Also write the figures of --encoders to this file.")
     args = parser.parse_args()
+    if args.encoders:
+        figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start)
+        if args.json:
+            import json
+
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+        return
     rows = measure(args.runs)
     print(f"{'measure':32} {'median s':>9} {'min s':>7} {'max s':>7}   ({args.runs} runs, fresh data dir each)")
     for name, values in rows.items():

@@ -71,13 +71,13 @@ def measure_floor(data_dir: Path, runs: int) -> tuple[float, float]:
     collection = client.get_or_create_collection(
         "errors", embedding_function=make_chroma_embedding_function(embedder), metadata={"hnsw:space": "cosine"}
     )
-    model = embedder._model
+    model = embedder.encoder
     tag = uuid.uuid4().hex[:8]
     times = []
     for i in range(runs):
         text = error_arguments(tag, 200_000 + i)["error_message"]
         start = time.perf_counter()
-        vector = model.encode([text], normalize_embeddings=True)
+        vector = model.encode([text], 1, 1)
         collection.add(ids=[f"floor-{tag}-{i}"], documents=[text], metadatas=[{"type": "error"}], embeddings=vector)
         times.append((time.perf_counter() - start) * 1000)
     collection.delete(ids=[f"floor-{tag}-{i}" for i in range(runs)])

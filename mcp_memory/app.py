@@ -54,7 +54,8 @@ class MemoryApp:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or Embedder(
-            model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size
+            model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+            encoder=settings.encoder, cache_dir=settings.cache_dir,
         )
         self.database = Database(settings.database_url, settings.data_dir)
         self.store = MemoryStore(self.embedder, settings.data_dir, settings.chroma_url, database=self.database)

@@ -1,4 +1,4 @@
-"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | demo``.
+"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | warm | demo``.
 
 Flags beat environment beats defaults.
 """
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--since", help="Only what was written (or deleted) since: an ISO date/time or an age (7d, 36h).")
     purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
     store_flags(purge)
+    command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument("--data-dir", default=argparse.SUPPRESS,
                       help="Store to use (default: a temporary directory, removed afterwards).")
@@ -170,6 +171,8 @@ def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
         app = _app(settings)
         app.store.open()
         print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
+    elif command == "warm":
+        sys.exit(warm(settings))
     elif command == "stats":
         from mcp_memory.commands import run_stats, stats_text
 
@@ -194,8 +197,8 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> Non
         from mcp_memory.app import MemoryApp
         from mcp_memory.embeddings import Embedder
 
-        embedder = Embedder(settings.model_path, settings.embed_threads, settings.embed_batch_size,
-                            batch_threads=args.threads)
+        embedder = Embedder(settings.model_folder(), settings.embed_threads, settings.embed_batch_size,
+                            batch_threads=args.threads, encoder=settings.encoder, cache_dir=settings.cache_dir)
         app = MemoryApp(settings, embedder=embedder)
     else:
         app = _app(settings)
@@ -224,6 +227,22 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> Non
         else:
             print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
         print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
+
+
+def warm(settings: Settings) -> int:
+    """Load the configured encoder (exporting the ONNX graph when the cache has none) and say which one serves."""
+    import time
+
+    from mcp_memory.embeddings import Embedder
+
+    start = time.monotonic()
+    embedder = Embedder(settings.model_folder(), settings.embed_threads, encoder=settings.encoder,
+                        cache_dir=settings.cache_dir)
+    embedder.warm()
+    where = getattr(embedder.encoder, "folder", None)
+    print(f"{embedder.model_name} ready on {embedder.encoder_name}" + (f" ({where})" if where else "")
+          + f" in {time.monotonic() - start:.1f} s")
+    return 0 if embedder.encoder_name == settings.encoder else 1
 
 
 def _app(settings: Settings) -> Any:

@@ -19,6 +19,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("mcp-memory", appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    """The user's cache directory for this application (e.g. ~/.cache/mcp-memory on Linux)."""
+    return Path(platformdirs.user_cache_dir("mcp-memory", appauthor=False))
+
+
 def default_seeds_dir() -> Path:
     """The knowledge files: beside the package in a checkout, under ``<prefix>/share`` when installed."""
     beside_package = Path(__file__).resolve().parent.parent / "seeds"
@@ -53,7 +58,15 @@ class Settings(BaseSettings):
         default=65_536, ge=256, description="Largest episode event `data`, as JSON characters; larger is rejected."
     )
     max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
-    embed_threads: int = Field(default=1, ge=1, le=64, description="Torch threads used for encoding.")
+    embed_threads: int = Field(default=1, ge=1, le=64, description="Threads used for encoding.")
+    encoder: Literal["onnx", "torch"] = Field(
+        default="torch",
+        description="'onnx': ONNX Runtime over a graph exported once from the model (fast start, no torch while "
+        "serving; torch serves if it fails); 'torch': sentence-transformers on torch.",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Where exported ONNX graphs are kept (per user, any data dir)."
+    )
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     model: str = Field(
         default=PACKAGED_MODEL,
@@ -73,7 +86,7 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=4_000_000, ge=1024, description="Largest HTTP request body.")
 
-    @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", mode="after")
+    @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", "cache_dir", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -1,7 +1,10 @@
 """The embedding model: all-MiniLM-L6-v2 from the packaged weights, loaded lazily, never downloaded.
 
-Importing this module is cheap: torch and sentence-transformers are imported on first use, so the
-server answers ``initialize`` and ``tools/list`` before the model is in memory.
+Two encoders give the same vectors (cosine >= 0.9999, bench/README.md): ONNX Runtime over a graph exported
+once from the weights (``onnx_encoder.py``; the default: it starts in a fraction of a second and never
+imports torch), and torch with sentence-transformers (the fallback, and what the export runs on).
+Importing this module is cheap: either is loaded on first use, so the server answers ``initialize`` and
+``tools/list`` before the model is in memory.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,47 @@ MAX_WORD_PIECES = 256
 # that own the machine (``mcp-memory import --threads 2``) may ask for them.
 SINGLE_TEXTS = 4
 BULK_BATCH_SIZE = 64
+EncoderName = Literal["onnx", "torch"]
+
+
+class Encoder(Protocol):
+    """What the embedder needs of a model: unit vectors at a chosen thread count, and word-piece counts."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str], batch_size: int, threads: int) -> Any: ...
+
+    def count_word_pieces(self, text: str) -> int: ...
+
+
+class TorchEncoder:
+    """sentence-transformers on torch: the reference the ONNX graph is exported from and checked against."""
+
+    def __init__(self, path: Path) -> None:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        self._torch = torch
+        self._threads = torch.get_num_threads()
+        self.model = SentenceTransformer(str(path), device="cpu")
+        # The method was renamed in sentence-transformers 5.x.
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+
+    def encode(self, texts: Sequence[str], batch_size: int, threads: int) -> Any:
+        if threads != self._threads:
+            self._torch.set_num_threads(threads)
+            self._threads = threads
+        return self.model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
+    def count_word_pieces(self, text: str) -> int:
+        return len(self.model.tokenizer.tokenize(text))
 
 
 def packaged_model_path() -> Path:
@@ -51,16 +95,19 @@ class Embedder:
         cache_size: int = 8192,
         batch_threads: int | None = None,
         bulk_batch_size: int = BULK_BATCH_SIZE,
+        encoder: EncoderName = "torch",
+        cache_dir: Path | None = None,
     ) -> None:
         self._model_path = model_path
+        self._encoder_name: EncoderName = encoder
+        self._cache_dir = cache_dir
         self._threads = threads
         self._batch_threads = batch_threads or threads
         self._batch_size = batch_size
         self._bulk_batch_size = bulk_batch_size
-        self._torch_threads = 0
         self._cache_size = cache_size
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
-        self._model: Any = None
+        self._model: Encoder | None = None
         self._load_lock = threading.Lock()
         self._encode_lock = threading.Lock()
 
@@ -78,12 +125,28 @@ class Embedder:
         """Length of the vectors; known without loading only for the packaged model."""
         if self._model_path is None:
             return DIMENSION
+        return self.encoder.dimension
+
+    @property
+    def encoder(self) -> Encoder:
+        """The loaded encoder (ONNX or torch), for callers that time the model alone."""
         self.load()
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        return int(dimension())  # the method was renamed in sentence-transformers 5.x
+        assert self._model is not None
+        return self._model
+
+    @property
+    def encoder_name(self) -> EncoderName:
+        """The encoder in use once loaded (torch when ONNX was asked for but failed), else the one asked for."""
+        if self._model is not None and isinstance(self._model, TorchEncoder):
+            return "torch"
+        return self._encoder_name
 
     def load(self) -> None:
-        """Load the model once; later calls return at once."""
+        """Load the model once; later calls return at once.
+
+        The ONNX encoder exports its graph first when the cache has none (seconds, in a child process); when
+        that or ONNX Runtime fails, torch serves instead, after one warning.
+        """
         if self._model is not None:
             return
         with self._load_lock:
@@ -92,28 +155,26 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
-
-            transformers_logging.disable_progress_bar()
-
-            torch.set_num_threads(self._threads)
-            self._torch_threads = self._threads
             path = self._model_path or packaged_model_path()
-            logger.info("loading embedding model from %s", path)
-            self._model = SentenceTransformer(str(path), device="cpu")
+            if self._encoder_name == "onnx":
+                from mcp_memory.onnx_encoder import EncoderUnavailable, OnnxEncoder
+
+                try:
+                    self._model = OnnxEncoder.open(path, self._cache_dir)
+                    logger.info("embedding model %s on ONNX Runtime (%s)", path, self._model.folder)
+                    return
+                except EncoderUnavailable as exc:
+                    logger.warning("the ONNX encoder is unavailable (%s): encoding with torch instead", exc)
+            logger.info("loading embedding model from %s on torch", path)
+            self._model = TorchEncoder(path)
 
     def warm(self) -> None:
-        """Run the model once so the first real query does not pay torch's first-call setup (nothing is cached)."""
+        """Run the model once so the first real query does not pay its first-call setup (nothing is cached)."""
         self._run_model(["warm up the model"], 1)
 
     def count_word_pieces(self, text: str) -> int:
         """How many word pieces the model's tokenizer makes of ``text`` (it reads only the first 256)."""
-        self.load()
-        return len(self._model.tokenizer.tokenize(text))
+        return self.encoder.count_word_pieces(text)
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-length embeddings for ``texts``, in order; cached texts are not encoded again."""
@@ -159,17 +220,10 @@ class Embedder:
 
     def _run_model(self, texts: list[str], batch_size: int) -> Any:
         """The model on ``texts``, with the thread count chosen for this many (see SINGLE_TEXTS)."""
-        self.load()
+        encoder = self.encoder
         threads = self._threads if len(texts) <= SINGLE_TEXTS else self._batch_threads
         with self._encode_lock:
-            if threads != self._torch_threads:
-                import torch
-
-                torch.set_num_threads(threads)
-                self._torch_threads = threads
-            return self._model.encode(
-                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
+            return encoder.encode(texts, batch_size, threads)
 
     def _remember(self, key: str, vector: list[float]) -> None:
         self._cache[key] = vector

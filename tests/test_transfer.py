@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.drafts import error_draft, knowledge_draft, pattern_draft, solution_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.embeddings import Embedder, packaged_model_path
 from mcp_memory.errors import Conflict
 from mcp_memory.transfer import BadImportFile, export_to, import_file
 
@@ -238,8 +240,7 @@ async def test_an_export_names_the_model_the_store_really_uses(
     filled: MemoryApp, tmp_path: Path, embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     folder = tmp_path_factory.mktemp("models") / "minilm-renamed"
-    embedder.load()
-    embedder._model.save(str(folder))  # the same weights under another name: a user's own model folder
+    shutil.copytree(packaged_model_path(), folder, copy_function=os.symlink)  # the same weights under another name
     renamed = Embedder(model_path=folder)
     own = MemoryApp(
         Settings(data_dir=tmp_path / "own", seed_on_start=False, model=str(folder), _env_file=None),  # type: ignore[call-arg]
