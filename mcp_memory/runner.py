@@ -143,14 +143,40 @@ async def serve_front(
         starlette_app = front.streamable_http_app(**options)
     else:
         starlette_app = front.streamable_http_app(**options, **user_auth(settings))
+    _cap_sessions(starlette_app, settings)
     if console is not None:
         from mcp_memory.console.app import build_console, with_console
 
         console_app = build_console(console, settings)
         starlette_app = console_app if console_only else with_console(starlette_app, console_app)
+    await _serve_http(starlette_app, settings)
+
+
+def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
+    """Per-agent session limit, inside the MCP app's authentication (which names the agent)."""
+    from mcp.server.streamable_http_manager import DEFAULT_SESSION_IDLE_TIMEOUT
+    from starlette.middleware import Middleware
+
+    from mcp_memory.http_limits import SessionCap
+
+    mcp_app.user_middleware.append(
+        Middleware(SessionCap, limit=settings.max_sessions_per_agent, idle_seconds=DEFAULT_SESSION_IDLE_TIMEOUT)
+    )
+
+
+async def _serve_http(asgi_app: Any, settings: Settings) -> None:
+    """uvicorn on the settings' address, with the connection limits, the failed-token throttle, and proxies'
+    X-Forwarded-For believed only from MCP_MEMORY_TRUSTED_PROXIES (uvicorn would believe any local process)."""
+    from mcp_memory.http_connections import guarded_protocol, watch_descriptors
+    from mcp_memory.http_limits import AuthFailureThrottle
+
+    trusted = settings.trusted_proxy_list()
+    watch_descriptors()
+    protocol = guarded_protocol(settings.max_connections_per_address, settings.header_timeout_seconds, trusted)
     server = _uvicorn_server(
-        starlette_app, quiet_signals=False, host=settings.host, port=settings.port,
-        log_level=settings.log_level.lower(),
+        AuthFailureThrottle(asgi_app, settings.max_auth_failures), quiet_signals=False, host=settings.host,
+        port=settings.port, log_level=settings.log_level.lower(), http=protocol, proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
     await server.serve()
 
