@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -100,6 +101,8 @@ def configure_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
+    # Everything this program writes holds memories or secrets (the store, sessions, exports): the user's alone.
+    os.umask(0o077)
     if command == "demo":
         from mcp_memory.demo import run_demo
 

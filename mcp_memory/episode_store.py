@@ -36,6 +36,7 @@ from mcp_memory.episode_schema import (
     episode_row,
 )
 from mcp_memory.errors import Conflict, NotFound, Unavailable
+from mcp_memory.ownership import private_dir
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -73,7 +74,7 @@ class EpisodeStore:
         with self._open_lock:
             if self._opened:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             conn = self._connect()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -104,21 +107,34 @@ async def start_owner_socket(
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,
-        uds=str(ownership.socket_path),
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    listening = _private_unix_socket(ownership.socket_path)
     stopped = anyio.Event()
 
     async def run() -> None:
         try:
-            await server.serve()
+            await server.serve(sockets=[listening])
         finally:
             stopped.set()
 
     task_group.start_soon(run)
     return server, stopped
+
+
+def _private_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket only this user may connect to (uvicorn's own would be 0666)."""
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listening.bind(str(path))
+        os.chmod(path, 0o600)
+        listening.listen(2048)
+    except OSError:
+        listening.close()
+        raise
+    return listening
 
 
 async def serve_front(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_memory.errors import InvalidInput, Unavailable
+from mcp_memory.ownership import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Database:
         if self.is_sqlite:
             assert self.path is not None
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path.parent)
             except OSError as exc:
                 raise Unavailable(f"Cannot create the data dir {self.path.parent}: {exc}.") from exc
             engine = create_engine(

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
 from mcp_memory.errors import Conflict, InvalidInput, Unavailable
 from mcp_memory.models import MemoryType
+from mcp_memory.ownership import private_dir
 
 COLLECTION_NAMES: dict[MemoryType, str] = {
     "pattern": "code_patterns",
@@ -71,7 +72,7 @@ class ChromaIndex:
                     )
                 else:
                     assert self._data_dir is not None
-                    self._data_dir.mkdir(parents=True, exist_ok=True)
+                    private_dir(self._data_dir)
                     client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
                 embedding_function = make_chroma_embedding_function(self._embedder)
                 model = self._embedder.model_name
