@@ -14,6 +14,7 @@ from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
 from mcp_memory.episode_remote import RemoteEpisodes
 from mcp_memory.episodes import EpisodeService
+from mcp_memory.errors import MemoryStoreError, StoreDamaged
 from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
 from mcp_memory.learning import PatternLearning
@@ -64,6 +65,7 @@ class MemoryApp:
         self._start_lock = threading.Lock()
         self._started = False
         self._warmup: threading.Thread | None = None
+        self.start_error: StoreDamaged | None = None
 
     def start_blocking(self, stop: threading.Event | None = None) -> None:
         """Open the store, seed the knowledge base if configured, and load the model (a set ``stop`` ends the
@@ -107,7 +109,11 @@ class MemoryApp:
                     self.reconcile()
                 if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
-            except Exception:  # the first tool call retries and reports the cause to the agent
+            except StoreDamaged as exc:  # the server stops, naming it (runner.stop_if_damaged)
+                self.start_error = exc
+            except MemoryStoreError as exc:  # the first tool call retries and reports the cause to the agent
+                logger.error("the store did not open: %s", exc)
+            except Exception:
                 logger.exception("background start failed")
 
         thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)

@@ -120,17 +120,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(settings)
     elif command == "console":
         serve(settings.model_copy(update={"transport": "http"}), console_only=True)
-    elif command == "seed":
+    elif command in ("seed", "stats"):
+        from mcp_memory.errors import MemoryStoreError
+
+        try:
+            _seed_or_stats(command, args, settings)
+        except MemoryStoreError as exc:
+            print(f"mcp-memory {command}: {exc}", file=sys.stderr)
+            sys.exit(1)
+    elif command in ("recall", "import", "export", "backup", "repair") and (status := _run_tool(command, args, settings)):
+        sys.exit(status)
+
+
+def _seed_or_stats(command: str, args: argparse.Namespace, settings: Settings) -> None:
+    if command == "seed":
         app = _app(settings)
         app.store.open()
         print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
-    elif command == "stats":
-        from mcp_memory.commands import run_stats, stats_text
+        return
+    from mcp_memory.commands import run_stats, stats_text
 
-        stats, episodes = run_stats(_app(settings))
-        print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup", "repair") and (status := _run_tool(command, args, settings)):
-        sys.exit(status)
+    stats, episodes = run_stats(_app(settings))
+    print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
 
 
 TYPE_CHOICES = {"all", "knowledge", "pattern", "patterns", "solution", "solutions", "error", "errors",
@@ -212,4 +223,8 @@ def serve(settings: Settings, console_only: bool = False) -> None:
 
     from mcp_memory.runner import serve as run_server
 
-    anyio.run(partial(run_server, console_only=console_only), settings)
+    try:
+        anyio.run(partial(run_server, console_only=console_only), settings)
+    except MemoryStoreError as exc:  # a damaged store file: one line saying which and what to do
+        print(f"mcp-memory: {exc}", file=sys.stderr)
+        sys.exit(1)

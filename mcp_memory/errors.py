@@ -28,3 +28,7 @@ class Conflict(MemoryStoreError):
 
 class Unavailable(MemoryStoreError):
     """The store or a server behind it cannot be reached now; retrying later may work."""
+
+
+class StoreDamaged(Unavailable):
+    """A store file cannot be read: retrying will not mend it; whoever runs the server must (the message says how)."""

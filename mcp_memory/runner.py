@@ -6,6 +6,8 @@ import contextlib
 import logging
 import os
 import socket
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
+from mcp_memory.errors import StoreDamaged
 from mcp_memory.ownership import StoreOwnership
 from mcp_memory.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.server import (
@@ -138,7 +141,8 @@ def _private_unix_socket(path: Path) -> socket.socket:
 
 
 async def serve_front(
-    front: MCPServer | Server, settings: Settings, console: Any = None, console_only: bool = False
+    front: MCPServer | Server, settings: Settings, console: Any = None, console_only: bool = False,
+    stop: anyio.Event | None = None,
 ) -> None:
     """The transport agents talk to: stdio, or streamable HTTP at /mcp (with the web console on ``console``)."""
     if settings.transport == "stdio":
@@ -165,7 +169,7 @@ async def serve_front(
 
         console_app = build_console(console, settings)
         starlette_app = console_app if console_only else with_console(starlette_app, console_app)
-    await _serve_http(starlette_app, settings)
+    await _serve_http(starlette_app, settings, stop or anyio.Event())
 
 
 def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
@@ -180,7 +184,7 @@ def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
     )
 
 
-async def _serve_http(asgi_app: Any, settings: Settings) -> None:
+async def _serve_http(asgi_app: Any, settings: Settings, stop: anyio.Event) -> None:
     """uvicorn on the settings' address, with the connection limits, the failed-token throttle, and proxies'
     X-Forwarded-For believed only from MCP_MEMORY_TRUSTED_PROXIES (uvicorn would believe any local process)."""
     from mcp_memory.http_connections import guarded_protocol, watch_descriptors
@@ -194,7 +198,15 @@ async def _serve_http(asgi_app: Any, settings: Settings) -> None:
         port=settings.port, log_level=settings.log_level.lower(), http=protocol, proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
     )
-    await server.serve()
+
+    async def stop_when_told() -> None:
+        await stop.wait()
+        server.should_exit = True  # a graceful stop: uvicorn reports a cancelled one as an error
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(stop_when_told)
+        await server.serve()
+        group.cancel_scope.cancel()
 
 
 def local_console(app: MemoryApp, settings: Settings) -> Any:
@@ -213,10 +225,16 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
 
     Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone.
     """
+    damaged: list[StoreDamaged] = []
+    stop = anyio.Event()
     if settings.chroma_url:
         app = MemoryApp(settings)
-        app.start_in_background()
-        await serve_front(build_server(app), settings, local_console(app, settings), console_only)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+            await serve_front(build_server(app), settings, local_console(app, settings), console_only, stop)
+            task_group.cancel_scope.cancel()
+        if damaged:
+            raise damaged[0]
         return
 
     ownership = StoreOwnership(settings.data_dir)
@@ -226,7 +244,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
     async def become_owner(task_group: TaskGroup) -> MCPServer:
         app = MemoryApp(settings)
         owned_apps.append(app)
-        app.start_in_background()
+        task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
         return build_server(app, limiter=limiter)
@@ -249,7 +267,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
 
                     console = OwnerData(ownership, link, lambda: owned_apps[-1] if owned_apps else None)
             try:
-                await serve_front(front, settings, console, console_only)
+                await serve_front(front, settings, console, console_only, stop)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
                 for server, _ in socket_servers:
@@ -260,3 +278,22 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
                 task_group.cancel_scope.cancel()
     finally:
         ownership.release()
+    if damaged:
+        raise damaged[0]
+
+
+async def stop_if_damaged(
+    app: MemoryApp, warmup: threading.Thread | None, damaged: list[StoreDamaged], stop: anyio.Event
+) -> None:
+    """A damaged store file does not mend by retrying: stop serving, so that ``serve`` exits naming it."""
+    if warmup is None:
+        return
+    await anyio.to_thread.run_sync(warmup.join, abandon_on_cancel=True)
+    if app.start_error is not None:
+        damaged.append(app.start_error)
+        stop.set()  # HTTP stops gracefully
+        if app.settings.transport == "stdio":
+            # The SDK reads stdin in a thread that no cancellation reaches while the client keeps stdin open: say
+            # why and leave now (the kernel lets go of the store's lock; the next owner replaces what is left).
+            print(f"mcp-memory: {app.start_error}", file=sys.stderr, flush=True)
+            os._exit(1)

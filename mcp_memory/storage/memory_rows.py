@@ -222,7 +222,7 @@ class MemoryRows:
         """Delete memories given as (id, type); returns how many rows went."""
         if not items:
             return 0
-        with self.db.write() as conn:
+        with self.db.write(frees_space=True) as conn:
             gone = 0
             for chunk in _chunks([item_id for item_id, _ in items]):
                 gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
