@@ -38,8 +38,6 @@ class SpaceReserve:
         try:
             with open(self.path, "xb") as handle:
                 handle.write(b"\0" * RESERVE_BYTES)
-                handle.flush()
-                os.fsync(handle.fileno())
         except FileExistsError:
             pass
         except OSError:  # no room after all: try again after the next write
