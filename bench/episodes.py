@@ -11,7 +11,7 @@ Synthetic tasks are built from templates over 40 projects, 30 features and 8 fra
 tasks exist (one in five stored tasks is paragraph-length); the events look like agent steps (plans,
 edits, commands with exit codes, tracebacks); 30% of the episodes fail.
 
-    .venv/bin/python bench/episodes.py [--episodes 10000] [--events 50] [--data-dir DIR]
+    .venv/bin/python bench/episodes.py [--episodes 10000] [--events 50] [--data-dir DIR] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from mcp_memory.config import Settings
 from mcp_memory.embeddings import DIMENSION
 from mcp_memory.episode_digest import EpisodeDigest, embed_text
 from mcp_memory.episode_index import digest_of
-from mcp_memory.episode_store import FILE_NAME
 
 PROJECTS = [
     f"{a}-{b}"
@@ -288,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=50, help="events per episode")
     parser.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
+    parser.add_argument("--database-url", help="a PostgreSQL URL (default: the SQLite file in the data dir)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--hashed-history",
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir or Path(scratch)
-        app = MemoryApp(Settings(data_dir=data_dir, seed_on_start=False, _env_file=None))  # type: ignore[call-arg]
+        app = MemoryApp(Settings(data_dir=data_dir, database_url=args.database_url, seed_on_start=False, _env_file=None))  # type: ignore[call-arg]
         print(f"loading {args.episodes:,} episodes x {args.events} events into {data_dir} ...", flush=True)
         if args.hashed_history:
             app.episodes.index.embedder = HashedVectors()  # type: ignore[assignment]
@@ -308,13 +308,11 @@ def main(argv: list[str] | None = None) -> None:
         app.episodes.index.embedder = app.embedder
         pieces = summary_word_pieces(app)
         rows = anyio.run(measure, app, rng)
-        size = (data_dir / FILE_NAME).stat().st_size + sum(
-            p.stat().st_size for p in data_dir.glob(f"{FILE_NAME}-*")
-        )
+        size = app.database.size_on_disk()
 
     total_events = args.episodes * args.events
     print()
-    print(f"history: {args.episodes:,} episodes, {total_events:,} events; SQLite {size / 1e6:,.0f} MB")
+    print(f"history: {args.episodes:,} episodes, {total_events:,} events; {app.database.shown} {'' if size is None else f'{size / 1e6:,.0f} MB'}")
     print(
         f"load: events + digests {phases['record']:.0f} s ({total_events / phases['record']:,.0f} events/s "
         f"in batches), summaries embedded {phases['index']:.0f} s ({args.episodes / phases['index']:,.1f}/s, "

@@ -63,6 +63,21 @@ def error_rows(count: int, names: list[str], rng: random.Random) -> list[tuple[s
     return list(rows.values())
 
 
+def fill_errors(app: MemoryApp, rows: list[tuple[str, str, str]], vectors: np.ndarray | None = None) -> None:
+    """Error resolutions through ``remember_many`` (every text encoded), or, with their vectors given (aligned with
+    ``rows``), the same memories written with those vectors and no model run."""
+    for start in range(0, len(rows), 1000):
+        drafts = [error_draft(m, c, r, True) for m, c, r in rows[start : start + 1000]]
+        if vectors is None:
+            app.memory.remember_many_blocking(drafts)
+            continue
+        items = []
+        for draft in drafts:
+            digest = content_hash("error", draft.identity_text)
+            items.append(StoredItem(memory_id("error", digest), draft.content, new_metadata(draft, digest)))
+        app.store.add("error", items, vectors[start : start + len(items)].tolist())
+
+
 def fill_patterns(app: MemoryApp, pool: list[dict[str, str]], count: int) -> None:
     rng = np.random.default_rng(0)
     for start in range(0, count, 1000):
@@ -80,6 +95,16 @@ def fill_patterns(app: MemoryApp, pool: list[dict[str, str]], count: int) -> Non
 def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[float, float, float, float]:
     """p50 and p95 of whole recalls; p50 of the same recall once its query is encoded (everything but the
     model); p50 of the query encode alone (on copies the cache has not seen)."""
+    times, again, encodes = recall_times(app, memory_type, queries)
+    times.sort()
+    p95 = times[int(len(times) * 0.95) - 1]
+    return statistics.median(times), p95, statistics.median(again), statistics.median(encodes)
+
+
+def recall_times(
+    app: MemoryApp, memory_type: MemoryType, queries: list[str]
+) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds per query: the whole recall, the same recall again (its encode cached), the encode alone."""
     times: list[float] = []
     again: list[float] = []
     encodes: list[float] = []
@@ -98,9 +123,29 @@ def timed(app: MemoryApp, memory_type: MemoryType, queries: list[str]) -> tuple[
             encodes.append((time.perf_counter() - started) * 1000)
 
     anyio.run(main)
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
-    return statistics.median(times), p95, statistics.median(again), statistics.median(encodes)
+    return times, again, encodes
+
+
+def corpus() -> tuple[list[dict[str, str]], list[str]]:
+    """The CoSQA code pool and the function names in it (the names vary the error messages)."""
+    pool = [json.loads(line) for line in (DATA / "cosqa-code-pool.jsonl").open()]
+    names = sorted({m.group(1) for row in pool if (m := re.search(r"def\s+(\w+)", row["code"]))})
+    return pool, names
+
+
+def query_sets(n: int, rng: random.Random) -> dict[tuple[str, str], tuple[MemoryType, list[str]]]:
+    """``n`` distinct queries of each kind and length, with the memory type each one recalls."""
+    causes = [json.loads(line) for line in ERRORS.open()]
+    short_errors = [q["error_message"] for cause in causes for q in cause["queries"]]
+    short_code = [json.loads(line)["query"] for line in (DATA / "cosqa-dev-queries.jsonl").open()]
+    tasks = [json.loads(line)["task"][:2000] for line in (DATA / "episodes-sample.jsonl").open()]
+    half = len(tasks) // 2  # no query twice: the embedder caches what it encoded
+    return {
+        ("errors", "short"): ("error", rng.sample(short_errors, n)),
+        ("errors", "task-length"): ("error", tasks[:half][:n]),
+        ("patterns", "short"): ("pattern", rng.sample(short_code, n)),
+        ("patterns", "task-length"): ("pattern", tasks[half:][:n]),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,13 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=60)
     args = parser.parse_args(argv)
     rng = random.Random(0)
-    pool = [json.loads(line) for line in (DATA / "cosqa-code-pool.jsonl").open()]
-    names = sorted({m.group(1) for row in pool if (m := re.search(r"def\s+(\w+)", row["code"]))})
-    causes = [json.loads(line) for line in ERRORS.open()]
-    short_errors = [q["error_message"] for cause in causes for q in cause["queries"]]
-    short_code = [json.loads(line)["query"] for line in (DATA / "cosqa-dev-queries.jsonl").open()]
-    tasks = [json.loads(line)["task"][:2000] for line in (DATA / "episodes-sample.jsonl").open()]
-    n = args.queries
+    pool, names = corpus()
 
     embedder = Embedder(threads=1, batch_threads=2)
     embedder.load()
@@ -123,19 +162,12 @@ def main(argv: list[str] | None = None) -> None:
         app = MemoryApp(Settings(data_dir=Path(tmp), seed_on_start=False, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
         app.store.open()
         started = time.perf_counter()
-        rows = error_rows(args.memories, names, rng)
-        for start in range(0, len(rows), 1000):
-            app.memory.remember_many_blocking([error_draft(m, c, r, True) for m, c, r in rows[start : start + 1000]])
+        fill_errors(app, error_rows(args.memories, names, rng))
         fill_patterns(app, pool, args.memories)
         print(f"filled {args.memories:,} errors and {args.memories:,} patterns in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
-        half = len(tasks) // 2  # no query twice: the embedder caches what it encoded
-        results = {
-            ("errors", "short"): timed(app, "error", rng.sample(short_errors, n)),
-            ("errors", "task-length"): timed(app, "error", tasks[:half][:n]),
-            ("patterns", "short"): timed(app, "pattern", rng.sample(short_code, n)),
-            ("patterns", "task-length"): timed(app, "pattern", tasks[half:][:n]),
-        }
+        sets = query_sets(args.queries, rng)
+        results = {key: timed(app, memory_type, queries) for key, (memory_type, queries) in sets.items()}
     print(
         f"| recall at {args.memories:,} memories | query | p50 ms | p95 ms | p50 without the encode ms "
         "| encode alone p50 ms | target p50 |"

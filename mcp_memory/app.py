@@ -12,9 +12,8 @@ import anyio
 
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
-from mcp_memory.episode_remote import RemoteEpisodes
 from mcp_memory.episodes import EpisodeService
-from mcp_memory.errors import MemoryStoreError, StoreDamaged
+from mcp_memory.errors import MemoryStoreError
 from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
 from mcp_memory.learning import PatternLearning
@@ -26,6 +25,8 @@ logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
 # At exit, how long to let a warm-up that is still running finish (it is seconds of work at most).
 EXIT_WAIT_SECONDS = 30.0
+# A store in flight while the start-up reconcile looks has its vector added within this time.
+RECONCILE_SETTLE_SECONDS = 2.0
 _warmups: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 _exiting = threading.Event()
 
@@ -42,6 +43,11 @@ def _let_warmups_finish() -> None:
         thread.join(max(0.0, deadline - time.monotonic()))
 
 
+def warming_up() -> bool:
+    """Whether a warm-up thread is still running (importing, opening the store, loading the model)."""
+    return any(thread.is_alive() for thread in list(_warmups))
+
+
 class MemoryApp:
     """Everything a server, the CLI or a benchmark needs, with no protocol in it."""
 
@@ -56,16 +62,12 @@ class MemoryApp:
         self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
         self.episodes = EpisodeService(settings, self.memory)
         self.failures = FailureAnalyst(self.episodes, self.memory)
-        # Episode tools are answered here, or by the episode server when one is configured.
-        self.episode_log: EpisodeService | RemoteEpisodes = self.episodes
-        self.failure_log: FailureAnalyst | RemoteEpisodes = self.failures
-        if settings.episodes_url:
-            self.episode_log = self.failure_log = RemoteEpisodes(settings.episodes_url, settings.episodes_token)
-        self.learning = PatternLearning(settings, self.memory, self.episode_log)
+        self.learning = PatternLearning(settings, self.memory, self.episodes)
         self._start_lock = threading.Lock()
         self._started = False
+        # Why the last start failed (a data dir, database or Chroma server out of reach), until a start succeeds.
+        self.start_error: MemoryStoreError | None = None
         self._warmup: threading.Thread | None = None
-        self.start_error: StoreDamaged | None = None
 
     def start_blocking(self, stop: threading.Event | None = None) -> None:
         """Open the store, seed the knowledge base if configured, and load the model (a set ``stop`` ends the
@@ -75,11 +77,27 @@ class MemoryApp:
         with self._start_lock:
             if self._started:
                 return
-            for step in (self.store.open, self._seed_if_configured, self.embedder.load, self.embedder.warm):
+            steps = (self.store.open, self.episodes.store.open, self._seed_if_configured, self.embedder.load,
+                     self.embedder.warm)
+            for step in steps:
                 if stop is not None and stop.is_set():
                     return
-                step()
+                try:
+                    step()
+                except MemoryStoreError as exc:
+                    self.start_error = exc
+                    raise
+            self.start_error = None
             self._started = True
+
+    def check_started(self) -> None:
+        """Raise why the last start failed, for calls that do not wait for a start of their own (episodes)."""
+        if self.start_error is not None:
+            raise self.start_error
+
+    async def open_store(self) -> None:
+        """Open the store now (not in the warm-up), so that a server that cannot reach it stops before listening."""
+        await anyio.to_thread.run_sync(self.store.open)
 
     def _seed_if_configured(self) -> None:
         if self.settings.seed_on_start:
@@ -109,11 +127,13 @@ class MemoryApp:
                     self.reconcile()
                 if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
-            except StoreDamaged as exc:  # the server stops, naming it (runner.stop_if_damaged)
-                self.start_error = exc
-            except MemoryStoreError as exc:  # the first tool call retries and reports the cause to the agent
-                logger.error("the store did not open: %s", exc)
-            except Exception:
+            except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries
+                logger.warning("background start failed: %s", exc)
+            except Exception:  # the first tool call retries and reports the cause to the agent
+                if _exiting.is_set():
+                    # The client left and the interpreter is shutting down under the warm-up (imports and thread
+                    # pools refuse new work): nobody is waiting for this start, so it ends quietly.
+                    return
                 logger.exception("background start failed")
 
         thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)
@@ -122,11 +142,11 @@ class MemoryApp:
         self._warmup = thread
         return thread
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, settle_seconds: float = RECONCILE_SETTLE_SECONDS) -> ReconcileReport:
         """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""
         from mcp_memory.redraft import embed_text_of
 
-        report = self.store.reconcile(embed_text_of, self.embedder.encode_batch)
+        report = self.store.reconcile(embed_text_of, self.embedder.encode_batch, settle_seconds)
         if report.embedded or report.removed:
             logger.warning("reconciled the vector index: %d embedded again, %d removed", report.embedded, report.removed)
         return report

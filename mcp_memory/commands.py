@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import Any, TextIO
 import anyio
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.errors import Conflict, MemoryStoreError, Unavailable
+from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult
 from mcp_memory.ownership import LOCK_NAME, OwnerInfo, StoreOwnership
 from mcp_memory.store import ReconcileReport
@@ -140,11 +142,68 @@ def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> Backup:
     return Backup(path, report, database if copied else None)
 
 
+AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_moment(text: str, field: str) -> float:
+    """A time given as an ISO date/time or as an age ("90m", "36h", "7d", "2w"), as a Unix timestamp."""
+    text = text.strip()
+    age = AGE.match(text)
+    if age:
+        return time.time() - float(age.group(1)) * AGE_UNITS[age.group(2)]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, f"'{text}' is neither an ISO date/time nor an age.", "Use e.g. 2026-12-01 or 7d.") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@dataclass
+class PurgeReport:
+    action: str
+    memories: list[tuple[str, str, str]]  # (id, type, title)
+
+
+def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: bool, forever: bool) -> PurgeReport:
+    """``--agent``: delete (into tombstones) every memory one agent wrote; ``--tombstones``: remove tombstones for
+    good. ``--dry-run`` only says what it would do."""
+    if bool(agent) == forever:
+        raise InvalidInput("purge", "needs exactly one of --agent NAME or --tombstones.",
+                           "mcp-memory purge --agent worker-7 --dry-run")
+    moment = parse_moment(since, "--since") if since else None
+    with sole_writer(app):
+        app.store.open()
+        rows = app.store.rows
+        if forever:
+            buried = [t for t in rows.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
+            if not dry_run:
+                rows.purge([t.id for t in buried])
+            return PurgeReport("would be removed for good" if dry_run else "removed for good",
+                               [(t.id, t.type, t.title) for t in buried])
+        assert agent is not None
+        written = rows.written_by(agent, moment)
+        if not dry_run:
+            for memory_type in dict.fromkeys(memory_type for _, memory_type, _ in written):
+                ids = [item_id for item_id, kind, _ in written if kind == memory_type]
+                app.store.delete_many(memory_type, ids, "purge", f"purged: everything agent '{agent}' wrote")  # type: ignore[arg-type]
+        return PurgeReport("would be deleted" if dry_run else "deleted (restorable until purged with --tombstones)",
+                           written)
+
+
+def purge_summary(report: PurgeReport) -> str:
+    lines = [f"{len(report.memories):,} memories {report.action}."]
+    lines += [f"  {item_id}  {memory_type:<13}  {one_line(title)}" for item_id, memory_type, title in report.memories[:200]]
+    if len(report.memories) > 200:
+        lines.append(f"  ... and {len(report.memories) - 200:,} more")
+    return "\n".join(lines)
+
+
 def run_repair(app: MemoryApp) -> ReconcileReport:
     """Make the vector index agree with the database (see ``MemoryStore.reconcile``)."""
     with sole_writer(app):
         app.store.open()
-        return app.reconcile()
+        return app.reconcile(settle_seconds=0.0)  # the sole writer: nothing is in flight
 
 
 def repair_summary(report: ReconcileReport) -> str:
@@ -273,9 +332,5 @@ def stats_text(stats: MemoryStats, episodes: int) -> str:
 
 
 def _episode_count(app: MemoryApp) -> int:
-    from mcp_memory.episode_store import FILE_NAME
-
-    if not (app.settings.data_dir / FILE_NAME).exists():
-        return 0
     return app.episodes.store.count()
 

@@ -42,14 +42,6 @@ class Settings(BaseSettings):
         "an SQLite file in the data dir if unset.",
         repr=False,
     )
-    episodes_url: str | None = Field(
-        default=None,
-        description="The /mcp URL of the mcp-memory server that keeps the episodes, for servers on several "
-        "machines sharing a Chroma server; episodes stay in this server's data dir if unset.",
-    )
-    episodes_token: str | None = Field(
-        default=None, description="Bearer token this server presents to the episode server.", repr=False
-    )
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
@@ -136,17 +128,11 @@ class Settings(BaseSettings):
             try:
                 sqlalchemy_url(value, None)
             except InvalidInput as exc:
-                raise ValueError(str(exc)) from None
+                raise ValueError(f"{exc.problem} For example: {exc.fix}") from None
         return value
 
-    @field_validator("chroma_url", "database_url", "episodes_url", "episodes_token", mode="before")
+    @field_validator("chroma_url", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("episodes_url", mode="after")
-    @classmethod
-    def _episodes_url_is_http(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"'{value}' is not an http(s) URL, e.g. http://episodes-host:8765/mcp")
-        return value

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp_memory.errors import InvalidInput
 from mcp_memory.validation import normalize_language, require_json_object, require_text
@@ -16,6 +17,7 @@ TASK_EXAMPLE = 'e.g. {"description": "Turn titles into URL slugs", "language": "
 RESULT_EXAMPLE = 'e.g. {"score": 0.92, "votes": 3, "num_candidates": 5}.'
 MAX_ROLE_CHARS = 100
 _CANDIDATE_KEYS = ("num_candidates", "candidates", "candidate_count")
+Figure = TypeVar("Figure", int, float)
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,11 @@ def read_consensus(
     agent_role = _optional_text(winner, "agent_role", "winner_candidate")
     score = _number(winner, "score", "winner_candidate")
     if score is None:
-        score = _number(result, "score", "consensus_result")
+        score = _readable_number(result.get("score"))
     if score is None:
-        score = _number(result, "winner_score", "consensus_result")
+        score = _readable_number(result.get("winner_score"))
     if score is None:
-        score = _best_score(result.get("scores"))
+        score = _best(result.get("scores"), _readable_number)
     success = result.get("success", True)
     if not isinstance(success, bool):
         raise InvalidInput(
@@ -152,45 +154,40 @@ def _number(values: dict[str, Any], key: str, owner: str) -> float | None:
     return float(value)
 
 
-def _best_score(scores: Any) -> float | None:
-    """The winner's score when only every candidate's score is given: the highest."""
-    if scores is None:
-        return None
-    values = list(scores.values()) if isinstance(scores, dict) else scores
-    if not isinstance(values, list) or not values or not all(_is_number(v) for v in values):
-        raise InvalidInput(
-            "consensus_result.scores",
-            f"expected a non-empty list of numbers or an object of numbers, got {scores!r:.60}.",
-            'e.g. [0.92, 0.71, 0.55] or {"candidate_a": 0.92}.',
-        )
-    return float(max(values))
+def _readable_number(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
 
 
-def _count(value: Any, field_name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidInput(
-            field_name, f"expected a whole number >= {minimum}, got {value!r:.60}.", RESULT_EXAMPLE
-        )
-    return value
+def _vote_count(value: Any) -> int | None:
+    """Votes as a count, or as the list of who voted."""
+    if isinstance(value, list):
+        return len(value)
+    number = _readable_number(value)
+    return int(number) if number is not None and number >= 0 and number == int(number) else None
 
 
 def _votes(votes: Any) -> int | None:
-    """Votes for the winner: a count, or the largest count when votes per candidate are given."""
-    if votes is None:
-        return None
-    if isinstance(votes, dict):
-        if not votes:
-            raise InvalidInput("consensus_result.votes", "is an empty object.", RESULT_EXAMPLE)
-        return max(_count(v, "consensus_result.votes", 0) for v in votes.values())
-    return _count(votes, "consensus_result.votes", 0)
+    """The winner's votes: a count, the list of its voters, or counts (or voters) per candidate."""
+    if isinstance(votes, list) and all(isinstance(voter, str) for voter in votes):
+        return len(votes) or None
+    return _best(votes, _vote_count)
+
+
+def _best(value: Any, read: Callable[[Any], Figure | None]) -> Figure | None:
+    """The winner's figure from a swarm's own shape: one value, or the largest of a list or mapping per candidate.
+
+    A shape we cannot read is left out, never an error: the whole result is kept as it came.
+    """
+    values = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    found = [figure for figure in map(read, values) if figure is not None]
+    return max(found) if found else None
 
 
 def _candidates(result: dict[str, Any]) -> int | None:
+    """How many candidates there were: a count, or the list or mapping of the candidates themselves."""
     for key in _CANDIDATE_KEYS:
         value = result.get(key)
-        if value is None:
-            continue
-        if isinstance(value, list):
-            return _count(len(value), f"consensus_result.{key}", 1)
-        return _count(value, f"consensus_result.{key}", 1)
+        count = len(value) if isinstance(value, list | dict) else _vote_count(value)
+        if count:
+            return count
     return None

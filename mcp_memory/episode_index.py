@@ -1,8 +1,8 @@
-"""Finding past episodes: a summary vector per ended episode in Chroma, BM25 over its words in SQLite, fused.
+"""Finding past episodes: a summary vector per ended episode in Chroma, BM25 over its words in the database, fused.
 
 Measured on 80 real agent runs (bench/episode_recall.py, same-code recall, leave-one-out, 48 queries):
 the summary vector alone R@5 .77 / MRR .64, BM25 alone .81 / .68, their reciprocal-rank fusion .81 / .72.
-Episodes are written record-first: the SQLite row (with digest and words) commits before the vector is
+Episodes are written record-first: the database row (with digest and words) commits before the vector is
 added, and ``indexed_at`` is set only after; an episode whose vector is missing is re-added by
 ``EpisodeService.finish_pending_blocking`` (upserts by episode id, so repeating it is harmless).
 """

@@ -1,271 +1,217 @@
-"""Durable episode records: episodes, their events in sequence, and a lexical index, in one SQLite file.
+"""Durable episode records: episodes, their events in sequence, and their words, in the shared database.
 
-Why SQLite beside Chroma: events are appended by many agents at once and must never be lost or
-reordered, which needs transactions, not vectors. The file lives at ``<data_dir>/episodes.sqlite3``;
-this holds even when ``MCP_MEMORY_CHROMA_URL`` points at a Chroma server, so processes that share a
-Chroma server share episodes only if they also share the data dir (one machine or a shared volume).
+Why the database and not the vector store: events are appended by many agents at once, on many servers, and must
+never be lost or reordered, which takes transactions. SQLite in the data dir by default, PostgreSQL when servers
+share one memory (``storage/database.py``); one set of queries serves both.
 
-Durability: WAL journal with ``synchronous=FULL``. A commit returns only after the WAL is fsynced, so
-an event is on disk when ``append`` returns — it survives the agent, the server and the machine
-crashing. (``NORMAL`` would survive a process crash but could lose the last commits on power loss; FULL
-costs ~0.15 ms per event on this hardware, far below an agent step.)
-
-Sequence numbers: each append runs in ``BEGIN IMMEDIATE``, which takes the database's write lock before
-reading ``last_seq``. Writers in other threads or processes wait for the lock (busy timeout), so no two
-of them can read the same ``last_seq``; ``PRIMARY KEY (episode_id, seq)`` would reject a duplicate anyway.
+Sequence numbers: an append is one transaction that first bumps the episode's counter
+(``UPDATE ... SET last_seq = last_seq + n WHERE id = ? AND status = 'open' RETURNING last_seq``) and then inserts
+the events under the numbers it got. The update holds the episode's row lock (PostgreSQL) or the write lock
+(SQLite, ``BEGIN IMMEDIATE``) until the commit, so concurrent writers on any server get consecutive, distinct
+numbers; ``PRIMARY KEY (episode_id, seq)`` would reject a repeat anyway. Durable when ``append`` returns (SQLite
+commits with ``synchronous=FULL``; PostgreSQL's commit is flushed).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.episode_schema import (
-    EPISODE_COLUMNS,
-    SCHEMA,
-    SCHEMA_VERSION,
-    EpisodeRow,
-    EventRow,
-    NewEvent,
-    episode_row,
-)
-from mcp_memory.errors import Conflict, NotFound, Unavailable
-from mcp_memory.ownership import private_dir
+from sqlalchemy import BigInteger, and_, cast, func, insert, select, update
 
-__all__ = [
-    "BUSY_TIMEOUT_SECONDS",
-    "FILE_NAME",
-    "SCHEMA_VERSION",
-    "EpisodeRow",
-    "EpisodeStore",
-    "EventRow",
-    "NewEvent",
-    "dumps",
-]
+from mcp_memory.episode_schema import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
+from mcp_memory.errors import Conflict, NotFound
+from mcp_memory.storage import episode_words
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.schema import episodes, events
 
-FILE_NAME = "episodes.sqlite3"
-BUSY_TIMEOUT_SECONDS = 30.0
+__all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
+
+EVENT_COLUMNS = (events.c.seq, events.c.event_type, events.c.agent_role, events.c.data_json, events.c.recorded_at)
+# Which episodes each console filter shows.
+OUTCOMES: dict[str, Any] = {
+    "open": episodes.c.status == "open",
+    "succeeded": and_(episodes.c.status == "ended", episodes.c.success.is_(True)),
+    "failed": and_(episodes.c.status == "ended", episodes.c.success.is_(False)),
+}
 
 
 class EpisodeStore:
-    """Episodes and events in SQLite; safe for many threads and many processes on one file."""
+    """Episodes and events in the database; safe for many threads, processes and servers at once."""
 
-    def __init__(self, path: Path, not_found_hint: str = "") -> None:
-        self.path = path
-        self.not_found_hint = not_found_hint  # appended to "not found" errors (e.g. why another server may hold it)
-        self._pool: list[sqlite3.Connection] = []
-        self._pool_lock = threading.Lock()
-        self._open_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+    def __init__(self, database: Database, legacy_file: Path | None = None) -> None:
+        self.db = database
+        self.legacy_file = legacy_file  # an episode file of earlier releases, moved in on open
         self._opened = False
-
-    # -- connections -------------------------------------------------------------------------------
+        self._open_lock = threading.Lock()
 
     def open(self) -> None:
-        """Create the file and schema if needed (idempotent, safe to race with other processes)."""
+        """Open the database, and move in the episodes of an earlier release's file once."""
         if self._opened:
             return
         with self._open_lock:
             if self._opened:
                 return
-            private_dir(self.path.parent)
-            conn = self._connect()
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                with _transaction(conn):
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    if version > SCHEMA_VERSION:
-                        raise Conflict(
-                            f"{self.path} was written by a newer mcp-memory (schema {version}). Upgrade mcp-memory."
-                        )
-                    for statement in SCHEMA:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except sqlite3.OperationalError as exc:
-                conn.close()
-                raise _unavailable(self.path, exc) from exc
-            self._pool.append(conn)
+            self.db.open()
+            if self.legacy_file is not None:
+                from mcp_memory.storage.episode_legacy import import_legacy_file
+
+                import_legacy_file(self.db, self._insert_copies, self.legacy_file)
             self._opened = True
 
-    def close(self) -> None:
-        with self._pool_lock:
-            for conn in self._pool:
-                conn.close()
-            self._pool.clear()
-            self._opened = False
-
-    def _connect(self) -> sqlite3.Connection:
-        # Autocommit mode: transactions are begun explicitly, IMMEDIATE for every write.
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        return conn
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Any:
         self.open()
-        with self._pool_lock:
-            conn = self._pool.pop() if self._pool else None
-        conn = conn or self._connect()
-        try:
-            yield conn
-        except sqlite3.OperationalError as exc:
-            raise _unavailable(self.path, exc) from exc
-        finally:
-            with self._pool_lock:
-                self._pool.append(conn)
+        return self.db.read()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        # Writers in this process queue on a lock; only writers in other processes meet SQLite's busy
-        # handler, which sleeps in steps of up to 100 ms and would set the p95 of a busy swarm.
-        with self._write_lock, self._connection() as conn, _transaction(conn):
-            yield conn
+    def _write(self) -> Any:
+        self.open()
+        return self.db.write()
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def create(
-        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float
-    ) -> None:
+    def create(self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float) -> None:
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO episodes (id, task, context_json, agent_role, started_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (episode_id, task, context_json, agent_role, now, now),
-            )
+                insert(episodes).values(
+                    id=episode_id, task=task, context_json=context_json, agent_role=agent_role, status="open",
+                    metrics_json="{}", summary="", roles="|", last_seq=0, started_at=now, updated_at=now,
+                )
+            )  # fmt: skip
 
-    def append(self, episode_id: str, events: Sequence[NewEvent], now: float) -> list[int]:
+    def append(self, episode_id: str, new: Sequence[NewEvent], now: float) -> list[int]:
         """Append events to an open episode; returns their sequence numbers (consecutive, gap-free)."""
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT status, last_seq, roles, ended_at FROM episodes WHERE id = ?", (episode_id,)
-            )
-            found = row.fetchone()
-            if found is None:
-                raise _not_found(episode_id, self.not_found_hint)
-            status, last_seq, roles, ended_at = found
-            if status != "open":
-                raise _ended(episode_id, ended_at)
-            seqs = list(range(last_seq + 1, last_seq + 1 + len(events)))
-            for event in events:
-                if f"|{event.agent_role}|" not in roles:
-                    roles += f"{event.agent_role}|"
-            conn.execute(
-                "UPDATE episodes SET last_seq = ?, roles = ?, updated_at = ? WHERE id = ?",
-                (last_seq + len(events), roles, now, episode_id),
-            )
-            conn.executemany(
-                "INSERT INTO events (episode_id, seq, event_type, agent_role, data_json, recorded_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (episode_id, s, e.event_type, e.agent_role, e.data_json, now)
-                    for s, e in zip(seqs, events, strict=True)
-                ],
-            )
+            bumped = conn.execute(
+                update(episodes)
+                .where(episodes.c.id == episode_id, episodes.c.status == "open")
+                .values(last_seq=episodes.c.last_seq + len(new), updated_at=now)
+                .returning(episodes.c.last_seq, episodes.c.roles)
+            ).one_or_none()
+            if bumped is None:
+                raise self._refusal(conn, episode_id)
+            last, roles = bumped
+            added = roles + "".join(f"{r}|" for r in dict.fromkeys(e.agent_role for e in new) if f"|{r}|" not in roles)
+            if added != roles:  # the row is locked by the update above until the commit
+                conn.execute(update(episodes).where(episodes.c.id == episode_id).values(roles=added))
+            seqs = list(range(last - len(new) + 1, last + 1))
+            if new:
+                conn.execute(
+                    insert(events),
+                    [
+                        {"episode_id": episode_id, "seq": s, "event_type": e.event_type, "agent_role": e.agent_role,
+                         "data_json": e.data_json, "recorded_at": now}
+                        for s, e in zip(seqs, new, strict=True)
+                    ],
+                )  # fmt: skip
             return seqs
 
     def end(self, episode_id: str, success: bool, metrics_json: str, summary: str, now: float) -> EpisodeRow:
         """Mark an open episode ended; from then on it takes no events. Its digest is saved separately."""
         with self._write() as conn:
-            found = conn.execute(
-                "SELECT status, ended_at FROM episodes WHERE id = ?", (episode_id,)
-            ).fetchone()
-            if found is None:
-                raise _not_found(episode_id, self.not_found_hint)
-            if found[0] != "open":
-                raise _ended(episode_id, found[1])
-            conn.execute(
-                "UPDATE episodes SET status = 'ended', success = ?, metrics_json = ?, summary = ?, ended_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                (int(success), metrics_json, summary, now, now, episode_id),
-            )
-            return episode_row(
-                conn.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)).fetchone()
-            )
+            ended = conn.execute(
+                update(episodes)
+                .where(episodes.c.id == episode_id, episodes.c.status == "open")
+                .values(status="ended", success=success, metrics_json=metrics_json, summary=summary, ended_at=now,
+                        updated_at=now)
+                .returning(*episodes.c)
+            ).one_or_none()  # fmt: skip
+            if ended is None:
+                raise self._refusal(conn, episode_id)
+            return episode_row(ended)
+
+    def _refusal(self, conn: Any, episode_id: str) -> NotFound | Conflict:
+        """Why an episode took no write: it does not exist, or it has ended."""
+        ended_at = conn.execute(select(episodes.c.ended_at).where(episodes.c.id == episode_id)).one_or_none()
+        return _not_found(episode_id) if ended_at is None else _ended(episode_id, ended_at[0])
 
     def save_digest(self, episode_id: str, digest_json: str, task_tokens: str, event_tokens: str) -> None:
         """Store an ended episode's digest and (re)index its words, in one transaction."""
         with self._write() as conn:
-            rowid = conn.execute("SELECT n FROM episodes WHERE id = ?", (episode_id,)).fetchone()[0]
-            conn.execute("UPDATE episodes SET digest_json = ? WHERE id = ?", (digest_json, episode_id))
-            conn.execute("DELETE FROM episode_text WHERE rowid = ?", (rowid,))
-            conn.execute(
-                "INSERT INTO episode_text (rowid, task, events) VALUES (?, ?, ?)",
-                (rowid, task_tokens, event_tokens),
-            )
+            n = conn.execute(
+                update(episodes).where(episodes.c.id == episode_id).values(digest_json=digest_json).returning(episodes.c.n)
+            ).scalar_one()
+            episode_words.write(conn, n, task_tokens, event_tokens)
 
     def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
         with self._write() as conn:
-            conn.executemany(
-                "UPDATE episodes SET indexed_at = ? WHERE id = ?", [(now, i) for i in episode_ids]
-            )
+            conn.execute(update(episodes).where(episodes.c.id.in_(list(episode_ids))).values(indexed_at=now))
+
+    def insert_copies(self, copies: Sequence[EpisodeCopy]) -> int:
+        """Write episodes not stored yet, with their events as recorded, in one transaction; returns how many."""
+        self.open()
+        return self._insert_copies(copies)
+
+    def _insert_copies(self, copies: Sequence[EpisodeCopy]) -> int:
+        added = 0
+        with self.db.write() as conn:
+            for copy in copies:
+                roles = "|" + "".join(f"{r}|" for r in dict.fromkeys(e.agent_role for e in copy.events))
+                values = {
+                    "id": copy.id, "task": copy.task, "context_json": copy.context_json, "agent_role": copy.agent_role,
+                    "status": copy.status, "success": copy.success, "metrics_json": copy.metrics_json,
+                    "summary": copy.summary, "roles": roles, "last_seq": len(copy.events),
+                    "started_at": copy.started_at, "updated_at": copy.updated_at, "ended_at": copy.ended_at,
+                    "digest_json": copy.digest_json, "indexed_at": copy.indexed_at,
+                }  # fmt: skip
+                if not conn.execute(self.db.insert_or_ignore(episodes, values)).rowcount:
+                    continue  # stored already: left as it is
+                added += 1
+                if copy.events:
+                    conn.execute(
+                        insert(events),
+                        [
+                            {"episode_id": copy.id, "seq": e.seq, "event_type": e.event_type,
+                             "agent_role": e.agent_role, "data_json": e.data_json, "recorded_at": e.recorded_at}
+                            for e in copy.events
+                        ],
+                    )  # fmt: skip
+                if copy.words is not None and copy.digest_json is not None:
+                    n = conn.execute(select(episodes.c.n).where(episodes.c.id == copy.id)).scalar_one()
+                    episode_words.write(conn, n, *copy.words)
+        return added
 
     # -- reads -------------------------------------------------------------------------------------
 
     def get(self, episode_id: str) -> EpisodeRow:
-        with self._connection() as conn:
-            found = conn.execute(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
-            ).fetchone()
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id == episode_id)).one_or_none()
         if found is None:
-            raise _not_found(episode_id, self.not_found_hint)
+            raise _not_found(episode_id)
         return episode_row(found)
 
     def rows(self, episode_ids: Sequence[str]) -> dict[str, EpisodeRow]:
         if not episode_ids:
             return {}
-        marks = ",".join("?" * len(episode_ids))
-        with self._connection() as conn:
-            found = conn.execute(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id IN ({marks})", list(episode_ids)
-            )
-            return {row.id: row for row in map(episode_row, found.fetchall())}
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id.in_(list(episode_ids))))
+            return {row.id: row for row in map(episode_row, found)}
 
     def succeeded(self, episode_ids: Sequence[str]) -> set[str]:
         """Which of these episodes ended with success."""
         if not episode_ids:
             return set()
-        marks = ",".join("?" * len(episode_ids))
-        with self._connection() as conn:
+        with self._read() as conn:
             found = conn.execute(
-                f"SELECT id FROM episodes WHERE id IN ({marks}) AND success = 1", list(episode_ids)
+                select(episodes.c.id).where(episodes.c.id.in_(list(episode_ids)), episodes.c.success.is_(True))
             )
-            return {row[0] for row in found.fetchall()}
+            return {row[0] for row in found}
 
     def events(self, episode_id: str, after_seq: int = 0, limit: int | None = None) -> list[EventRow]:
-        with self._connection() as conn:
-            found = conn.execute(
-                "SELECT seq, event_type, agent_role, data_json, recorded_at FROM events "
-                "WHERE episode_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                (episode_id, after_seq, -1 if limit is None else limit),
-            )
-            return [EventRow(*row) for row in found.fetchall()]
+        with self._read() as conn:
+            return _events(conn, episode_id, after_seq, limit)
 
     def replay(self, episode_id: str, after_seq: int, limit: int) -> tuple[EpisodeRow, list[EventRow]]:
-        """The episode and a page of its events, read in one snapshot (they agree on the event count)."""
-        with self._connection() as conn:
-            conn.execute("BEGIN")
-            try:
-                found = conn.execute(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,))
-                row = found.fetchone()
-                events = conn.execute(
-                    "SELECT seq, event_type, agent_role, data_json, recorded_at FROM events "
-                    "WHERE episode_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                    (episode_id, after_seq, limit),
-                ).fetchall()
-            finally:
-                conn.execute("COMMIT")
-        if row is None:
-            raise _not_found(episode_id, self.not_found_hint)
-        return episode_row(row), [EventRow(*event) for event in events]
+        """The episode and a page of its events; they agree on the event count (events past it are left out)."""
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id == episode_id)).one_or_none()
+            if found is None:
+                raise _not_found(episode_id)
+            row = episode_row(found)
+            return row, _events(conn, episode_id, after_seq, limit, up_to=row.event_count)
 
     def scan_events(self, episode_id: str, batch: int = 500) -> Iterator[EventRow]:
         """All events in order, read in batches so a long episode never sits in memory at once."""
@@ -279,105 +225,118 @@ class EpisodeStore:
 
     def recent(self, status: str | None, success: bool | None, limit: int) -> tuple[list[EpisodeRow], int]:
         """Newest first, and how many match in all."""
-        clauses, params = _filters(status, success)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._connection() as conn:
-            total = conn.execute(f"SELECT count(*) FROM episodes {where}", params).fetchone()[0]
-            found = conn.execute(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes {where} ORDER BY started_at DESC LIMIT ?",
-                [*params, limit],
-            )
-            return [episode_row(row) for row in found.fetchall()], int(total)
+        where = [c for c in (
+            None if status is None else episodes.c.status == status,
+            None if success is None else episodes.c.success.is_(success),
+        ) if c is not None]  # fmt: skip
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
+            found = conn.execute(select(episodes).where(*where).order_by(episodes.c.started_at.desc()).limit(limit))
+            return [episode_row(row) for row in found], int(total)
 
     def failed(self, limit: int) -> list[EpisodeRow]:
         """The most recently ended failed episodes."""
-        with self._connection() as conn:
+        with self._read() as conn:
             found = conn.execute(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE success = 0 ORDER BY ended_at DESC LIMIT ?",
-                (limit,),
+                select(episodes).where(episodes.c.success.is_(False)).order_by(episodes.c.ended_at.desc()).limit(limit)
             )
-            return [episode_row(row) for row in found.fetchall()]
+            return [episode_row(row) for row in found]
 
     def pending(self, limit: int) -> list[EpisodeRow]:
         """Ended episodes whose digest or vector is not written yet (after a crash or an unreachable store)."""
-        with self._connection() as conn:
+        with self._read() as conn:
             found = conn.execute(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE status = 'ended' "
-                "AND (digest_json IS NULL OR indexed_at IS NULL) ORDER BY ended_at LIMIT ?",
-                (limit,),
+                select(episodes)
+                .where(episodes.c.status == "ended", episodes.c.digest_json.is_(None) | episodes.c.indexed_at.is_(None))
+                .order_by(episodes.c.ended_at)
+                .limit(limit)
             )
-            return [episode_row(row) for row in found.fetchall()]
+            return [episode_row(row) for row in found]
 
     def count(self) -> int:
-        with self._connection() as conn:
-            return int(conn.execute("SELECT count(*) FROM episodes").fetchone()[0])
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(episodes)).scalar_one())
 
     def count_ended(self) -> int:
-        with self._connection() as conn:
-            return int(conn.execute("SELECT count(*) FROM episodes WHERE status = 'ended'").fetchone()[0])
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).where(episodes.c.status == "ended")).scalar_one())
 
-    # -- lexical index -----------------------------------------------------------------------------
+    def page(
+        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
+    ) -> tuple[list[EpisodeRow], int, list[str]]:
+        """Newest first, filtered by outcome, role and a piece of the task; how many match; every role known."""
+        where = []
+        if outcome:
+            where.append(OUTCOMES[outcome])
+        if role:
+            where.append(episodes.c.roles.contains(f"|{role}|", autoescape=True))
+        if text:
+            where.append(func.lower(episodes.c.task).contains(text.lower(), autoescape=True))
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
+            found = conn.execute(
+                select(episodes).where(*where).order_by(episodes.c.started_at.desc(), episodes.c.n.desc())
+                .limit(limit).offset(offset)
+            )  # fmt: skip
+            rows = [episode_row(row) for row in found]
+            combos = conn.execute(select(episodes.c.roles).distinct()).scalars().all()
+        roles = sorted({r for combo in combos for r in combo.split("|") if r})
+        return rows, int(total), roles
+
+    def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]:
+        """Episodes started per time bucket (unix time // seconds), by status and success, with their events."""
+        bucket = cast(episodes.c.started_at, BigInteger) // seconds
+        with self._read() as conn:
+            found = conn.execute(
+                select(bucket, episodes.c.status, episodes.c.success, func.count(), func.sum(episodes.c.last_seq))
+                .group_by(bucket, episodes.c.status, episodes.c.success)
+            )
+            return [
+                (int(day), status, None if success is None else bool(success), int(count), int(events or 0))
+                for day, status, success, count, events in found
+            ]
+
+    def copies(self) -> Iterator[EpisodeCopy]:
+        """Every episode with its events, oldest first (the durable facts only: derived ones are rebuilt)."""
+        with self._read() as conn:
+            found = conn.execute(select(episodes).order_by(episodes.c.started_at, episodes.c.id))
+            for row in found.all():
+                yield EpisodeCopy(
+                    id=row.id, task=row.task, context_json=row.context_json, agent_role=row.agent_role,
+                    status=row.status, success=None if row.success is None else bool(row.success),
+                    metrics_json=row.metrics_json, summary=row.summary, started_at=row.started_at,
+                    updated_at=row.updated_at, ended_at=row.ended_at,
+                    events=_events(conn, row.id, 0, None, up_to=row.last_seq),
+                )  # fmt: skip
+
+    # -- word index --------------------------------------------------------------------------------
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many ended episodes each term occurs (terms absent from every episode are left out)."""
-        if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        with self._connection() as conn:
-            found = conn.execute(f"SELECT term, doc FROM episode_terms WHERE term IN ({marks})", list(terms))
-            return {term: int(doc) for term, doc in found.fetchall()}
+        """In how many indexed episodes each term occurs (terms absent from every episode are left out)."""
+        with self._read() as conn:
+            return episode_words.document_frequencies(conn, terms)
 
     def search(self, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
         """Episode ids ranked by BM25 over their task and events words (any term may match)."""
-        if not terms:
-            return []
-        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        only = "AND e.success = 1" if success_only else ""
-        with self._connection() as conn:
-            found = conn.execute(
-                "SELECT e.id FROM episode_text JOIN episodes e ON e.n = episode_text.rowid "
-                f"WHERE episode_text MATCH ? {only} ORDER BY episode_text.rank LIMIT ?",
-                (match, limit),
-            )
-            return [row[0] for row in found.fetchall()]
+        with self._read() as conn:
+            return episode_words.search(conn, terms, limit, success_only)
 
     def indexed_words(self, episode_id: str) -> set[str]:
-        """The words the lexical index holds for one episode."""
-        with self._connection() as conn:
-            found = conn.execute(
-                "SELECT t.task, t.events FROM episode_text t JOIN episodes e ON e.n = t.rowid WHERE e.id = ?",
-                (episode_id,),
-            ).fetchone()
-        return set(" ".join(found).split()) if found else set()
+        """The words the word index holds for one episode."""
+        with self._read() as conn:
+            return episode_words.words_of(conn, episode_id)
 
 
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def _events(conn: Any, episode_id: str, after_seq: int, limit: int | None, up_to: int | None = None) -> list[EventRow]:
+    query = select(*EVENT_COLUMNS).where(events.c.episode_id == episode_id, events.c.seq > after_seq)
+    if up_to is not None:
+        query = query.where(events.c.seq <= up_to)
+    return [EventRow(*row) for row in conn.execute(query.order_by(events.c.seq).limit(limit))]
 
 
-def _filters(status: str | None, success: bool | None) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
-    if success is not None:
-        clauses.append("success = ?")
-        params.append(int(success))
-    return clauses, params
-
-
-def _not_found(episode_id: str, hint: str = "") -> NotFound:
+def _not_found(episode_id: str) -> NotFound:
     return NotFound(
         f"Episode '{episode_id}' not found. Call start_episode to begin one, or list_episodes to find an existing id."
-        + (f" {hint}" if hint else "")
     )
 
 
@@ -386,12 +345,6 @@ def _ended(episode_id: str, ended_at: float | None) -> Conflict:
     return Conflict(
         f"Episode '{episode_id}' already ended at {when}; it takes no more events and cannot end twice. "
         "Call start_episode for a new one."
-    )
-
-
-def _unavailable(path: Path, exc: sqlite3.OperationalError) -> Unavailable:
-    return Unavailable(
-        f"The episode database {path} cannot be used now ({exc}). Retry shortly; check disk and permissions."
     )
 
 

@@ -38,9 +38,17 @@ def episode_info(row: EpisodeRow) -> EpisodeInfo:
         context=json.loads(row.context_json),
         metrics=json.loads(row.metrics_json),
         summary=row.summary,
-        started_at=iso(row.started_at) or "",
-        ended_at=iso(row.ended_at),
+        started_at=iso(row.started_at, "milliseconds") or "",
+        ended_at=iso(row.ended_at, "milliseconds"),
     )
+
+
+def episode_duration(info: EpisodeInfo, now: datetime | None = None) -> float | None:
+    """Ended minus started; for an open episode, time since its start. The one duration every view shows."""
+    if not info.started_at:
+        return None
+    ended = datetime.fromisoformat(info.ended_at) if info.ended_at else now or datetime.now(UTC)
+    return (ended - datetime.fromisoformat(info.started_at)).total_seconds()
 
 
 def episode_event(row: EventRow) -> EpisodeEvent:

@@ -1,6 +1,6 @@
 """Episodic memory: what a swarm did on a task, event by event, and how it ended.
 
-``record_event`` is on every agent's hot path, so it touches only SQLite (its own worker threads, never
+``record_event`` is on every agent's hot path, so it touches only the database (its own worker threads, never
 queued behind the model); the summary is embedded once, when the episode ends.
 """
 
@@ -20,7 +20,7 @@ import anyio
 from mcp_memory.config import Settings
 from mcp_memory.episode_digest import DigestBuilder, token_text
 from mcp_memory.episode_index import EpisodeIndex
-from mcp_memory.episode_store import FILE_NAME, EpisodeRow, EpisodeStore, NewEvent, dumps
+from mcp_memory.episode_store import EpisodeRow, EpisodeStore, NewEvent, dumps
 from mcp_memory.episode_views import episode_event, episode_info, iso, timeline_markdown
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.memory import MemoryService
@@ -33,6 +33,7 @@ from mcp_memory.models import (
     EventRecorded,
     SimilarEpisodes,
 )
+from mcp_memory.storage.episode_legacy import LEGACY_FILE
 from mcp_memory.validation import require_json_object, require_n_results, require_text
 
 logger = logging.getLogger(__name__)
@@ -42,22 +43,20 @@ MAX_ID_CHARS = 200
 MAX_NAME_CHARS = 100
 MAX_EVENTS_PER_CALL = 10_000
 PENDING_BATCH = 256
-# SQLite work gets its own threads, so a burst of embeddings never delays an event.
+# Database work gets its own threads, so a burst of embeddings never delays an event.
 DATABASE_THREADS = 16
 
 
 class EpisodeService:
     """Start, record, end, replay, list and recall episodes.
 
-    Events live in ``<data_dir>/episodes.sqlite3`` even when ``chroma_url`` points at a Chroma server:
-    servers that share only the Chroma server see each other's episode vectors but not the episodes
-    (those are skipped in recall). To share episodes, share the data dir.
+    Episodes live in the database memories live in, so servers sharing one database share them.
     """
 
     def __init__(self, settings: Settings, memory: MemoryService, store: EpisodeStore | None = None) -> None:
         self.settings = settings
         self.memory = memory
-        self.store = store or EpisodeStore(settings.data_dir / FILE_NAME, _not_found_hint(settings))
+        self.store = store or EpisodeStore(memory.store.db, settings.data_dir / LEGACY_FILE)
         self.index = EpisodeIndex(self.store, memory.store, memory.embedder)
         self._limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         self._pending_checked = False
@@ -254,13 +253,3 @@ def _name(field: str, value: str | None) -> str:
         raise InvalidInput(field, f"must be one line of at most {MAX_NAME_CHARS} characters.", example)
     return text
 
-
-def _not_found_hint(settings: Settings) -> str:
-    """Servers sharing only a Chroma server share memories, not episodes: say so where it bites."""
-    if not settings.chroma_url:
-        return ""
-    return (
-        f"Episodes live in each server's own data dir ({settings.data_dir}), not in the Chroma server: if another "
-        "server started this episode, send its calls there. (Servers that send their episodes to one episode "
-        "server with MCP_MEMORY_EPISODES_URL all see the same ones.)"
-    )

@@ -30,5 +30,13 @@ class Unavailable(MemoryStoreError):
     """The store or a server behind it cannot be reached now; retrying later may work."""
 
 
-class StoreDamaged(Unavailable):
+class Forbidden(MemoryStoreError):
+    """The caller's role or ownership does not allow this (e.g. a writer deleting another agent's memory)."""
+
+
+class CannotStart(Unavailable):
+    """The store cannot be opened or the server cannot listen: the message names the cause and the fix."""
+
+
+class StoreDamaged(CannotStart):
     """A store file cannot be read: retrying will not mend it; whoever runs the server must (the message says how)."""

@@ -10,7 +10,7 @@ from mcp_memory.drafts import knowledge_draft
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.memory import MemoryService
 from mcp_memory.models import KnowledgeType, MemoryRecord, SeedCounts, StoreResult
-from mcp_memory.records import MemoryDraft, content_hash, new_metadata, to_record
+from mcp_memory.records import CALLER_RESERVED_KEYS, MemoryDraft, content_hash, new_metadata, to_record
 from mcp_memory.seeds import SeedItem, load_seed_items
 from mcp_memory.store import StoredItem
 
@@ -23,6 +23,10 @@ SEED_KNOWLEDGE_TYPES: dict[str, KnowledgeType] = {
 }
 _ID_KINDS = {"pattern": "pattern", "best_practice": "bestpractice", "error": "error", "solution": "solution"}
 KNOWLEDGE_SOURCES = ["seed", "knowledge"]
+# A seed is what the knowledge base ships, not something an agent used: its record starts empty and counts only
+# what agents report (kept when an edited seed file updates it).
+UNUSED = {"usage_count": 0, "success_count": 0, "failure_count": 0}
+AGENTS_RECORD = (*UNUSED, "outcome_notes_json")
 
 
 def seed_id(knowledge_type: KnowledgeType, slug: str) -> str:
@@ -72,9 +76,10 @@ class KnowledgeBase:
                 if old is not None and old.metadata.get("content_hash") == digest:
                     unchanged += 1
                     continue
-                metadata = new_metadata(draft, digest)
+                metadata = {**new_metadata(draft, digest), **UNUSED}
                 if old is not None:
                     metadata["created_at"] = old.metadata.get("created_at", metadata["created_at"])
+                    metadata.update({key: old.metadata[key] for key in AGENTS_RECORD if key in old.metadata})
                     updated += 1
                 else:
                     added += 1
@@ -97,8 +102,21 @@ class KnowledgeBase:
             unchanged=unchanged,
         )
 
-    async def add(self, title: str, content: str, knowledge_type: KnowledgeType, metadata: dict[str, Any]) -> StoreResult:
-        return await self.memory.remember(knowledge_draft(title, content, knowledge_type, metadata))
+    async def add(
+        self, title: str, content: str, knowledge_type: KnowledgeType, metadata: dict[str, Any], agent: str
+    ) -> StoreResult:
+        """Custom knowledge from a caller: its metadata may not pose as provenance (see ``CALLER_RESERVED_KEYS``)."""
+        reserved = sorted(set(metadata) & CALLER_RESERVED_KEYS)
+        if reserved:
+            raise InvalidInput(
+                "metadata",
+                f"may not set {', '.join(repr(k) for k in reserved)}: the server records who stored a memory and "
+                "where it came from.",
+                'Use other names, e.g. {"team": "platform", "language": "python"}.',
+            )
+        draft = knowledge_draft(title, content, knowledge_type, metadata)
+        draft.agent = agent
+        return await self.memory.remember(draft)
 
     async def index(self) -> list[MemoryRecord]:
         """Every seeded and custom knowledge item, grouped by kind."""

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from mcp_memory.config import Settings
 from mcp_memory.consensus import ConsensusInput, read_consensus
 from mcp_memory.drafts import solution_draft
-from mcp_memory.episode_remote import EpisodeServerRefused
 from mcp_memory.errors import Conflict, NotFound, Unavailable
 from mcp_memory.extraction import ExtractionResult, extract_patterns
 from mcp_memory.learning_models import ConsensusLearned, LearnedPattern, PatternSuggestions
@@ -22,12 +21,11 @@ from mcp_memory.memory import MemoryService
 from mcp_memory.model_window import ModelWindow
 from mcp_memory.models import StoreResult
 from mcp_memory.pattern_drafts import PatternPlan, plan_patterns
-from mcp_memory.records import content_hash, memory_id
+from mcp_memory.records import LOCAL_AGENT, content_hash, memory_id
 from mcp_memory.suggestions import PatternSuggester
 from mcp_memory.validation import require_text
 
 if TYPE_CHECKING:
-    from mcp_memory.episode_remote import RemoteEpisodes
     from mcp_memory.episodes import EpisodeService
 
 logger = logging.getLogger(__name__)
@@ -49,7 +47,7 @@ class PatternLearning:
     """Extract patterns, learn them from consensus winners, and suggest them for new tasks."""
 
     def __init__(
-        self, settings: Settings, memory: MemoryService, episodes: EpisodeService | RemoteEpisodes | None = None
+        self, settings: Settings, memory: MemoryService, episodes: EpisodeService | None = None
     ) -> None:
         self.settings = settings
         self.memory = memory
@@ -78,7 +76,8 @@ class PatternLearning:
     ) -> ConsensusLearned:
         """Store the winner as a solution and its patterns as code patterns, counting the known ones again.
 
-        ``agent`` is who is calling (e.g. from a token); the winner's ``agent_role`` is who wrote the code.
+        ``agent`` is who is calling (the token's agent) and is recorded as the writer; the winner's ``agent_role``
+        is who the swarm says wrote the code, kept as a label (an argument can never set the writer).
         With an ``episode_id`` the episode gets a ``consensus`` event, when that episode exists and is open.
         """
         inputs = read_consensus(
@@ -86,11 +85,11 @@ class PatternLearning:
         )
         if episode_id is not None:
             episode_id = require_text("episode_id", episode_id, MAX_EPISODE_ID_CHARS).strip()
-        author = inputs.agent_role or agent
+        author = agent or LOCAL_AGENT
         stored = await self.memory.run(self._store_blocking, inputs, episode_id, author)
         learned = _learned(stored, inputs)
         if episode_id is not None:
-            learned = await self._record_event(learned, inputs, episode_id, author)
+            learned = await self._record_event(learned, inputs, episode_id, inputs.agent_role)
         return learned
 
     def _store_blocking(self, inputs: ConsensusInput, episode_id: str | None, author: str | None) -> _Stored:
@@ -114,7 +113,12 @@ class PatternLearning:
             self.window.count,
             self.window.size,
         )
-        solution.metadata = provenance | {"pattern_ids": [plan.id for plan in plans]}
+        solution.metadata = provenance | {
+            "pattern_ids": [plan.id for plan in plans],
+            "consensus_result": inputs.consensus_result,  # as the swarm sent it, keys we do not read included
+        }
+        for draft in (solution, *(plan.main for plan in plans), *(part for plan in plans for part in plan.parts)):
+            draft.agent_role = inputs.agent_role
         results = self.memory.remember_many_blocking([solution, *(plan.main for plan in plans)])
         # Parts follow the text stored first: a known pattern keeps the parts it has.
         parts = [
@@ -141,7 +145,7 @@ class PatternLearning:
         }
         try:
             event = await self.episodes.record(episode_id, CONSENSUS_EVENT, author or "CONSENSUS_JUDGE", data)
-        except (NotFound, Conflict, EpisodeServerRefused, Unavailable) as exc:  # what was learned stays learned
+        except (NotFound, Conflict, Unavailable) as exc:  # what was learned stays learned
             note = f"no consensus event recorded in episode '{episode_id}': {exc}"
             return learned.model_copy(update={"notes": [*learned.notes, note]})
         return learned.model_copy(update={"episode_event_seq": event.seq})

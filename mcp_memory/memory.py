@@ -16,9 +16,10 @@ import anyio
 from mcp_memory.catalog import Catalog
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
-from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.errors import Forbidden, InvalidInput, NotFound
 from mcp_memory.models import (
     MEMORY_TYPES,
+    DeletedMemory,
     DeleteResult,
     MemoryHit,
     MemoryRecord,
@@ -28,9 +29,19 @@ from mcp_memory.models import (
     RecallResult,
     StoreResult,
 )
-from mcp_memory.ranking import POLICIES, keeps_failing, success_rate
+from mcp_memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
 from mcp_memory.recall import CANDIDATE_FACTOR, Recaller
-from mcp_memory.records import MemoryDraft, content_hash, memory_id, new_metadata, outcome_of, to_record
+from mcp_memory.records import (
+    LOCAL_AGENT,
+    MemoryDraft,
+    content_hash,
+    iso_time,
+    memory_id,
+    new_metadata,
+    outcome_of,
+    to_record,
+    voter_of,
+)
 from mcp_memory.store import COLLECTION_NAMES, MemoryStore, StoredItem
 from mcp_memory.store_batcher import StoreBatcher
 from mcp_memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
@@ -105,7 +116,7 @@ class MemoryService:
             digest = content_hash(draft.type, draft.identity_text)
             item_id = draft.fixed_id or memory_id(draft.type, digest)
             item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
-            outcome, row = self.store.insert_or_bump(item, draft.success)
+            outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
             if outcome != "duplicate":
                 to_index.setdefault(draft.type, {})[item_id] = (row, draft)
             if outcome == "new":
@@ -148,6 +159,8 @@ class MemoryService:
         note = None
         if not hits:
             note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+        elif all(hit.weak for hit in hits):
+            note = NO_CLOSE_MATCH
         return RecallResult(query=query, results=hits, note=note)
 
     def _recall_blocking(
@@ -207,19 +220,57 @@ class MemoryService:
     async def get(self, item_id: str) -> MemoryRecord:
         return to_record(await self.run(self._find_blocking, item_id))
 
-    async def delete(self, item_id: str) -> DeleteResult:
+    async def delete(
+        self, item_id: str, by: str = LOCAL_AGENT, reason: str = "", any_writer: bool = True
+    ) -> DeleteResult:
+        """Move a memory (and a long pattern's parts) into a tombstone that records ``by``, when and ``reason``;
+        recall no longer sees it, an admin can restore it, ``mcp-memory purge`` removes it for good. Unless
+        ``any_writer``, only the agent that wrote it may delete it."""
+        reason = require_text("reason", reason, MAX_NOTE_CHARS, allow_empty=True).strip()
+
         def delete_blocking() -> DeleteResult:
             item = self._find_blocking(item_id)
             memory_type: MemoryType = item.metadata.get("type", "pattern")
+            writer = str(item.metadata.get("agent") or "")
+            if not any_writer and writer != by:
+                raise Forbidden(
+                    f"Memory '{item_id}' was written by '{writer or 'unknown'}'; an agent deletes only its own "
+                    "memories. Report that it did not work (report_outcome) or ask an admin to delete it."
+                )
             parts = self.store.find_ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
-            self.store.delete_many(memory_type, [item_id, *parts])
+            self.store.delete_many(memory_type, [item_id, *parts], by, reason)
             self.mark_changed()
             return DeleteResult(
                 id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")),
-                parts_deleted=len(parts),
+                parts_deleted=len(parts), deleted_by=by, reason=reason,
             )
 
         return await self.run(delete_blocking)
+
+    async def restore(self, item_id: str) -> MemoryRecord:
+        """Bring a deleted memory back, with its counters and a fresh vector."""
+        require_text("id", item_id, 200)
+        from mcp_memory.redraft import embed_text_of
+
+        def restore_blocking() -> MemoryRecord:
+            item = self.store.restore(item_id, lambda found: self.embedder.encode([embed_text_of(found)])[0])
+            if item is None:
+                raise NotFound(
+                    f"No deleted memory with id '{item_id}'. list_deleted_memories shows what can be restored."
+                )
+            self.mark_changed()
+            return to_record(item)
+
+        return await self.run(restore_blocking)
+
+    async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
+        require_n_results(limit, 1000, "limit")
+        found = await self.run(self.store.rows.buried, agent, limit)
+        return [
+            DeletedMemory(id=t.id, type=t.type, title=t.title, agent=t.agent or None, deleted_at=iso_time(t.deleted_at),
+                          deleted_by=t.deleted_by, reason=t.reason)  # type: ignore[arg-type]
+            for t in found
+        ]
 
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)

@@ -27,7 +27,11 @@ class MemoryRecord(BaseModel):
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form metadata given when stored.")
     source: str = Field(description="Who put it there: agent, seed, knowledge or consensus.")
-    agent: str | None = Field(default=None, description="The agent or role that wrote it, when known.")
+    agent: str | None = Field(
+        default=None,
+        description="The agent that wrote it: the name of its token ('local' without tokens); never set by arguments.",
+    )
+    agent_role: str | None = Field(default=None, description="The role the writer said it plays (a label).")
     created_at: str
     updated_at: str
     content_hash: str
@@ -49,6 +53,10 @@ class MemoryHit(MemoryRecord):
     )
     similarity: float = Field(description="Raw cosine similarity of the query and the memory.")
     why: str = Field(description="Why it was returned.")
+    weak: bool = Field(
+        default=False,
+        description="True when its relevance is below the type's calibrated floor: probably not about the query.",
+    )
     matched_part: int | None = Field(
         default=None,
         description="Code too long for the model is stored in parts: the part (2..n) that matched. The hit is "
@@ -98,6 +106,24 @@ class DeleteResult(BaseModel):
     deleted: bool
     title: str
     parts_deleted: int = Field(default=0, description="Parts of a long pattern's code deleted with it.")
+    deleted_by: str = Field(default="local", description="The agent that deleted it.")
+    reason: str = ""
+
+
+class DeletedMemory(BaseModel):
+    """A tombstone: a deleted memory, restorable with restore_memory until purged."""
+
+    id: str
+    type: MemoryType
+    title: str
+    agent: str | None = Field(description="The agent that wrote it.")
+    deleted_at: str
+    deleted_by: str
+    reason: str
+
+
+class DeletedMemories(BaseModel):
+    memories: list[DeletedMemory]
 
 
 class MemoryStats(BaseModel):

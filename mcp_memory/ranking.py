@@ -22,6 +22,14 @@ Every policy was chosen on dev data with ``bench/quality.py`` (MiniLM, numbers i
   fell from R@5 .87 to .77 (R@1 .55 to .34), below dense-only. As a share of a full match the words mean the
   same for every query: the code queries keep their ranking among all types, and errors alone gained a little.
 
+RELEVANCE FLOORS: a hit whose relevance (the score before outcomes) is below its type's floor is marked weak, kept
+out of the task prompt, and a recall with nothing above the floor says "no close match". Chosen with
+``bench/relevance_floor.py`` as the highest floor keeping 90% of the right hits on the tuning half (every other
+query) of the dev data, against the top hit of queries with no right answer (nonsense, and the other domain's
+questions). Dense types, measured on CoSQA dev as patterns: 0.53, held-out half: 90.2% of right hits kept, 74.5%
+of unrelated top hits marked weak. Errors, on the error dev set: 0.48, held-out: 93.9% kept, 97.3% marked weak.
+Solutions take the dense floor; best practices and episodes, not measured yet, keep the task prompt's former 0.30.
+
 Outcomes: each memory's success rate is smoothed, ``rate = (s + 1) / (s + f + 2)`` (a uniform prior: no reports
 0.5, one success 0.67, one failure 0.33, 9 of 10 0.83), and moves its score by ``OUTCOME_WEIGHT * (rate - 0.5)``,
 at most ±0.1 — enough to order equally relevant results, never enough to lift an unrelated one. A memory that
@@ -52,6 +60,7 @@ class RankingPolicy:
     signature_first: bool = False  # exact error-signature matches before everything else
     depth: int = 0  # nearest vectors taken before fusing (at least 3 per result asked for)
     word_depth: int = 0  # best word matches taken before fusing (at least 3 per result asked for)
+    floor: float = 0.0  # relevance below which a hit is a weak match (see RELEVANCE FLOORS above)
 
     @property
     def uses_words(self) -> bool:
@@ -62,19 +71,37 @@ class RankingPolicy:
         return error_focus(query) if self.focus_on_error_line else query
 
 
-DENSE = RankingPolicy()
-ERRORS = RankingPolicy(lexical_weight=0.5, focus_on_error_line=True, signature_first=True, depth=50, word_depth=20)
+DENSE_FLOOR = 0.53
+ERROR_FLOOR = 0.48
+# Best practices are general advice, far in wording from any one task; episodes are ranked by their own service.
+# Neither is measured yet: they keep the task prompt's former floor.
+UNMEASURED_FLOOR = 0.30
+DENSE = RankingPolicy(floor=DENSE_FLOOR)
+GENERAL = RankingPolicy(floor=UNMEASURED_FLOOR)
+ERRORS = RankingPolicy(
+    lexical_weight=0.5, focus_on_error_line=True, signature_first=True, depth=50, word_depth=20, floor=ERROR_FLOOR
+)
 POLICIES: dict[str, RankingPolicy] = {
     "pattern": DENSE,
     "solution": DENSE,
-    "best_practice": DENSE,
-    "episode": DENSE,
+    "best_practice": GENERAL,
+    "episode": GENERAL,
     "error": ERRORS,
 }
 
 
 def policy_for(memory_type: str) -> RankingPolicy:
     return POLICIES.get(memory_type, DENSE)
+
+
+NO_CLOSE_MATCH = (
+    "No close match: every result is below its type's relevance floor (weak: true), so probably not about the query."
+)
+
+
+def is_weak(memory_type: str, relevance: float) -> bool:
+    """A match below its type's relevance floor: shown, marked, kept out of the task prompt."""
+    return relevance < policy_for(memory_type).floor
 
 
 def success_rate(successes: int, failures: int) -> float:

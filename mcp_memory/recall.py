@@ -30,6 +30,7 @@ from mcp_memory.ranking import (
     SIGNATURE_BONUS,
     RankingPolicy,
     blend,
+    is_weak,
     outcome_adjustment,
     outcome_why,
     part_why,
@@ -286,11 +287,15 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
     outcome = outcome_why(record.success_count, record.failure_count, _last_failure_note(candidate.item.metadata))
     if outcome:
         reasons.append(outcome)
+    weak = is_weak(record.type, candidate.relevance)
+    if weak:
+        reasons.insert(0, "WEAK MATCH: below this type's relevance floor, probably not about the query")
     return MemoryHit(
         **record.model_dump(),
         score=round(candidate.score, 4),
         similarity=round(candidate.cosine, 4),
         why="; ".join(reasons),
+        weak=weak,
         matched_part=candidate.matched_part,
     )
 

@@ -27,9 +27,28 @@ RESERVED_KEYS = frozenset(
     {
         "type", "title", "language", "created_at", "updated_at", "content_hash", "usage_count",
         "success_count", "failure_count", "agent", "source", "tags", "fields_json", "metadata_json",
-        "signature", "outcome_notes_json", "last_failure_note", "store_id",
+        "signature", "outcome_notes_json", "last_failure_note", "store_id", "agent_role",
     }
 )
+# Where a memory came from, written by the server (from a token, an episode, a consensus): never from a caller's
+# metadata, which could otherwise pass for provenance.
+PROVENANCE_KEYS = frozenset(
+    {
+        "agent", "agent_role", "source", "episode_id", "consensus_id", "consensus_score", "consensus_votes",
+        "consensus_candidates", "consensus_result", "solution_id", "pattern_ids", "part_of", "part", "parts",
+        "store_id",
+    }
+)
+# Keys a caller's metadata may not carry (``language`` and ``tags`` are read from it on purpose).
+CALLER_RESERVED_KEYS = (RESERVED_KEYS | PROVENANCE_KEYS) - {"language", "tags"}
+LOCAL_AGENT = "local"  # who wrote a memory when no token names the caller
+
+
+def voter_of(agent: str | None, agent_role: str | None) -> str:
+    """Whose vote an outcome is: the token's agent; without tokens (everyone is ``local``), the role it names."""
+    if agent and agent != LOCAL_AGENT:
+        return agent
+    return agent_role or LOCAL_AGENT
 
 
 @dataclass
@@ -46,7 +65,8 @@ class MemoryDraft:
     tags: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     source: str = "agent"
-    agent: str | None = None
+    agent: str | None = None  # the token's agent (or ``local``): provenance no argument can set
+    agent_role: str | None = None  # the role the caller says it plays: a label
     success: bool | None = None
     fixed_id: str | None = None
 
@@ -101,6 +121,7 @@ def new_metadata(draft: MemoryDraft, digest: str, now: float | None = None) -> d
             "success_count": 1 if draft.success is True else 0,
             "failure_count": 1 if draft.success is False else 0,
             "agent": draft.agent or "",
+            "agent_role": draft.agent_role or "",
             "source": draft.source,
             "tags": "|" + "|".join(draft.tags) + "|" if draft.tags else "",
             "fields_json": json.dumps(draft.fields, ensure_ascii=False),
@@ -122,7 +143,7 @@ def outcome_of(success_count: int, failure_count: int) -> Outcome:
     return "unknown"
 
 
-def _iso(timestamp: Any) -> str:
+def iso_time(timestamp: Any) -> str:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC).isoformat(timespec="seconds")
 
 
@@ -142,8 +163,9 @@ def to_record(item: StoredItem) -> MemoryRecord:
         metadata=json.loads(meta.get("metadata_json") or "{}"),
         source=str(meta.get("source", "agent")),
         agent=meta.get("agent") or None,
-        created_at=_iso(meta.get("created_at")),
-        updated_at=_iso(meta.get("updated_at")),
+        agent_role=meta.get("agent_role") or None,
+        created_at=iso_time(meta.get("created_at")),
+        updated_at=iso_time(meta.get("updated_at")),
         content_hash=str(meta.get("content_hash", "")),
         usage_count=int(meta.get("usage_count", 0)),
         success_count=success_count,

@@ -20,17 +20,19 @@ from mcp.server.mcpserver import MCPServer
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
-from mcp_memory.errors import StoreDamaged
+from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.ownership import StoreOwnership
 from mcp_memory.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.server import (
     INSTRUCTIONS,
     build_server,
     current_agent,
+    explain_unauthorized,
     http_security,
     rate_limiter,
     user_auth,
 )
+from mcp_memory.startup import check_data_dir, listening_socket
 from mcp_memory.stdio import answering_stdio
 
 logger = logging.getLogger(__name__)
@@ -141,10 +143,15 @@ def _private_unix_socket(path: Path) -> socket.socket:
 
 
 async def serve_front(
-    front: MCPServer | Server, settings: Settings, console: Any = None, console_only: bool = False,
+    front: MCPServer | Server,
+    settings: Settings,
+    console: Any = None,
+    console_only: bool = False,
+    listening: socket.socket | None = None,
     stop: anyio.Event | None = None,
 ) -> None:
-    """The transport agents talk to: stdio, or streamable HTTP at /mcp (with the web console on ``console``)."""
+    """The transport agents talk to: stdio, or streamable HTTP at /mcp on ``listening`` (with the web console on
+    ``console``)."""
     if settings.transport == "stdio":
         # MCPServer.run_stdio_async runs its low-level server the same way, over the SDK's plain transport.
         lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
@@ -164,12 +171,13 @@ async def serve_front(
     else:
         starlette_app = front.streamable_http_app(**options, **user_auth(settings))
     _cap_sessions(starlette_app, settings)
+    starlette_app = explain_unauthorized(starlette_app)
     if console is not None:
         from mcp_memory.console.app import build_console, with_console
 
         console_app = build_console(console, settings)
         starlette_app = console_app if console_only else with_console(starlette_app, console_app)
-    await _serve_http(starlette_app, settings, stop or anyio.Event())
+    await _serve_http(starlette_app, settings, stop or anyio.Event(), listening)
 
 
 def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
@@ -184,7 +192,9 @@ def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
     )
 
 
-async def _serve_http(asgi_app: Any, settings: Settings, stop: anyio.Event) -> None:
+async def _serve_http(
+    asgi_app: Any, settings: Settings, stop: anyio.Event, listening: socket.socket | None = None
+) -> None:
     """uvicorn on the settings' address, with the connection limits, the failed-token throttle, and proxies'
     X-Forwarded-For believed only from MCP_MEMORY_TRUSTED_PROXIES (uvicorn would believe any local process)."""
     from mcp_memory.http_connections import guarded_protocol, watch_descriptors
@@ -205,7 +215,7 @@ async def _serve_http(asgi_app: Any, settings: Settings, stop: anyio.Event) -> N
 
     async with anyio.create_task_group() as group:
         group.start_soon(stop_when_told)
-        await server.serve()
+        await server.serve(sockets=[listening] if listening is not None else None)
         group.cancel_scope.cancel()
 
 
@@ -220,18 +230,50 @@ def local_console(app: MemoryApp, settings: Settings) -> Any:
     return data
 
 
-async def serve(settings: Settings, *, console_only: bool = False) -> None:
+async def serve(settings: Settings, *, console_only: bool = False) -> int:
     """Own the embedded store if nobody does, else forward to the owner; a Chroma server needs neither.
 
-    Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone.
+    Over HTTP the web console is served beside /mcp; ``console_only`` serves the console alone. A server that
+    cannot start raises ``CannotStart`` before it listens; over stdio it answers instead (see ``serve_unstartable``)
+    and the exit status is 1.
     """
+    listening = listening_socket(settings.host, settings.port) if settings.transport == "http" else None
+    try:
+        try:
+            check_data_dir(settings.data_dir)
+        except CannotStart as exc:
+            if settings.transport != "stdio":
+                raise
+            await serve_unstartable(settings, exc)
+            return 1
+        await _serve_store(settings, console_only, listening)
+        return 0
+    finally:
+        if listening is not None:
+            listening.close()
+
+
+async def serve_unstartable(settings: Settings, problem: CannotStart) -> None:
+    """A desktop client shows a tool's error but not our stderr: so a stdio server that cannot start still answers
+    ``initialize``, and every tool call returns the problem (retrying the start, in case it was fixed)."""
+    logger.error("%s", problem)
+    app = MemoryApp(settings)
+    app.start_error = problem
+    await serve_front(build_server(app), settings)
+
+
+async def _serve_store(settings: Settings, console_only: bool, listening: socket.socket | None) -> None:
+    # Over HTTP the store is opened before listening: a server that cannot reach it exits with the reason.
+    open_first = settings.transport == "http"
     damaged: list[StoreDamaged] = []
     stop = anyio.Event()
     if settings.chroma_url:
         app = MemoryApp(settings)
+        if open_first:
+            await app.open_store()
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
-            await serve_front(build_server(app), settings, local_console(app, settings), console_only, stop)
+            await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening, stop)
             task_group.cancel_scope.cancel()
         if damaged:
             raise damaged[0]
@@ -241,9 +283,11 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
     socket_servers: list[Any] = []
     owned_apps: list[MemoryApp] = []
 
-    async def become_owner(task_group: TaskGroup) -> MCPServer:
+    async def become_owner(task_group: TaskGroup, open_now: bool = False) -> MCPServer:
         app = MemoryApp(settings)
         owned_apps.append(app)
+        if open_now:
+            await app.open_store()
         task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
@@ -255,7 +299,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
             console: Any = None
             if ownership.try_acquire():
                 logger.info("this process owns the store in %s", settings.data_dir)
-                front = await become_owner(task_group)
+                front = await become_owner(task_group, open_now=open_first)
                 console = local_console(owned_apps[0], settings)
             else:
                 logger.info("another process owns the store in %s; forwarding to it", settings.data_dir)
@@ -267,7 +311,7 @@ async def serve(settings: Settings, *, console_only: bool = False) -> None:
 
                     console = OwnerData(ownership, link, lambda: owned_apps[-1] if owned_apps else None)
             try:
-                await serve_front(front, settings, console, console_only, stop)
+                await serve_front(front, settings, console, console_only, listening, stop)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
                 for server, _ in socket_servers:
@@ -289,11 +333,14 @@ async def stop_if_damaged(
     if warmup is None:
         return
     await anyio.to_thread.run_sync(warmup.join, abandon_on_cancel=True)
-    if app.start_error is not None:
-        damaged.append(app.start_error)
+    problem = app.start_error
+    # Only damage stops the server: a database or Chroma server out of reach may come back, and the next tool call
+    # retries the start and tells the agent why it failed.
+    if isinstance(problem, StoreDamaged):
+        damaged.append(problem)
         stop.set()  # HTTP stops gracefully
         if app.settings.transport == "stdio":
             # The SDK reads stdin in a thread that no cancellation reaches while the client keeps stdin open: say
             # why and leave now (the kernel lets go of the store's lock; the next owner replaces what is left).
-            print(f"mcp-memory: {app.start_error}", file=sys.stderr, flush=True)
+            print(f"mcp-memory serve: {problem}", file=sys.stderr, flush=True)
             os._exit(1)

@@ -2,6 +2,7 @@
 
 
 import hmac
+import inspect
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -10,7 +11,9 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
 
 from mcp_memory import __version__
 from mcp_memory.app import MemoryApp
@@ -18,9 +21,11 @@ from mcp_memory.auth import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.config import Settings
 from mcp_memory.tools import episode_tools, learning_tools, memory_tools
 from mcp_memory.tools.context import ToolContext, current_agent
+from mcp_memory.validation import argument_problems
 
 __all__ = [
-    "INSTRUCTIONS", "build_server", "current_agent", "http_security", "is_loopback", "rate_limiter", "user_auth",
+    "INSTRUCTIONS", "build_server", "current_agent", "explain_unauthorized", "http_security", "is_loopback",
+    "rate_limiter", "user_auth",
 ]
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,25 @@ recall_error_solutions (or search_memory across everything). After a task: store
 (store_code_pattern, store_solution) and every error you fixed or failed to fix (store_error_resolution).
 Storing the same thing twice is safe: it counts the reuse instead of duplicating. Seeded knowledge is
 readable at memory://knowledge."""
+
+
+class MemoryServer(MCPServer):
+    """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
+    (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), and tidy tool descriptions."""
+
+    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+        """Tools described by their docstrings, without the docstring's indentation."""
+        super().add_tool(fn, *args, description=description or inspect.cleandoc(fn.__doc__ or "") or None, **kwargs)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            tool = self._tool_manager.get_tool(name)
+            if not isinstance(exc.__cause__, ValidationError) or tool is None:
+                raise
+            problems = argument_problems(exc.__cause__, tool.parameters)
+            raise ToolError(f"Error executing tool {name}: {problems}") from exc.__cause__
 
 
 class AgentTokenVerifier:
@@ -58,8 +82,46 @@ class ForwardedAgentVerifier:
 
 
 def _auth_settings(settings: Settings) -> AuthSettings:
+    """Bearer tokens, and no OAuth: no protected-resource metadata, so clients are not sent to a login that
+    does not exist (the SDK wants an issuer URL all the same; nothing serves it)."""
     base_url = f"http://{settings.host}:{settings.port}"
-    return AuthSettings(issuer_url=base_url, resource_server_url=f"{base_url}/mcp", validate_token_resource=False)
+    return AuthSettings(issuer_url=base_url, resource_server_url=None, validate_token_resource=False)
+
+
+BEARER_HINT = "Send the header 'Authorization: Bearer <token>' with a token from MCP_MEMORY_TOKENS or MCP_MEMORY_TOKENS_FILE."
+
+
+def explain_unauthorized(app: Any) -> Any:
+    """The ASGI ``app`` with its 401 answers saying how to authenticate: a bearer token, in the header and the body."""
+    import json
+
+    body = json.dumps({"error": "invalid_token", "error_description": f"Authentication required. {BEARER_HINT}"})
+    challenge = f'Bearer realm="mcp-memory", error="invalid_token", error_description="{BEARER_HINT}"'
+
+    async def explained(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        replaced = False
+
+        async def send_explained(message: dict[str, Any]) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                replaced = True
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"www-authenticate", b"content-length", b"content-type")]
+                headers += [(b"www-authenticate", challenge.encode()), (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]
+                await send({**message, "headers": headers})
+            elif message["type"] == "http.response.body" and replaced:
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": body.encode()})
+            else:
+                await send(message)
+
+        await app(scope, receive, send_explained)
+
+    return explained
 
 
 def user_auth(settings: Settings) -> dict[str, Any]:
@@ -93,7 +155,7 @@ def build_server(
         yield {}
 
     auth_options = forwarded_auth(forwarded_secret) if forwarded_secret else user_auth(settings)
-    mcp = MCPServer(
+    mcp = MemoryServer(
         "mcp-memory",
         lifespan=warm_up,
         **auth_options,

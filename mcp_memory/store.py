@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -275,11 +276,13 @@ class MemoryStore:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+    def insert_or_bump(
+        self, item: StoredItem, success: bool | None, voter: str
+    ) -> tuple[StoreOutcome, StoredItem]:
         """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
         replaced row with ``put_vectors``."""
         self.open()
-        return self.rows.insert_or_bump(item, success)
+        return self.rows.insert_or_bump(item, success, voter)
 
     def put_vectors(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
         """Index the vectors of rows already written."""
@@ -304,17 +307,26 @@ class MemoryStore:
         self.put_vectors(memory_type, items, embeddings)
         return added
 
+    def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
+        """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
+        self.open()
+        item = self.rows.unbury(item_id)
+        if item is not None:
+            self.put_vectors(item.metadata["type"], [item], [embed(item)])
+        return item
+
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
         self.open()
         return self.rows.report(item_id, success, note, agent)
 
-    def delete(self, memory_type: MemoryType, item_id: str) -> None:
-        self.delete_many(memory_type, [item_id])
+    def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
+        self.delete_many(memory_type, [item_id], by, reason)
 
-    def delete_many(self, memory_type: MemoryType, ids: list[str]) -> None:
-        """The rows first (the record), then the vectors; a crash in between leaves vectors ``reconcile`` removes."""
+    def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
+        """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
+        ``reconcile`` removes."""
         self.open()
-        self.rows.delete([(item_id, memory_type) for item_id in ids])
+        self.rows.bury([(item_id, memory_type) for item_id in ids], by, reason)
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)
@@ -331,9 +343,14 @@ class MemoryStore:
     # -- consistency -------------------------------------------------------------------------------
 
     def reconcile(
-        self, embed_text: Callable[[StoredItem], str], encode: Callable[[list[str]], Sequence[Any]]
+        self,
+        embed_text: Callable[[StoredItem], str],
+        encode: Callable[[list[str]], Sequence[Any]],
+        settle_seconds: float = 0.0,
     ) -> ReconcileReport:
-        """Embed rows that have no vector, remove vectors of this store that have no row."""
+        """Embed rows that have no vector, remove vectors of this store that have no row. With other writers
+        about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
+        their own vectors first."""
         self.open()
         report = ReconcileReport()
         for memory_type in MEMORY_TYPES:
@@ -344,6 +361,10 @@ class MemoryStore:
                 self.index.delete(memory_type, orphans)
                 report.removed += len(orphans)
             missing = sorted(rows - tagged.keys())
+            if missing and settle_seconds > 0:  # a store in flight adds its vector right after its row: let it
+                time.sleep(settle_seconds)
+                arrived = self.index.vectors(memory_type, missing)
+                missing = [item_id for item_id in missing if item_id not in arrived]
             for start in range(0, len(missing), RECONCILE_BATCH):
                 items = self.rows.get(missing[start : start + RECONCILE_BATCH], memory_type)
                 if items:

@@ -1,12 +1,11 @@
 """The memory-informed task prompt: what memory knows about a task, compact, before an agent starts it.
 
-Only what clears a relevance floor is included, each memory once, code cut to a short excerpt, so
+Only what clears its type's relevance floor (``ranking.py``; weak matches are left out) is included, each memory once, code cut to a short excerpt, so
 the prompt stays small enough to put in front of every generation.
 """
 
 from __future__ import annotations
 
-from mcp_memory.episode_remote import EpisodeServerRefused, RemoteEpisodes
 from mcp_memory.episode_views import shorten, title
 from mcp_memory.episodes import EpisodeService
 from mcp_memory.errors import Unavailable
@@ -14,7 +13,6 @@ from mcp_memory.memory import MemoryService
 from mcp_memory.models import MemoryHit, SimilarEpisode
 from mcp_memory.validation import normalize_language, require_text
 
-MIN_SIMILARITY = 0.3
 MIN_EPISODE_SIMILARITY = 0.35
 STRONG_EPISODE_SCORE = 0.6
 CODE_LINES = 30
@@ -22,7 +20,7 @@ CODE_CHARS = 1500
 
 
 async def memory_informed_task(
-    memory: MemoryService, episodes: EpisodeService | RemoteEpisodes, task_description: str, language: str | None
+    memory: MemoryService, episodes: EpisodeService, task_description: str, language: str | None
 ) -> str:
     """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
@@ -34,7 +32,7 @@ async def memory_informed_task(
     practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
     try:
         similar = (await episodes.recall_similar(task_description, 6, success_only=False)).results
-    except (Unavailable, EpisodeServerRefused):  # an episode server that fails costs the lessons, not the prompt
+    except Unavailable:  # a database that fails costs the lessons, not the prompt
         similar = []
 
     seen: set[str] = set()
@@ -69,11 +67,11 @@ async def memory_informed_task(
 
 
 def _fresh(hits: list[MemoryHit], seen: set[str]) -> list[MemoryHit]:
-    """Relevant hits not shown already (same id, same content or same title)."""
+    """Hits that are not weak matches and not shown already (same id, same content or same title)."""
     kept: list[MemoryHit] = []
     for hit in hits:
         keys = {hit.id, hit.content_hash, f"{hit.type}:{hit.title.strip().lower()}"}
-        if hit.similarity < MIN_SIMILARITY or keys & seen:
+        if hit.weak or keys & seen:
             continue
         seen.update(keys)
         kept.append(hit)

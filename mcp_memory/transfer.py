@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from pydantic import ValidationError as PydanticValidationError
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.episode_store import FILE_NAME as EPISODES_FILE
 from mcp_memory.errors import Conflict, InvalidInput, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 from mcp_memory.redraft import embed_text_of
@@ -226,7 +225,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
                     yield memory_type, _dumps(_memory_line(memory_type, item, vector))
             if progress:
                 progress(len(chunk))
-    for episode in episode_lines(app.settings.data_dir / EPISODES_FILE):
+    for episode in episode_lines(app.episodes.store):
         yield "episode", _dumps(episode)
         if progress:
             progress(1)
@@ -247,8 +246,7 @@ def _dumps(value: dict[str, Any]) -> str:
 
 
 def _episode_count(app: MemoryApp) -> int:
-    path = app.settings.data_dir / EPISODES_FILE
-    return app.episodes.store.count() if path.exists() else 0
+    return app.episodes.store.count()
 
 
 # -- import ---------------------------------------------------------------------------------------
@@ -425,7 +423,7 @@ class _Importer:
         episodes, self.episodes = self.episodes, []
         if not episodes:
             return
-        added = insert_episodes(self.app.settings.data_dir / EPISODES_FILE, episodes)
+        added = insert_episodes(self.app.episodes.store, episodes)
         self.report.episodes_added += added
         self.report.episodes_present += len(episodes) - added
         if self.progress:

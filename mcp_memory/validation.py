@@ -118,3 +118,108 @@ def and_filters(*filters: dict[str, Any] | None) -> dict[str, Any] | None:
     if len(present) == 1:
         return present[0]
     return {"$and": present}
+
+
+_PROBLEMS = {
+    "missing": "is missing.",
+    "string_type": "expected a string, got {kind}.",
+    "bool_type": "expected true or false, got {value}.",
+    "bool_parsing": "expected true or false, got {value}.",
+    "int_type": "expected a whole number, got {value}.",
+    "int_parsing": "expected a whole number, got {value}.",
+    "int_from_float": "expected a whole number, got {value}.",
+    "float_type": "expected a number, got {value}.",
+    "float_parsing": "expected a number, got {value}.",
+    "list_type": "expected a list, got {kind}.",
+    "dict_type": "expected a JSON object, got {kind}.",
+    "model_type": "expected a JSON object, got {kind}.",
+    "model_attributes_type": "expected a JSON object, got {kind}.",
+    "greater_than_equal": "must be at least {ge}, got {value}.",
+    "less_than_equal": "must be at most {le}, got {value}.",
+    "greater_than": "must be more than {gt}, got {value}.",
+    "less_than": "must be less than {lt}, got {value}.",
+    "too_long": "has {actual_length} items; at most {max_length} are allowed.",
+    "too_short": "has {actual_length} items; at least {min_length} are needed.",
+    "string_too_long": "is longer than {max_length} characters.",
+    "literal_error": "must be one of {expected}, got {value}.",
+    "enum": "must be one of {expected}, got {value}.",
+}
+_JSON_KINDS = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list",
+               dict: "an object", type(None): "null"}
+
+
+def argument_problems(error: Any, schema: dict[str, Any]) -> str:
+    """A schema violation (a pydantic ``ValidationError``) in the words of ``InvalidInput``: field, problem,
+    example — one sentence per wrong field, the first problem of each."""
+    import json
+
+    sentences: dict[str, str] = {}
+    for detail in error.errors(include_url=False):
+        path = [str(part) for part in detail["loc"] if isinstance(part, int) or part in _property_names(schema)]
+        field = ".".join(path) or "arguments"
+        if field in sentences:
+            continue
+        value = detail.get("input")
+        context = {k: v for k, v in (detail.get("ctx") or {}).items()}
+        try:
+            shown = json.dumps(value)[:60]
+        except (TypeError, ValueError):
+            shown = repr(value)[:60]
+        problem = _PROBLEMS.get(detail["type"], detail["msg"] + ".").format(
+            value=shown, kind=_JSON_KINDS.get(type(value), type(value).__name__), **context
+        )
+        sentences[field] = str(InvalidInput(field, problem, _example(schema, path)))
+    return " ".join(sentences.values())
+
+
+def _property_names(schema: dict[str, Any]) -> set[str]:
+    names = set(schema.get("properties", {}))
+    for definition in schema.get("$defs", {}).values():
+        names |= set(definition.get("properties", {}))
+    return names
+
+
+def _property(schema: dict[str, Any], path: list[str]) -> dict[str, Any] | None:
+    """The schema of the argument at ``path`` (list indexes skipped), following ``$ref`` and nullable unions."""
+    node: dict[str, Any] | None = schema
+    for part in path:
+        if node is None or part.isdigit():
+            continue
+        node = _resolved(schema, node)
+        node = node.get("properties", {}).get(part)
+    return _resolved(schema, node) if node is not None else None
+
+
+def _resolved(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    for option in node.get("anyOf", []):
+        if option.get("type") != "null":
+            node = {**option, **{k: v for k, v in node.items() if k != "anyOf"}}
+            break
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        node = {**schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {}), **node}
+    return node
+
+
+def _example(schema: dict[str, Any], path: list[str]) -> str:
+    """``Example: {"field": value}`` from the argument's schema: its examples, its default or its kind."""
+    import json
+
+    node = _property(schema, path) or {}
+    name = next((part for part in reversed(path) if not part.isdigit()), "")
+    description = str(node.get("description") or "")
+    if node.get("examples"):
+        value: Any = node["examples"][0]
+    elif node.get("default") not in (None, "", [], {}):
+        value = node["default"]
+    elif node.get("type") == "integer":
+        value = node.get("minimum", 1)
+    elif node.get("type") == "boolean":
+        value = True
+    elif "e.g." in description:
+        return "Example: " + description.split("e.g.", 1)[1].strip().rstrip(".") + "."
+    elif node.get("enum"):
+        value = node["enum"][0]
+    else:
+        return description
+    return f"Example: {json.dumps({name: value}) if name else json.dumps(value)}."

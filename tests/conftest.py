@@ -32,11 +32,20 @@ def embedder() -> Embedder:
     return model
 
 
+def skip_without_postgres() -> None:
+    """Skip the test when PostgreSQL is not installed at all (CI installs it; see .ci/run)."""
+    from tests.postgres import bin_dir
+
+    if bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (no pg_config with initdb beside it): apt-get install postgresql")
+
+
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Any]:
     """One private PostgreSQL cluster for the session (see tests/postgres.py)."""
     from tests.postgres import remove_cluster, start_cluster
 
+    skip_without_postgres()
     cluster = start_cluster()
     yield cluster
     remove_cluster(cluster)
@@ -48,9 +57,31 @@ def postgres_url(postgres_cluster: Any) -> str:
     return postgres_cluster.create_database(f"memory_{uuid.uuid4().hex[:12]}")
 
 
+BOTH_DATABASES = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
+"""Runs a test once on the SQLite file in the data dir and once on a fresh PostgreSQL database."""
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None (the SQLite file in the data dir) unless a test is parametrized with ``BOTH_DATABASES``."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return None
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    data_dir = tmp_path / "data"
+    return Settings(data_dir=data_dir, database_url=database_url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+
+
+DATABASES = ["sqlite", "postgresql"]
+
+
+def settings_on(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on the database ``request.param`` names: the SQLite file in the data dir, or a new PostgreSQL one."""
+    url = str(request.getfixturevalue("postgres_url")) if request.param == "postgresql" else None
+    return Settings(data_dir=tmp_path / "data", database_url=url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture

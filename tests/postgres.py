@@ -17,12 +17,19 @@ USER = "mem"
 
 
 def bin_dir() -> Path | None:
-    """The folder of ``initdb`` and ``pg_ctl`` (``pg_config --bindir``), or None when PostgreSQL is missing."""
+    """The folder of ``initdb`` and ``pg_ctl``, or None when PostgreSQL is missing: ``pg_config --bindir``, else
+    Debian's versioned folders (newest first), else ``initdb`` on PATH."""
+    candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
-    if pg_config is None:
-        return None
-    folder = Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-    return folder if (folder / "initdb").exists() else None
+    if pg_config is not None:
+        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        candidates += [Path(found)] if found else []
+    debian = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(debian, key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
+                         reverse=True)
+    initdb = shutil.which("initdb")
+    candidates += [Path(initdb).parent] if initdb else []
+    return next((folder for folder in candidates if (folder / "initdb").exists()), None)
 
 
 def _free_port() -> int:
@@ -42,8 +49,9 @@ class Cluster:
 
     def create_database(self, name: str) -> str:
         """A new empty database; returns its URL."""
+        psql = self.bindir / "psql" if (self.bindir / "psql").exists() else "psql"
         subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", "postgres", "-q",
+            [str(psql), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", "postgres", "-q",
              "-c", f'CREATE DATABASE "{name}"'],
             check=True, capture_output=True,
         )

@@ -93,6 +93,37 @@ def serve_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
+def http_servers(
+    data_dirs: list[Path],
+    log_dir: Path,
+    *,
+    chroma_url: str | None = None,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    names: list[str] | None = None,
+) -> Iterator[list[ServerProcess]]:
+    """Several ``mcp-memory serve --transport http`` on free loopback ports, started together (they boot in
+    parallel), all listening when yielded, stopped afterwards."""
+    servers: list[ServerProcess] = []
+    try:
+        for number, data_dir in enumerate(data_dirs):
+            port = free_port()
+            args = ["--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
+            if chroma_url:
+                args += ["--chroma-url", chroma_url]
+            if database_url:
+                args += ["--database-url", database_url]
+            name = names[number] if names else "server"
+            servers.append(ServerProcess(args, env or serve_env(), log_dir / f"{name}-{port}.log", port=port))
+        for server in servers:
+            server.wait_listening()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@contextmanager
 def http_server(
     data_dir: Path,
     log_dir: Path,
@@ -103,18 +134,9 @@ def http_server(
     name: str = "server",
 ) -> Iterator[ServerProcess]:
     """``mcp-memory serve --transport http`` on a free loopback port, listening when yielded, stopped afterwards."""
-    port = free_port()
-    args = ["--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
-    if chroma_url:
-        args += ["--chroma-url", chroma_url]
-    if database_url:
-        args += ["--database-url", database_url]
-    server = ServerProcess(args, env or serve_env(), log_dir / f"{name}-{port}.log", port=port)
-    try:
-        server.wait_listening()
+    with http_servers([data_dir], log_dir, chroma_url=chroma_url, database_url=database_url, env=env,
+                      names=[name]) as (server,):
         yield server
-    finally:
-        server.stop()
 
 
 def http_client(url: str, token: str | None = None, *, timeout: float = 120.0) -> Any:

@@ -87,6 +87,20 @@ def test_missing_and_wrong_tokens_get_401_and_valid_ones_get_in(servers: TokenSe
     assert post_initialize(url, INLINE_TOKEN).status_code == 200
 
 
+@pytest.mark.parametrize("which", ["owner", "forwarder"])
+def test_the_401_asks_for_a_bearer_token_and_points_at_no_oauth_login(servers: TokenServers, which: str) -> None:
+    server = getattr(servers, which)
+    missing = post_initialize(server.url, None)
+
+    challenge = missing.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="mcp-memory"')
+    assert "Authorization: Bearer <token>" in challenge and "resource_metadata" not in challenge
+    assert "Authorization: Bearer <token>" in missing.json()["error_description"]
+    base = server.url.removesuffix("/mcp")
+    for metadata in ("/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"):
+        assert httpx.get(base + metadata, timeout=30).status_code == 404
+
+
 def test_oversized_request_body_is_refused(servers: TokenServers) -> None:
     body = json.dumps({**INITIALIZE, "padding": "x" * (MAX_BODY + 1)}).encode()
     assert post_initialize(servers.owner.url, TOKEN_A, body).status_code == 413

@@ -41,7 +41,7 @@ def row(case: str, tool: str, arguments: dict[str, Any], *expected: str) -> Any:
 
 EMPTY = "must not be empty"
 LIMIT = f"the limit is {MAX_CHARS:,}"
-REQUIRED = "Field required"
+REQUIRED = "is missing"
 
 # Each row: what the agent sent, and what the error must say (the field first).
 BAD_INPUT = [
@@ -82,22 +82,25 @@ BAD_INPUT = [
     row("oversized-id", "get_memory", {"id": "pat_" + "0" * 300}, "'id'", "the limit is 200"),
     # wrong types
     row("n_results-string", "recall_similar_patterns", {"description": "retry", "n_results": "three"},
-        "n_results", "valid integer"),
+        "n_results", "expected a whole number"),
     row("n_results-fraction", "recall_solutions", {"problem": "retry", "n_results": 2.5}, "n_results",
-        "valid integer"),
-    row("success-maybe", "store_error_resolution", {**ERROR, "success": "maybe"}, "success", "valid boolean"),
-    row("tags-string", "store_code_pattern", {**PATTERN, "tags": "notalist"}, "tags", "valid list"),
+        "expected a whole number"),
+    row("success-yes", "store_error_resolution", {**ERROR, "success": "yes"}, "'success'", "expected true or false",
+        'Example: {"success": true}'),
+    row("success-number", "report_outcome", {"memory_id": "err_x", "success": 1}, "'success'", "expected true or false"),
+    row("success-maybe", "store_error_resolution", {**ERROR, "success": "maybe"}, "success", "expected true or false"),
+    row("tags-string", "store_code_pattern", {**PATTERN, "tags": "notalist"}, "tags", "expected a list"),
     row("too-many-tags", "store_code_pattern", {**PATTERN, "tags": ["t"] * 51}, "tags", "at most 50"),
     row("metrics-list", "store_code_pattern", {**PATTERN, "success_metrics": [1.0]}, "success_metrics",
-        "valid dictionary"),
+        "expected a JSON object"),
     row("metadata-list", "add_custom_knowledge", {**KNOWLEDGE, "metadata": ["language"]}, "metadata",
-        "valid dictionary"),
+        "expected a JSON object"),
     row("memory_types-unknown", "search_memory", {"query": "retry", "memory_types": ["nonsense"]},
         "memory_types", "'pattern'", "'best_practice'"),
     row("memory_types-string", "search_memory", {"query": "retry", "memory_types": "pattern"}, "memory_types",
-        "valid list"),
-    row("id-number", "get_memory", {"id": 42}, "id", "valid string"),
-    row("language-list", "store_solution", {**SOLUTION, "language": ["python"]}, "language", "valid string"),
+        "expected a list"),
+    row("id-number", "get_memory", {"id": 42}, "id", "expected a string"),
+    row("language-list", "store_solution", {**SOLUTION, "language": ["python"]}, "language", "expected a string"),
     # missing required fields
     row("missing-code", "store_code_pattern", without(PATTERN, "code"), "code", REQUIRED),
     row("missing-success", "store_error_resolution", without(ERROR, "success"), "success", REQUIRED),
@@ -107,11 +110,11 @@ BAD_INPUT = [
     row("missing-id", "delete_memory", {}, "id", REQUIRED),
     # n_results out of range
     row("n_results-zero", "recall_similar_patterns", {"description": "retry", "n_results": 0}, "n_results",
-        "greater than or equal to 1"),
+        "must be at least 1"),
     row("n_results-negative", "recall_error_solutions", {"error_message": "TimeoutError", "n_results": -1},
-        "n_results", "greater than or equal to 1"),
+        "n_results", "must be at least 1"),
     row("n_results-above-max", "search_memory", {"query": "retry", "n_results": 51}, "n_results",
-        "less than or equal to 50"),
+        "must be at most 50", "Example: {\"n_results\": 5}"),
     # unknown knowledge type
     row("knowledge_type-unknown", "add_custom_knowledge", {**KNOWLEDGE, "knowledge_type": "recipe"},
         "knowledge_type", "'pattern'", "'best_practice'", "'error'", "'solution'"),
@@ -119,7 +122,7 @@ BAD_INPUT = [
     row("where-unknown-operator", "search_memory", search({"language": {"$regex": "py"}}), "'where'",
         "$regex", '{"language": "python"}'),
     row("where-unknown-top-operator", "search_memory", search({"$foo": 1}), "'where'", "operator '$foo'"),
-    row("where-list", "search_memory", search(["language", "python"]), "where", "valid dictionary"),
+    row("where-list", "search_memory", search(["language", "python"]), "where", "expected a JSON object"),
     row("where-and-string", "search_memory", search({"$and": "garbage"}), "'where'", "$and"),
     row("where-or-with-number", "search_memory", search({"$or": [{"language": "python"}, 5]}), "'where'"),
     row("where-nested-garbage", "search_memory", search({"language": {"a": {"b": [1]}}}), "'where'"),
@@ -184,6 +187,9 @@ async def test_bad_input_is_a_tool_error_naming_the_field(
 
     for text in expected:
         assert text in error, f"{text!r} not in {error!r}"
+    # schema violations and our own checks read alike: the field, the problem, what to send instead
+    assert error.startswith((f"Error executing tool {tool}: Invalid '", f"Error executing tool {tool}: No memory")), error
+    assert "pydantic" not in error and "validation error" not in error and "Input should" not in error
 
 
 async def test_after_every_bad_call_the_server_answers_and_nothing_stored_changed(

@@ -13,7 +13,9 @@ from mcp_memory.config import Settings
 from mcp_memory.drafts import error_draft, pattern_draft
 from mcp_memory.embeddings import Embedder
 from mcp_memory.memory import MemoryService
+from mcp_memory.storage.database import Database
 from mcp_memory.store import MemoryStore
+from tests.conftest import BOTH_DATABASES
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +67,7 @@ async def test_a_write_that_bypassed_this_process_is_read_at_the_next_start(sett
     assert (await error_ids(restarted, "Cannot import fastapi"))[0] == written.id
 
 
+@BOTH_DATABASES
 async def test_a_shared_store_picks_up_writes_of_other_servers(
     settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,7 +77,8 @@ async def test_a_shared_store_picks_up_writes_of_other_servers(
     kept = app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
     await error_ids(app, "KeyError")
 
-    other_store = MemoryStore(embedder, settings.data_dir)  # another server on the same collections
+    # Another server on the same collections and the same database.
+    other_store = MemoryStore(embedder, settings.data_dir, database=Database(settings.database_url, settings.data_dir))
     MemoryService(settings, embedder, other_store).remember_blocking(error_draft(FASTAPI, "", "pip install", True))
     other_store.delete("error", kept.id)
 

@@ -68,3 +68,23 @@ def test_invalid_environment_value_is_reported(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("MCP_MEMORY_PORT", "not-a-port")
     with pytest.raises(ValidationError, match="port"):
         settings_for(["serve"])
+
+
+@pytest.mark.parametrize("argv", [["--data-dir", "D", "serve"], ["serve", "--data-dir", "D"], ["--data-dir", "D"]])
+def test_store_flags_work_before_or_after_the_command(argv: list[str]) -> None:
+    assert settings_for(argv).data_dir == Path("D")
+
+
+def test_the_console_alone_defaults_to_a_port_beside_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (settings_for(["serve"]).port, settings_for(["console"]).port) == (8765, 8766)
+    assert settings_for(["console", "--port", "9000"]).port == 9000
+    monkeypatch.setenv("MCP_MEMORY_PORT", "9001")
+    assert settings_for(["console"]).port == 9001
+
+
+@pytest.mark.parametrize("command", ["serve", "console", "seed", "stats", "recall", "export", "import", "backup", "demo"])
+def test_every_command_describes_itself_in_its_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    rest = capsys.readouterr().out.partition("\n\n")[2]
+    assert rest.split("\n\n")[0].strip() and not rest.startswith(("positional", "options")), rest[:200]

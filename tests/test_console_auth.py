@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,19 +139,21 @@ def test_logging_out_ends_the_session(console: TestClient) -> None:
 
 def restarted_console(app: MemoryApp, session: str) -> TestClient:
     """The console of a new server process on the same data dir, asked by a browser holding ``session``."""
-    client = TestClient(build_console(LocalData(app), app.settings), base_url=BASE, follow_redirects=False)
+    restarted = MemoryApp(app.settings, embedder=app.embedder)
+    client = TestClient(build_console(LocalData(restarted), app.settings), base_url=BASE, follow_redirects=False)
     client.cookies.set("mcp_memory_console_8765", session)
     return client
 
 
-def test_a_session_outlives_a_restart_and_its_file_holds_no_secret(
+def test_a_session_outlives_a_restart_and_the_database_holds_no_secret(
     console: TestClient, guarded_app: MemoryApp, tokens_file: Path
 ) -> None:
     log_in(console, ALICE)
     session = console.cookies.get("mcp_memory_console_8765") or ""
-    stored = guarded_app.settings.data_dir / "console-sessions-8765.json"
-    assert stored.stat().st_mode & 0o777 == 0o600
-    assert ALICE not in stored.read_text() and session not in stored.read_text()
+    with sqlite3.connect(guarded_app.settings.data_dir / "memory.sqlite3") as conn:
+        stored = conn.execute("SELECT session_hash, token_hash, port FROM console_sessions").fetchall()
+    assert len(stored) == 1 and stored[0][2] == 8765
+    assert not {ALICE, session} & {stored[0][0], stored[0][1]}
 
     with restarted_console(guarded_app, session) as after_restart:
         assert after_restart.get("/episodes").status_code == 200
@@ -167,15 +170,6 @@ def test_a_session_ended_by_logging_out_stays_ended_after_a_restart(
     console.post("/logout", headers={"Origin": BASE})
     with restarted_console(guarded_app, session) as after_restart:
         assert after_restart.get("/episodes").status_code == 303
-
-
-def test_an_unreadable_sessions_file_only_means_logging_in_again(console: TestClient, guarded_app: MemoryApp) -> None:
-    guarded_app.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (guarded_app.settings.data_dir / "console-sessions-8765.json").write_text("{not json")
-    with restarted_console(guarded_app, "whatever") as fresh:
-        assert fresh.get("/episodes").status_code == 303
-        assert log_in(fresh, BOB).status_code == 303  # type: ignore[attr-defined]
-        assert fresh.get("/episodes").status_code == 200
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])

@@ -98,7 +98,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     console = build_console(LocalData(app), settings, tokens=AgentTokens(f"ops:{TOKEN}", None))
     with ThreadedServer(console) as server:
         yield server.url, sample
-    app.episodes.store.close()
+    app.database.close()
 
 
 @pytest.fixture
@@ -206,3 +206,26 @@ def test_the_stats_page_draws_its_charts(page: Any, served: tuple[str, Sample]) 
     page.wait_for_function("window.Chart && Object.keys(window.Chart.instances).length === 4")
     box = page.locator("#chart-added-by-type").bounding_box()
     assert box is not None and box["width"] > 600 and box["height"] > 150
+
+
+@pytest.mark.parametrize("path", ["/", "/episodes", "/stats"])
+def test_on_a_390_px_phone_the_top_bar_fits_and_shows_who_is_signed_in(
+    browser: Any, served: tuple[str, Sample], path: str
+) -> None:
+    base, _ = served
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        log_in(phone, base, path)
+        boxes = [link.bounding_box() for link in phone.locator(".nav a").all()]
+        assert len(boxes) == 4
+        assert all(box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 for box in boxes), boxes
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert phone.locator(".who-name").inner_text() == "ops"
+        log_out = phone.get_by_role("button", name="Log out")
+        box = log_out.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
+        log_out.click()
+        phone.wait_for_url("**/login")
+    finally:
+        context.close()

@@ -123,7 +123,7 @@ def console_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
     settings = Settings(data_dir=data_dir, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings, embedder=embedder)
     yield app, fill_sample_store(app)
-    app.episodes.store.close()
+    app.database.close()
 
 
 @pytest.fixture(scope="module")
@@ -383,3 +383,30 @@ def test_a_bad_filter_is_explained_on_the_search_page(open_console: TestClient) 
 
     assert page.status_code == 400
     assert "Invalid &#39;language&#39;: &#39;py&lt;thon&gt;&#39; is not a language name." in page.text
+
+
+def test_the_home_page_answers_json_by_format_or_accept_and_says_when_it_counted(
+    open_console: TestClient, sample: Sample
+) -> None:
+    open_console.get("/stats")  # a small store is counted at once; the home page shows that count
+    by_format = open_console.get("/", params={"format": "json"})
+    by_accept = open_console.get("/", headers={"Accept": "application/json"})
+    page = text_of(open_console.get("/").text)
+
+    assert by_format.headers["content-type"] == by_accept.headers["content-type"] == "application/json"
+    home = by_format.json()
+    assert by_accept.json()["memories"]["total"] == home["memories"]["total"] >= 4
+    assert sample.succeeded_episode in {row["info"]["episode_id"] for row in home["recent_episodes"]}
+    assert re.search(r"counted \d+ s ago", page), page[:600]
+
+
+def test_an_episode_shows_one_duration_in_the_list_and_the_replay(open_console: TestClient, sample: Sample) -> None:
+    from mcp_memory.console.render import duration
+
+    listed = open_console.get("/episodes", params={"format": "json"}).json()
+    row = next(row for row in listed["episodes"] if row["info"]["episode_id"] == sample.succeeded_episode)
+    shown = duration(row["duration_seconds"])
+
+    assert f"{shown} " in text_of(open_console.get("/episodes").text)
+    replay = text_of(open_console.get(f"/episodes/{sample.succeeded_episode}").text)
+    assert f"3 events {shown} started" in replay, replay[:400]

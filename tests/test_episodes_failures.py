@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mcp_memory.config import Settings
 from mcp_memory.episode_digest import is_error_event
 from mcp_memory.error_signature import error_signature, exception_line
-from tests.conftest import call
+from tests.conftest import DATABASES, call, settings_on
+
+
+@pytest.fixture(params=DATABASES)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The failure analysis runs on the SQLite file and on a PostgreSQL database."""
+    return settings_on(request, tmp_path)
 
 
 def _traceback(path: str, line: int, module: str) -> str:

@@ -1,14 +1,18 @@
-"""The episode records in SQLite: gap-free sequence numbers under threads and processes, durability, repair."""
+"""The episode records in the database, on SQLite and PostgreSQL: gap-free sequence numbers under threads,
+processes and servers, durability, repair, the word index, and the move from the file of earlier releases."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +22,25 @@ from mcp_memory import episode_index
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
-from mcp_memory.episode_store import FILE_NAME, EpisodeStore, NewEvent
+from mcp_memory.episode_store import EpisodeStore, NewEvent
 from mcp_memory.episodes import EpisodeService
-from mcp_memory.errors import Conflict
+from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory import MemoryService
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
+from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.store import MemoryStore
 
+LEGACY_DATA_DIR = Path(__file__).parent / "data" / "episodes-v1"  # written by the release that kept episodes.sqlite3
 WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
     from mcp_memory.episode_store import EpisodeStore, NewEvent
+    from mcp_memory.storage.database import Database
 
-    path, episode_id, name, count, go = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])
-    store = EpisodeStore(Path(path))
+    url, episode_id, name, count, go = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])
+    store = EpisodeStore(Database(url, None))
     store.open()
     Path(f"{go}.{name}").touch()
     while not go.exists():
@@ -44,21 +53,36 @@ WRITER = textwrap.dedent(
 )
 
 
-def new_store(tmp_path: Path) -> tuple[EpisodeStore, str]:
-    store = EpisodeStore(tmp_path / FILE_NAME)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh database: an SQLite file, or a PostgreSQL database in the session's cluster."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'memory.sqlite3'}"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    opened = Database(database_url, None)
+    yield opened
+    opened.close()
+
+
+def new_store(database: Database) -> tuple[EpisodeStore, str]:
+    store = EpisodeStore(database)
     store.create("ep_shared", "One task, many agents", "{}", None, time.time())
     return store, "ep_shared"
 
 
 def start_writers(
-    tmp_path: Path, episode_id: str, names: list[str], count: int, crash: bool = False
+    tmp_path: Path, url: str, episode_id: str, names: list[str], count: int, crash: bool = False
 ) -> list[str]:
     """Processes that append ``count`` events each, all released at the same instant; returns their seqs."""
     go = tmp_path / "go"
     env = {"CRASH": "1"} if crash else {}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(tmp_path / FILE_NAME), episode_id, name, str(count), str(go)],
+            [sys.executable, "-c", WRITER, url, episode_id, name, str(count), str(go)],
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, **env},
@@ -70,14 +94,16 @@ def start_writers(
         assert time.monotonic() < deadline, "writers did not start"
         time.sleep(0.01)
     go.touch()
-    outputs = [process.communicate(timeout=60)[0] for process in processes]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
     return outputs
 
 
-def test_three_processes_appending_to_one_episode_get_every_number_exactly_once(tmp_path: Path) -> None:
-    store, episode_id = new_store(tmp_path)
+def test_three_processes_appending_to_one_episode_get_every_number_exactly_once(
+    tmp_path: Path, database: Database, database_url: str
+) -> None:
+    store, episode_id = new_store(database)
 
-    outputs = start_writers(tmp_path, episode_id, ["WORKER_A", "WORKER_B", "WORKER_C"], 100)
+    outputs = start_writers(tmp_path, database_url, episode_id, ["WORKER_A", "WORKER_B", "WORKER_C"], 100)
 
     per_process = [list(map(int, output.split())) for output in outputs]
     assert all(len(seqs) == 100 and seqs == sorted(seqs) for seqs in per_process)
@@ -87,8 +113,8 @@ def test_three_processes_appending_to_one_episode_get_every_number_exactly_once(
     assert sorted(store.get(episode_id).roles) == ["WORKER_A", "WORKER_B", "WORKER_C"]
 
 
-def test_eight_threads_appending_to_one_episode_get_every_number_exactly_once(tmp_path: Path) -> None:
-    store, episode_id = new_store(tmp_path)
+def test_eight_threads_appending_to_one_episode_get_every_number_exactly_once(database: Database) -> None:
+    store, episode_id = new_store(database)
     seqs: list[int] = []
     barrier = threading.Barrier(8)
 
@@ -107,37 +133,71 @@ def test_eight_threads_appending_to_one_episode_get_every_number_exactly_once(tm
     assert [e.seq for e in store.events(episode_id)] == list(range(1, 401))
 
 
-def test_events_recorded_by_a_process_that_is_killed_are_all_there(tmp_path: Path) -> None:
-    _, episode_id = new_store(tmp_path)
+def test_events_recorded_by_a_process_that_is_killed_are_all_there(
+    tmp_path: Path, database: Database, database_url: str
+) -> None:
+    _, episode_id = new_store(database)
 
-    outputs = start_writers(tmp_path, episode_id, ["WORKER_A"], 50, crash=True)
+    outputs = start_writers(tmp_path, database_url, episode_id, ["WORKER_A"], 50, crash=True)
 
     assert list(map(int, outputs[0].split())) == list(range(1, 51))
-    reopened = EpisodeStore(tmp_path / FILE_NAME)
+    reopened = EpisodeStore(Database(database_url, None))
     assert [e.seq for e in reopened.events(episode_id)] == list(range(1, 51))
 
 
-def test_the_database_is_in_wal_mode_and_commits_with_full_sync(tmp_path: Path) -> None:
-    store, _ = new_store(tmp_path)
+def test_the_sqlite_database_is_in_wal_mode_and_commits_with_full_sync(tmp_path: Path) -> None:
+    store, _ = new_store(Database(None, tmp_path))
 
-    with sqlite3.connect(tmp_path / FILE_NAME) as conn:
+    with sqlite3.connect(tmp_path / "memory.sqlite3") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with store._connection() as conn:
-        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    with store.db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
-def test_a_batch_append_is_all_or_nothing_and_an_ended_episode_refuses_it(tmp_path: Path) -> None:
-    store, episode_id = new_store(tmp_path)
-    assert store.append(episode_id, [NewEvent("a", "R", "{}"), NewEvent("b", "R", "{}")], time.time()) == [
-        1,
-        2,
-    ]
+def test_a_batch_append_is_all_or_nothing_and_an_ended_episode_refuses_it(database: Database) -> None:
+    store, episode_id = new_store(database)
+    assert store.append(episode_id, [NewEvent("a", "R", "{}"), NewEvent("b", "R", "{}")], time.time()) == [1, 2]
     store.end(episode_id, True, "{}", "", time.time())
 
     with pytest.raises(Conflict, match="already ended"):
         store.append(episode_id, [NewEvent("c", "R", "{}")], time.time())
+    with pytest.raises(Conflict, match="cannot end twice"):
+        store.end(episode_id, False, "{}", "", time.time())
+    with pytest.raises(NotFound, match="Call start_episode"):
+        store.append("ep_missing", [NewEvent("c", "R", "{}")], time.time())
 
     assert store.get(episode_id).event_count == 2
+    assert [e.seq for e in store.events(episode_id)] == [1, 2]
+
+
+def test_labels_of_the_longest_accepted_length_are_recorded(database: Database) -> None:
+    store, episode_id = new_store(database)
+    label = "x" * 100  # the longest event type and agent role record_event accepts
+
+    assert store.append(episode_id, [NewEvent(label, label, '{"note": "naïve ✓"}')], time.time()) == [1]
+    [event] = store.events(episode_id)
+    assert (event.event_type, event.agent_role, event.data_json) == (label, label, '{"note": "naïve ✓"}')
+
+
+def test_word_search_ranks_rare_shared_words_first_and_can_keep_only_successes(database: Database) -> None:
+    store = EpisodeStore(database)
+    words = {
+        "ep_limits": ("rate limiting gateway", "edit gateway limits py token bucket token bucket"),
+        "ep_bucket": ("storage cleanup", "delete old bucket objects"),
+        "ep_docs": ("write guide", "edit docs guide md"),
+    }
+    for number, (episode_id, (task, events)) in enumerate(words.items()):
+        store.create(episode_id, task, "{}", None, time.time() + number)
+        store.end(episode_id, episode_id != "ep_limits", "{}", "", time.time())
+        store.save_digest(episode_id, "{}", task, events)
+
+    assert store.document_frequencies(["bucket", "gateway", "unknown"]) == {"bucket": 2, "gateway": 1}
+    assert store.search(["token", "bucket"], 10, success_only=False) == ["ep_limits", "ep_bucket"]
+    assert store.search(["token", "bucket"], 10, success_only=True) == ["ep_bucket"]
+    assert store.search(["guide"], 10, success_only=False) == ["ep_docs"]
+    assert store.indexed_words("ep_docs") == {"write", "guide", "edit", "docs", "md"}
+    store.save_digest("ep_docs", "{}", "write manual", "edit docs manual")  # indexed again: old words go
+    assert store.search(["guide"], 10, success_only=False) == []
 
 
 def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> None:
@@ -194,42 +254,92 @@ async def test_success_only_recall_falls_back_to_the_vector_filter_when_failures
 
 
 @pytest.mark.anyio
-async def test_an_unknown_episode_on_a_shared_chroma_server_says_episodes_stay_with_their_server(
-    tmp_path: Path, embedder: Embedder
+async def test_servers_sharing_one_postgresql_database_share_their_episodes(
+    tmp_path: Path, postgres_url: str, embedder: Embedder
 ) -> None:
-    from mcp_memory.errors import NotFound
-
-    local = MemoryApp(Settings(data_dir=tmp_path / "a", _env_file=None), embedder=embedder)  # type: ignore[call-arg]
-    shared = MemoryApp(
-        Settings(data_dir=tmp_path / "b", chroma_url="http://127.0.0.1:8000", _env_file=None),  # type: ignore[call-arg]
-        embedder=embedder,
+    one, two = (
+        MemoryApp(Settings(data_dir=tmp_path / name, database_url=postgres_url, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
+        for name in ("machine-1", "machine-2")
     )
-    with pytest.raises(NotFound) as plain:
-        await local.episodes.record("ep_started_elsewhere", "note", "QA", {})
-    assert "Chroma" not in str(plain.value)
-    with pytest.raises(NotFound) as explained:
-        await shared.episodes.record("ep_started_elsewhere", "note", "QA", {})
-    message = str(explained.value)
-    assert "'ep_started_elsewhere' not found" in message
-    assert "Episodes live in each server's own data dir" in message and "MCP_MEMORY_EPISODES_URL" in message
+    started = await one.episodes.start("Ship the release", {}, "ORCHESTRATOR")
+    first = await one.episodes.record(started.episode_id, "build", "WORKER_A", {"ok": True})
+    second = await two.episodes.record(started.episode_id, "deploy", "WORKER_B", {"ok": True})
+    await two.episodes.end(started.episode_id, True, {}, "Released.", index=False)
+
+    replay = await one.episodes.get(started.episode_id)
+    assert (first.seq, second.seq) == (1, 2)
+    assert [(e.event_type, e.agent_role) for e in replay.events] == [("build", "WORKER_A"), ("deploy", "WORKER_B")]
+    assert replay.episode.outcome == "succeeded"
+
+
+def test_three_threads_of_three_servers_on_postgresql_number_300_events_1_to_300(postgres_url: str) -> None:
+    stores = [EpisodeStore(Database(postgres_url, None)) for _ in range(3)]
+    stores[0].create("ep_swarm", "One task, three servers", "{}", None, time.time())
+    seqs: list[int] = []
+    barrier = threading.Barrier(3)
+
+    def write(store: EpisodeStore, name: str) -> None:
+        barrier.wait()
+        for i in range(100):
+            seqs.extend(store.append("ep_swarm", [NewEvent("edit", name, f'{{"i": {i}}}')], time.time()))
+
+    threads = [threading.Thread(target=write, args=(store, f"SERVER_{n}")) for n, store in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(seqs) == list(range(1, 301))
+    assert [e.seq for e in stores[2].events("ep_swarm")] == list(range(1, 301))
+
+
+def legacy_rows(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every episode and event as the earlier release stored them."""
+    with sqlite3.connect(path) as conn:
+        found = conn.execute(
+            "SELECT id, task, context_json, agent_role, status, success, metrics_json, summary, roles, last_seq, "
+            "started_at, ended_at, digest_json FROM episodes ORDER BY id"
+        ).fetchall()
+        events = conn.execute(
+            "SELECT episode_id, seq, event_type, agent_role, data_json, recorded_at FROM events ORDER BY episode_id, seq"
+        ).fetchall()
+    return found, events
 
 
 @pytest.mark.anyio
-async def test_an_unreachable_episode_server_is_a_clear_error_and_a_bad_url_a_setting_error(
-    tmp_path: Path, embedder: Embedder
+async def test_a_data_dir_of_the_release_with_an_episode_file_moves_every_episode_and_event_into_the_database(
+    tmp_path: Path, database_url: str, embedder: Embedder
 ) -> None:
-    from pydantic import ValidationError
+    data_dir = tmp_path / "data"
+    shutil.copytree(LEGACY_DATA_DIR, data_dir)
+    episodes_before, events_before = legacy_rows(data_dir / LEGACY_FILE)
+    settings = Settings(data_dir=data_dir, database_url=database_url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+    app = MemoryApp(settings, embedder=embedder)
 
-    from mcp_memory.errors import Unavailable
-    from tests.helpers import free_port
+    rows = app.episodes.store.rows([row[0] for row in episodes_before])
+    moved = [
+        (r.id, r.task, r.context_json, r.agent_role, r.status, None if r.success is None else int(r.success),
+         r.metrics_json, r.summary, "|" + "".join(f"{role}|" for role in r.roles), r.event_count, r.started_at,
+         r.ended_at, r.digest_json)
+        for r in (rows[row[0]] for row in episodes_before)
+    ]  # fmt: skip
+    assert moved == episodes_before
+    moved_events = [
+        (episode_id, e.seq, e.event_type, e.agent_role, e.data_json, e.recorded_at)
+        for episode_id in sorted(rows)
+        for e in app.episodes.store.events(episode_id)
+    ]
+    assert moved_events == events_before
+    assert MemoryRows(app.database).fact(fact_key(data_dir / LEGACY_FILE)) is not None
 
-    url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there
-    app = MemoryApp(Settings(data_dir=tmp_path, episodes_url=url, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
-    with pytest.raises(Unavailable) as raised:
-        await app.episode_log.start("Ship the release", {}, None)
-    assert url in str(raised.value) and "MCP_MEMORY_EPISODES_URL" in str(raised.value)
-    assert "could not be reached (ConnectError" in str(raised.value) and "Nothing was recorded" in str(raised.value)
-    assert not (tmp_path / FILE_NAME).exists()  # nothing was kept here instead
+    [limits] = [row[0] for row in episodes_before if "rate limiting" in str(row[1])]
+    assert app.episodes.store.search(["limits", "gateway"], 5, success_only=False) == [limits]
+    [still_open] = [row for row in episodes_before if row[4] == "open"]
+    recorded = await app.episodes.record(str(still_open[0]), "edit", "WRITER", {"file": "docs/faq.md"})
+    assert recorded.seq == int(str(still_open[9])) + 1
 
-    with pytest.raises(ValidationError, match="not an http"):
-        Settings(episodes_url="episodes-host:8765", _env_file=None)  # type: ignore[call-arg]
+    SharedSystemClient.clear_system_cache()
+    again = MemoryApp(settings, embedder=embedder)  # the next start imports nothing twice
+    assert again.episodes.store.count() == len(episodes_before)
+    assert len(again.episodes.store.events(str(still_open[0]))) == int(str(still_open[9])) + 1
+    assert json.loads(again.episodes.get_blocking(limits).episode.model_dump_json())["outcome"] == "succeeded"

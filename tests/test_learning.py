@@ -133,17 +133,17 @@ async def test_a_winner_learned_twice_with_renamed_variables_is_one_pattern_used
     )
     assert second["new_patterns"] == []
     assert [(p["id"], p["usage_count"], p["success_count"]) for p in second["reinforced_patterns"]] == [
-        (pattern_id, 2, 2)
-    ]
+        (pattern_id, 2, 1)
+    ]  # a use more, but the same agent's second win is not a second vote
     assert second["message"] == "Learned 0 new pattern(s), reinforced 1 known one(s); the solution is stored."
 
     stored = await consensus_patterns(app)
     assert [record.id for record in stored] == [pattern_id]
     record = await call(client, "get_memory", id=pattern_id)
-    assert (record["usage_count"], record["success_count"], record["failure_count"]) == (2, 2, 0)
+    assert (record["usage_count"], record["success_count"], record["failure_count"]) == (2, 1, 0)
     assert record["content"] == CHUNKED.rstrip("\n")  # the first version is kept
     assert record["source"] == "consensus"
-    assert record["agent"] == "WORKER_BACKEND"
+    assert (record["agent"], record["agent_role"]) == ("local", "WORKER_BACKEND")  # the writer; the claimed author
     assert record["tags"] == ["consensus", "function", "low"]
     assert record["fields"]["success_metrics"] == {"success": True, "score": 0.9, "votes": 3, "candidates": 4}
     assert record["metadata"] | {"structure_hash": "..."} == {
@@ -240,6 +240,27 @@ async def test_an_unknown_episode_is_noted_and_the_winner_is_still_learned(clien
 
 
 @pytest.mark.parametrize(
+    ("consensus_result", "figures"),
+    [
+        ({"votes": [2, 2, 1], "candidates": 4, "score": 0.92}, {"votes": 2, "candidates": 4, "score": 0.92}),
+        ({"votes": {"a": 3, "b": 1}, "candidates": ["a", "b"]}, {"votes": 3, "candidates": 2}),
+        ({"votes": {"a": ["planner", "qa"], "b": ["coder"]}}, {"votes": 2}),
+        ({"votes": ["planner", "qa", "coder"], "num_candidates": 3}, {"votes": 3, "candidates": 3}),
+        ({"votes": "unanimous", "candidates": 0, "scores": ["high"], "round": 3, "judge": {"model": "x"}}, {}),
+    ],
+)  # fmt: skip
+async def test_a_consensus_result_in_the_swarms_own_shape_is_learned_and_kept_whole(
+    client: Any, consensus_result: dict[str, Any], figures: dict[str, Any]
+) -> None:
+    learned = await learn(client, CHUNKED, CHUNK_TASK, consensus_result=consensus_result)
+
+    solution = await call(client, "get_memory", id=learned["solution_id"])
+    assert solution["fields"]["success_metrics"] == {"success": True, **figures}
+    assert solution["metadata"]["consensus_result"] == consensus_result
+    assert len(learned["new_patterns"]) == 1
+
+
+@pytest.mark.parametrize(
     ("arguments", "field"),
     [
         ({"winner_candidate": {"language": "python"}}, "'winner_candidate.code': is missing"),
@@ -247,16 +268,12 @@ async def test_an_unknown_episode_is_noted_and_the_winner_is_still_learned(clien
         ({"winner_candidate": {"code": "  ", "language": "python"}}, "'winner_candidate.code': must not be empty"),
         ({"winner_candidate": {"code": "x = 1"}, "task_context": {"description": "t"}}, "'winner_candidate.language'"),
         ({"winner_candidate": {"code": "x = 1"}, "task_context": {"description": "t", "language": 3}},
-         "'task_context.language': expected a language name"),
+         "'task_context.language': expected a string"),
         ({"winner_candidate": {"code": "x = 1", "language": "py!!"}}, "'winner_candidate.language': 'py!!' is not"),
         ({"winner_candidate": {"code": "x = 1", "language": "python", "score": "high"}}, "'winner_candidate.score'"),
         ({"winner_candidate": {"code": "x = 1", "language": "python", "agent_role": "a\nb"}}, "'winner_candidate.agent_role'"),
         ({"task_context": {"language": "python"}}, "'task_context.description': is missing"),
         ({"task_context": {"description": ""}}, "'task_context.description': must not be empty"),
-        ({"consensus_result": {"votes": -1}}, "'consensus_result.votes': expected a whole number >= 0"),
-        ({"consensus_result": {"votes": {"a": 2.5}}}, "'consensus_result.votes'"),
-        ({"consensus_result": {"num_candidates": 0}}, "'consensus_result.num_candidates'"),
-        ({"consensus_result": {"scores": ["high"]}}, "'consensus_result.scores'"),
         ({"consensus_result": {"success": "yes"}}, "'consensus_result.success': expected true or false"),
         ({"episode_id": ""}, "'episode_id': must not be empty"),
     ],
@@ -360,7 +377,7 @@ async def test_suggest_patterns_ranks_the_reinforced_pattern_first_for_a_related
     )  # fmt: skip
     await learn(client, FETCH_JSON, FETCH_TASK)
     first = await learn(client, CHUNKED, CHUNK_TASK, consensus_result=WON)
-    await learn(client, CHUNKED_RENAMED, CHUNK_TASK)
+    await learn(client, CHUNKED_RENAMED, CHUNK_TASK, winner={"agent_role": "WORKER_FRONTEND"})  # a second voice
     chunked_id = first["new_patterns"][0]["id"]
 
     task = "break a long list of rows into groups of 500 for a bulk database insert"

@@ -28,7 +28,7 @@ async def test_remember_many_counts_repeats_and_known_content_instead_of_storing
     results = await app.memory.remember_many([fresh, known, fresh, failed, failed])
 
     assert [(r.duplicate, r.usage_count) for r in results] == [(False, 1), (True, 2), (True, 2), (False, 1), (True, 2)]
-    assert (results[4].success_count, results[4].failure_count) == (0, 2)
+    assert (results[4].success_count, results[4].failure_count) == (0, 1)  # one agent's failure, counted once
     assert calls == [[fresh.embed_text], [failed.embed_text]]  # one encode per type, known content never again
     stored = await app.memory.get(results[0].id)
     assert stored.usage_count == 2

@@ -131,7 +131,7 @@ async def test_sixteen_http_clients_mixed_operations_lose_nothing(tmp_path: Path
                         continue
                     title, agent_name = stored[memory_id]
                     assert result.structured_content["title"] == title
-                    assert result.structured_content["agent"] == agent_name
+                    assert result.structured_content["agent_role"] == agent_name
 
             ids = sorted(stored)
             with anyio.fail_after(300):

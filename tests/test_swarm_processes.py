@@ -194,7 +194,7 @@ async def test_kill_9_of_the_owner_mid_storm_keeps_every_acknowledged_write(tmp_
             # at most the writes in flight at the kill landed without being confirmed
             assert stats["total"] <= len(acknowledged) + len(unconfirmed) + 3
             fresh = await tool(client, "store_solution", **solution(99, 0))
-            assert (await tool(client, "get_memory", id=fresh["id"]))["agent"] == "process-99"
+            assert (await tool(client, "get_memory", id=fresh["id"]))["agent_role"] == "process-99"
     finally:
         for server in servers:
             server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
@@ -20,7 +21,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
 from mcp_memory.server import build_server
-from tests.conftest import REPO_ROOT, call, call_error
+from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +58,7 @@ STORE_TOOLS = {
 }
 READ_TOOLS = TOOLS - STORE_TOOLS - {"delete_memory"}
 RECORD_FIELDS = {
-    "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent",
+    "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
     "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome",
 }  # fmt: skip
 
@@ -82,7 +83,7 @@ async def store_pattern(client: Any, name: str, code: str, language: str, **extr
 
 
 async def store_error(
-    client: Any, error: str, resolution: str, success: bool, context: str = ""
+    client: Any, error: str, resolution: str, success: bool, context: str = "", agent_role: str | None = None
 ) -> dict[str, Any]:
     return await call(
         client,
@@ -90,6 +91,7 @@ async def store_error(
         error_message=error,
         context=context,
         resolution=resolution,
+        agent_role=agent_role,
         success=success,
     )
 
@@ -102,6 +104,7 @@ async def read_text(client: Any, uri: str) -> str:
 # -- patterns, solutions, errors -------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_recall_similar_patterns_returns_the_stored_pattern_and_language_filter_excludes_others(
     client: Any,
 ) -> None:
@@ -199,6 +202,7 @@ async def test_a_failed_attempt_is_marked_failed_and_ranks_below_the_working_fix
     assert recalled["results"][0]["score"] > attempt["score"]
 
 
+@BOTH_DATABASES
 async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(client: Any) -> None:
     first = await store_pattern(client, "Singleton", SINGLETON, "python")
     # Same code modulo indentation and line endings is the same pattern.
@@ -214,9 +218,11 @@ async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(c
     assert (await call(client, "get_memory", id=first["id"]))["usage_count"] == 2
 
 
+@BOTH_DATABASES
 async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> None:
     worked = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", True)
-    failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False)
+    failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False,
+                               agent_role="QA_SENTINEL")  # another agent's experience
 
     assert failed["id"] == worked["id"]
     assert (failed["duplicate"], failed["success_count"], failed["failure_count"]) == (True, 1, 1)
@@ -230,6 +236,7 @@ async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> N
 # -- search, get, delete, stats --------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client: Any) -> None:
     pattern = await store_pattern(client, "Retry HTTP with backoff", "async def retry(call): ...", "python")
     solution = await call(
@@ -286,7 +293,27 @@ async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client
     assert nothing["results"] == []
     assert nothing["note"] == "Nothing matches these filters."
 
+@BOTH_DATABASES
+async def test_search_memory_filters_on_the_counters_the_database_keeps(client: Any) -> None:
+    proven = await store_error(client, "TimeoutError: connection pool exhausted", "raise pool_size to 20", True)
+    doubtful = await store_error(client, "TimeoutError: read timed out", "raise the read timeout", True)
+    for role in ("QA_1", "QA_2"):
+        await call(client, "report_outcome", memory_id=proven["id"], success=True, agent_role=role)
+    await call(client, "report_outcome", memory_id=doubtful["id"], success=False, agent_role="QA_1")
 
+    often = await call(client, "search_memory", query="timeout", where={"success_count": {"$gte": 3}})
+    assert [hit["id"] for hit in often["results"]] == [proven["id"]]
+    failed = await call(
+        client, "search_memory", query="timeout", n_results=10,
+        where={"$and": [{"source": "agent"}, {"failure_count": {"$gte": 1}}, {"usage_count": 2}]},
+    )
+    assert [hit["id"] for hit in failed["results"]] == [doubtful["id"]]
+    nothing = await call(client, "search_memory", query="timeout", where={"usage_count": {"$gt": 3}})
+    assert nothing["results"] == []
+
+
+
+@BOTH_DATABASES
 async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     stored = await call(
         client,
@@ -313,7 +340,7 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
         "success_metrics": {"success_rate": 0.9, "tests_passed": 12},
     }
     assert record["tags"] == ["creational"]
-    assert (record["source"], record["agent"]) == ("agent", "WORKER_BACKEND")
+    assert (record["source"], record["agent"], record["agent_role"]) == ("agent", "local", "WORKER_BACKEND")
     counts = {key: record[key] for key in ("outcome", "success_count", "failure_count", "usage_count")}
     assert counts == {"outcome": "worked", "success_count": 1, "failure_count": 0, "usage_count": 1}
     assert len(record["content_hash"]) == 64
@@ -321,12 +348,14 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     assert record["created_at"].endswith("+00:00")
 
 
+@BOTH_DATABASES
 async def test_a_deleted_memory_is_gone(client: Any) -> None:
     stored = await store_pattern(client, "Singleton", SINGLETON, "python")
 
     deleted = await call(client, "delete_memory", id=stored["id"])
 
-    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0}
+    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0,
+                       "deleted_by": "local", "reason": ""}
     error = await call_error(client, "get_memory", id=stored["id"])
     assert f"No memory with id '{stored['id']}'" in error
     assert (await call(client, "memory_stats"))["total"] == 0
@@ -373,6 +402,20 @@ async def test_seeding_twice_adds_nothing_the_second_time(client: Any) -> None:
     assert (await call(client, "memory_stats"))["total"] == total
 
 
+async def test_seeded_knowledge_claims_no_use_until_an_agent_reports_one(client: Any) -> None:
+    await call(client, "seed_initial_knowledge")
+    record_keys = ("outcome", "usage_count", "success_count", "failure_count")
+
+    for seed in ("seed_pattern_singleton", "seed_error_module-not-found-error"):
+        record = await call(client, "get_memory", id=seed)
+        assert {key: record[key] for key in record_keys} == {
+            "outcome": "unknown", "usage_count": 0, "success_count": 0, "failure_count": 0
+        }
+    await call(client, "report_outcome", memory_id="seed_pattern_singleton", success=True)
+    used = await call(client, "get_memory", id="seed_pattern_singleton")
+    assert (used["outcome"], used["success_count"]) == ("worked", 1)
+
+
 async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -383,6 +426,7 @@ async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
     )
     async with connect(MemoryApp(settings, embedder=embedder)) as client:
         await call(client, "seed_initial_knowledge")
+        await call(client, "report_outcome", memory_id="seed_pattern_singleton", success=True)
         before = await call(client, "get_memory", id="seed_pattern_singleton")
         singleton = seeds / "patterns" / "singleton.md"
         singleton.write_text(singleton.read_text() + "\nPrefer a module-level instance when you can.\n")
@@ -394,6 +438,7 @@ async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
         assert after["content"].endswith("Prefer a module-level instance when you can.")
         assert after["content_hash"] != before["content_hash"]
         assert after["created_at"] == before["created_at"]
+        assert (after["usage_count"], after["success_count"]) == (before["usage_count"], 1)  # agents' reports stay
         assert (await call(client, "memory_stats"))["total"] == 11
 
 
@@ -497,6 +542,7 @@ async def test_an_agent_memory_is_not_a_knowledge_resource(client: Any) -> None:
 # -- persistence and the protocol surface ----------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -> None:
     async with connect(MemoryApp(settings, embedder=embedder)) as client:
         stored = await store_error(
@@ -520,6 +566,8 @@ async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -
 
 async def test_tools_list_describes_every_tool_with_schema_and_annotations(client: Any) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    for tool in tools.values():  # docstrings without their source indentation
+        assert tool.description and tool.description == inspect.cleandoc(tool.description), tool.name
 
     assert TOOLS <= set(tools)
     for tool in tools.values():

@@ -204,7 +204,7 @@ async def test_a_bad_line_aborts_the_import_before_anything_is_written(
     assert "line 3:" in str(raised.value) and expected in str(raised.value)
     assert "nothing was imported" in str(raised.value)
     assert sum(restored.store.count(t) for t in ("pattern", "solution", "error", "best_practice")) == 0
-    assert not (restored.settings.data_dir / "episodes.sqlite3").exists()
+    assert restored.episodes.store.count() == 0
 
 
 async def test_a_line_too_long_to_read_is_a_bad_line_and_the_lines_after_it_still_count(

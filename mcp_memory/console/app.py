@@ -18,6 +18,8 @@ from mcp_memory.console import render
 from mcp_memory.console.auth import ConsoleAuth, RequireLogin
 from mcp_memory.console.data import ConsoleData
 from mcp_memory.console.pages import Pages
+from mcp_memory.storage.console_sessions import ConsoleSessions
+from mcp_memory.storage.database import Database
 
 HERE = Path(__file__).resolve().parent
 SECURITY_HEADERS = {
@@ -31,7 +33,7 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 def is_mcp_path(path: str) -> bool:
-    """Paths the MCP server answers: its endpoint and its auth metadata."""
+    """Paths the MCP server answers: its endpoint, and discovery paths (404 there: there is no OAuth), never a login."""
     return path == "/mcp" or path.startswith(("/mcp/", "/.well-known/"))
 
 
@@ -92,8 +94,10 @@ def build_console(data: ConsoleData, settings: Settings, tokens: AgentTokens | N
     """The console over ``data``; with ``tokens`` (default: the settings' tokens) it asks for one to log in."""
     if tokens is None and (settings.tokens or settings.tokens_file):
         tokens = shared_tokens(settings.tokens, settings.tokens_file)
-    sessions_file = settings.data_dir / f"console-sessions-{settings.port}.json" if tokens is not None else None
-    auth = ConsoleAuth(tokens, settings.port, sessions_file)
+    sessions = None
+    if tokens is not None:  # kept with the memory, so sessions outlive restarts and every server knows them
+        sessions = ConsoleSessions(Database(settings.database_url, settings.data_dir), settings.port)
+    auth = ConsoleAuth(tokens, settings.port, sessions)
     pages = Pages(data, settings, auth, templates())
     routes = [
         Route("/", pages.search, name="search"),

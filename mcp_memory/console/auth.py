@@ -3,10 +3,9 @@
 With tokens configured (``MCP_MEMORY_TOKENS`` / ``MCP_MEMORY_TOKENS_FILE``), a browser logs in with one of
 them and gets a session cookie: an opaque random id (the token itself never goes into the cookie), HttpOnly,
 SameSite=Strict, Secure when served over https. Every request checks the session's token again, so removing
-a token from the tokens file ends its sessions too. Sessions outlive a restart: they are kept in
-``<data dir>/console-sessions-<port>.json`` (owner-only), holding SHA-256 hashes of session ids and tokens, not
-the ids or tokens themselves. Like the tokens file it must stay private: a reader could test guesses of a short
-token against its hash, and a writer could add sessions. Scripts send ``Authorization: Bearer <token>`` instead.
+a token from the tokens file ends its sessions too. Sessions outlive a restart and are known to every server
+sharing the database: they are kept in its ``console_sessions`` table (``storage/console_sessions.py``) as SHA-256
+hashes of session ids and tokens, not the ids or tokens themselves. Scripts send ``Authorization: Bearer <token>`` instead.
 Without a valid session or token only the login page and static files are served: pages redirect to it,
 requests for JSON get 401. Without tokens configured the console is open, like ``/mcp``.
 """
@@ -14,14 +13,9 @@ requests for JSON get 401. Without tokens configured the console is open, like `
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import os
 import secrets
-import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -30,11 +24,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from mcp_memory.auth import AgentTokens, RateLimiter
-
-logger = logging.getLogger(__name__)
+from mcp_memory.storage.console_sessions import ConsoleSessions
 
 SESSION_SECONDS = 7 * 86_400
-MAX_SESSIONS = 10_000
 PUBLIC_PREFIXES = ("/login", "/static/")
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -43,13 +35,10 @@ ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 class ConsoleAuth:
     """Tokens, login sessions and the cookie that names one."""
 
-    def __init__(self, tokens: AgentTokens | None, port: int, sessions_file: Path | None = None) -> None:
+    def __init__(self, tokens: AgentTokens | None, port: int, sessions: ConsoleSessions | None = None) -> None:
         self.tokens = tokens if tokens is not None and tokens.configured else None
         self.cookie_name = f"mcp_memory_console_{port}"  # browsers share cookies across ports of one host
-        self._sessions_file = sessions_file
-        # hash of the session id -> (hash of its token, expiry)
-        self._sessions: dict[str, tuple[str, float]] = self._load_sessions()
-        self._lock = threading.Lock()
+        self._sessions = sessions
         self._login_attempts = RateLimiter(per_second=1.0, burst=10)
 
     @property
@@ -64,20 +53,16 @@ class ConsoleAuth:
         self._login_attempts.check(f"login:{client}")
 
     def start_session(self, token: str) -> str:
+        if self._sessions is None:
+            raise RuntimeError("the console has no session store (tokens are not configured)")
         session = secrets.token_urlsafe(32)
         now = time.time()
-        with self._lock:
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
-            while len(self._sessions) >= MAX_SESSIONS:  # still full: forget the oldest
-                self._sessions.pop(next(iter(self._sessions)))
-            self._sessions[_digest(session)] = (_digest(token), now + SESSION_SECONDS)
-            self._save_sessions()
+        self._sessions.add(_digest(session), _digest(token), now, now + SESSION_SECONDS)
         return session
 
     def end_session(self, session: str) -> None:
-        with self._lock:
-            if self._sessions.pop(_digest(session), None) is not None:
-                self._save_sessions()
+        if self._sessions is not None:
+            self._sessions.remove(_digest(session))
 
     def agent_for_request(self, request: Request) -> str | None:
         """The agent named by the request's bearer token, or by the token its session cookie stands for."""
@@ -85,10 +70,9 @@ class ConsoleAuth:
         if header.lower().startswith("bearer "):
             return self.agent_for_token(header[7:].strip())
         session = request.cookies.get(self.cookie_name)
-        if not session or self.tokens is None:
+        if not session or self.tokens is None or self._sessions is None:
             return None
-        with self._lock:
-            found = self._sessions.get(_digest(session))
+        found = self._sessions.find(_digest(session))
         if found is None:
             return None
         token_digest, expires = found
@@ -96,35 +80,6 @@ class ConsoleAuth:
             self.end_session(session)
             return None
         return self.tokens.agent_for_digest(token_digest)
-
-    def _load_sessions(self) -> dict[str, tuple[str, float]]:
-        if self._sessions_file is None or not self._sessions_file.exists():
-            return {}
-        try:
-            stored = json.loads(self._sessions_file.read_text())
-            now = time.time()
-            return {
-                str(key): (str(token), float(expires))
-                for key, (token, expires) in stored.items()
-                if float(expires) > now
-            }
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            logger.warning("console sessions in %s are unreadable (%s); everyone logs in again", self._sessions_file, exc)
-            return {}
-
-    def _save_sessions(self) -> None:
-        """Write the sessions atomically, readable by this user only (called under the lock)."""
-        if self._sessions_file is None:
-            return
-        partial = self._sessions_file.with_name(f".{self._sessions_file.name}.{os.getpid()}.tmp")
-        try:
-            self._sessions_file.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump({key: list(value) for key, value in self._sessions.items()}, handle)
-            os.replace(partial, self._sessions_file)
-        except OSError as exc:  # the session still works in this process; it just will not survive a restart
-            logger.warning("cannot keep console sessions in %s: %s", self._sessions_file, exc)
 
     def set_cookie(self, response: Response, request: Request, session: str) -> None:
         response.set_cookie(

@@ -146,7 +146,6 @@ class LocalData:
             memory_count=count,
             episodes=episodes,
             size_on_disk_bytes=size,
-            episodes_file_bytes=await self._thread(self.queries.file_bytes),
             where=settings.chroma_url or str(settings.data_dir),
             model=self.app.embedder.model_name,
         )

@@ -103,6 +103,15 @@ class EpisodeTrends(BaseModel):
     events: int
 
 
+class HomePage(BaseModel):
+    """What the console's first page shows without a query."""
+
+    memories: MemoryTrends | None = Field(
+        description="The last count of the memories (see its computed_at); None while the first count runs."
+    )
+    recent_episodes: list[EpisodeRowView] = Field(description="Newest first.")
+
+
 class StoreOverview(BaseModel):
     """Everything the stats page shows."""
 
@@ -110,6 +119,5 @@ class StoreOverview(BaseModel):
     memory_count: int = Field(description="Memories in the store now (counted without a scan).")
     episodes: EpisodeTrends
     size_on_disk_bytes: int | None
-    episodes_file_bytes: int | None
     where: str = Field(description="The data dir or Chroma server.")
     model: str

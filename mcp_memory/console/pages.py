@@ -17,11 +17,14 @@ from mcp_memory.config import Settings
 from mcp_memory.console import present
 from mcp_memory.console.auth import ConsoleAuth, safe_next, same_origin
 from mcp_memory.console.data import ConsoleData
+from mcp_memory.console.models import HomePage
 from mcp_memory.console.render import query_terms
+from mcp_memory.episode_views import episode_duration
 from mcp_memory.errors import InvalidInput, MemoryStoreError, NotFound
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 
 SEARCH_PER_PAGE = 10
+RECENT_EPISODES = 6
 EPISODES_PER_PAGE = 25
 EVENTS_PER_PAGE = 200
 FAILURES_PER_PAGE = 10
@@ -76,7 +79,8 @@ class Pages:
         if model is not None and json_requested(request):
             return Response(model.model_dump_json(), status_code=status, media_type="application/json")
         context = {
-            "agent": request.state.agent,
+            # Not "agent": the search page's agent filter has that name.
+            "signed_in_agent": request.state.agent,
             "auth_required": self.auth.required,
             "page_url": lambda **changes: page_url(request, **changes),
             "section": SECTIONS.get(name, ""),
@@ -119,8 +123,9 @@ class Pages:
         async def run() -> Response:
             context["trends"] = await self.data.trends_now()
             if not query:
-                recent = await self.data.episodes(None, None, None, 0, 6)
-                return self.render(request, "search.html", {**context, "recent": recent.episodes, "hits": None})
+                recent = await self.data.episodes(None, None, None, 0, RECENT_EPISODES)
+                home = HomePage(memories=context["trends"], recent_episodes=recent.episodes)
+                return self.render(request, "search.html", {**context, "recent": recent.episodes, "hits": None}, home)
             wanted_n = min(self.settings.max_results, page * SEARCH_PER_PAGE + 1)
             try:
                 result = await self.data.search(query, types, language, agent, wanted_n)
@@ -186,7 +191,7 @@ class Pages:
             info = replay.episode
             context = {
                 "replay": replay, "info": info, "events": events, "lanes": list(lane_of),
-                "lane_colors": present.LANE_COLORS, "after": after, "duration": _duration(info),
+                "lane_colors": present.LANE_COLORS, "after": after, "duration": episode_duration(info),
                 "metrics_html": present.highlight_json(info.metrics) if info.metrics else None,
                 "context_html": present.highlight_json(info.context) if info.context else None,
             }
@@ -265,14 +270,6 @@ class Pages:
         response = RedirectResponse("/login", status_code=303)
         self.auth.clear_cookie(response, request)
         return response
-
-
-def _duration(info: Any) -> float | None:
-    from datetime import UTC, datetime
-
-    started = datetime.fromisoformat(info.started_at) if info.started_at else None
-    ended = datetime.fromisoformat(info.ended_at) if info.ended_at else datetime.now(UTC)
-    return (ended - started).total_seconds() if started else None
 
 
 def _charts(overview: Any) -> dict[str, Any]:

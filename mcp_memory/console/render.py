@@ -158,8 +158,9 @@ def looks_like_code(text: str) -> bool:
 # -- Jinja filters ---------------------------------------------------------------------------------
 
 
-def ago(iso: str | None, now: datetime | None = None) -> str:
-    """'3 min ago', '2 h ago', '5 d ago', or the date for anything older than a month."""
+def ago(iso: str | None, now: datetime | None = None, seconds_precise: bool = False) -> str:
+    """'3 min ago', '2 h ago', '5 d ago', or the date for anything older than a month; under a minute 'just now',
+    or '12 s ago' when ``seconds_precise`` (for figures that lag behind writes)."""
     if not iso:
         return "—"
     try:
@@ -171,7 +172,7 @@ def ago(iso: str | None, now: datetime | None = None) -> str:
     if seconds < 0:
         return moment.strftime("%Y-%m-%d %H:%M")
     if seconds < 60:
-        return "just now"
+        return f"{int(seconds)} s ago" if seconds_precise else "just now"
     if seconds < 3600:
         return f"{int(seconds // 60)} min ago"
     if seconds < 86_400:

@@ -5,8 +5,8 @@ once, which takes transactions and atomic statements, not read-modify-write in P
 
 - SQLite: WAL journal, ``synchronous=FULL`` (a commit is on disk when it returns), every write transaction begins
   ``IMMEDIATE`` (it takes the write lock first, so two writers never deadlock upgrading a read lock).
-- PostgreSQL (psycopg 3): a pool whose connections are checked before use, a connect timeout and a statement
-  timeout, so a database that went away gives an error within the call's time, never a hang; the pool reconnects
+- PostgreSQL (psycopg 3): a pool whose connections are checked before use, connect, TCP and statement
+  timeouts, so a database that is down or unreachable gives an error within seconds, not a hang; the pool reconnects
   by itself when it is back.
 - Schema: Alembic migrations (``migrations/``) run on open, under a lock (an advisory lock on PostgreSQL, a file
   lock beside an SQLite file), so servers starting together migrate once.
@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.errors import InvalidInput, StoreDamaged, Unavailable
-from mcp_memory.ownership import private_dir
+from mcp_memory.errors import CannotStart, InvalidInput, StoreDamaged, Unavailable
+from mcp_memory.startup import check_data_dir
 from mcp_memory.storage.space import SpaceReserve
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,16 @@ SQLITE_FILE = "memory.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_MS = 30_000
+# Sent data unacknowledged this long, or an idle link silent for idle + interval * count seconds: the connection is
+# dead and the call fails (a healthy loopback or LAN acknowledges within milliseconds).
+TCP_USER_TIMEOUT_MS = 10_000
+KEEPALIVE_IDLE_SECONDS = 10
+KEEPALIVE_INTERVAL_SECONDS = 5
+KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
 URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
+# Alembic keeps the running migration's context in module globals: two databases of one process migrate in turn.
+_ALEMBIC_LOCK = threading.Lock()
 
 
 def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
@@ -93,15 +101,32 @@ class Database:
         with self._open_lock:
             if self._engine is not None:
                 return
+            from sqlalchemy.exc import DBAPIError
+
             engine = self._create_engine()
             try:
                 self._migrate(engine)
-            except BaseException:
+            except BaseException as exc:
                 engine.dispose()
+                if isinstance(exc, Unavailable | DBAPIError) and not isinstance(exc, CannotStart):
+                    raise self._cannot_open(exc) from exc
                 raise
             self._engine = engine
             if self.reserve is not None:
                 self.reserve.keep()
+
+    def _cannot_open(self, exc: Exception) -> CannotStart:
+        """Why the database did not open, and what to do about it (not the advice for a failed store)."""
+        problem = exc.__cause__ if isinstance(exc, Unavailable) else exc
+        if self.is_sqlite:
+            fix = (
+                f"Check that {self.path} is a memory database this user can read and write, or choose another "
+                "data dir with --data-dir (MCP_MEMORY_DATA_DIR)."
+            )
+        else:
+            fix = "Check that PostgreSQL runs there and accepts this user, or fix --database-url (MCP_MEMORY_DATABASE_URL)."
+        reason = _first_line(getattr(problem, "orig", problem))
+        return CannotStart(f"Cannot open the database {self.shown} ({reason}). {fix}")
 
     def close(self) -> None:
         with self._open_lock:
@@ -114,10 +139,7 @@ class Database:
 
         if self.is_sqlite:
             assert self.path is not None
-            try:
-                private_dir(self.path.parent)
-            except OSError as exc:
-                raise Unavailable(f"Cannot create the data dir {self.path.parent}: {exc}.") from exc
+            check_data_dir(self.path.parent)
             engine = create_engine(
                 self.url,
                 connect_args={"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False, "isolation_level": None},
@@ -146,6 +168,13 @@ class Database:
             connect_args={
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                 "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+                # A host that stops answering (network loss, failover) sends no reset: without these a query or
+                # the pool's pre-ping would wait on the socket for the kernel's retransmission limit (~15 min).
+                "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+                "keepalives": 1,
+                "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+                "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+                "keepalives_count": KEEPALIVE_COUNT,
             },
         )
 
@@ -156,7 +185,7 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self._migration_lock(), self._translated(), engine.connect() as connection:
+        with _ALEMBIC_LOCK, self._migration_lock(), self._translated(), engine.connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()

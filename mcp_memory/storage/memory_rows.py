@@ -13,10 +13,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from mcp_memory.storage.database import Database
-from mcp_memory.storage.schema import memories, memory_changes, outcome_reports, store_facts
+from mcp_memory.storage.schema import (
+    memories,
+    memory_changes,
+    outcome_reports,
+    outcome_votes,
+    store_facts,
+    tombstones,
+)
 
 # Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
 COLUMN_KEYS = (
@@ -27,6 +34,7 @@ COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
 IN_CHUNK = 500  # ids per IN (...) list
+LOCAL_VOTER = "local"  # who votes when no token names the caller
 
 StoreOutcome = Literal["new", "duplicate", "replaced"]
 
@@ -53,6 +61,17 @@ class OutcomeNote:
     note: str
     agent: str
     at: float
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    id: str
+    type: str
+    title: str
+    agent: str
+    deleted_at: float
+    deleted_by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -123,33 +142,57 @@ class MemoryRows:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def insert_or_bump(self, item: StoredItem, success: bool | None) -> tuple[StoreOutcome, StoredItem]:
+    def insert_or_bump(
+        self, item: StoredItem, success: bool | None, voter: str = LOCAL_VOTER
+    ) -> tuple[StoreOutcome, StoredItem]:
         """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
         content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
-        Returns what happened and the row as it now is."""
+        A success flag is ``voter``'s vote (see ``report``). Returns what happened and the row as it now is."""
         values = _values(item)
         now = values["updated_at"]
         with self.db.write() as conn:
             if self._inserted(conn, values):
+                if success is not None:
+                    self._vote(conn, item.id, voter, success, now)
                 self._changed(conn, [(item.id, values["type"])], "put", now)
                 return "new", self._get_one(conn, item.id)
-            bumped = conn.execute(
-                update(memories)
+            same = conn.execute(
+                select(memories.c.id)
                 .where(memories.c.id == item.id, memories.c.content_hash == values["content_hash"])
-                .values(
-                    usage_count=memories.c.usage_count + 1,
-                    success_count=memories.c.success_count + (1 if success is True else 0),
-                    failure_count=memories.c.failure_count + (1 if success is False else 0),
-                    updated_at=now,
-                )
-                .returning(*_ROW_COLUMNS)
+                .with_for_update()
             ).first()
-            if bumped is not None:
+            if same is not None:
+                worked, failed = self._vote(conn, item.id, voter, success, now) if success is not None else (0, 0)
+                bumped = conn.execute(
+                    update(memories)
+                    .where(memories.c.id == item.id)
+                    .values(
+                        usage_count=memories.c.usage_count + 1,
+                        success_count=memories.c.success_count + worked,
+                        failure_count=memories.c.failure_count + failed,
+                        updated_at=now,
+                    )
+                    .returning(*_ROW_COLUMNS)
+                ).one()
                 return "duplicate", _item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))
             self._changed(conn, [(item.id, values["type"])], "put", now)
             return "replaced", self._get_one(conn, item.id)
+
+    @staticmethod
+    def _vote(conn: Any, item_id: str, voter: str, success: bool, now: float) -> tuple[int, int]:
+        """Record ``voter``'s latest outcome on a memory whose row this transaction holds; returns how the
+        (success, failure) counters move: a first vote adds one, a changed vote moves one, a repeated vote none."""
+        where = (outcome_votes.c.memory_id == item_id, outcome_votes.c.agent == voter)
+        old = conn.execute(select(outcome_votes.c.success).where(*where)).first()
+        if old is None:
+            conn.execute(insert(outcome_votes).values(memory_id=item_id, agent=voter, success=success, voted_at=now))
+            return (1, 0) if success else (0, 1)
+        conn.execute(update(outcome_votes).where(*where).values(success=success, voted_at=now))
+        if bool(old.success) == success:
+            return 0, 0
+        return (1, -1) if success else (-1, 1)
 
     def _inserted(self, conn: Any, values: dict[str, Any]) -> bool:
         """Insert a row unless its id exists; whether it was inserted (RETURNING: rowcount is not reliable)."""
@@ -192,13 +235,21 @@ class MemoryRows:
         return added
 
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
-        """Log an outcome and count it, in one transaction; None when there is no such memory."""
+        """Log an outcome and count it as ``agent``'s vote, in one transaction; None when there is no such memory.
+
+        Every report is logged and counted as a use; the success and failure counters count agents (each one's
+        latest vote), so repeating a report moves nothing and changing one's mind moves one count."""
         now = time.time()
+        voter = agent or LOCAL_VOTER
         with self.db.write() as conn:
+            held = conn.execute(select(memories.c.id).where(memories.c.id == item_id).with_for_update()).first()
+            if held is None:
+                return None
+            worked, failed = self._vote(conn, item_id, voter, success, now)
             changes: dict[str, Any] = {
                 "usage_count": memories.c.usage_count + 1,
-                "success_count": memories.c.success_count + (1 if success else 0),
-                "failure_count": memories.c.failure_count + (0 if success else 1),
+                "success_count": memories.c.success_count + worked,
+                "failure_count": memories.c.failure_count + failed,
                 "updated_at": now,
             }
             if note and not success:
@@ -208,26 +259,74 @@ class MemoryRows:
                 .where(memories.c.id == item_id)
                 .values(**changes)
                 .returning(memories.c.usage_count, memories.c.success_count, memories.c.failure_count)
-            ).first()
-            if counted is None:
-                return None
+            ).one()
             conn.execute(
                 insert(outcome_reports).values(
-                    memory_id=item_id, agent=agent, success=success, note=note, reported_at=now
+                    memory_id=item_id, agent=voter, success=success, note=note, reported_at=now
                 )
             )
             return Counters(counted.usage_count, counted.success_count, counted.failure_count)
 
-    def delete(self, items: Sequence[tuple[str, str]]) -> int:
-        """Delete memories given as (id, type); returns how many rows went."""
+    def bury(self, items: Sequence[tuple[str, str]], by: str, reason: str) -> int:
+        """Delete memories given as (id, type) into tombstones that keep who, when and why; returns how many."""
         if not items:
             return 0
+        now = time.time()
+        columns = [c.name for c in memories.columns]
         with self.db.write(frees_space=True) as conn:
-            gone = 0
+            buried = 0
             for chunk in _chunks([item_id for item_id, _ in items]):
-                gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
-            self._changed(conn, list(items), "delete", time.time())
-            return gone
+                conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk)))  # an earlier burial of the same id
+                rows = select(
+                    *memories.columns, literal(now).label("deleted_at"), literal(by).label("deleted_by"),
+                    literal(reason).label("delete_reason"),
+                ).where(memories.c.id.in_(chunk))
+                conn.execute(insert(tombstones).from_select([*columns, "deleted_at", "deleted_by", "delete_reason"], rows))
+                buried += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
+            self._changed(conn, list(items), "delete", now)
+            return buried
+
+    def unbury(self, item_id: str) -> StoredItem | None:
+        """Put a buried memory back (None when there is no such tombstone); a live row of the id stays as it is."""
+        columns = [c.name for c in memories.columns]
+        with self.db.write() as conn:
+            row = conn.execute(select(tombstones.c.type).where(tombstones.c.id == item_id)).first()
+            if row is None:
+                return None
+            if conn.execute(select(memories.c.id).where(memories.c.id == item_id)).first() is None:
+                back = select(*(tombstones.c[name] for name in columns)).where(tombstones.c.id == item_id)
+                conn.execute(insert(memories).from_select(columns, back))
+                self._changed(conn, [(item_id, row.type)], "put", time.time())
+            conn.execute(delete(tombstones).where(tombstones.c.id == item_id))
+            return self._get_one(conn, item_id)
+
+    def buried(self, agent: str | None = None, limit: int = 20) -> list[Tombstone]:
+        """Tombstones, newest first (of memories ``agent`` wrote, when given)."""
+        query = select(
+            tombstones.c.id, tombstones.c.type, tombstones.c.title, tombstones.c.agent, tombstones.c.deleted_at,
+            tombstones.c.deleted_by, tombstones.c.delete_reason,
+        ).order_by(tombstones.c.deleted_at.desc()).limit(limit)
+        if agent is not None:
+            query = query.where(tombstones.c.agent == agent)
+        with self.db.read() as conn:
+            return [Tombstone(*row) for row in conn.execute(query)]
+
+    def purge(self, ids: Sequence[str]) -> int:
+        """Remove tombstones for good, with their votes (the outcome log stays)."""
+        gone = 0
+        with self.db.write() as conn:
+            for chunk in _chunks(list(ids)):
+                conn.execute(delete(outcome_votes).where(outcome_votes.c.memory_id.in_(chunk)))
+                gone += conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk))).rowcount
+        return gone
+
+    def written_by(self, agent: str, since: float | None = None) -> list[tuple[str, str, str]]:
+        """(id, type, title) of every live memory ``agent`` wrote (since ``since``), oldest first."""
+        query = select(memories.c.id, memories.c.type, memories.c.title).where(memories.c.agent == agent)
+        if since is not None:
+            query = query.where(memories.c.created_at >= since)
+        with self.db.read() as conn:
+            return [(r.id, r.type, r.title) for r in conn.execute(query.order_by(memories.c.created_at))]
 
     @staticmethod
     def _changed(conn: Any, items: Iterable[tuple[str, str]], op: str, now: float) -> None:
@@ -243,13 +342,14 @@ class MemoryRows:
 
     def get(self, ids: Sequence[str], memory_type: str | None = None) -> list[StoredItem]:
         """Items by id (of ``memory_type`` when given), in no particular order; unknown ids are left out."""
+        # The type is checked here, not in SQL: with ``type = ?`` beside ``id IN (...)``, SQLite's planner (which has
+        # no statistics) walks every row of the type through ``memories_by_type`` instead of looking the ids up by
+        # primary key — 40-130 ms instead of 0.3 ms for a recall's 20 ids at 10,000 memories.
         found: list[StoredItem] = []
         with self.db.read() as conn:
             for chunk in _chunks(list(dict.fromkeys(ids))):
-                query = select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk))
-                if memory_type is not None:
-                    query = query.where(memories.c.type == memory_type)
-                found += [_item(row) for row in conn.execute(query)]
+                rows = conn.execute(select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk)))
+                found += [_item(row) for row in rows if memory_type is None or row.type == memory_type]
         return found
 
     def type_of(self, item_id: str) -> str | None:
@@ -345,9 +445,10 @@ class MemoryRows:
             return conn.execute(select(store_facts.c.value).where(store_facts.c.key == key)).scalar()
 
     def set_fact(self, key: str, value: str) -> None:
+        """Record a fact; servers starting together may record the same one at once."""
         with self.db.write() as conn:
-            if not conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value)).rowcount:
-                conn.execute(insert(store_facts).values(key=key, value=value))
+            conn.execute(self.db.insert_or_ignore(store_facts, {"key": key, "value": value}))
+            conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value))
 
     def fact_or_set(self, key: str, value: str) -> str:
         """The fact's value; ``value`` is recorded first when there is none (the first writer wins)."""

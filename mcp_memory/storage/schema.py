@@ -48,6 +48,17 @@ memories = Table(
     Index("memories_by_part", "part_of"),
 )
 
+# Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
+tombstones = Table(
+    "tombstones",
+    metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in memories.columns),
+    Column("deleted_at", Float, nullable=False),
+    Column("deleted_by", String(200), nullable=False),
+    Column("delete_reason", Text, nullable=False, default=""),
+    Index("tombstones_by_agent", "agent", "deleted_at"),
+)
+
 # Every report_outcome call, append-only: who, when, whether it worked, the note. The counters agree with it.
 outcome_reports = Table(
     "outcome_reports",
@@ -59,6 +70,17 @@ outcome_reports = Table(
     Column("note", Text, nullable=False, default=""),
     Column("reported_at", Float, nullable=False),
     Index("outcome_reports_by_memory", "memory_id", "n"),
+)
+
+# Each agent's latest outcome on a memory (from a report or a store with a success flag): the counters count
+# agents, not calls, so one agent cannot outvote the others by repeating itself.
+outcome_votes = Table(
+    "outcome_votes",
+    metadata,
+    Column("memory_id", String(200), primary_key=True),
+    Column("agent", String(200), primary_key=True),
+    Column("success", Boolean, nullable=False),
+    Column("voted_at", Float, nullable=False),
 )
 
 # One row per memory written or deleted (not per counter bump): derived indexes of other servers follow it.
@@ -99,6 +121,9 @@ episodes = Table(
     Column("ended_at", Float),
     Column("digest_json", Text),
     Column("indexed_at", Float),
+    # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
+    Column("task_words", Integer),
+    Column("event_words", Integer),
     Index("episodes_by_start", "started_at"),
     Index("episodes_by_status", "status", "started_at"),
     Index("episodes_by_end", "ended_at"),
@@ -109,7 +134,7 @@ events = Table(
     metadata,
     Column("episode_id", String(200), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("event_type", String(64), nullable=False),
+    Column("event_type", String(100), nullable=False),
     Column("agent_role", String(200), nullable=False),
     Column("data_json", Text, nullable=False),
     Column("recorded_at", Float, nullable=False),

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
-from mcp_memory.errors import Conflict, InvalidInput, StoreDamaged, Unavailable
+from mcp_memory.errors import CannotStart, Conflict, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.models import MemoryType
-from mcp_memory.ownership import private_dir
+from mcp_memory.startup import check_data_dir
 from mcp_memory.storage.database import DAMAGED_SIGNS
 from mcp_memory.storage.space import LOW_SPACE_BYTES, free_bytes
 
@@ -79,7 +79,7 @@ class ChromaIndex:
                     )
                 else:
                     assert self._data_dir is not None
-                    private_dir(self._data_dir)
+                    check_data_dir(self._data_dir)
                     client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
                 embedding_function = make_chroma_embedding_function(self._embedder)
                 model = self._embedder.model_name
@@ -97,7 +97,9 @@ class ChromaIndex:
                     _record_model(collection, model)
                 self._collections.update(collections)
             except (ConnectionError, OSError) as exc:
-                raise Unavailable(f"Cannot open the Chroma store ({exc}). Check the data dir or Chroma server.") from exc
+                raise CannotStart(
+                    f"Cannot open the Chroma store at {self.location} ({exc}). Check the data dir or the Chroma server."
+                ) from exc
             except chromadb.errors.ChromaError as exc:
                 if self._data_dir is not None and not self._chroma_url and any(s in str(exc) for s in DAMAGED_SIGNS):
                     self._damaged = StoreDamaged(
@@ -108,8 +110,9 @@ class ChromaIndex:
                 raise
             except ValueError as exc:
                 if "Could not connect" in str(exc):
-                    raise Unavailable(
-                        f"Cannot reach the Chroma server at {self._chroma_url}: {exc}. Start it or fix the URL."
+                    raise CannotStart(
+                        f"Cannot reach the Chroma server at {self._chroma_url}. Start it (chroma run --path DIR --port "
+                        "PORT), or fix --chroma-url (MCP_MEMORY_CHROMA_URL)."
                     ) from exc
                 raise
             self._client = client

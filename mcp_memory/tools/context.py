@@ -12,7 +12,9 @@ from mcp.types import ToolAnnotations
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
-from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.errors import Forbidden, MemoryStoreError, NotFound
+from mcp_memory.records import LOCAL_AGENT, MemoryDraft, voter_of
+from mcp_memory.tool_inputs import KnownKeys
 from mcp_memory.validation import require_json_object, require_text
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -47,6 +49,29 @@ def resource_errors() -> Iterator[None]:
         raise ResourceError(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: ``agent`` from the token (``local`` without tokens), never from arguments; ``role`` is the
+    ``agent_role`` it claims, kept as a label."""
+
+    agent: str
+    role: str | None
+    admin: bool = False  # may delete others' memories, list and restore deleted ones
+
+    def require_admin(self, action: str) -> None:
+        if not self.admin:
+            raise Forbidden(f"Only an admin may {action}; agent '{self.agent}' is not one.")
+
+    @property
+    def voter(self) -> str:
+        return voter_of(self.agent, self.role)
+
+    def stamped(self, draft: MemoryDraft) -> MemoryDraft:
+        """The draft with this caller's provenance, whatever it said before."""
+        draft.agent, draft.agent_role = self.agent, self.role
+        return draft
+
+
 @dataclass
 class ToolContext:
     """The app the tools call and the per-agent rate limit they share."""
@@ -64,16 +89,23 @@ class ToolContext:
 
     def check_rate(self) -> None:
         """Rate-limit agents named by a token (a self-declared ``agent_role`` is not throttled, as anonymous local
-        use is not). Used alone by the episode tools, which never wait for the model: episodes are SQLite rows."""
+        use is not)."""
         agent = current_agent()
         if agent:
             self.limiter.check(agent)
 
-    async def begin(self, agent_role: str | None = None) -> str | None:
+    def admit(self) -> None:
+        """Say why the server could not start, else rate-limit the caller. For the episode tools, which never wait
+        for the model (episodes are database rows), so they do not wait for a start either."""
+        self.app.check_started()
+        self.check_rate()
+
+    async def begin(self, agent_role: str | None = None) -> Caller:
         """Rate-limit the caller, wait until the store is ready, and say who is writing."""
         self.check_rate()
         await self.app.ready()
-        return current_agent() or agent_role
+        agent = current_agent()
+        return Caller(agent or LOCAL_AGENT, agent_role or None, admin=agent is None)  # no tokens: a local admin
 
     def text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars)
@@ -81,5 +113,6 @@ class ToolContext:
     def optional_text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars, allow_empty=True)
 
-    def json_object(self, field: str, value: dict[str, Any]) -> dict[str, Any]:
-        return require_json_object(field, value, self.settings.max_text_chars)
+    def json_object(self, field: str, value: dict[str, Any] | KnownKeys) -> dict[str, Any]:
+        plain = value.as_dict() if isinstance(value, KnownKeys) else value
+        return require_json_object(field, plain, self.settings.max_text_chars)

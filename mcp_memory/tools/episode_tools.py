@@ -19,6 +19,7 @@ from mcp_memory.models import (
     FailureAnalysis,
     SimilarEpisodes,
 )
+from mcp_memory.tool_inputs import NO_EPISODE_METRICS, EpisodeMetrics
 from mcp_memory.tools.context import APPENDS, READ_ONLY, ToolContext, resource_errors, tool_errors
 
 ROLES = ["ORCHESTRATOR", "WORKER_BACKEND", "WORKER_FRONTEND", "QA_SENTINEL", "CONSENSUS_JUDGE", "SECURITY_AUDITOR"]
@@ -51,8 +52,8 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"}, "agent_role": "ORCHESTRATOR"}.
         """
         with tool_errors():
-            ctx.check_rate()
-            return await ctx.app.episode_log.start(task, context, agent_role)
+            ctx.admit()
+            return await ctx.app.episodes.start(task, context, agent_role)
 
     @mcp.tool(annotations=APPENDS, description=record_event_description)
     async def record_event(
@@ -67,14 +68,16 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         ],
     ) -> EventRecorded:
         with tool_errors():
-            ctx.check_rate()
-            return await ctx.app.episode_log.record(episode_id, event_type, agent_role, data)
+            ctx.admit()
+            return await ctx.app.episodes.record(episode_id, event_type, agent_role, data)
 
     @mcp.tool(annotations=APPENDS)
     async def end_episode(
         episode_id: Annotated[str, Field(description="The id start_episode returned.")],
-        success: Annotated[bool, Field(description="Did the task succeed?")],
-        metrics: Annotated[dict[str, Any], Field(description='e.g. {"tests_passed": 12, "duration_s": 340}.')] = {},
+        success: Annotated[bool, Field(description="Did the task succeed?", strict=True)],
+        metrics: Annotated[
+            EpisodeMetrics, Field(description='e.g. {"tests_passed": 12, "duration_s": 340}.')
+        ] = NO_EPISODE_METRICS,
         summary: Annotated[str, Field(description="What was done and what was learned, in a few sentences.")] = "",
     ) -> EpisodeEnded:
         """End an episode with its outcome; it then takes no more events and similar tasks can recall it.
@@ -82,8 +85,8 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         Episodes never ended stay listed as open (list_episodes status='open') and can be ended any time later.
         """
         with tool_errors():
-            ctx.check_rate()
-            return await ctx.app.episode_log.end(episode_id, success, metrics, summary)
+            ctx.admit()
+            return await ctx.app.episodes.end(episode_id, success, metrics.as_dict(), summary)
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_episode(
@@ -93,25 +96,27 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     ) -> EpisodeReplay:
         """Replay an episode: its facts, a markdown timeline and every event in sequence order."""
         with tool_errors():
-            ctx.check_rate()
-            return await ctx.app.episode_log.get(episode_id, after_seq, max_events)
+            ctx.admit()
+            return await ctx.app.episodes.get(episode_id, after_seq, max_events)
 
     @mcp.tool(annotations=READ_ONLY)
     async def list_episodes(
         status: Annotated[Literal["open", "ended"] | None, Field(description="open, ended, or both (null).")] = None,
-        success: Annotated[bool | None, Field(description="Only succeeded (true) or failed (false) ones.")] = None,
+        success: Annotated[
+            bool | None, Field(description="Only succeeded (true) or failed (false) ones.", strict=True)
+        ] = None,
         limit: Annotated[int, Field(description="How many, newest first.", ge=1, le=1000)] = 20,
     ) -> EpisodeList:
         """List episodes, newest first; status='open' finds the ones never ended."""
         with tool_errors():
-            ctx.check_rate()
-            return await ctx.app.episode_log.list(status, success, limit)
+            ctx.admit()
+            return await ctx.app.episodes.list(status, success, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_episodes(
         task_description: Annotated[str, Field(description="The task you are about to start.")],
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
-        success_only: Annotated[bool, Field(description="Only episodes that succeeded.")] = False,
+        success_only: Annotated[bool, Field(description="Only episodes that succeeded.", strict=True)] = False,
     ) -> SimilarEpisodes:
         """Past episodes like this task (by its words, summary and salient events): how each ended and why similar.
 
@@ -119,7 +124,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.episode_log.recall_similar(task_description, n_results, success_only)
+            return await ctx.app.episodes.recall_similar(task_description, n_results, success_only)
 
     @mcp.tool(annotations=READ_ONLY)
     async def analyze_failures(
@@ -131,20 +136,20 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.failure_log.analyze(limit)
+            return await ctx.app.failures.analyze(limit)
 
     @mcp.resource("memory://episodes/{episode_id}", name="episode", mime_type="text/markdown")
     async def episode_resource(episode_id: str) -> str:
         """An episode replayed: a markdown timeline, then its events as JSON."""
         with resource_errors():
-            ctx.check_rate()
-            return replay_document(await ctx.app.episode_log.get(episode_id))
+            ctx.admit()
+            return replay_document(await ctx.app.episodes.get(episode_id))
 
     @mcp.prompt()
     async def memory_informed_task(task_description: str, language: str = "") -> str:
         """The task with what memory knows about it: patterns, error fixes, best practices, past episodes."""
         try:
             await ctx.begin()
-            return await task_prompt.memory_informed_task(ctx.app.memory, ctx.app.episode_log, task_description, language)
+            return await task_prompt.memory_informed_task(ctx.app.memory, ctx.app.episodes, task_description, language)
         except MemoryStoreError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc

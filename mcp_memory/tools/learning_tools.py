@@ -1,12 +1,13 @@
 """Learning tools: extract patterns from code, learn from a consensus winner, suggest patterns for a task."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from mcp_memory.extraction import ExtractionResult
 from mcp_memory.learning_models import ConsensusLearned, PatternSuggestions
+from mcp_memory.tool_inputs import NO_CONSENSUS_RESULT, ConsensusResult, TaskContext, WinnerCandidate
 from mcp_memory.tools.context import READ_ONLY, WRITES, ToolContext, tool_errors
 
 
@@ -31,23 +32,12 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=WRITES)
     async def extract_from_consensus(
         winner_candidate: Annotated[
-            dict[str, Any],
-            Field(
-                description='The winning candidate: {"code": str, "language": str, "agent_role"?: str, '
-                '"score"?: number}. language may come from task_context instead.'
-            ),
+            WinnerCandidate, Field(description="The winning candidate; language may come from task_context instead.")
         ],
-        task_context: Annotated[
-            dict[str, Any],
-            Field(description='The task: {"description": str, "language"?: str, ...any other context}.'),
-        ],
+        task_context: Annotated[TaskContext, Field(description="The task, with any other context you keep.")],
         consensus_result: Annotated[
-            dict[str, Any],
-            Field(
-                description='How it won: {"score"?: number, "scores"?: [numbers], "votes"?: int, '
-                '"num_candidates"?: int, "consensus_id"?: str, "success"?: bool (default true)}.'
-            ),
-        ] = {},
+            ConsensusResult, Field(description="How it won, in your swarm's own shape; other keys are kept too.")
+        ] = NO_CONSENSUS_RESULT,
         episode_id: Annotated[
             str | None, Field(description="The task's episode; a 'consensus' event is recorded there if it is open.")
         ] = None,
@@ -59,13 +49,12 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         success counts raised instead. The result lists new and reinforced patterns and the solution id.
         Example: {"winner_candidate": {"code": "def slugify(title): ...", "language": "python",
         "agent_role": "WORKER_BACKEND", "score": 0.92}, "task_context": {"description": "URL slugs for posts"},
-        "consensus_result": {"votes": 3, "num_candidates": 4}}.
+        "consensus_result": {"votes": [3, 1], "num_candidates": 4}}.
         """
         with tool_errors():
-            role = winner_candidate.get("agent_role") if isinstance(winner_candidate, dict) else None
-            agent = await ctx.begin(role if isinstance(role, str) else None)
+            caller = await ctx.begin(winner_candidate.agent_role)
             return await ctx.app.learning.learn_from_consensus(
-                winner_candidate, task_context, consensus_result, episode_id, agent
+                winner_candidate.as_dict(), task_context.as_dict(), consensus_result.as_dict(), episode_id, caller.agent
             )
 
     @mcp.tool(annotations=READ_ONLY)

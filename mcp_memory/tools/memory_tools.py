@@ -10,6 +10,7 @@ from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.knowledge import render_knowledge_index, render_knowledge_markdown
 from mcp_memory.models import (
     MEMORY_TYPES,
+    DeletedMemories,
     DeleteResult,
     KnowledgeType,
     MemoryRecord,
@@ -20,6 +21,7 @@ from mcp_memory.models import (
     SeedCounts,
     StoreResult,
 )
+from mcp_memory.tool_inputs import NO_SUCCESS_METRICS, SuccessMetrics
 from mcp_memory.tools.context import (
     APPENDS,
     DESTRUCTIVE,
@@ -51,8 +53,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         language: Annotated[str, Field(description="Programming language, e.g. 'python', 'typescript'.")],
         context: Annotated[str, Field(description="When and why to use it; what problem it solved.")],
         success_metrics: Annotated[
-            dict[str, Any], Field(description='How well it worked, e.g. {"success_rate": 1.0, "tests_passed": 12}.')
-        ] = {},
+            SuccessMetrics, Field(description='How well it worked, e.g. {"success_rate": 1.0, "tests_passed": 12}.')
+        ] = NO_SUCCESS_METRICS,
         tags: Annotated[list[str], Field(description="Keywords, e.g. ['auth', 'fastapi'].", max_length=50)] = [],
         agent_role: Annotated[str | None, Field(description="Who stores it, e.g. 'WORKER_BACKEND'.")] = None,
     ) -> StoreResult:
@@ -63,7 +65,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         Storing the same code again counts a reuse instead of creating a copy.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = pattern_draft(
                 ctx.text("pattern_name", pattern_name),
                 ctx.text("code", code),
@@ -71,9 +73,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
                 [ctx.text("tags", t) for t in tags],
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_patterns(
@@ -99,21 +100,20 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         solution: Annotated[str, Field(description="The complete solution (code and/or steps).")],
         language: Annotated[str | None, Field(description="Programming language, if any.")] = None,
         context: Annotated[str, Field(description="Constraints, environment, caveats.")] = "",
-        success_metrics: Annotated[dict[str, Any], Field(description='e.g. {"success_rate": 1.0}.')] = {},
+        success_metrics: Annotated[SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')] = NO_SUCCESS_METRICS,
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = solution_draft(
                 ctx.text("problem", problem),
                 ctx.text("solution", solution),
                 language,
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_solutions(
@@ -135,7 +135,9 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         error_message: Annotated[str, Field(description="The error as printed, e.g. the last traceback line.")],
         context: Annotated[str, Field(description="What you were doing when it happened.")],
         resolution: Annotated[str, Field(description="What you did about it: commands, code changes.")],
-        success: Annotated[bool, Field(description="True if the resolution fixed the error; False if it did not.")],
+        success: Annotated[
+            bool, Field(description="True if the resolution fixed the error; False if it did not.", strict=True)
+        ],
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
     ) -> StoreResult:
         """Store how an error was resolved — or that an attempt failed, so nobody repeats it.
@@ -144,15 +146,14 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "resolution": "pip install fastapi uvicorn", "success": true}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role)
             draft = error_draft(
                 ctx.text("error_message", error_message),
                 ctx.optional_text("context", context),
                 ctx.text("resolution", resolution),
                 success,
-                agent=agent,
             )
-            return await ctx.app.memory.remember(draft)
+            return await ctx.app.memory.remember(caller.stamped(draft))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_error_solutions(
@@ -199,11 +200,35 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=DESTRUCTIVE)
     async def delete_memory(
         id: Annotated[str, Field(description="The id of the memory to delete.")],
+        reason: Annotated[str, Field(description="Why, e.g. 'wrong fix: the package is pyyaml'.")] = "",
     ) -> DeleteResult:
-        """Delete one memory for good (e.g. a wrong or harmful fix). Seeded knowledge returns on the next seeding."""
+        """Delete a memory you wrote (e.g. a wrong fix); an admin may delete any. It leaves recall at once but is
+        kept as a tombstone (who, when, why) that an admin can restore. For another agent's memory that did not
+        work, call report_outcome instead."""
         with tool_errors():
-            await ctx.begin()
-            return await ctx.app.memory.delete(id)
+            caller = await ctx.begin()
+            return await ctx.app.memory.delete(id, caller.agent, reason, any_writer=caller.admin)
+
+    @mcp.tool(annotations=WRITES)
+    async def restore_memory(
+        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
+    ) -> MemoryRecord:
+        """Admin: bring a deleted memory back, with its counts."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("restore deleted memories")
+            return await ctx.app.memory.restore(ctx.text("id", id))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_deleted_memories(
+        agent: Annotated[str | None, Field(description="Only memories this agent wrote.")] = None,
+        limit: Annotated[int, Field(description="How many, newest deletion first.", ge=1, le=1000)] = 20,
+    ) -> DeletedMemories:
+        """Admin: deleted memories (tombstones) with who deleted them, when and why."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("list deleted memories")
+            return DeletedMemories(memories=await ctx.app.memory.deleted(agent, limit))
 
     @mcp.tool(annotations=READ_ONLY)
     async def memory_stats() -> MemoryStats:
@@ -227,8 +252,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with tool_errors():
             title, content = ctx.text("title", title), ctx.text("content", content)
             metadata = ctx.json_object("metadata", metadata)
-            await ctx.begin()
-            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata)
+            caller = await ctx.begin()
+            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
 
     @mcp.tool(annotations=WRITES)
     async def seed_initial_knowledge() -> SeedCounts:
@@ -264,7 +289,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=APPENDS)
     async def report_outcome(
         memory_id: Annotated[str, Field(description="The id of a memory you recalled and used.")],
-        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.")],
+        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.", strict=True)],
         note: Annotated[str, Field(description="What happened, e.g. 'needed --upgrade too'. Optional.")] = "",
         agent_role: Annotated[str | None, Field(description="Who reports it.")] = None,
     ) -> OutcomeReport:
@@ -275,6 +300,6 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "note": "pip install fixed the import but uvicorn was missing too"}.
         """
         with tool_errors():
-            agent = await ctx.begin(agent_role)
-            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, agent)
+            caller = await ctx.begin(agent_role)
+            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
 

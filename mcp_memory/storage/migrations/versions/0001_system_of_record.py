@@ -79,6 +79,8 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.Float),
         sa.Column("digest_json", sa.Text),
         sa.Column("indexed_at", sa.Float),
+        sa.Column("task_words", sa.Integer),
+        sa.Column("event_words", sa.Integer),
     )
     op.create_index("episodes_by_start", "episodes", ["started_at"])
     op.create_index("episodes_by_status", "episodes", ["status", "started_at"])
@@ -87,7 +89,7 @@ def upgrade() -> None:
         "events",
         sa.Column("episode_id", sa.String(200), primary_key=True),
         sa.Column("seq", sa.Integer, primary_key=True),
-        sa.Column("event_type", sa.String(64), nullable=False),
+        sa.Column("event_type", sa.String(100), nullable=False),
         sa.Column("agent_role", sa.String(200), nullable=False),
         sa.Column("data_json", sa.Text, nullable=False),
         sa.Column("recorded_at", sa.Float, nullable=False),
