@@ -13,7 +13,7 @@ import anyio
 from mcp_memory.config import Settings
 from mcp_memory.embeddings import Embedder
 from mcp_memory.episodes import EpisodeService
-from mcp_memory.errors import MemoryStoreError
+from mcp_memory.errors import MemoryStoreError, StoreDamaged
 from mcp_memory.failures import FailureAnalyst
 from mcp_memory.knowledge import KnowledgeBase
 from mcp_memory.learning import PatternLearning
@@ -128,6 +128,8 @@ class MemoryApp:
                     self.reconcile()
                 if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
+            except StoreDamaged:  # start_error holds it: the server stops, saying so once (runner.stop_if_damaged)
+                return
             except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries
                 logger.warning("background start failed: %s", exc)
             except Exception:  # the first tool call retries and reports the cause to the agent

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from mcp_memory.errors import InvalidInput, MemoryStoreError
+
+logger = logging.getLogger(__name__)
 
 
 class RateLimited(MemoryStoreError):
@@ -46,13 +50,13 @@ class AgentTokens:
         if file is not None:
             if not file.is_file():
                 raise InvalidInput("MCP_MEMORY_TOKENS_FILE", f"{file} does not exist.")
-            self._reload_file()
+            self._reload_file(starting=True)
 
     @property
     def configured(self) -> bool:
         return bool(self._inline) or self._file is not None
 
-    def _reload_file(self) -> None:
+    def _reload_file(self, starting: bool = False) -> None:
         assert self._file is not None
         try:
             stat = self._file.stat()
@@ -60,9 +64,16 @@ class AgentTokens:
             self._file_tokens, self._file_stamp = {}, None  # a deleted file revokes its tokens
             return
         stamp = (stat.st_mtime, stat.st_size)
-        if stamp != self._file_stamp:
+        if stamp == self._file_stamp:
+            return
+        try:
             self._file_tokens = parse_tokens(self._file.read_text(), "MCP_MEMORY_TOKENS_FILE")
-            self._file_stamp = stamp
+        except (InvalidInput, OSError, UnicodeDecodeError) as exc:
+            if starting:
+                raise  # there is no good set to keep yet
+            # A half-written or mistyped file must not lock every agent out: keep serving the last good tokens.
+            logger.warning("%s: %s; the tokens read before stay in use until the file is fixed", self._file, exc)
+        self._file_stamp = stamp
 
     def agent_for(self, token: str) -> str | None:
         """The agent name a token belongs to, or None; compared in constant time."""
@@ -83,6 +94,12 @@ class AgentTokens:
             if hmac.compare_digest(form(candidate).encode(), presented.encode()):
                 found = name
         return found
+
+
+@functools.lru_cache(maxsize=16)
+def shared_tokens(inline: str | None, file: Path | None) -> AgentTokens:
+    """One ``AgentTokens`` per configuration in a process, so /mcp and the console follow one file (and warn once)."""
+    return AgentTokens(inline, file)
 
 
 class RateLimiter:

@@ -133,6 +133,8 @@ def configure_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
+    # Everything this program writes holds memories or secrets (the store, sessions, exports): the user's alone.
+    os.umask(0o077)
     if command == "demo":
         from mcp_memory.demo import run_demo
 

@@ -85,7 +85,7 @@ def _owner_pid(app: MemoryApp) -> str:
 
 def run_import(app: MemoryApp, path: Path, *, skip_bad: bool, batch_size: int, quiet: bool = False) -> ImportReport:
     with sole_writer(app):  # first: a running server is reported before a large file is read
-        checked = check_file(path)
+        checked = check_file(path, app.settings.max_text_chars)
         progress = Progress(checked.records, "importing", enabled=False if quiet else None)
         report = import_file(app, path, skip_bad=skip_bad, batch_size=batch_size, progress=progress.advance,
                              checked=checked)

@@ -85,6 +85,23 @@ class Settings(BaseSettings):
         default=None, description="Extra Host names accepted over HTTP when bound to a non-loopback address."
     )
     max_request_bytes: int = Field(default=4_000_000, ge=1024, description="Largest HTTP request body.")
+    max_sessions_per_agent: int = Field(
+        default=64, ge=1, description="Open MCP sessions one agent (token) may hold over HTTP; more get 429."
+    )
+    max_connections_per_address: int = Field(
+        default=256, ge=1, description="Open HTTP connections from one client address; more are refused."
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="A client that has not sent its request headers by then is dropped."
+    )
+    max_auth_failures: int = Field(
+        default=20, ge=1, description="Requests refused for a wrong or missing token per client address per minute "
+        "before that address gets 429 for the rest of the minute."
+    )
+    trusted_proxies: str | None = Field(
+        default=None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
+        "nobody's if unset."
+    )
 
     @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", "cache_dir", mode="after")
     @classmethod
@@ -110,6 +127,9 @@ class Settings(BaseSettings):
 
     def allowed_host_list(self) -> list[str]:
         return [h.strip() for h in (self.allowed_hosts or "").split(",") if h.strip()]
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [h.strip() for h in (self.trusted_proxies or "").split(",") if h.strip()]
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -36,3 +36,7 @@ class Forbidden(MemoryStoreError):
 
 class CannotStart(Unavailable):
     """The store cannot be opened or the server cannot listen: the message names the cause and the fix."""
+
+
+class StoreDamaged(CannotStart):
+    """A store file cannot be read: retrying will not mend it; whoever runs the server must (the message says how)."""

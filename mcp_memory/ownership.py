@@ -10,16 +10,21 @@ it over. Nothing is spawned, so nothing can be orphaned.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mcp_memory.errors import Unavailable
+
+logger = logging.getLogger(__name__)
 
 LOCK_NAME = "owner.lock"
 INFO_NAME = "owner.json"
@@ -34,12 +39,46 @@ class OwnerInfo:
 
 
 def socket_path_for(data_dir: Path) -> Path:
-    """The owner's socket: in the data dir when the path is short enough, else in the temp dir."""
+    """The owner's socket: in the data dir when the path is short enough, else in this user's private folder in
+    the temp dir (other processes find it in ``owner.json``)."""
     beside = data_dir / "owner.sock"
     if len(str(beside)) < _SOCKET_PATH_LIMIT:
         return beside
     digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:20]
-    return Path(tempfile.gettempdir()) / f"mcp-memory-{digest}.sock"
+    return private_temp_dir() / f"{digest}.sock"
+
+
+def private_temp_dir() -> Path:
+    """``<temp>/mcp-memory-<uid>``, a directory only this user can enter.
+
+    The temp dir is shared, so another user may have created that name first (to catch the socket and the
+    secret sent over it). It is used only when it is a real directory owned by this user with mode 0700;
+    otherwise a fresh directory with an unguessable name is made instead.
+    """
+    uid = os.geteuid()
+    folder = Path(tempfile.gettempdir()) / f"mcp-memory-{uid}"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=f"mcp-memory-{uid}-"))
+    try:
+        found = os.lstat(folder)
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=f"mcp-memory-{uid}-"))
+    if stat.S_ISDIR(found.st_mode) and found.st_uid == uid and stat.S_IMODE(found.st_mode) == 0o700:
+        return folder
+    logger.warning("%s is not a private directory of this user; the owner's socket goes elsewhere", folder)
+    return Path(tempfile.mkdtemp(prefix=f"mcp-memory-{uid}-"))
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) readable by this user only; an existing one of ours is made so too."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours, or a read-only file system: nothing to tighten
+        if path.stat().st_uid == os.geteuid() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o700)
 
 
 class StoreOwnership:
@@ -47,7 +86,7 @@ class StoreOwnership:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.socket_path = socket_path_for(data_dir)
+        self.socket_path = data_dir / "owner.sock"  # where it is, once this process owns the store
         self._lock_fd: int | None = None
         self.secret = ""
 
@@ -59,7 +98,7 @@ class StoreOwnership:
         """Take ownership if nobody holds it; publish the socket and a fresh secret for other processes."""
         if self._lock_fd is not None:
             return True
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         fd = os.open(self.data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -67,6 +106,7 @@ class StoreOwnership:
             os.close(fd)
             return False
         self._lock_fd = fd
+        self.socket_path = socket_path_for(self.data_dir)
         self.secret = secrets.token_urlsafe(32)
         self.socket_path.unlink(missing_ok=True)  # left by an owner that was killed
         info = {"pid": os.getpid(), "socket": str(self.socket_path), "secret": self.secret}

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_memory.app import MemoryApp
 from mcp_memory.auth import RateLimiter
 from mcp_memory.config import Settings
-from mcp_memory.errors import CannotStart
+from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.ownership import StoreOwnership
 from mcp_memory.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.server import (
@@ -108,21 +112,34 @@ async def start_owner_socket(
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,
-        uds=str(ownership.socket_path),
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    listening = _private_unix_socket(ownership.socket_path)
     stopped = anyio.Event()
 
     async def run() -> None:
         try:
-            await server.serve()
+            await server.serve(sockets=[listening])
         finally:
             stopped.set()
 
     task_group.start_soon(run)
     return server, stopped
+
+
+def _private_unix_socket(path: Path) -> socket.socket:
+    """A listening Unix socket only this user may connect to (uvicorn's own would be 0666)."""
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listening.bind(str(path))
+        os.chmod(path, 0o600)
+        listening.listen(2048)
+    except OSError:
+        listening.close()
+        raise
+    return listening
 
 
 async def serve_front(
@@ -131,6 +148,7 @@ async def serve_front(
     console: Any = None,
     console_only: bool = False,
     listening: socket.socket | None = None,
+    stop: anyio.Event | None = None,
 ) -> None:
     """The transport agents talk to: stdio, or streamable HTTP at /mcp on ``listening`` (with the web console on
     ``console``)."""
@@ -152,17 +170,53 @@ async def serve_front(
         starlette_app = front.streamable_http_app(**options)
     else:
         starlette_app = front.streamable_http_app(**options, **user_auth(settings))
+    _cap_sessions(starlette_app, settings)
     starlette_app = explain_unauthorized(starlette_app)
     if console is not None:
         from mcp_memory.console.app import build_console, with_console
 
         console_app = build_console(console, settings)
         starlette_app = console_app if console_only else with_console(starlette_app, console_app)
-    server = _uvicorn_server(
-        starlette_app, quiet_signals=False, host=settings.host, port=settings.port,
-        log_level=settings.log_level.lower(),
+    await _serve_http(starlette_app, settings, stop or anyio.Event(), listening)
+
+
+def _cap_sessions(mcp_app: Any, settings: Settings) -> None:
+    """Per-agent session limit, inside the MCP app's authentication (which names the agent)."""
+    from mcp.server.streamable_http_manager import DEFAULT_SESSION_IDLE_TIMEOUT
+    from starlette.middleware import Middleware
+
+    from mcp_memory.http_limits import SessionCap
+
+    mcp_app.user_middleware.append(
+        Middleware(SessionCap, limit=settings.max_sessions_per_agent, idle_seconds=DEFAULT_SESSION_IDLE_TIMEOUT)
     )
-    await server.serve(sockets=[listening] if listening is not None else None)
+
+
+async def _serve_http(
+    asgi_app: Any, settings: Settings, stop: anyio.Event, listening: socket.socket | None = None
+) -> None:
+    """uvicorn on the settings' address, with the connection limits, the failed-token throttle, and proxies'
+    X-Forwarded-For believed only from MCP_MEMORY_TRUSTED_PROXIES (uvicorn would believe any local process)."""
+    from mcp_memory.http_connections import guarded_protocol, watch_descriptors
+    from mcp_memory.http_limits import AuthFailureThrottle
+
+    trusted = settings.trusted_proxy_list()
+    watch_descriptors()
+    protocol = guarded_protocol(settings.max_connections_per_address, settings.header_timeout_seconds, trusted)
+    server = _uvicorn_server(
+        AuthFailureThrottle(asgi_app, settings.max_auth_failures), quiet_signals=False, host=settings.host,
+        port=settings.port, log_level=settings.log_level.lower(), http=protocol, proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+
+    async def stop_when_told() -> None:
+        await stop.wait()
+        server.should_exit = True  # a graceful stop: uvicorn reports a cancelled one as an error
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(stop_when_told)
+        await server.serve(sockets=[listening] if listening is not None else None)
+        group.cancel_scope.cancel()
 
 
 def local_console(app: MemoryApp, settings: Settings) -> Any:
@@ -211,12 +265,18 @@ async def serve_unstartable(settings: Settings, problem: CannotStart) -> None:
 async def _serve_store(settings: Settings, console_only: bool, listening: socket.socket | None) -> None:
     # Over HTTP the store is opened before listening: a server that cannot reach it exits with the reason.
     open_first = settings.transport == "http"
+    damaged: list[StoreDamaged] = []
+    stop = anyio.Event()
     if settings.chroma_url:
         app = MemoryApp(settings)
         if open_first:
             await app.open_store()
-        app.start_in_background()
-        await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+            await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening, stop)
+            task_group.cancel_scope.cancel()
+        if damaged:
+            raise damaged[0]
         return
 
     ownership = StoreOwnership(settings.data_dir)
@@ -228,7 +288,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         owned_apps.append(app)
         if open_now:
             await app.open_store()
-        app.start_in_background()
+        task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
         return build_server(app, limiter=limiter)
@@ -251,7 +311,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
 
                     console = OwnerData(ownership, link, lambda: owned_apps[-1] if owned_apps else None)
             try:
-                await serve_front(front, settings, console, console_only, listening)
+                await serve_front(front, settings, console, console_only, listening, stop)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
                 for server, _ in socket_servers:
@@ -262,3 +322,25 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                 task_group.cancel_scope.cancel()
     finally:
         ownership.release()
+    if damaged:
+        raise damaged[0]
+
+
+async def stop_if_damaged(
+    app: MemoryApp, warmup: threading.Thread | None, damaged: list[StoreDamaged], stop: anyio.Event
+) -> None:
+    """A damaged store file does not mend by retrying: stop serving, so that ``serve`` exits naming it."""
+    if warmup is None:
+        return
+    await anyio.to_thread.run_sync(warmup.join, abandon_on_cancel=True)
+    problem = app.start_error
+    # Only damage stops the server: a database or Chroma server out of reach may come back, and the next tool call
+    # retries the start and tells the agent why it failed.
+    if isinstance(problem, StoreDamaged):
+        damaged.append(problem)
+        stop.set()  # HTTP stops gracefully
+        if app.settings.transport == "stdio":
+            # The SDK reads stdin in a thread that no cancellation reaches while the client keeps stdin open: say
+            # why and leave now (the kernel lets go of the store's lock; the next owner replaces what is left).
+            print(f"mcp-memory serve: {problem}", file=sys.stderr, flush=True)
+            os._exit(1)

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from mcp_memory import __version__
 from mcp_memory.app import MemoryApp
-from mcp_memory.auth import AgentTokens, RateLimiter
+from mcp_memory.auth import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.config import Settings
 from mcp_memory.tools import episode_tools, learning_tools, memory_tools
 from mcp_memory.tools.context import ToolContext, current_agent
@@ -126,7 +126,7 @@ def explain_unauthorized(app: Any) -> Any:
 
 def user_auth(settings: Settings) -> dict[str, Any]:
     """Bearer-token auth for agents when tokens are configured (keyword arguments for the SDK)."""
-    tokens = AgentTokens(settings.tokens, settings.tokens_file)
+    tokens = shared_tokens(settings.tokens, settings.tokens_file)
     if not tokens.configured:
         return {}
     return {"token_verifier": AgentTokenVerifier(tokens), "auth": _auth_settings(settings)}

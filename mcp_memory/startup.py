@@ -8,16 +8,17 @@ import tempfile
 from pathlib import Path
 
 from mcp_memory.errors import CannotStart, MemoryStoreError
+from mcp_memory.ownership import private_dir
 
 ELSEWHERE = "choose another data dir with --data-dir (MCP_MEMORY_DATA_DIR)"
 
 
 def check_data_dir(path: Path) -> None:
-    """Create the data dir if needed and prove this process can write in it."""
+    """Create the data dir if needed (readable by this user only) and prove this process can write in it."""
     if path.exists() and not path.is_dir():
         raise CannotStart(f"The data dir {path} is a file, not a folder. Move the file away, or {ELSEWHERE}.")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except NotADirectoryError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.errors import Conflict, InvalidInput, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 from mcp_memory.redraft import embed_text_of
+from mcp_memory.storage.memory_rows import LEGACY_NOTES_KEY
 from mcp_memory.store import StoredItem
 from mcp_memory.transfer_episodes import EpisodeLine, episode_lines, insert_episodes
 
@@ -43,6 +45,12 @@ READ_BATCH = 1000
 WRITE_BATCH = 1000
 EPISODE_BATCH = 200
 MAX_REPORTED_BAD_LINES = 1000
+# A line is read into memory whole, and parsing takes several times its size: longer ones are bad lines, skipped
+# without being read in. Generous, because an episode line carries all of its events.
+MAX_LINE_BYTES = 32 * 2**20
+# A stored text joins at most three text arguments (a solution's problem, solution and context) and their labels.
+CONTENT_PARTS = 3
+CONTENT_LABEL_CHARS = 100
 
 Progress = Callable[[int], None]
 
@@ -257,10 +265,10 @@ class FileCheck:
     dimensions: set[int] = field(default_factory=set)
 
 
-def check_file(path: Path) -> FileCheck:
+def check_file(path: Path, max_text_chars: int) -> FileCheck:
     """First pass: read and check every line without writing anything."""
     found = FileCheck()
-    for number, parsed, dimension in _checked_lines(path):
+    for number, parsed, dimension in _checked_lines(path, max_text_chars):
         if isinstance(parsed, ValueError):
             found.bad_total += 1
             if len(found.bad) < MAX_REPORTED_BAD_LINES:
@@ -276,13 +284,19 @@ def check_file(path: Path) -> FileCheck:
     return found
 
 
-def _checked_lines(path: Path) -> Iterator[tuple[int, Header | MemoryLine | EpisodeLine | ValueError, int | None]]:
+def _checked_lines(
+    path: Path, max_text_chars: int
+) -> Iterator[tuple[int, Header | MemoryLine | EpisodeLine | ValueError, int | None]]:
     """Every line checked — the same way by both passes — with its vector's length; a bad line comes as the
     ValueError saying what is wrong with it."""
     header: Header | None = None
     for number, line in _numbered_lines(path):
         try:
+            if line is None:
+                raise ValueError(f"the line is longer than {MAX_LINE_BYTES // 2**20} MiB; it was not read")
             parsed = _parse(line)
+            if isinstance(parsed, MemoryLine):
+                _check_memory(parsed, max_text_chars)
             dimension = _dimension(parsed, header)
         except ValueError as exc:
             yield number, exc, None
@@ -313,7 +327,7 @@ def import_file(
 ) -> ImportReport:
     """Import an export file into ``app``'s store; see the module docstring for the guarantees."""
     start = time.monotonic()
-    found = checked or check_file(path)
+    found = checked or check_file(path, app.settings.max_text_chars)
     if found.bad_total and not skip_bad:
         raise BadImportFile(path, found.bad, found.bad_total)
     if found.with_vectors:
@@ -322,7 +336,7 @@ def import_file(
     app.store.open()
     with _Writer(app) as writer:
         importer = _Importer(app, writer, report, batch_size, progress)
-        for _, parsed, _ in _checked_lines(path):
+        for _, parsed, _ in _checked_lines(path, app.settings.max_text_chars):
             if not isinstance(parsed, ValueError):  # a bad line was reported by the first pass
                 importer.take(parsed)
         importer.flush_all()
@@ -455,11 +469,18 @@ def _metadata(line: MemoryLine) -> dict[str, Any]:
     return metadata
 
 
-def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines with their numbers, as bytes: a line that is not UTF-8 is one bad line, not a bad file."""
+def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
+    """Non-blank lines with their numbers, as bytes (a line that is not UTF-8 is one bad line, not a bad file);
+    None for a line longer than ``MAX_LINE_BYTES``, which is skipped a megabyte at a time."""
     with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(2**20)) and not rest.endswith(b"\n"):
+                    pass
+                yield number, None
+            elif line.strip():
                 yield number, line
 
 
@@ -473,6 +494,61 @@ def _parse(line: bytes) -> Header | MemoryLine | EpisodeLine:
     if isinstance(parsed, MemoryLine) and parsed.metadata.get("type", parsed.type) != parsed.type:
         raise ValueError(f"metadata type {parsed.metadata['type']!r} differs from type {parsed.type!r}")
     return parsed
+
+
+# Metadata the services read back with a fixed type; anything else of a memory's metadata is kept as it is.
+_COUNTERS = ("usage_count", "success_count", "failure_count")
+_TIMES = ("created_at", "updated_at")
+_TEXTS = ("type", "title", "language", "agent", "source", "content_hash", "tags", "signature", "last_failure_note")
+_JSON_OBJECTS = ("fields_json", "metadata_json")
+
+
+def _check_memory(line: MemoryLine, max_text_chars: int) -> None:
+    """What a store through the tools could have written: text no longer than theirs, and metadata of the types
+    every reader expects (a counter that is not a number would break each search that reads it)."""
+    longest = CONTENT_PARTS * max_text_chars + CONTENT_LABEL_CHARS
+    if len(line.content) > longest:
+        raise ValueError(
+            f"content: {len(line.content):,} characters; stores take at most {longest:,} "
+            "(MCP_MEMORY_MAX_TEXT_CHARS per text argument)"
+        )
+    metadata = line.metadata
+    for key, value in metadata.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"metadata.{key}: {value} is not a finite number")
+    for key in _COUNTERS:
+        if key in metadata and not (_is_int(metadata[key]) and metadata[key] >= 0):
+            raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a whole number of 0 or more")
+    for key in _TIMES:
+        if key in metadata and not (_is_number(metadata[key]) and metadata[key] >= 0):
+            raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a Unix time in seconds")
+    for key in _TEXTS:
+        if key in metadata and not isinstance(metadata[key], str):
+            raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a string")
+    for key in _JSON_OBJECTS:
+        if key in metadata and not isinstance(_json_or_none(metadata[key]), dict):
+            raise ValueError(f"metadata.{key}: is not a JSON object in a string, e.g. \"{{}}\"")
+    if LEGACY_NOTES_KEY in metadata:
+        notes = _json_or_none(metadata[LEGACY_NOTES_KEY])
+        if not isinstance(notes, list) or not all(isinstance(note, dict) for note in notes):
+            raise ValueError(f"metadata.{LEGACY_NOTES_KEY}: is not a JSON list of objects in a string")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
+def _json_or_none(value: Any) -> Any:
+    if not isinstance(value, str):
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
 
 
 def _first_problem(exc: PydanticValidationError) -> str:

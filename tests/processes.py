@@ -21,7 +21,10 @@ START_TIMEOUT = 90.0
 class ServerProcess:
     """One ``mcp-memory serve`` subprocess; its stderr goes to a file so a full pipe never blocks it."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, port: int | None = None) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str], log_path: Path, port: int | None = None,
+        limit_files: int | None = None,
+    ) -> None:
         self.log_path = log_path
         self.port = port
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
@@ -32,6 +35,10 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             env=env,
         )
+        if limit_files:  # set at once, long before the interpreter has started up and listens
+            import resource
+
+            resource.prlimit(self.process.pid, resource.RLIMIT_NOFILE, (limit_files, limit_files))
 
     @property
     def pid(self) -> int:

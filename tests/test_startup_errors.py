@@ -77,7 +77,7 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     ),
     "stats on a store that is not a database": (
         lambda tmp: ["stats", "--data-dir", str(not_a_database(tmp))],
-        "(file is not a database). Check that",
+        "is damaged (file is not a database). Stop every server on it, move it aside, and restore the latest backup",
     ),
 }
 

@@ -178,6 +178,21 @@ async def test_equal_texts_in_one_import_are_embedded_once(
           '"success": null, "metrics": {}, "summary": "", "started_at": 1, "updated_at": 1, "ended_at": null, '
           '"events": [{"seq": 2, "event_type": "a", "agent_role": "b", "data": {}, "recorded_at": 1}]}'), "numbered"),
         ('{"kind": "other"}', "kind"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"usage_count": "NaN-string"}}',
+         "metadata.usage_count: 'NaN-string' is not a whole number"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"success_count": -3}}',
+         "metadata.success_count"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"created_at": "yesterday"}}',
+         "metadata.created_at"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"fields_json": "{not json"}}',
+         "metadata.fields_json: is not a JSON object"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"metadata_json": "[1, 2]"}}',
+         "metadata.metadata_json"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"title": 7}}', "metadata.title"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"weight": NaN}}',
+         "not a finite number"),
+        ('{"kind": "memory", "id": "x", "type": "error", "content": "' + "x" * 300_101 + '", "metadata": {}}',
+         "content: 300,101 characters; stores take at most 300,100"),
     ],
 )
 async def test_a_bad_line_aborts_the_import_before_anything_is_written(
@@ -192,6 +207,24 @@ async def test_a_bad_line_aborts_the_import_before_anything_is_written(
     assert "nothing was imported" in str(raised.value)
     assert sum(restored.store.count(t) for t in ("pattern", "solution", "error", "best_practice")) == 0
     assert restored.episodes.store.count() == 0
+
+
+async def test_a_line_too_long_to_read_is_a_bad_line_and_the_lines_after_it_still_count(
+    filled: MemoryApp, tmp_path: Path, embedder: Embedder
+) -> None:
+    lines = export_text(filled).splitlines()
+    path = tmp_path / "huge.jsonl"
+    with path.open("w") as out:
+        out.write(lines[0] + "\n" + lines[1] + "\n")
+        out.write('{"kind": "memory", "id": "x", "type": "error", "metadata": {}, "content": "')
+        for _ in range(40):  # 40 MiB on one line
+            out.write("x" * 2**20)
+        out.write('"}\n')
+        out.write("".join(line + "\n" for line in lines[2:]))
+    restored = fresh_app(tmp_path, "restored", embedder)
+    report = import_file(restored, path, skip_bad=True)
+    assert [(b.line, b.error) for b in report.bad_lines] == [(3, "the line is longer than 32 MiB; it was not read")]
+    assert report.memories_added == len(DRAFTS) + 11
 
 
 async def test_skip_bad_imports_the_good_lines_and_lists_the_bad_ones(

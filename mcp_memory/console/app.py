@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from mcp_memory.auth import AgentTokens
+from mcp_memory.auth import AgentTokens, shared_tokens
 from mcp_memory.config import Settings
 from mcp_memory.console import render
 from mcp_memory.console.auth import ConsoleAuth, RequireLogin
@@ -93,7 +93,7 @@ class SecurityHeaders:
 def build_console(data: ConsoleData, settings: Settings, tokens: AgentTokens | None = None) -> Starlette:
     """The console over ``data``; with ``tokens`` (default: the settings' tokens) it asks for one to log in."""
     if tokens is None and (settings.tokens or settings.tokens_file):
-        tokens = AgentTokens(settings.tokens, settings.tokens_file)
+        tokens = shared_tokens(settings.tokens, settings.tokens_file)
     sessions = None
     if tokens is not None:  # kept with the memory, so sessions outlive restarts and every server knows them
         sessions = ConsoleSessions(Database(settings.database_url, settings.data_dir), settings.port)

@@ -111,8 +111,14 @@ def wants_json(request: Request) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """A path on this site to go to after logging in (never another site)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A path on this site to go to (never another site): one ``/``, then anything but a second ``/`` or ``\\``.
+
+    Browsers drop tabs and newlines from a URL and read ``\\`` as ``/``, so ``/<TAB>/evil.com`` would be
+    ``//evil.com``; control characters are refused outright.
+    """
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
     return target
 
@@ -152,7 +158,7 @@ class RequireLogin:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="mcp-memory console"'},
             )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         if request.method == "GET" and request.headers.get("sec-fetch-site") == "cross-site":
             # A link followed from another site arrives without the SameSite=Strict cookie; opening the same
             # address again from this site sends it (and a browser that is not logged in gets the login page).

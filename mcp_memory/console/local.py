@@ -22,7 +22,7 @@ from mcp_memory.console.models import (
     StoreOverview,
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
-from mcp_memory.errors import NotFound
+from mcp_memory.errors import MemoryStoreError, NotFound
 from mcp_memory.models import (
     MEMORY_TYPES,
     EpisodeReplay,
@@ -71,7 +71,9 @@ class LocalData:
             try:
                 self.app.start_blocking()
                 self.trends.peek()
-            except Exception:  # the first page that needs the store reports the cause
+            except MemoryStoreError:  # the server's own start reports it; the first page that needs the store too
+                pass
+            except Exception:
                 logger.exception("warming up the console failed")
 
         thread = threading.Thread(target=warm, name="mcp-memory-console-warmup", daemon=True)

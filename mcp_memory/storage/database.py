@@ -24,8 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.errors import CannotStart, InvalidInput, Unavailable
+from mcp_memory.errors import CannotStart, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.startup import check_data_dir
+from mcp_memory.storage.space import SpaceReserve
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Database:
         # SQLite writers of this process queue here: only writers of other processes meet SQLite's busy handler,
         # which sleeps in steps of up to 100 ms.
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self.reserve = SpaceReserve(self.path.with_name(f".{self.path.name}.reserve")) if self.path else None
 
     @property
     def is_open(self) -> bool:
@@ -110,6 +112,8 @@ class Database:
                     raise self._cannot_open(exc) from exc
                 raise
             self._engine = engine
+            if self.reserve is not None:
+                self.reserve.keep()
 
     def _cannot_open(self, exc: Exception) -> CannotStart:
         """Why the database did not open, and what to do about it (not the advice for a failed store)."""
@@ -221,13 +225,21 @@ class Database:
             yield connection
 
     @contextmanager
-    def write(self) -> Iterator[Any]:
-        """A connection in one write transaction: committed when the block ends, rolled back if it raises."""
+    def write(self, frees_space: bool = False) -> Iterator[Any]:
+        """A connection in one write transaction: committed when the block ends, rolled back if it raises.
+
+        A write that ``frees_space`` (a delete) may use the reserve on a full disk: undoing a half-done store, or
+        making room, must not fail for want of the room it makes.
+        """
         lock = self._write_lock or _NO_LOCK
+        if frees_space and self.reserve is not None:
+            self.reserve.release_if_low()
         with lock, self._translated(), self.engine.connect() as connection:
             connection = connection.execution_options(write=True)
             with connection.begin():
                 yield connection
+        if frees_space and self.reserve is not None:
+            self.reserve.keep()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -243,6 +255,17 @@ class Database:
                 "Retry shortly."
             ) from exc
         except DBAPIError as exc:
+            cause = _first_line(exc.orig)
+            if _is_disk_full(exc):
+                raise Unavailable(
+                    f"The disk holding the database {self.shown} is full ({cause}): this request was not saved. "
+                    "Free space on that disk, then retry."
+                ) from exc
+            if self.is_sqlite and any(sign in cause for sign in DAMAGED_SIGNS):
+                raise StoreDamaged(
+                    f"The database file {self.path} is damaged ({cause}). Stop every server on it, move it aside, "
+                    "and restore the latest backup into a new data dir: mcp-memory import BACKUP.jsonl --data-dir DIR."
+                ) from exc
             if exc.connection_invalidated or _is_unavailable(exc):
                 raise Unavailable(
                     f"The database {self.shown} cannot be used now ({_first_line(exc.orig)}). Retry in a few "
@@ -289,6 +312,15 @@ class _NoLock:
 
 
 _NO_LOCK = _NoLock()
+
+
+# What SQLite (ours, or the one inside Chroma) says of a file that is not, or no longer, a database.
+DAMAGED_SIGNS = ("file is not a database", "database disk image is malformed")
+
+
+def _is_disk_full(exc: Any) -> bool:
+    """SQLite's SQLITE_FULL, or PostgreSQL's disk_full (SQLSTATE 53100)."""
+    return "database or disk is full" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "53100"
 
 
 def _is_unavailable(exc: Any) -> bool:

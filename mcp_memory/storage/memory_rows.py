@@ -273,7 +273,7 @@ class MemoryRows:
             return 0
         now = time.time()
         columns = [c.name for c in memories.columns]
-        with self.db.write() as conn:
+        with self.db.write(frees_space=True) as conn:
             buried = 0
             for chunk in _chunks([item_id for item_id, _ in items]):
                 conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk)))  # an earlier burial of the same id

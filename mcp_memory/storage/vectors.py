@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
-from mcp_memory.errors import CannotStart, Conflict, InvalidInput
+from mcp_memory.errors import CannotStart, Conflict, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.models import MemoryType
 from mcp_memory.startup import check_data_dir
+from mcp_memory.storage.database import DAMAGED_SIGNS
+from mcp_memory.storage.space import LOW_SPACE_BYTES, free_bytes
 
 COLLECTION_NAMES: dict[MemoryType, str] = {
     "pattern": "code_patterns",
@@ -39,6 +42,7 @@ class ChromaIndex:
         self._client: Any = None
         self._collections: dict[MemoryType, Any] = {}
         self._open_lock = threading.Lock()
+        self._damaged: StoreDamaged | None = None
 
     @property
     def is_open(self) -> bool:
@@ -53,7 +57,10 @@ class ChromaIndex:
         with self._open_lock:
             if self._client is not None:
                 return
+            if self._damaged is not None:  # Chroma cannot be asked twice: its second answer is a confusing one
+                raise self._damaged
             import chromadb
+            import chromadb.errors
             from chromadb.config import Settings as ChromaSettings
 
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -93,6 +100,14 @@ class ChromaIndex:
                 raise CannotStart(
                     f"Cannot open the Chroma store at {self.location} ({exc}). Check the data dir or the Chroma server."
                 ) from exc
+            except chromadb.errors.ChromaError as exc:
+                if self._data_dir is not None and not self._chroma_url and any(s in str(exc) for s in DAMAGED_SIGNS):
+                    self._damaged = StoreDamaged(
+                        f"The vector index {self._data_dir / 'chroma'} is damaged ({exc}). Stop the server, move that "
+                        "folder aside and start again: the index is rebuilt from the database."
+                    )
+                    raise self._damaged from exc
+                raise
             except ValueError as exc:
                 if "Could not connect" in str(exc):
                     raise CannotStart(
@@ -158,11 +173,30 @@ class ChromaIndex:
     def upsert(
         self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any
     ) -> None:
-        self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=embeddings)
+        with self._writing():
+            self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=embeddings)
 
     def delete(self, memory_type: MemoryType, ids: list[str]) -> None:
         if ids:
-            self.collection(memory_type).delete(ids=ids)
+            with self._writing():
+                self.collection(memory_type).delete(ids=ids)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write of the embedded index on a full disk says so (Chroma's own message does not)."""
+        import chromadb.errors
+
+        try:
+            yield
+        except (chromadb.errors.ChromaError, OSError) as exc:
+            folder = self._data_dir / "chroma" if self._data_dir is not None and not self._chroma_url else None
+            free = free_bytes(folder) if folder is not None else None
+            if folder is not None and free is not None and free < LOW_SPACE_BYTES:
+                raise Unavailable(
+                    f"The disk holding the vector index {folder} is full ({free:,} bytes free; {exc}). Free space on "
+                    "that disk, then retry."
+                ) from exc
+            raise
 
     def count(self, memory_type: MemoryType) -> int:
         return int(self.collection(memory_type).count())
