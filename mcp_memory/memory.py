@@ -132,7 +132,7 @@ class MemoryService:
         except BaseException:
             for memory_type, ids in inserted.items():
                 try:
-                    self.store.delete_many(memory_type, ids)
+                    self.store.discard(memory_type, ids)
                 except Exception:  # the next start's reconcile embeds what is left
                     logger.exception("could not remove rows whose vectors failed")
             raise

@@ -322,6 +322,13 @@ class MemoryStore:
     def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
         self.delete_many(memory_type, [item_id], by, reason)
 
+    def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
+        """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
+        self.rows.discard([(item_id, memory_type) for item_id in ids])
+        self.index.delete(memory_type, ids)
+        for listener in self._listeners:
+            listener.removed(memory_type, ids)
+
     def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
         """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
         ``reconcile`` removes."""

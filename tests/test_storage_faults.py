@@ -49,6 +49,8 @@ async def test_on_a_full_disk_a_store_fails_naming_it_and_nothing_of_it_is_saved
         assert "is full" in failure and "Free space on that disk" in failure, failure
         stats = await tool(client, "memory_stats")  # still serving
         assert stats["total"] == acknowledged  # the failed store left nothing behind
+        deleted = await tool(client, "list_deleted_memories")
+        assert deleted["memories"] == []  # not even a tombstone: it never was a memory
 
 
 def damage(path: Path) -> None:

@@ -267,6 +267,18 @@ class MemoryRows:
             )
             return Counters(counted.usage_count, counted.success_count, counted.failure_count)
 
+    def discard(self, items: Sequence[tuple[str, str]]) -> int:
+        """Remove rows that never were a memory anyone saw: a store whose vector could not be written."""
+        if not items:
+            return 0
+        with self.db.write(frees_space=True) as conn:
+            gone = 0
+            for chunk in _chunks([item_id for item_id, _ in items]):
+                conn.execute(delete(outcome_votes).where(outcome_votes.c.memory_id.in_(chunk)))
+                gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
+            self._changed(conn, list(items), "delete", time.time())
+            return gone
+
     def bury(self, items: Sequence[tuple[str, str]], by: str, reason: str) -> int:
         """Delete memories given as (id, type) into tombstones that keep who, when and why; returns how many."""
         if not items:
