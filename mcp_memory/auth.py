@@ -20,20 +20,28 @@ class RateLimited(MemoryStoreError):
     """An agent sent more requests per second than allowed."""
 
 
-def parse_tokens(text: str, source: str) -> dict[str, str]:
-    """``name:token`` entries (comma- or newline-separated; ``#`` comments) as a token → agent name map."""
-    tokens: dict[str, str] = {}
+ROLES = ("reader", "writer", "admin")
+DEFAULT_ROLE = "writer"
+
+
+def parse_tokens(text: str, source: str) -> dict[str, tuple[str, str]]:
+    """``name:token[:role]`` entries (comma- or newline-separated; ``#`` comments) as a token → (agent, role) map.
+    The role is reader, writer (the default) or admin."""
+    tokens: dict[str, tuple[str, str]] = {}
     for number, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
         entry = raw.split("#", 1)[0].strip()
         if not entry:
             continue
         name, sep, token = entry.partition(":")
-        name, token = name.strip(), token.strip()
+        name, token, role = name.strip(), token.strip(), DEFAULT_ROLE
+        head, colon, tail = token.rpartition(":")
+        if colon and tail.strip() in ROLES:
+            token, role = head.strip(), tail.strip()
         if not sep or not name or not token:
-            raise InvalidInput(source, f"entry {number} is not 'agent-name:token'.", "Write e.g. agent-a:s3cret.")
+            raise InvalidInput(source, f"entry {number} is not 'agent-name:token[:role]'.", "Write e.g. agent-a:s3cret:writer.")
         if len(token) < 8:
             raise InvalidInput(source, f"the token of '{name}' is shorter than 8 characters.", "Use a long random token.")
-        tokens[token] = name
+        tokens[token] = (name, role)
     return tokens
 
 
@@ -44,7 +52,7 @@ class AgentTokens:
     def __init__(self, inline: str | None, file: Path | None) -> None:
         self._inline = parse_tokens(inline, "MCP_MEMORY_TOKENS") if inline else {}
         self._file = file
-        self._file_tokens: dict[str, str] = {}
+        self._file_tokens: dict[str, tuple[str, str]] = {}
         self._file_stamp: tuple[float, int] | None = None
         self._lock = threading.Lock()
         if file is not None:
@@ -77,22 +85,29 @@ class AgentTokens:
 
     def agent_for(self, token: str) -> str | None:
         """The agent name a token belongs to, or None; compared in constant time."""
+        found = self.identity_for(token)
+        return found[0] if found else None
+
+    def identity_for(self, token: str) -> tuple[str, str] | None:
+        """The (agent, role) a token belongs to, or None."""
         return self._agent_matching(token, lambda known: known)
 
     def agent_for_digest(self, digest: str) -> str | None:
         """The agent whose token has this SHA-256 hex digest (a stored login session's), or None."""
-        return self._agent_matching(digest, lambda known: hashlib.sha256(known.encode()).hexdigest())
+        found = self._agent_matching(digest, lambda known: hashlib.sha256(known.encode()).hexdigest())
+        return found[0] if found else None
 
-    def _agent_matching(self, presented: str, form: Callable[[str], str]) -> str | None:
-        """The agent whose token, put in ``form``, equals ``presented``; every token is compared, in constant time."""
+    def _agent_matching(self, presented: str, form: Callable[[str], str]) -> tuple[str, str] | None:
+        """The (agent, role) whose token, put in ``form``, equals ``presented``; every token is compared, in
+        constant time."""
         with self._lock:
             if self._file is not None:
                 self._reload_file()
             known = {**self._inline, **self._file_tokens}
         found = None
-        for candidate, name in known.items():
+        for candidate, identity in known.items():
             if hmac.compare_digest(form(candidate).encode(), presented.encode()):
-                found = name
+                found = identity
         return found
 
 

@@ -26,7 +26,7 @@ from mcp_memory.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.server import (
     INSTRUCTIONS,
     build_server,
-    current_agent,
+    current_identity,
     explain_unauthorized,
     http_security,
     rate_limiter,
@@ -305,7 +305,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                 logger.info("another process owns the store in %s; forwarding to it", settings.data_dir)
                 link = OwnerLink(settings, ownership, become_owner)
                 link.task_group = task_group
-                front = build_forwarding_server(link, INSTRUCTIONS, current_agent)
+                front = build_forwarding_server(link, INSTRUCTIONS, current_identity)
                 if settings.transport == "http":
                     from mcp_memory.console.remote import OwnerData
 

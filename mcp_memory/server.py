@@ -20,11 +20,11 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.auth import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.config import Settings
 from mcp_memory.tools import episode_tools, learning_tools, memory_tools
-from mcp_memory.tools.context import ToolContext, current_agent
+from mcp_memory.tools.context import ToolContext, current_agent, current_identity
 from mcp_memory.validation import argument_problems
 
 __all__ = [
-    "INSTRUCTIONS", "build_server", "current_agent", "explain_unauthorized", "http_security", "is_loopback",
+    "INSTRUCTIONS", "build_server", "current_agent", "current_identity", "explain_unauthorized", "http_security", "is_loopback",
     "rate_limiter", "user_auth",
 ]
 
@@ -64,8 +64,8 @@ class AgentTokenVerifier:
         self.tokens = tokens
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        agent = self.tokens.agent_for(token)
-        return AccessToken(token=token, client_id=agent, scopes=[]) if agent else None
+        found = self.tokens.identity_for(token)
+        return AccessToken(token=token, client_id=found[0], scopes=[found[1]]) if found else None
 
 
 class ForwardedAgentVerifier:
@@ -75,10 +75,11 @@ class ForwardedAgentVerifier:
         self.secret = secret
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        secret, _, agent = token.partition(".")
+        secret, _, caller = token.partition(".")
         if not hmac.compare_digest(secret.encode(), self.secret.encode()):
             return None
-        return AccessToken(token=token, client_id=agent, scopes=[])
+        agent, _, role = caller.partition(":")  # an agent name never holds ':' (see auth.parse_tokens)
+        return AccessToken(token=token, client_id=agent, scopes=[role] if role else [])
 
 
 def _auth_settings(settings: Settings) -> AuthSettings:

@@ -224,7 +224,7 @@ def test_serve_refuses_a_non_loopback_http_bind_without_tokens(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"MCP_MEMORY_TOKENS": "agent-a-without-a-token"}, "Invalid 'MCP_MEMORY_TOKENS': entry 1 is not 'agent-name:token'"),
+        ({"MCP_MEMORY_TOKENS": "agent-a-without-a-token"}, "Invalid 'MCP_MEMORY_TOKENS': entry 1 is not 'agent-name:token[:role]'"),
         ({"MCP_MEMORY_TOKENS": "agent-a:short"}, "the token of 'agent-a' is shorter than 8 characters"),
         ({"MCP_MEMORY_TOKENS_FILE": "/nonexistent/tokens.txt"}, "/nonexistent/tokens.txt does not exist"),
         ({"MCP_MEMORY_RATE_LIMIT_PER_SECOND": "fast"}, "invalid setting (rate_limit_per_second"),

@@ -260,7 +260,7 @@ def test_a_bad_line_in_the_tokens_file_keeps_the_last_good_tokens_and_warns_once
             tokens_file.write_text(good + f"agent-c:{TOKEN_C}\n")  # fixed: the new set applies
             assert initialize(client, server.url, TOKEN_C).status_code == 200
         log = server.log_path.read_text(errors="replace")
-        assert log.count("entry 3 is not 'agent-name:token'") == 1, log[-3000:]
+        assert log.count("entry 3 is not 'agent-name:token[:role]'") == 1, log[-3000:]
         assert "Traceback" not in log
     finally:
         tokens_file.write_text(good)

@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import ToolAnnotations
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.auth import RateLimiter
+from mcp_memory.auth import DEFAULT_ROLE, RateLimiter
 from mcp_memory.config import Settings
 from mcp_memory.errors import Forbidden, MemoryStoreError, NotFound
 from mcp_memory.records import LOCAL_AGENT, MemoryDraft, voter_of
@@ -28,6 +28,20 @@ def current_agent() -> str | None:
     """The agent named by the bearer token of the current HTTP request, if any."""
     token = get_access_token()
     return (token.client_id or None) if token else None
+
+
+def current_role() -> str:
+    """The role of the current request's token: ``admin`` without a token (the local user), else its role."""
+    token = get_access_token()
+    if token is None or not token.client_id:
+        return "admin"
+    return token.scopes[0] if token.scopes else DEFAULT_ROLE
+
+
+def current_identity() -> str | None:
+    """``agent:role`` of the current request, as a forwarding process passes it on to the owner."""
+    agent = current_agent()
+    return f"{agent}:{current_role()}" if agent else None
 
 
 @contextmanager
@@ -56,11 +70,22 @@ class Caller:
 
     agent: str
     role: str | None
-    admin: bool = False  # may delete others' memories, list and restore deleted ones
+    permission: str = DEFAULT_ROLE  # reader, writer or admin: the token's role (admin without tokens)
+
+    @property
+    def admin(self) -> bool:
+        """May delete others' memories, list and restore deleted ones."""
+        return self.permission == "admin"
 
     def require_admin(self, action: str) -> None:
         if not self.admin:
             raise Forbidden(f"Only an admin may {action}; agent '{self.agent}' is not one.")
+
+    def require_writer(self) -> None:
+        if self.permission == "reader":
+            raise Forbidden(
+                f"Agent '{self.agent}' is a reader: it may recall and read, not write. Ask for a writer token."
+            )
 
     @property
     def voter(self) -> str:
@@ -94,18 +119,28 @@ class ToolContext:
         if agent:
             self.limiter.check(agent)
 
-    def admit(self) -> None:
-        """Say why the server could not start, else rate-limit the caller. For the episode tools, which never wait
-        for the model (episodes are database rows), so they do not wait for a start either."""
+    def admit(self, writes: bool = False) -> None:
+        """Say why the server could not start, else rate-limit the caller (and, for ``writes``, refuse a reader).
+        For the episode tools, which never wait for the model (episodes are database rows), so they do not wait
+        for a start either."""
         self.app.check_started()
         self.check_rate()
+        if writes:
+            self.caller().require_writer()
 
-    async def begin(self, agent_role: str | None = None) -> Caller:
-        """Rate-limit the caller, wait until the store is ready, and say who is writing."""
+    async def begin(self, agent_role: str | None = None, writes: bool = False) -> Caller:
+        """Rate-limit the caller, wait until the store is ready, and say who is calling (for ``writes``, refuse a
+        reader before anything is done)."""
         self.check_rate()
+        caller = self.caller(agent_role)
+        if writes:
+            caller.require_writer()
         await self.app.ready()
-        agent = current_agent()
-        return Caller(agent or LOCAL_AGENT, agent_role or None, admin=agent is None)  # no tokens: a local admin
+        return caller
+
+    @staticmethod
+    def caller(agent_role: str | None = None) -> Caller:
+        return Caller(current_agent() or LOCAL_AGENT, agent_role or None, current_role())
 
     def text(self, field: str, value: str) -> str:
         return require_text(field, value, self.settings.max_text_chars)

@@ -52,7 +52,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"}, "agent_role": "ORCHESTRATOR"}.
         """
         with tool_errors():
-            ctx.admit()
+            ctx.admit(writes=True)
             return await ctx.app.episodes.start(task, context, agent_role)
 
     @mcp.tool(annotations=APPENDS, description=record_event_description)
@@ -68,7 +68,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         ],
     ) -> EventRecorded:
         with tool_errors():
-            ctx.admit()
+            ctx.admit(writes=True)
             return await ctx.app.episodes.record(episode_id, event_type, agent_role, data)
 
     @mcp.tool(annotations=APPENDS)
@@ -85,7 +85,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         Episodes never ended stay listed as open (list_episodes status='open') and can be ended any time later.
         """
         with tool_errors():
-            ctx.admit()
+            ctx.admit(writes=True)
             return await ctx.app.episodes.end(episode_id, success, metrics.as_dict(), summary)
 
     @mcp.tool(annotations=READ_ONLY)

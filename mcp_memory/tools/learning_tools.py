@@ -52,7 +52,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "consensus_result": {"votes": [3, 1], "num_candidates": 4}}.
         """
         with tool_errors():
-            caller = await ctx.begin(winner_candidate.agent_role)
+            caller = await ctx.begin(winner_candidate.agent_role, writes=True)
             return await ctx.app.learning.learn_from_consensus(
                 winner_candidate.as_dict(), task_context.as_dict(), consensus_result.as_dict(), episode_id, caller.agent
             )

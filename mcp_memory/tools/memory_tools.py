@@ -65,7 +65,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         Storing the same code again counts a reuse instead of creating a copy.
         """
         with tool_errors():
-            caller = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role, writes=True)
             draft = pattern_draft(
                 ctx.text("pattern_name", pattern_name),
                 ctx.text("code", code),
@@ -105,7 +105,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
         with tool_errors():
-            caller = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role, writes=True)
             draft = solution_draft(
                 ctx.text("problem", problem),
                 ctx.text("solution", solution),
@@ -146,7 +146,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "resolution": "pip install fastapi uvicorn", "success": true}.
         """
         with tool_errors():
-            caller = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role, writes=True)
             draft = error_draft(
                 ctx.text("error_message", error_message),
                 ctx.optional_text("context", context),
@@ -206,7 +206,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         kept as a tombstone (who, when, why) that an admin can restore. For another agent's memory that did not
         work, call report_outcome instead."""
         with tool_errors():
-            caller = await ctx.begin()
+            caller = await ctx.begin(writes=True)
             return await ctx.app.memory.delete(id, caller.agent, reason, any_writer=caller.admin)
 
     @mcp.tool(annotations=WRITES)
@@ -252,14 +252,14 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with tool_errors():
             title, content = ctx.text("title", title), ctx.text("content", content)
             metadata = ctx.json_object("metadata", metadata)
-            caller = await ctx.begin()
+            caller = await ctx.begin(writes=True)
             return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
 
     @mcp.tool(annotations=WRITES)
     async def seed_initial_knowledge() -> SeedCounts:
         """Seed the built-in design patterns, best practices and common errors. Safe to repeat: no duplicates."""
         with tool_errors():
-            await ctx.begin()
+            await ctx.begin(writes=True)
             return await ctx.app.knowledge.seed()
 
     # -- resources ---------------------------------------------------------------------------------
@@ -300,6 +300,6 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         "note": "pip install fixed the import but uvicorn was missing too"}.
         """
         with tool_errors():
-            caller = await ctx.begin(agent_role)
+            caller = await ctx.begin(agent_role, writes=True)
             return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
 
