@@ -12,6 +12,7 @@ class NewEvent:
     event_type: str
     agent_role: str
     data_json: str
+    agent: str = ""  # the token's agent that records it (a label-free fact, unlike agent_role)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class EventRow:
     agent_role: str
     data_json: str
     recorded_at: float
+    agent: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, func, insert, select, update
+from sqlalchemy import BigInteger, and_, cast, func, insert, or_, select, true, update
 
 from mcp_memory.episode_schema import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
-from mcp_memory.errors import Conflict, NotFound
+from mcp_memory.errors import Conflict, Forbidden, NotFound
 from mcp_memory.storage import episode_words
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.schema import episodes, events
 
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
 
-EVENT_COLUMNS = (events.c.seq, events.c.event_type, events.c.agent_role, events.c.data_json, events.c.recorded_at)
+EVENT_COLUMNS = (
+    events.c.seq, events.c.event_type, events.c.agent_role, events.c.data_json, events.c.recorded_at, events.c.agent,
+)
 # Which episodes each console filter shows.
 OUTCOMES: dict[str, Any] = {
     "open": episodes.c.status == "open",
@@ -73,11 +75,14 @@ class EpisodeStore:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def create(self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float) -> None:
+    def create(
+        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float, started_by: str = ""
+    ) -> None:
         with self._write() as conn:
             conn.execute(
                 insert(episodes).values(
                     id=episode_id, task=task, context_json=context_json, agent_role=agent_role, status="open",
+                    started_by=started_by,
                     metrics_json="{}", summary="", roles="|", last_seq=0, started_at=now, updated_at=now,
                 )
             )  # fmt: skip
@@ -103,18 +108,22 @@ class EpisodeStore:
                     insert(events),
                     [
                         {"episode_id": episode_id, "seq": s, "event_type": e.event_type, "agent_role": e.agent_role,
-                         "data_json": e.data_json, "recorded_at": now}
+                         "data_json": e.data_json, "recorded_at": now, "agent": e.agent}
                         for s, e in zip(seqs, new, strict=True)
                     ],
                 )  # fmt: skip
             return seqs
 
-    def end(self, episode_id: str, success: bool, metrics_json: str, summary: str, now: float) -> EpisodeRow:
-        """Mark an open episode ended; from then on it takes no events. Its digest is saved separately."""
+    def end(
+        self, episode_id: str, success: bool, metrics_json: str, summary: str, now: float, by: str | None = None
+    ) -> EpisodeRow:
+        """Mark an open episode ended; from then on it takes no events. Its digest is saved separately. With
+        ``by``, only the agent that started it may (episodes started before agents were recorded: anyone)."""
+        allowed = true() if by is None else or_(episodes.c.started_by == "", episodes.c.started_by == by)
         with self._write() as conn:
             ended = conn.execute(
                 update(episodes)
-                .where(episodes.c.id == episode_id, episodes.c.status == "open")
+                .where(episodes.c.id == episode_id, episodes.c.status == "open", allowed)
                 .values(status="ended", success=success, metrics_json=metrics_json, summary=summary, ended_at=now,
                         updated_at=now)
                 .returning(*episodes.c)
@@ -123,10 +132,19 @@ class EpisodeStore:
                 raise self._refusal(conn, episode_id)
             return episode_row(ended)
 
-    def _refusal(self, conn: Any, episode_id: str) -> NotFound | Conflict:
-        """Why an episode took no write: it does not exist, or it has ended."""
-        ended_at = conn.execute(select(episodes.c.ended_at).where(episodes.c.id == episode_id)).one_or_none()
-        return _not_found(episode_id) if ended_at is None else _ended(episode_id, ended_at[0])
+    def _refusal(self, conn: Any, episode_id: str) -> NotFound | Conflict | Forbidden:
+        """Why an episode took no write: it does not exist, it has ended, or another agent started it."""
+        found = conn.execute(
+            select(episodes.c.ended_at, episodes.c.started_by).where(episodes.c.id == episode_id)
+        ).one_or_none()
+        if found is None:
+            return _not_found(episode_id)
+        if found.ended_at is not None:
+            return _ended(episode_id, found.ended_at)
+        return Forbidden(
+            f"Episode '{episode_id}' was started by '{found.started_by}'; only it or an admin may end it. "
+            "Record your part with record_event."
+        )
 
     def save_digest(self, episode_id: str, digest_json: str, task_tokens: str, event_tokens: str) -> None:
         """Store an ended episode's digest and (re)index its words, in one transaction."""

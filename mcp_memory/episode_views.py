@@ -56,6 +56,7 @@ def episode_event(row: EventRow) -> EpisodeEvent:
         seq=row.seq,
         event_type=row.event_type,
         agent_role=row.agent_role,
+        agent=row.agent,
         data=json.loads(row.data_json),
         recorded_at=iso(row.recorded_at, "milliseconds") or "",
     )

@@ -67,16 +67,21 @@ class EpisodeService:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self, task: str, context: dict[str, Any], agent_role: str | None) -> EpisodeStarted:
-        return await self._db(self.start_blocking, task, context, agent_role)
+    async def start(
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+    ) -> EpisodeStarted:
+        """``agent`` (the token's) is recorded as who started it: only it or an admin may end it."""
+        return await self._db(self.start_blocking, task, context, agent_role, agent)
 
-    def start_blocking(self, task: str, context: dict[str, Any], agent_role: str | None) -> EpisodeStarted:
+    def start_blocking(
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+    ) -> EpisodeStarted:
         require_text("task", task, self.settings.max_text_chars)
         context_json = dumps(require_json_object("context", context, self.settings.max_text_chars))
         role = _name("agent_role", agent_role) if agent_role is not None else None
         episode_id = f"ep_{uuid.uuid4().hex}"
         now = time.time()
-        self.store.create(episode_id, task, context_json, role, now)
+        self.store.create(episode_id, task, context_json, role, now, started_by=agent)
         return EpisodeStarted(
             episode_id=episode_id,
             task=task,
@@ -85,9 +90,10 @@ class EpisodeService:
         )
 
     async def record(
-        self, episode_id: str, event_type: str, agent_role: str, data: dict[str, Any]
+        self, episode_id: str, event_type: str, agent_role: str, data: dict[str, Any], agent: str = ""
     ) -> EventRecorded:
-        event = self._event(event_type, agent_role, data)
+        """Any writer may add an event to an open episode (a swarm shares episodes); each records its ``agent``."""
+        event = dataclasses.replace(self._event(event_type, agent_role, data), agent=agent)
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         seq = (await self._db(self.store.append, episode_id, [event], time.time()))[0]
         return EventRecorded(episode_id=episode_id, seq=seq, event_type=event.event_type)
@@ -124,10 +130,12 @@ class EpisodeService:
         return NewEvent(_name("event_type", event_type), _name("agent_role", agent_role), data_json)
 
     async def end(
-        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str, *, index: bool = True
+        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str, *, index: bool = True,
+        by: str | None = None,
     ) -> EpisodeEnded:
-        """End durably first; then save the digest and embed the summary (a failure there is repaired later)."""
-        row = await self._db(self.end_blocking, episode_id, success, metrics, summary)
+        """End durably first; then save the digest and embed the summary (a failure there is repaired later).
+        With ``by``, only the agent that started the episode may end it (``None``: an admin, or local use)."""
+        row = await self._db(self.end_blocking, episode_id, success, metrics, summary, by)
         indexed, note = False, "It will be indexed for recall_similar_episodes later."
         if index:
             try:
@@ -146,14 +154,14 @@ class EpisodeService:
         )
 
     def end_blocking(
-        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str
+        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str, by: str | None = None
     ) -> EpisodeRow:
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         if not isinstance(success, bool):
             raise InvalidInput("success", f"expected true or false, got {success!r}.")
         metrics_json = dumps(require_json_object("metrics", metrics, self.settings.max_text_chars))
         require_text("summary", summary, self.settings.max_text_chars, allow_empty=True)
-        row = self.store.end(episode_id, success, metrics_json, summary, time.time())
+        row = self.store.end(episode_id, success, metrics_json, summary, time.time(), by)
         return self._save_digest(row)
 
     def _save_digest(self, row: EpisodeRow) -> EpisodeRow:

@@ -200,6 +200,7 @@ class EpisodeEvent(BaseModel):
     seq: int
     event_type: str
     agent_role: str
+    agent: str = Field(default="", description="The agent (its token) that recorded it; never set by arguments.")
     data: dict[str, Any]
     recorded_at: str
 

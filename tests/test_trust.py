@@ -80,3 +80,21 @@ async def test_a_writer_deletes_only_its_own_memories_and_a_delete_leaves_a_tomb
         gone = await bob.call_tool("get_memory", {"id": his["id"]})
         assert gone.is_error
         assert (await bob.call_tool("list_deleted_memories", {})).is_error  # an admin's view, not a writer's
+
+
+async def test_another_agent_adds_to_an_episode_under_its_own_name_and_cannot_end_it(server: ServerProcess) -> None:
+    async with http_client(server.url, ALICE) as alice, http_client(server.url, BOB) as bob:
+        episode = (await tool(alice, "start_episode", task="Migrate billing to the new ledger",
+                              agent_role="ORCHESTRATOR"))["episode_id"]
+        await tool(alice, "record_event", episode_id=episode, event_type="plan", agent_role="ORCHESTRATOR",
+                   data={"steps": 3})
+        await tool(bob, "record_event", episode_id=episode, event_type="test_run", agent_role="ORCHESTRATOR",
+                   data={"passed": True})  # a swarm shares episodes; the role it claims is a label
+        refused = await bob.call_tool("end_episode", {"episode_id": episode, "success": True})
+        assert refused.is_error and "started by 'alice'" in error_text(refused)
+        replay = await tool(alice, "get_episode", episode_id=episode)
+        assert replay["episode"]["status"] == "open"
+        assert [(e["agent"], e["agent_role"]) for e in replay["events"]] == [
+            ("alice", "ORCHESTRATOR"), ("bob", "ORCHESTRATOR"),
+        ]
+        await tool(alice, "end_episode", episode_id=episode, success=True, summary="ledger live")

@@ -119,6 +119,7 @@ episodes = Table(
     Column("started_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
+    Column("started_by", String(200), nullable=False, server_default=""),  # the token's agent
     Column("digest_json", Text),
     Column("indexed_at", Float),
     # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
@@ -138,6 +139,7 @@ events = Table(
     Column("agent_role", String(200), nullable=False),
     Column("data_json", Text, nullable=False),
     Column("recorded_at", Float, nullable=False),
+    Column("agent", String(200), nullable=False, server_default=""),  # the token's agent that recorded it
 )
 
 # The words of each ended episode, for BM25 over task and events (field 0 = task, 1 = events).

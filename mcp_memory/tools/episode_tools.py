@@ -53,7 +53,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """
         with tool_errors():
             ctx.admit(writes=True)
-            return await ctx.app.episodes.start(task, context, agent_role)
+            return await ctx.app.episodes.start(task, context, agent_role, ctx.caller().agent)
 
     @mcp.tool(annotations=APPENDS, description=record_event_description)
     async def record_event(
@@ -69,7 +69,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     ) -> EventRecorded:
         with tool_errors():
             ctx.admit(writes=True)
-            return await ctx.app.episodes.record(episode_id, event_type, agent_role, data)
+            return await ctx.app.episodes.record(episode_id, event_type, agent_role, data, ctx.caller().agent)
 
     @mcp.tool(annotations=APPENDS)
     async def end_episode(
@@ -86,7 +86,10 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """
         with tool_errors():
             ctx.admit(writes=True)
-            return await ctx.app.episodes.end(episode_id, success, metrics.as_dict(), summary)
+            caller = ctx.caller()
+            return await ctx.app.episodes.end(
+                episode_id, success, metrics.as_dict(), summary, by=None if caller.admin else caller.agent
+            )
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_episode(
