@@ -65,6 +65,7 @@ class EpisodeCopy:
     digest_json: str | None = None
     indexed_at: float | None = None
     words: tuple[str, str] | None = field(default=None)  # (task tokens, event tokens), space-separated
+    started_by: str = ""  # the agent of the token that started it
 
 
 def episode_row(row: Any) -> EpisodeRow:

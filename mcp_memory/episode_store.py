@@ -173,7 +173,7 @@ class EpisodeStore:
                     "status": copy.status, "success": copy.success, "metrics_json": copy.metrics_json,
                     "summary": copy.summary, "roles": roles, "last_seq": len(copy.events),
                     "started_at": copy.started_at, "updated_at": copy.updated_at, "ended_at": copy.ended_at,
-                    "digest_json": copy.digest_json, "indexed_at": copy.indexed_at,
+                    "digest_json": copy.digest_json, "indexed_at": copy.indexed_at, "started_by": copy.started_by,
                 }  # fmt: skip
                 if not conn.execute(self.db.insert_or_ignore(episodes, values)).rowcount:
                     continue  # stored already: left as it is
@@ -183,7 +183,8 @@ class EpisodeStore:
                         insert(events),
                         [
                             {"episode_id": copy.id, "seq": e.seq, "event_type": e.event_type,
-                             "agent_role": e.agent_role, "data_json": e.data_json, "recorded_at": e.recorded_at}
+                             "agent_role": e.agent_role, "data_json": e.data_json, "recorded_at": e.recorded_at,
+                             "agent": e.agent}
                             for e in copy.events
                         ],
                     )  # fmt: skip
@@ -324,7 +325,7 @@ class EpisodeStore:
                     status=row.status, success=None if row.success is None else bool(row.success),
                     metrics_json=row.metrics_json, summary=row.summary, started_at=row.started_at,
                     updated_at=row.updated_at, ended_at=row.ended_at,
-                    events=_events(conn, row.id, 0, None, up_to=row.last_seq),
+                    events=_events(conn, row.id, 0, None, up_to=row.last_seq), started_by=row.started_by,
                 )  # fmt: skip
 
     # -- word index --------------------------------------------------------------------------------

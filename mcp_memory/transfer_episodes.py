@@ -24,6 +24,7 @@ class EventLine(BaseModel):
     agent_role: str = Field(min_length=1)
     data: dict[str, Any]
     recorded_at: float
+    agent: str = ""  # the agent of the token that recorded it (exports made before it was kept have none)
 
 
 class EpisodeLine(BaseModel):
@@ -42,6 +43,7 @@ class EpisodeLine(BaseModel):
     summary: str
     started_at: float
     updated_at: float
+    started_by: str = ""  # the agent of the token that started it
     ended_at: float | None
     events: list[EventLine]
 
@@ -63,10 +65,10 @@ def episode_lines(store: EpisodeStore) -> Iterator[dict[str, Any]]:
             "kind": "episode", "id": copy.id, "task": copy.task, "context": json.loads(copy.context_json),
             "agent_role": copy.agent_role, "status": copy.status, "success": copy.success,
             "metrics": json.loads(copy.metrics_json), "summary": copy.summary, "started_at": copy.started_at,
-            "updated_at": copy.updated_at, "ended_at": copy.ended_at,
+            "updated_at": copy.updated_at, "ended_at": copy.ended_at, "started_by": copy.started_by,
             "events": [
                 {"seq": e.seq, "event_type": e.event_type, "agent_role": e.agent_role, "data": json.loads(e.data_json),
-                 "recorded_at": e.recorded_at}
+                 "recorded_at": e.recorded_at, "agent": e.agent}
                 for e in copy.events
             ],
         }  # fmt: skip
@@ -82,5 +84,6 @@ def _copy(episode: EpisodeLine) -> EpisodeCopy:
         id=episode.id, task=episode.task, context_json=dumps(episode.context), agent_role=episode.agent_role,
         status=episode.status, success=episode.success, metrics_json=dumps(episode.metrics), summary=episode.summary,
         started_at=episode.started_at, updated_at=episode.updated_at, ended_at=episode.ended_at,
-        events=[EventRow(e.seq, e.event_type, e.agent_role, dumps(e.data), e.recorded_at) for e in episode.events],
+        events=[EventRow(e.seq, e.event_type, e.agent_role, dumps(e.data), e.recorded_at, e.agent) for e in episode.events],
+        started_by=episode.started_by,
     )  # fmt: skip
