@@ -188,10 +188,11 @@ class MemoryService:
         if not isinstance(success, bool):
             raise InvalidInput("success", f"expected true or false, got {success!r}.")
         note = require_text("note", note, MAX_NOTE_CHARS, allow_empty=True).strip()
-        memory_type: MemoryType = self._find_blocking(item_id).metadata.get("type", "pattern")
-        counters = self.store.report(item_id, success, note, agent or "")
+        require_text("id", item_id, 200)
+        counters = self.store.report(item_id, success, note, agent or "")  # None: no such memory, nothing recorded
         if counters is None:
-            raise NotFound(f"Memory '{item_id}' was deleted just now; nothing was recorded.")
+            raise _no_memory(item_id)
+        memory_type: MemoryType = counters.type  # type: ignore[assignment]
         self.mark_changed()
         metadata = {"usage_count": counters.usage_count, "success_count": counters.success_count,
                     "failure_count": counters.failure_count}
@@ -275,12 +276,9 @@ class MemoryService:
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)
         found = self.store.get_any(item_id)
-        if found is not None:
-            return found
-        raise NotFound(
-            f"No memory with id '{item_id}'. Ids come from store and recall results; "
-            "use search_memory to find one."
-        )
+        if found is None:
+            raise _no_memory(item_id)
+        return found
 
     async def stats(self) -> MemoryStats:
         def stats_blocking() -> MemoryStats:
@@ -302,6 +300,12 @@ class MemoryService:
             )
 
         return await self.run(stats_blocking)
+
+
+def _no_memory(item_id: str) -> NotFound:
+    return NotFound(
+        f"No memory with id '{item_id}'. Ids come from store and recall results; use search_memory to find one."
+    )
 
 
 def _store_result(

@@ -53,6 +53,7 @@ class Counters:
     usage_count: int
     success_count: int
     failure_count: int
+    type: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ class MemoryRows:
         now = time.time()
         voter = agent or LOCAL_VOTER
         with self.db.write() as conn:
-            held = conn.execute(select(memories.c.id).where(memories.c.id == item_id).with_for_update()).first()
+            held = conn.execute(select(memories.c.type).where(memories.c.id == item_id).with_for_update()).first()
             if held is None:
                 return None
             worked, failed = self._vote(conn, item_id, voter, success, now)
@@ -265,7 +266,7 @@ class MemoryRows:
                     memory_id=item_id, agent=voter, success=success, note=note, reported_at=now
                 )
             )
-            return Counters(counted.usage_count, counted.success_count, counted.failure_count)
+            return Counters(counted.usage_count, counted.success_count, counted.failure_count, held.type)
 
     def discard(self, items: Sequence[tuple[str, str]]) -> int:
         """Remove rows that never were a memory anyone saw: a store whose vector could not be written."""
