@@ -1,6 +1,20 @@
 """Domain errors. The MCP edge turns each into a tool error the agent can act on."""
 
 
+def find_in(exc: BaseException, kinds: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of ``kinds`` in ``exc``: itself, its causes, or one raised in a task group."""
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, kinds):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+    return None
+
+
 class MemoryStoreError(Exception):
     """Base class for every expected failure of the memory services."""
 

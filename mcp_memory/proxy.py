@@ -24,7 +24,7 @@ from mcp_types import CONNECTION_CLOSED
 
 from mcp_memory import __version__
 from mcp_memory.config import Settings
-from mcp_memory.errors import Unavailable
+from mcp_memory.errors import Unavailable, find_in
 from mcp_memory.ownership import StoreOwnership
 
 logger = logging.getLogger(__name__)
@@ -179,16 +179,7 @@ def _never_reached_owner(exc: BaseException) -> bool:
     """True when a request failed to connect at all, so retrying it cannot apply it twice."""
     import httpx2
 
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, httpx2.ConnectError | ConnectionRefusedError | FileNotFoundError):
-            return True
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        if current.__cause__ is not None:
-            pending.append(current.__cause__)
-    return False
+    return find_in(exc, (httpx2.ConnectError, ConnectionRefusedError, FileNotFoundError)) is not None
 
 
 def _tool_error(text: str) -> types.CallToolResult:

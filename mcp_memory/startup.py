@@ -7,7 +7,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from mcp_memory.errors import CannotStart, MemoryStoreError
+from mcp_memory.errors import CannotStart, MemoryStoreError, find_in
 from mcp_memory.ownership import private_dir
 
 ELSEWHERE = "choose another data dir with --data-dir (MCP_MEMORY_DATA_DIR)"
@@ -52,13 +52,5 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def store_error_in(exc: BaseException) -> MemoryStoreError | None:
     """Our error inside ``exc`` (itself, its cause, or one raised in a task group), if there is one."""
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop(0)
-        if isinstance(current, MemoryStoreError):
-            return current
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        if current.__cause__ is not None:
-            pending.append(current.__cause__)
-    return None
+    found = find_in(exc, MemoryStoreError)
+    return found if isinstance(found, MemoryStoreError) else None
