@@ -89,6 +89,13 @@ class RawStdioServer:
         self.process.stdin.write(line + b"\n")
         self.process.stdin.flush()
 
+    def handshake(self) -> dict[str, Any]:
+        """``initialize`` and ``notifications/initialized``, as every client opens a session; the server's answer."""
+        answer = self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                             "clientInfo": {"name": "test", "version": "1"}})
+        self.send("notifications/initialized", notify=True)
+        return answer
+
     def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self.send(method, params)
         wanted = self.next_id

@@ -74,9 +74,7 @@ def test_backup_beside_a_running_server_restores_everything_and_the_server_keeps
     data_dir = tmp_path / "live"
     server = RawStdioServer(data_dir)
     try:
-        server.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                      "clientInfo": {"name": "test", "version": "1"}})
-        server.send("notifications/initialized", notify=True)
+        server.handshake()
         stored = []
         for i in range(5):
             reply = server.request("tools/call", {"name": "store_error_resolution", "arguments": {

@@ -122,9 +122,7 @@ def test_repair_refuses_while_a_server_owns_the_data_dir_and_stats_recall_go_thr
     data_dir = tmp_path / "live"
     server = RawStdioServer(data_dir)
     try:
-        server.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                      "clientInfo": {"name": "test", "version": "1"}})
-        server.send("notifications/initialized", notify=True)
+        server.handshake()
         reply = server.request("tools/call", {"name": "store_error_resolution", "arguments": {
             "error_message": ERROR, "context": "fresh venv", "resolution": "pip install psycopg2-binary",
             "success": True}})
