@@ -52,8 +52,8 @@ from stores import error_arguments
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.storage.embeddings import Embedder
 
 RESULT = "RESULT "  # prefix of a recall worker's answer lines on stdout
 

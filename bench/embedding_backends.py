@@ -2,7 +2,7 @@
 
 Single queries and batches are timed on a quiet machine and with CPU burner processes running, since a
 busy machine is where thread settings go wrong. ONNX models are exported locally from the packaged
-weights (``mcp_memory.onnx_export``, as the server exports its own; nothing is downloaded) into a temporary folder; fidelity is the cosine of
+weights (``mcp_memory.storage.onnx_export``, as the server exports its own; nothing is downloaded) into a temporary folder; fidelity is the cosine of
 each ONNX embedding to the torch one on real questions and real code, plus retrieval on the CoSQA dev set.
 
 Run: ``.venv/bin/python bench/embedding_backends.py [--quick]``.
@@ -72,9 +72,9 @@ def export_onnx(folder: Path) -> tuple[Path, Path]:
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from mcp_memory.embeddings import packaged_model_path
-    from mcp_memory.onnx_encoder import GRAPH_NAME, META_NAME, ModelSpec
-    from mcp_memory.onnx_export import export_graph
+    from mcp_memory.storage.embeddings import packaged_model_path
+    from mcp_memory.storage.onnx_encoder import GRAPH_NAME, META_NAME, ModelSpec
+    from mcp_memory.storage.onnx_export import export_graph
 
     fp32, int8 = folder / "fp32", folder / "int8"
     fp32.mkdir()
@@ -86,9 +86,9 @@ def export_onnx(folder: Path) -> tuple[Path, Path]:
 
 
 def onnx_encoder(folder: Path, threads: int, batch_size: int) -> Encode:
-    """The server's ONNX encoder (``mcp_memory.onnx_encoder``) over the graph in ``folder``."""
-    from mcp_memory.embeddings import packaged_model_path
-    from mcp_memory.onnx_encoder import ModelSpec, OnnxEncoder
+    """The server's ONNX encoder (``mcp_memory.storage.onnx_encoder``) over the graph in ``folder``."""
+    from mcp_memory.storage.embeddings import packaged_model_path
+    from mcp_memory.storage.onnx_encoder import ModelSpec, OnnxEncoder
 
     encoder = OnnxEncoder(ModelSpec.read(packaged_model_path()), folder)
     return lambda texts: encoder.encode(texts, batch_size, threads)

@@ -26,8 +26,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from mcp_memory.drafts import error_draft
-from mcp_memory.embeddings import Embedder, Encoder
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.storage.embeddings import Embedder, Encoder
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH.parent.parent / "shared" / "data"

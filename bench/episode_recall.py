@@ -22,7 +22,7 @@ from typing import Any
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.episode_index import FUSION_DEPTH, reciprocal_rank_fusion
+from mcp_memory.episodes.index import FUSION_DEPTH, reciprocal_rank_fusion
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "episodes-sample.jsonl"
 

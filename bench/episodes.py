@@ -33,9 +33,9 @@ import numpy as np
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import DIMENSION
-from mcp_memory.episode_digest import EpisodeDigest, embed_text
-from mcp_memory.episode_index import digest_of
+from mcp_memory.episodes.digest import EpisodeDigest, embed_text
+from mcp_memory.episodes.index import digest_of
+from mcp_memory.storage.embeddings import DIMENSION
 
 PROJECTS = [
     f"{a}-{b}"

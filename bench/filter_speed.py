@@ -27,8 +27,8 @@ import numpy as np
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import pattern_draft
-from mcp_memory.embeddings import DIMENSION, Embedder
+from mcp_memory.memory.drafts import pattern_draft
+from mcp_memory.storage.embeddings import DIMENSION, Embedder
 
 SHARES = {
     "python": 0.50, "typescript": 0.25, "go": 0.12, "rust": 0.06, "java": 0.04, "ruby": 0.02,

@@ -34,11 +34,11 @@ import numpy as np
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft, pattern_draft
-from mcp_memory.embeddings import DIMENSION, Embedder
+from mcp_memory.memory.drafts import error_draft, pattern_draft
+from mcp_memory.memory.records import content_hash, memory_id, new_metadata
 from mcp_memory.models import MemoryType
-from mcp_memory.records import content_hash, memory_id, new_metadata
-from mcp_memory.store import StoredItem
+from mcp_memory.storage.embeddings import DIMENSION, Embedder
+from mcp_memory.storage.store import StoredItem
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH.parents[1] / "shared" / "data"

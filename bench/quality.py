@@ -46,10 +46,10 @@ from episode_recall import import_run, source_dirs
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft, pattern_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.memory.drafts import error_draft, pattern_draft
+from mcp_memory.memory.records import MemoryDraft
 from mcp_memory.models import MemoryType
-from mcp_memory.records import MemoryDraft
+from mcp_memory.storage.embeddings import Embedder
 
 DATA = BENCH.parents[1] / "shared" / "data"
 ERRORS = BENCH / "datasets" / "errors" / "python-errors-dev.jsonl"

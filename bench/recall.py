@@ -36,7 +36,7 @@ from mcp_timing import (
 )
 from synthetic import FILTER_LANGUAGE, LANGUAGES, NOUNS, VERBS, family_vectors, representatives, write_export
 
-from mcp_memory.embeddings import packaged_model_path
+from mcp_memory.storage.embeddings import packaged_model_path
 
 
 def queries(count: int, seed: int = 11) -> list[str]:
@@ -110,11 +110,11 @@ def measure_floor(data_dir: Path, asked: list[str], language: str, model: Any) -
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from mcp_memory.embeddings import make_chroma_embedding_function
-    from mcp_memory.memory import CANDIDATE_FACTOR
+    from mcp_memory.memory.service import CANDIDATE_FACTOR
+    from mcp_memory.storage.embeddings import make_chroma_embedding_function
 
     client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
-    from mcp_memory.embeddings import Embedder
+    from mcp_memory.storage.embeddings import Embedder
 
     collection = client.get_collection("code_patterns", embedding_function=make_chroma_embedding_function(Embedder()))
     include = ["documents", "metadatas", "distances"]

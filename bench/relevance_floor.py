@@ -23,9 +23,9 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.quality import DATA, ERRORS, fresh_app, function_name, store_all
-from mcp_memory.drafts import error_draft, pattern_draft
-from mcp_memory.embeddings import Embedder
-from mcp_memory.ranking import outcome_adjustment
+from mcp_memory.memory.drafts import error_draft, pattern_draft
+from mcp_memory.memory.ranking import outcome_adjustment
+from mcp_memory.storage.embeddings import Embedder
 
 NONSENSE = [
     "purple elephants dancing at midnight", "asdf qwerty zxcv", "recipe for banana bread with walnuts",

@@ -63,7 +63,7 @@ def measure_floor(data_dir: Path, runs: int) -> tuple[float, float]:
     from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
-    from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
+    from mcp_memory.storage.embeddings import Embedder, make_chroma_embedding_function
 
     embedder = Embedder()
     embedder.load()

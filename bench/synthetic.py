@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
-from mcp_memory.embeddings import DIMENSION, MODEL_NAME
-from mcp_memory.records import MemoryDraft, content_hash, memory_id, new_metadata
+from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
+from mcp_memory.memory.records import MemoryDraft, content_hash, memory_id, new_metadata
+from mcp_memory.storage.embeddings import DIMENSION, MODEL_NAME
 
 LANGUAGES = [("python", 35), ("typescript", 20), ("javascript", 12), ("go", 8), ("java", 8), ("rust", 6),
              ("csharp", 4), ("cpp", 4), ("ruby", 2), ("kotlin", 1)]

@@ -1,4 +1,4 @@
-from mcp_memory.cli import main
+from mcp_memory.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -11,15 +11,17 @@ import weakref
 import anyio
 
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.episodes import EpisodeService
+from mcp_memory.episodes.failures import FailureAnalyst
+from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import MemoryStoreError, StoreDamaged
-from mcp_memory.failures import FailureAnalyst
-from mcp_memory.knowledge import KnowledgeBase
-from mcp_memory.learning import PatternLearning
-from mcp_memory.memory import MemoryService
+from mcp_memory.knowledge.service import KnowledgeBase
+from mcp_memory.learning.service import PatternLearning
+from mcp_memory.memory.service import MemoryService
+from mcp_memory.models import ReconcileReport
+from mcp_memory.storage.console_sessions import ConsoleSessions
 from mcp_memory.storage.database import Database
-from mcp_memory.store import MemoryStore, ReconcileReport
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.store import MemoryStore
 
 logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
@@ -48,15 +50,26 @@ def warming_up() -> bool:
     return any(thread.is_alive() for thread in list(_warmups))
 
 
+def configured_embedder(settings: Settings, batch_threads: int | None = None) -> Embedder:
+    """The embedding model as the settings ask for it (``batch_threads`` for a bulk import's batches)."""
+    return Embedder(
+        model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size,
+        batch_threads=batch_threads, encoder=settings.encoder, cache_dir=settings.cache_dir,
+    )
+
+
+def open_console_sessions(settings: Settings) -> ConsoleSessions:
+    """The console's login sessions, kept in the memory's database so they outlive restarts and every server
+    knows them."""
+    return ConsoleSessions(Database(settings.database_url, settings.data_dir), settings.port)
+
+
 class MemoryApp:
     """Everything a server, the CLI or a benchmark needs, with no protocol in it."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder(
-            model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size,
-            encoder=settings.encoder, cache_dir=settings.cache_dir,
-        )
+        self.embedder = embedder or configured_embedder(settings)
         self.database = Database(settings.database_url, settings.data_dir)
         self.store = MemoryStore(self.embedder, settings.data_dir, settings.chroma_url, database=self.database)
         self.memory = MemoryService(settings, self.embedder, self.store)
@@ -147,7 +160,7 @@ class MemoryApp:
 
     def reconcile(self, settle_seconds: float = RECONCILE_SETTLE_SECONDS) -> ReconcileReport:
         """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""
-        from mcp_memory.redraft import embed_text_of
+        from mcp_memory.memory.redraft import embed_text_of
 
         report = self.store.reconcile(embed_text_of, self.embedder.encode_batch, settle_seconds)
         if report.embedded or report.removed:

@@ -3,6 +3,7 @@
 Precedence: command-line flags (passed as init arguments) beat the environment, which beats defaults.
 """
 
+import re
 import sys
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,8 @@ from typing import Literal
 import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mcp_memory.errors import InvalidInput
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
@@ -135,9 +138,6 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url_is_known(cls, value: str | None) -> str | None:
         if value is not None:
-            from mcp_memory.errors import InvalidInput
-            from mcp_memory.storage.database import sqlalchemy_url
-
             try:
                 sqlalchemy_url(value, None)
             except InvalidInput as exc:
@@ -149,3 +149,30 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+
+SQLITE_FILE = "memory.sqlite3"
+URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
+
+
+def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
+    """The SQLAlchemy URL for a configured database URL, or for the SQLite file in the data dir."""
+    if not database_url:
+        if data_dir is None:
+            raise InvalidInput("database_url", "is needed when there is no data dir.", URL_EXAMPLE)
+        return f"sqlite:///{data_dir / SQLITE_FILE}"
+    url = database_url.strip()
+    match = re.match(r"^(postgres|postgresql)(\+psycopg)?://", url)
+    if match:
+        return "postgresql+psycopg://" + url[match.end() :]
+    if url.startswith("sqlite:///"):
+        return url
+    raise InvalidInput(
+        "database_url",
+        f"'{redact_url(url)}' is not a PostgreSQL URL (postgresql://...) or an SQLite URL (sqlite:///path).",
+        URL_EXAMPLE,
+    )
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown: the password replaced."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

@@ -126,6 +126,14 @@ class DeletedMemories(BaseModel):
     memories: list[DeletedMemory]
 
 
+class ReconcileReport(BaseModel):
+    """What bringing the vector index back in step with the database did: vectors made, dropped, rows imported."""
+
+    embedded: int = 0
+    removed: int = 0
+    imported: int = 0
+
+
 class MemoryStats(BaseModel):
     """Counts and facts about the store."""
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.auth import AgentTokens
+from mcp_memory.edge.auth import AgentTokens
 from mcp_memory.config import Settings
 from mcp_memory.console.app import build_console
 from mcp_memory.console.local import LocalData

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,7 +93,7 @@ def app(settings: Settings, embedder: Embedder) -> MemoryApp:
 async def client(app: MemoryApp) -> AsyncIterator[Any]:
     from mcp import Client
 
-    from mcp_memory.server import build_server
+    from mcp_memory.edge.server import build_server
 
     async with Client(build_server(app)) as connected:
         yield connected

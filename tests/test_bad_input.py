@@ -10,10 +10,10 @@ from mcp import Client
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.edge.server import build_server
+from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.models import MEMORY_TYPES
-from mcp_memory.server import build_server
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 
-from mcp_memory import catalog as catalog_module
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft, pattern_draft
-from mcp_memory.embeddings import Embedder
-from mcp_memory.memory import MemoryService
+from mcp_memory.memory import catalog as catalog_module
+from mcp_memory.memory.drafts import error_draft, pattern_draft
+from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
-from mcp_memory.store import MemoryStore
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.store import MemoryStore
 from tests.conftest import BOTH_DATABASES
 
 pytestmark = pytest.mark.anyio

@@ -7,9 +7,9 @@ import json
 import anyio
 import pytest
 
-from mcp_memory import cli
 from mcp_memory.app import MemoryApp
-from mcp_memory.terminal import Progress, table
+from mcp_memory.cli import main as cli
+from mcp_memory.cli.terminal import Progress, table
 from tests.test_transfer import DRAFTS
 
 pytestmark = pytest.mark.anyio

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.embeddings import Embedder
-from mcp_memory.transfer import export_to, import_file
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.transfer.service import export_to, import_file
 from tests.helpers import RawStdioServer, server_env
 from tests.test_transfer import DRAFTS, fresh_app
 

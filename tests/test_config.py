@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_memory.cli import build_parser, settings_from_args
+from mcp_memory.cli.main import build_parser, settings_from_args
 from mcp_memory.config import Settings, default_data_dir
 
 

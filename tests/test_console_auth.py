@@ -13,7 +13,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.console.app import build_console
 from mcp_memory.console.local import LocalData
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 
 ALICE = "alice-token-3f9c2e71"
 BOB = "bob-token-8a1d44c0"

@@ -17,12 +17,12 @@ from typing import Any, Self
 
 import pytest
 
+from mcp_memory.access.tokens import AgentTokens
 from mcp_memory.app import MemoryApp
-from mcp_memory.auth import AgentTokens
 from mcp_memory.config import Settings
 from mcp_memory.console.app import build_console
 from mcp_memory.console.local import LocalData
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 from tests.helpers import free_port
 from tests.test_console_pages import Sample, fill_sample_store
 

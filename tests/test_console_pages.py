@@ -17,8 +17,8 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.console.app import build_console
 from mcp_memory.console.local import LocalData
-from mcp_memory.drafts import error_draft, pattern_draft, solution_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
+from mcp_memory.storage.embeddings import Embedder
 
 HOSTILE = '<script>alert("pwned")</script><img src=x onerror="alert(1)">'
 TOKEN = "console-token-5d8e1f7a"

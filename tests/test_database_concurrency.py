@@ -14,8 +14,8 @@ from mcp import Client
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.server import build_server
+from mcp_memory.edge.server import build_server
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import BOTH_DATABASES, REPO_ROOT, call
 from tests.helpers import server_env
 from tests.writer_process import reported_draft, run_together, stored_draft, write_once, writer_success

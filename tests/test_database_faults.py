@@ -15,8 +15,8 @@ from mcp import Client
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.server import build_server
+from mcp_memory.edge.server import build_server
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import call, call_error, skip_without_postgres
 from tests.helpers import server_env
 from tests.postgres import Cluster

@@ -11,7 +11,7 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import call
 from tests.helpers import RawStdioServer, chroma_server, server_env
 
@@ -93,7 +93,7 @@ def test_a_line_that_is_not_a_message_gets_a_json_rpc_error_and_the_session_goes
 async def test_round_trip_through_a_chroma_server(tmp_path: Path, embedder: Embedder) -> None:
     from mcp import Client
 
-    from mcp_memory.server import build_server
+    from mcp_memory.edge.server import build_server
 
     with chroma_server(tmp_path / "chroma-server") as url:
         settings = Settings(data_dir=tmp_path / "unused", chroma_url=url, seed_on_start=False)
@@ -141,7 +141,7 @@ import anyio
 from pathlib import Path
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft
+from mcp_memory.memory.drafts import error_draft
 
 async def main():
     app = MemoryApp(Settings(data_dir=Path(sys.argv[1])))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mcp_memory.config import Settings
-from mcp_memory.episode_digest import is_error_event
-from mcp_memory.error_signature import error_signature, exception_line
+from mcp_memory.episodes.digest import is_error_event
+from mcp_memory.memory.error_signature import error_signature, exception_line
 from tests.conftest import DATABASES, call, settings_on
 
 

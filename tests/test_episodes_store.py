@@ -18,25 +18,25 @@ from pathlib import Path
 import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 
-from mcp_memory import episode_index
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.episode_store import EpisodeStore, NewEvent
-from mcp_memory.episodes import EpisodeService
+from mcp_memory.episodes import index as episode_index
+from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import Conflict, NotFound
-from mcp_memory.memory import MemoryService
+from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
+from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
+from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
 from mcp_memory.storage.memory_rows import MemoryRows
-from mcp_memory.store import MemoryStore
+from mcp_memory.storage.store import MemoryStore
 
 LEGACY_DATA_DIR = Path(__file__).parent / "data" / "episodes-v1"  # written by the release that kept episodes.sqlite3
 WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from mcp_memory.episode_store import EpisodeStore, NewEvent
+    from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
     from mcp_memory.storage.database import Database
 
     url, episode_id, name, count, go = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])

@@ -17,8 +17,8 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.server import build_server
+from mcp_memory.edge.server import build_server
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import DATABASES, call, call_error, settings_on
 
 pytestmark = pytest.mark.anyio

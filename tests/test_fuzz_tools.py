@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +144,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     """One in-process server over a real store, driven from hypothesis' synchronous examples through a portal."""
     from mcp import Client
 
-    from mcp_memory.server import build_server
+    from mcp_memory.edge.server import build_server
 
     data_dir = Path(tmp_path_factory.mktemp("fuzz")) / "data"
     app = MemoryApp(Settings(data_dir=data_dir, seed_on_start=True, _env_file=None), embedder=embedder)  # type: ignore[call-arg]

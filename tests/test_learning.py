@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.consensus import read_consensus
-from mcp_memory.drafts import pattern_draft
 from mcp_memory.extraction import extract_patterns
-from mcp_memory.learning_models import PatternSuggestions
-from mcp_memory.model_window import ModelWindow
-from mcp_memory.pattern_drafts import plan_patterns
-from mcp_memory.ranking import success_rate
-from mcp_memory.records import to_record
-from mcp_memory.suggestions import SuggestionCache, cache_key, suggestion_score
+from mcp_memory.learning.consensus import read_consensus
+from mcp_memory.learning.model_window import ModelWindow
+from mcp_memory.learning.models import PatternSuggestions
+from mcp_memory.learning.pattern_drafts import plan_patterns
+from mcp_memory.learning.suggestions import SuggestionCache, cache_key, suggestion_score
+from mcp_memory.memory.drafts import pattern_draft
+from mcp_memory.memory.ranking import success_rate
+from mcp_memory.memory.records import to_record
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,7 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import REPO_ROOT, call
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +29,7 @@ def legacy_dir(tmp_path: Path) -> Path:
 async def _client_on(data_dir: Path, embedder: Embedder) -> Any:
     from mcp import Client
 
-    from mcp_memory.server import build_server
+    from mcp_memory.edge.server import build_server
 
     settings = Settings(data_dir=data_dir, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     return Client(build_server(MemoryApp(settings, embedder=embedder)))

@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import PACKAGED_MODEL, Settings
-from mcp_memory.drafts import error_draft
-from mcp_memory.embeddings import Embedder
 from mcp_memory.errors import Conflict
-from mcp_memory.store import MODEL_KEY, MemoryStore
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.store import MODEL_KEY, MemoryStore
 
 
 @pytest.fixture(autouse=True)

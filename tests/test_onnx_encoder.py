@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mcp_memory.drafts import error_draft
-from mcp_memory.embeddings import Embedder, TorchEncoder, packaged_model_path
-from mcp_memory.onnx_encoder import GRAPH_NAME, OnnxEncoder
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.storage.embeddings import Embedder, TorchEncoder, packaged_model_path
+from mcp_memory.storage.onnx_encoder import GRAPH_NAME, OnnxEncoder
 from tests.conftest import REPO_ROOT
 
 ERRORS = REPO_ROOT / "bench" / "datasets" / "errors" / "python-errors-dev.jsonl"
@@ -74,7 +74,7 @@ def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tm
         from mcp import Client
         from mcp_memory.app import MemoryApp
         from mcp_memory.config import Settings
-        from mcp_memory.server import build_server
+        from mcp_memory.edge.server import build_server
 
         async def main():
             app = MemoryApp(Settings(data_dir=sys.argv[1], seed_on_start=False))
@@ -107,7 +107,7 @@ def test_a_corrupt_cached_graph_is_exported_again(
 ) -> None:
     folder = OnnxEncoder.open(packaged_model_path(), graph_cache).folder
     (folder / GRAPH_NAME).write_bytes((folder / GRAPH_NAME).read_bytes()[:1_000_000])  # cut short, as by a full disk
-    with caplog.at_level(logging.WARNING, logger="mcp_memory.onnx_encoder"):
+    with caplog.at_level(logging.WARNING, logger="mcp_memory.storage.onnx_encoder"):
         onnx = OnnxEncoder.open(packaged_model_path(), graph_cache)
     assert "unusable" in caplog.text and "exporting it again" in caplog.text
     assert onnx.folder == folder and (folder / GRAPH_NAME).stat().st_size > 80_000_000
@@ -153,7 +153,7 @@ def test_a_model_the_onnx_encoder_cannot_reproduce_is_served_by_torch_with_one_w
     (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
 
     embedder = Embedder(model_path=model, cache_dir=tmp_path / "cache", encoder="onnx")
-    with caplog.at_level(logging.WARNING, logger="mcp_memory.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="mcp_memory.storage.embeddings"):
         vectors = embedder.encode(["ValueError: too many values to unpack", "a second text"])
     assert embedder.encoder_name == "torch"
     warnings = [r.getMessage() for r in caplog.records if "ONNX" in r.getMessage()]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.drafts import error_draft
+from mcp_memory.memory.drafts import error_draft
 
 pytestmark = pytest.mark.anyio
 

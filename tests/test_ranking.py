@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from mcp_memory.error_signature import error_focus, error_signature, signature_if_named
-from mcp_memory.lexical import BM25Index, code_tokens
-from mcp_memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
+from mcp_memory.memory.error_signature import error_focus, error_signature, signature_if_named
+from mcp_memory.memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
+from mcp_memory.memory.words import BM25Index, code_tokens
 from tests.conftest import call
 
 pytestmark = pytest.mark.anyio

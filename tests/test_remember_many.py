@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.drafts import error_draft, pattern_draft
-from mcp_memory.embeddings import Embedder
+from mcp_memory.memory.drafts import error_draft, pattern_draft
+from mcp_memory.storage.embeddings import Embedder
 
 pytestmark = pytest.mark.anyio
 

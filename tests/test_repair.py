@@ -13,7 +13,7 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
+from mcp_memory.storage.embeddings import Embedder
 from tests.helpers import server_env
 from tests.processes import stdio_client, tool
 
@@ -27,7 +27,7 @@ CRASH = textwrap.dedent(
     from pathlib import Path
     from mcp_memory.app import MemoryApp
     from mcp_memory.config import Settings
-    from mcp_memory.drafts import error_draft
+    from mcp_memory.memory.drafts import error_draft
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)

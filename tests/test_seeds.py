@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mcp_memory.errors import MemoryStoreError
-from mcp_memory.seeds import SeedFileError, SeedItem, load_seed_items, python_code_blocks
+from mcp_memory.knowledge.seeds import SeedFileError, SeedItem, load_seed_items, python_code_blocks
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = sorted(SEEDS_DIR.glob("*/*.md"))
@@ -215,7 +215,7 @@ def test_loading_seeds_imports_no_heavy_dependencies() -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from mcp_memory.seeds import load_seed_items\n"
+        "from mcp_memory.knowledge.seeds import load_seed_items\n"
         f"load_seed_items(Path({str(SEEDS_DIR)!r}))\n"
         "heavy = {'torch', 'chromadb', 'mcp', 'sentence_transformers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"

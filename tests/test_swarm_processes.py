@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mcp_memory.ownership import StoreOwnership
+from mcp_memory.edge.ownership import StoreOwnership
 from tests.helpers import free_port
 from tests.processes import (
     ServerProcess,

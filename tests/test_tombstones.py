@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mcp_memory.app import MemoryApp
-from mcp_memory.drafts import error_draft
+from mcp_memory.memory.drafts import error_draft
 from tests.conftest import call, call_error
 from tests.helpers import server_env
 

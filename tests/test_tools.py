@@ -19,8 +19,8 @@ from mcp.types import INVALID_PARAMS
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.embeddings import Embedder
-from mcp_memory.server import build_server
+from mcp_memory.edge.server import build_server
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
 
 pytestmark = pytest.mark.anyio

@@ -16,10 +16,10 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft, knowledge_draft, pattern_draft, solution_draft
-from mcp_memory.embeddings import Embedder, packaged_model_path
 from mcp_memory.errors import Conflict
-from mcp_memory.transfer import BadImportFile, export_to, import_file
+from mcp_memory.memory.drafts import error_draft, knowledge_draft, pattern_draft, solution_draft
+from mcp_memory.storage.embeddings import Embedder, packaged_model_path
+from mcp_memory.transfer.service import BadImportFile, export_to, import_file
 
 pytestmark = pytest.mark.anyio
 

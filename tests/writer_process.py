@@ -16,8 +16,8 @@ from typing import Any
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.drafts import error_draft
-from mcp_memory.records import MemoryDraft
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.memory.records import MemoryDraft
 
 STORED_ERROR = "psycopg.errors.SerializationFailure: could not serialize access due to concurrent update"
 REPORTED_ERROR = "sqlite3.OperationalError: database is locked"

@@ -12,14 +12,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from mcp_memory.auth import AgentTokens, shared_tokens
+from mcp_memory.access.tokens import AgentTokens, shared_tokens
+from mcp_memory.app import open_console_sessions
 from mcp_memory.config import Settings
 from mcp_memory.console import render
 from mcp_memory.console.auth import ConsoleAuth, RequireLogin
 from mcp_memory.console.data import ConsoleData
 from mcp_memory.console.pages import Pages
-from mcp_memory.storage.console_sessions import ConsoleSessions
-from mcp_memory.storage.database import Database
 
 HERE = Path(__file__).resolve().parent
 SECURITY_HEADERS = {
@@ -49,20 +48,14 @@ def templates() -> Jinja2Templates:
     )
     env.filters.update(
         ago=render.ago, duration=render.duration, number=render.number, percent=render.percent,
-        clock=render.clock, bytes=_human_bytes, plain=render.plain_text,
+        clock=render.clock, bytes=render.human_bytes, plain=render.plain_text,
     )
     return Jinja2Templates(env=env)
 
 
-def _human_bytes(size: int | None) -> str:
-    from mcp_memory.terminal import human_bytes
-
-    return human_bytes(size)
-
-
 def allowed_hosts(settings: Settings) -> list[str]:
     """Host names the console answers to (DNS-rebinding protection, as for /mcp)."""
-    from mcp_memory.server import is_loopback
+    from mcp_memory.access.hosts import is_loopback
 
     loopback = ["127.0.0.1", "localhost", "[::1]", "::1"]
     if is_loopback(settings.host):
@@ -94,9 +87,7 @@ def build_console(data: ConsoleData, settings: Settings, tokens: AgentTokens | N
     """The console over ``data``; with ``tokens`` (default: the settings' tokens) it asks for one to log in."""
     if tokens is None and (settings.tokens or settings.tokens_file):
         tokens = shared_tokens(settings.tokens, settings.tokens_file)
-    sessions = None
-    if tokens is not None:  # kept with the memory, so sessions outlive restarts and every server knows them
-        sessions = ConsoleSessions(Database(settings.database_url, settings.data_dir), settings.port)
+    sessions = open_console_sessions(settings) if tokens is not None else None
     auth = ConsoleAuth(tokens, settings.port, sessions)
     pages = Pages(data, settings, auth, templates())
     routes = [

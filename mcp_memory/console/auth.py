@@ -16,15 +16,14 @@ import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from mcp_memory.auth import AgentTokens, RateLimiter
-from mcp_memory.storage.console_sessions import ConsoleSessions
+from mcp_memory.access.tokens import AgentTokens, RateLimiter
 
 SESSION_SECONDS = 7 * 86_400
 PUBLIC_PREFIXES = ("/login", "/static/")
@@ -32,10 +31,20 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
+class SessionStore(Protocol):
+    """Where login sessions are kept (the memory's database): by digest, never the session or token itself."""
+
+    def add(self, session_hash: str, token_hash: str, now: float, expires_at: float) -> None: ...
+
+    def find(self, session_hash: str) -> tuple[str, float] | None: ...
+
+    def remove(self, session_hash: str) -> None: ...
+
+
 class ConsoleAuth:
     """Tokens, login sessions and the cookie that names one."""
 
-    def __init__(self, tokens: AgentTokens | None, port: int, sessions: ConsoleSessions | None = None) -> None:
+    def __init__(self, tokens: AgentTokens | None, port: int, sessions: SessionStore | None = None) -> None:
         self.tokens = tokens if tokens is not None and tokens.configured else None
         self.cookie_name = f"mcp_memory_console_{port}"  # browsers share cookies across ports of one host
         self._sessions = sessions

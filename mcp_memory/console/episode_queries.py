@@ -5,16 +5,27 @@ The episode store runs the queries (in the shared database); this module turns i
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from mcp_memory.console.models import EpisodeFilter, EpisodePage, EpisodeRowView, EpisodeTrends, Series
 from mcp_memory.console.timeline import DAY, Buckets
-from mcp_memory.episode_store import EpisodeStore
-from mcp_memory.episode_views import episode_duration, episode_info
+from mcp_memory.episodes.views import episode_duration, episode_info
+
+
+class EpisodeRows(Protocol):
+    """The episode store's two queries for people (it runs them in the shared database)."""
+
+    def page(
+        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
+    ) -> tuple[list[Any], int, list[str]]: ...
+
+    def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]: ...
 
 
 class EpisodeQueries:
     """Read-only views over the episode store."""
 
-    def __init__(self, store: EpisodeStore) -> None:
+    def __init__(self, store: EpisodeRows) -> None:
         self.store = store
 
     def page(

@@ -23,6 +23,8 @@ from mcp_memory.console.models import (
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
 from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.memory.records import to_record
+from mcp_memory.memory.validation import normalize_language
 from mcp_memory.models import (
     MEMORY_TYPES,
     EpisodeReplay,
@@ -31,8 +33,6 @@ from mcp_memory.models import (
     RecallResult,
     SimilarEpisodes,
 )
-from mcp_memory.records import to_record
-from mcp_memory.validation import normalize_language
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)

@@ -12,14 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from mcp_memory.auth import RateLimited
+from mcp_memory.access.tokens import RateLimited
 from mcp_memory.config import Settings
 from mcp_memory.console import present
 from mcp_memory.console.auth import ConsoleAuth, safe_next, same_origin
 from mcp_memory.console.data import ConsoleData
 from mcp_memory.console.models import HomePage
 from mcp_memory.console.render import query_terms
-from mcp_memory.episode_views import episode_duration
+from mcp_memory.episodes.views import episode_duration
 from mcp_memory.errors import InvalidInput, MemoryStoreError, NotFound
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 

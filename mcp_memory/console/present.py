@@ -17,7 +17,7 @@ from mcp_memory.console.render import (
     render_markdown,
     snippet,
 )
-from mcp_memory.episode_digest import data_text, is_error_event
+from mcp_memory.episodes.digest import data_text, is_error_event
 from mcp_memory.models import EpisodeEvent, MemoryHit, MemoryRecord
 
 LANE_COLORS = 8

@@ -12,15 +12,14 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from mcp_memory.console.models import MemoryTrends, ReusedMemory, Series
 from mcp_memory.console.timeline import DAY, Buckets
-from mcp_memory.models import MEMORY_TYPES
-from mcp_memory.records import outcome_of
-from mcp_memory.store import MemoryStore
+from mcp_memory.memory.records import outcome_of
+from mcp_memory.models import MEMORY_TYPES, MemoryType
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +64,13 @@ def _reused(item_id: str, meta: dict[str, Any]) -> ReusedMemory:
     )
 
 
-def scan_trends(store: MemoryStore, today: int | None = None) -> MemoryTrends:
+class MetadataScan(Protocol):
+    """A store that reads every memory's metadata of one type, a page at a time."""
+
+    def scan_metadata(self, memory_type: MemoryType) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+
+def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
     """Counts per type, language, agent and outcome, additions over time, and the most reused memories."""
     started = time.perf_counter()
     days: list[tuple[str, str, int]] = []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,13 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mcp_memory.errors import CannotStart, InvalidInput, StoreDamaged, Unavailable
-from mcp_memory.startup import check_data_dir
+from mcp_memory.config import redact_url, sqlalchemy_url
+from mcp_memory.errors import CannotStart, StoreDamaged, Unavailable
+from mcp_memory.storage.data_dir import check_data_dir
 from mcp_memory.storage.space import SpaceReserve
 
 logger = logging.getLogger(__name__)
 
-SQLITE_FILE = "memory.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_MS = 30_000
@@ -41,33 +40,8 @@ KEEPALIVE_IDLE_SECONDS = 10
 KEEPALIVE_INTERVAL_SECONDS = 5
 KEEPALIVE_COUNT = 3
 MIGRATION_LOCK_KEY = 0x6D656D6F  # PostgreSQL advisory lock id for migrations ("memo")
-URL_EXAMPLE = "postgresql://user:password@db-host:5432/memory"
 # Alembic keeps the running migration's context in module globals: two databases of one process migrate in turn.
 _ALEMBIC_LOCK = threading.Lock()
-
-
-def sqlalchemy_url(database_url: str | None, data_dir: Path | None) -> str:
-    """The SQLAlchemy URL for a configured database URL, or for the SQLite file in the data dir."""
-    if not database_url:
-        if data_dir is None:
-            raise InvalidInput("database_url", "is needed when there is no data dir.", URL_EXAMPLE)
-        return f"sqlite:///{data_dir / SQLITE_FILE}"
-    url = database_url.strip()
-    match = re.match(r"^(postgres|postgresql)(\+psycopg)?://", url)
-    if match:
-        return "postgresql+psycopg://" + url[match.end() :]
-    if url.startswith("sqlite:///"):
-        return url
-    raise InvalidInput(
-        "database_url",
-        f"'{_redact(url)}' is not a PostgreSQL URL (postgresql://...) or an SQLite URL (sqlite:///path).",
-        URL_EXAMPLE,
-    )
-
-
-def _redact(url: str) -> str:
-    """A URL as it may be shown: the password replaced."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 class Database:
@@ -76,7 +50,7 @@ class Database:
     def __init__(self, database_url: str | None, data_dir: Path | None) -> None:
         self.url = sqlalchemy_url(database_url, data_dir)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.shown = _redact(self.url.replace("+psycopg", ""))
+        self.shown = redact_url(self.url.replace("+psycopg", ""))
         self.path = Path(self.url.removeprefix("sqlite:///")) if self.is_sqlite else None
         self._engine: Any = None
         self._open_lock = threading.Lock()

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 
-from mcp_memory.episode_schema import EpisodeCopy, EventRow
 from mcp_memory.errors import Unavailable
 from mcp_memory.storage.database import Database
+from mcp_memory.storage.episode_models import EpisodeCopy, EventRow
 from mcp_memory.storage.memory_rows import MemoryRows
 
 logger = logging.getLogger(__name__)

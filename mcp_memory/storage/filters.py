@@ -84,3 +84,17 @@ def _compare(value: Any, operator: str, operand: Any) -> bool:
     except TypeError:
         return False
     return False
+
+
+def check_where_syntax(where: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the problem when Chroma would refuse ``where`` as a filter."""
+    from chromadb.api.types import validate_where
+
+    validate_where(where)
+
+
+def filter_rejections() -> tuple[type[Exception], ...]:
+    """The exceptions Chroma raises for a filter it accepted but cannot run."""
+    from chromadb.errors import InvalidArgumentError
+
+    return (ValueError, InvalidArgumentError)

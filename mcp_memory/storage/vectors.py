@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from mcp_memory.embeddings import Embedder, make_chroma_embedding_function
 from mcp_memory.errors import CannotStart, Conflict, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.models import MemoryType
-from mcp_memory.startup import check_data_dir
+from mcp_memory.storage.data_dir import check_data_dir
 from mcp_memory.storage.database import DAMAGED_SIGNS
+from mcp_memory.storage.embeddings import Embedder, make_chroma_embedding_function
 from mcp_memory.storage.space import LOW_SPACE_BYTES, free_bytes
 
 COLLECTION_NAMES: dict[MemoryType, str] = {

@@ -3,14 +3,14 @@ import asyncio, sys, json
 from pathlib import Path
 from mcp_memory.config import Settings
 from mcp_memory.app import MemoryApp
-from mcp_memory.drafts import error_draft
+from mcp_memory.memory.drafts import error_draft
 
 async def main(target: Path) -> None:
     settings = Settings(data_dir=target, seed_on_start=True, _env_file=None)
     app = MemoryApp(settings)
     app.start_blocking()
     from mcp import Client
-    from mcp_memory.server import build_server
+    from mcp_memory.edge.server import build_server
     async with Client(build_server(app)) as c:
         async def t(name, **a):
             r = await c.call_tool(name, a)

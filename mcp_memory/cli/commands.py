@@ -1,0 +1,321 @@
+"""The command-line tools for people and scripts: import, export, backup, recall, stats, repair.
+
+Only one process may open an embedded Chroma store. On a data dir a server owns, ``recall`` and ``stats`` ask
+that server over its socket, as forwarding servers do, and ``export`` and ``backup`` have it stream the export;
+``import`` and ``repair`` write, so they hold the owner lock and refuse while a server owns the data dir.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.cli.terminal import Progress, one_line, table
+from mcp_memory.console.render import human_bytes
+from mcp_memory.edge.ownership import LOCK_NAME, OwnerInfo, StoreOwnership
+from mcp_memory.edge.proxy import ask_owner
+from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError, Unavailable
+from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult, ReconcileReport
+from mcp_memory.transfer.service import (
+    ExportReport,
+    ImportReport,
+    check_file,
+    copy_export,
+    count_exportable,
+    export_to,
+    import_file,
+)
+
+TYPE_NAMES: dict[str, MemoryType] = {
+    **{t: t for t in MEMORY_TYPES},
+    **{f"{t}s": t for t in MEMORY_TYPES},
+    "knowledge": "best_practice",
+}
+
+
+def memory_types(names: Sequence[str] | None) -> list[MemoryType]:
+    """Types named on the command line (``errors``, ``pattern``, ``all`` ...); all when none are named."""
+    if not names or "all" in names:
+        return list(MEMORY_TYPES)
+    return list(dict.fromkeys(TYPE_NAMES[name] for name in names))
+
+
+# -- import / export / backup ---------------------------------------------------------------------
+
+
+@contextmanager
+def sole_writer(app: MemoryApp) -> Iterator[None]:
+    """Hold the data dir's owner lock (unpublished: servers started meanwhile wait and retry)."""
+    if app.settings.chroma_url:  # a Chroma server serializes its writers itself
+        yield
+        return
+    data_dir = app.settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                f"A server owns the store in {data_dir}{_owner_pid(app)}. Stop it and import again, or run the "
+                "import against a Chroma server (--chroma-url) that both use."
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # drops the lock
+
+
+def _owner_pid(app: MemoryApp) -> str:
+    try:
+        return f" (pid {StoreOwnership(app.settings.data_dir).owner_info().pid})"
+    except MemoryStoreError:  # no owner published yet: the lock alone says a server is there
+        return ""
+
+
+def run_import(app: MemoryApp, path: Path, *, skip_bad: bool, batch_size: int, quiet: bool = False) -> ImportReport:
+    with sole_writer(app):  # first: a running server is reported before a large file is read
+        checked = check_file(path, app.settings.max_text_chars)
+        progress = Progress(checked.records, "importing", enabled=False if quiet else None)
+        report = import_file(app, path, skip_bad=skip_bad, batch_size=batch_size, progress=progress.advance,
+                             checked=checked)
+    progress.close()
+    return report
+
+
+def run_export(app: MemoryApp, target: str, *, with_embeddings: bool, quiet: bool = False) -> ExportReport:
+    """Write the export to ``target`` (``-`` for stdout); a file appears whole or not at all. On a data dir a
+    server owns, that server writes it (streamed over its socket)."""
+    owner = owner_of(app)
+    if owner is not None:
+        app.store.open_rows_only()  # only to count what comes, for the progress bar
+    progress = Progress(count_exportable(app), "exporting", enabled=False if quiet else None)
+
+    def write(out: TextIO) -> ExportReport:
+        if owner is not None:
+            return export_through_owner(owner, out, with_embeddings, progress.advance)
+        return export_to(app, out, with_embeddings, progress.advance)
+
+    if target == "-":
+        report = write(sys.stdout)
+    else:
+        path = Path(target)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            with partial.open("w", encoding="utf-8") as out:
+                report = write(out)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+    progress.close()
+    return report
+
+
+@dataclass
+class Backup:
+    export: Path
+    report: ExportReport
+    database: Path | None  # the SQLite copy; None when the database is PostgreSQL (back it up with pg_dump)
+
+
+def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> Backup:
+    """A restorable backup named by the time it was taken: a full export (with the vectors, unless a server owns
+    the embedded store) and, for SQLite, an online copy of the database file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = folder / f"mcp-memory-{stamp}.jsonl"
+    database = folder / f"mcp-memory-{stamp}.sqlite3"
+    copied = app.database.backup_to(database)
+    report = run_export(app, str(path), with_embeddings=True, quiet=quiet)
+    return Backup(path, report, database if copied else None)
+
+
+AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
+AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_moment(text: str, field: str) -> float:
+    """A time given as an ISO date/time or as an age ("90m", "36h", "7d", "2w"), as a Unix timestamp."""
+    text = text.strip()
+    age = AGE.match(text)
+    if age:
+        return time.time() - float(age.group(1)) * AGE_UNITS[age.group(2)]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, f"'{text}' is neither an ISO date/time nor an age.", "Use e.g. 2026-12-01 or 7d.") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+@dataclass
+class PurgeReport:
+    action: str
+    memories: list[tuple[str, str, str]]  # (id, type, title)
+
+
+def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: bool, forever: bool) -> PurgeReport:
+    """``--agent``: delete (into tombstones) every memory one agent wrote; ``--tombstones``: remove tombstones for
+    good. ``--dry-run`` only says what it would do."""
+    if bool(agent) == forever:
+        raise InvalidInput("purge", "needs exactly one of --agent NAME or --tombstones.",
+                           "mcp-memory purge --agent worker-7 --dry-run")
+    moment = parse_moment(since, "--since") if since else None
+    with sole_writer(app):
+        app.store.open()
+        rows = app.store.rows
+        if forever:
+            buried = [t for t in rows.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
+            if not dry_run:
+                rows.purge([t.id for t in buried])
+            return PurgeReport("would be removed for good" if dry_run else "removed for good",
+                               [(t.id, t.type, t.title) for t in buried])
+        assert agent is not None
+        written = rows.written_by(agent, moment)
+        if not dry_run:
+            for memory_type in dict.fromkeys(memory_type for _, memory_type, _ in written):
+                ids = [item_id for item_id, kind, _ in written if kind == memory_type]
+                app.store.delete_many(memory_type, ids, "purge", f"purged: everything agent '{agent}' wrote")  # type: ignore[arg-type]
+        return PurgeReport("would be deleted" if dry_run else "deleted (restorable until purged with --tombstones)",
+                           written)
+
+
+def purge_summary(report: PurgeReport) -> str:
+    lines = [f"{len(report.memories):,} memories {report.action}."]
+    lines += [f"  {item_id}  {memory_type:<13}  {one_line(title)}" for item_id, memory_type, title in report.memories[:200]]
+    if len(report.memories) > 200:
+        lines.append(f"  ... and {len(report.memories) - 200:,} more")
+    return "\n".join(lines)
+
+
+def run_repair(app: MemoryApp) -> ReconcileReport:
+    """Make the vector index agree with the database (see ``MemoryStore.reconcile``)."""
+    with sole_writer(app):
+        app.store.open()
+        return app.reconcile(settle_seconds=0.0)  # the sole writer: nothing is in flight
+
+
+def repair_summary(report: ReconcileReport) -> str:
+    return (
+        f"Repaired: {report.embedded:,} memories without a vector embedded again, "
+        f"{report.removed:,} vectors without a memory removed."
+    )
+
+
+# -- a server that owns the data dir ----------------------------------------------------------------
+
+
+def owner_of(app: MemoryApp) -> OwnerInfo | None:
+    """The server that owns the embedded store of the data dir, if one is running."""
+    if app.settings.chroma_url:
+        return None
+    ownership = StoreOwnership(app.settings.data_dir)
+    return ownership.owner_info() if ownership.held_by_other() else None
+
+
+def export_through_owner(owner: OwnerInfo, out: TextIO, with_embeddings: bool, progress: Any) -> ExportReport:
+    """Have the owning server write the export, streamed over its socket."""
+    import httpx2
+
+    from mcp_memory.edge.runner import EXPORT_PATH
+
+    transport = httpx2.HTTPTransport(uds=str(owner.socket_path))
+    headers = {"Authorization": f"Bearer {owner.secret}.cli"}
+    params = {"with_embeddings": "1" if with_embeddings else "0"}
+    try:
+        with (
+            httpx2.Client(transport=transport, timeout=httpx2.Timeout(30.0, read=600.0)) as client,
+            client.stream("GET", f"http://localhost{EXPORT_PATH}", headers=headers, params=params) as response,
+        ):
+            if response.status_code != 200:
+                raise Unavailable(f"The server that owns the data dir refused the export (HTTP {response.status_code}).")
+            return copy_export(response.iter_lines(), out, progress)
+    except httpx2.TransportError as exc:
+        raise Unavailable(f"Cannot reach the server that owns the data dir ({exc}); run export again.") from exc
+
+
+def import_summary(report: ImportReport) -> str:
+    parts = [f"{report.memories_added:,} memories added", f"{report.memories_present:,} already present"]
+    if report.episodes_added or report.episodes_present:
+        parts.append(f"{report.episodes_added:,} episodes added, {report.episodes_present:,} already present")
+    parts.append(f"{report.embedded:,} texts embedded")
+    text = "Imported: " + ", ".join(parts) + f" in {report.seconds:.1f}s."
+    if report.bad_lines:
+        shown = "\n".join(f"  line {b.line}: {b.error}" for b in report.bad_lines[:20])
+        text += f"\nSkipped {len(report.bad_lines):,} bad line(s):\n{shown}"
+    return text
+
+
+def export_summary(report: ExportReport, target: str) -> str:
+    memories = sum(report.memories.values())
+    vectors = " with embeddings" if report.with_embeddings else ""
+    return f"Exported {memories:,} memories and {report.episodes:,} episodes{vectors} to {target} in {report.seconds:.1f}s."
+
+
+# -- recall / stats -------------------------------------------------------------------------------
+
+
+def run_recall(app: MemoryApp, query: str, types: list[MemoryType], language: str | None, n: int) -> RecallResult:
+    from mcp_memory.memory.validation import normalize_language
+
+    owner = owner_of(app)
+    if owner is not None:
+        where = {"language": normalize_language(language)} if language else None
+        answer = ask_owner(owner, "search_memory", {"query": query, "memory_types": types, "where": where, "n_results": n})
+        return RecallResult.model_validate(answer)
+    app.store.open()
+    return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language)))
+
+
+def recall_table(result: RecallResult) -> str:
+    if not result.results:
+        return result.note or "Nothing found."
+    rows = [
+        [rank, f"{hit.score:.3f}", hit.type, hit.outcome, hit.language or "", one_line(hit.title), hit.id]
+        for rank, hit in enumerate(result.results, 1)
+    ]
+    return table(["#", "score", "type", "outcome", "language", "title", "id"], rows, align_right=["#", "score"])
+
+
+def run_stats(app: MemoryApp) -> tuple[MemoryStats, int]:
+    owner = owner_of(app)
+    if owner is not None:
+        return MemoryStats.model_validate(ask_owner(owner, "memory_stats", {})), _episode_count(app)
+    app.store.open()
+    stats = anyio.run(app.memory.stats)
+    return stats, _episode_count(app)
+
+
+def stats_text(stats: MemoryStats, episodes: int) -> str:
+    where = stats.chroma_url or stats.data_dir or "-"
+    lines = [
+        f"store     {where}" + ("" if stats.chroma_url else " (embedded)"),
+        f"on disk   {human_bytes(stats.size_on_disk_bytes)}",
+        f"model     {stats.model}",
+        f"memories  {stats.total:,}" + (f"   episodes  {episodes:,}" if episodes else ""),
+        "",
+        table(["type", "count"], [[t, f"{c:,}"] for t, c in stats.by_type.items()], align_right=["count"]),
+    ]
+    languages = sorted(stats.by_language.items(), key=lambda pair: (-pair[1], pair[0]))
+    if languages:
+        lines += ["", table(["language", "count"], [[k, f"{v:,}"] for k, v in languages[:15]], align_right=["count"])]
+        if len(languages) > 15:
+            lines.append(f"... and {len(languages) - 15} more languages (--json lists all)")
+    return "\n".join(lines)
+
+
+def _episode_count(app: MemoryApp) -> int:
+    return app.episodes.store.count()
+

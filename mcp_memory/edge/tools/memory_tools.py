@@ -1,0 +1,305 @@
+"""Memory tools: store and recall patterns, solutions and errors; search, read, delete; knowledge; outcomes."""
+
+import json
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+from mcp_memory.edge.tool_inputs import NO_SUCCESS_METRICS, SuccessMetrics
+from mcp_memory.edge.tools.context import (
+    APPENDS,
+    DESTRUCTIVE,
+    READ_ONLY,
+    WRITES,
+    ToolContext,
+    resource_errors,
+    tool_errors,
+)
+from mcp_memory.knowledge.service import render_knowledge_index, render_knowledge_markdown
+from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
+from mcp_memory.memory.validation import FILTER_EXAMPLE, normalize_language
+from mcp_memory.models import (
+    MEMORY_TYPES,
+    DeletedMemories,
+    DeleteResult,
+    KnowledgeType,
+    MemoryRecord,
+    MemoryStats,
+    MemoryType,
+    OutcomeReport,
+    RecallResult,
+    SeedCounts,
+    StoreResult,
+)
+
+SEARCH_DESCRIPTION = f"""\
+Search all memory types at once (patterns, solutions, errors, best practices, episodes), best first.
+
+Filter with `where` on metadata: language, source (agent | seed | knowledge | consensus), agent, usage_count,
+success_count, failure_count, created_at (unix seconds), or any scalar metadata key you stored.
+{FILTER_EXAMPLE}
+Example call: {{"query": "retry HTTP requests", "memory_types": ["pattern", "solution"],
+"where": {{"language": "python"}}, "n_results": 5}}."""
+
+
+def register(mcp: MCPServer, ctx: ToolContext) -> None:
+    # -- patterns ----------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=WRITES)
+    async def store_code_pattern(
+        pattern_name: Annotated[str, Field(description="Short name, e.g. 'JWT authentication middleware'.")],
+        code: Annotated[str, Field(description="The code of the pattern, as it should be reused.")],
+        language: Annotated[str, Field(description="Programming language, e.g. 'python', 'typescript'.")],
+        context: Annotated[str, Field(description="When and why to use it; what problem it solved.")],
+        success_metrics: Annotated[
+            SuccessMetrics, Field(description='How well it worked, e.g. {"success_rate": 1.0, "tests_passed": 12}.')
+        ] = NO_SUCCESS_METRICS,
+        tags: Annotated[list[str], Field(description="Keywords, e.g. ['auth', 'fastapi'].", max_length=50)] = [],
+        agent_role: Annotated[str | None, Field(description="Who stores it, e.g. 'WORKER_BACKEND'.")] = None,
+    ) -> StoreResult:
+        """Store a reusable code pattern that worked, so later tasks can recall it.
+
+        Example: {"pattern_name": "Retry with backoff", "code": "async def retry(...): ...",
+        "language": "python", "context": "Flaky HTTP calls", "success_metrics": {"success_rate": 1.0}}.
+        Storing the same code again counts a reuse instead of creating a copy.
+        """
+        with tool_errors():
+            caller = await ctx.begin(agent_role, writes=True)
+            draft = pattern_draft(
+                ctx.text("pattern_name", pattern_name),
+                ctx.text("code", code),
+                ctx.text("language", language),
+                ctx.optional_text("context", context),
+                ctx.json_object("success_metrics", success_metrics),
+                [ctx.text("tags", t) for t in tags],
+            )
+            return await ctx.app.memory.remember(caller.stamped(draft))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def recall_similar_patterns(
+        description: Annotated[str, Field(description="What you are about to build, in words.")],
+        language: Annotated[str | None, Field(description="Only patterns in this language.")] = None,
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+    ) -> RecallResult:
+        """Recall stored code patterns relevant to a task, best first. Call before writing code.
+
+        Example: {"description": "implement user authentication with JWT", "language": "python"}.
+        """
+        with tool_errors():
+            await ctx.begin()
+            return await ctx.app.memory.recall(
+                description, ["pattern"], n_results, language=normalize_language(language), query_field="description"
+            )
+
+    # -- solutions ---------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=WRITES)
+    async def store_solution(
+        problem: Annotated[str, Field(description="The problem, as a task would describe it.")],
+        solution: Annotated[str, Field(description="The complete solution (code and/or steps).")],
+        language: Annotated[str | None, Field(description="Programming language, if any.")] = None,
+        context: Annotated[str, Field(description="Constraints, environment, caveats.")] = "",
+        success_metrics: Annotated[SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')] = NO_SUCCESS_METRICS,
+        agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
+    ) -> StoreResult:
+        """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
+        with tool_errors():
+            caller = await ctx.begin(agent_role, writes=True)
+            draft = solution_draft(
+                ctx.text("problem", problem),
+                ctx.text("solution", solution),
+                language,
+                ctx.optional_text("context", context),
+                ctx.json_object("success_metrics", success_metrics),
+            )
+            return await ctx.app.memory.remember(caller.stamped(draft))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def recall_solutions(
+        problem: Annotated[str, Field(description="The problem you face, in words.")],
+        language: Annotated[str | None, Field(description="Only solutions in this language.")] = None,
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+    ) -> RecallResult:
+        """Recall stored solutions to similar problems, best first."""
+        with tool_errors():
+            await ctx.begin()
+            return await ctx.app.memory.recall(
+                problem, ["solution"], n_results, language=normalize_language(language), query_field="problem"
+            )
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=WRITES)
+    async def store_error_resolution(
+        error_message: Annotated[str, Field(description="The error as printed, e.g. the last traceback line.")],
+        context: Annotated[str, Field(description="What you were doing when it happened.")],
+        resolution: Annotated[str, Field(description="What you did about it: commands, code changes.")],
+        success: Annotated[
+            bool, Field(description="True if the resolution fixed the error; False if it did not.", strict=True)
+        ],
+        agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
+    ) -> StoreResult:
+        """Store how an error was resolved — or that an attempt failed, so nobody repeats it.
+
+        Example: {"error_message": "ModuleNotFoundError: No module named 'fastapi'", "context": "starting the API",
+        "resolution": "pip install fastapi uvicorn", "success": true}.
+        """
+        with tool_errors():
+            caller = await ctx.begin(agent_role, writes=True)
+            draft = error_draft(
+                ctx.text("error_message", error_message),
+                ctx.optional_text("context", context),
+                ctx.text("resolution", resolution),
+                success,
+            )
+            return await ctx.app.memory.remember(caller.stamped(draft))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def recall_error_solutions(
+        error_message: Annotated[str, Field(description="The error you see, or a description of it.")],
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+    ) -> RecallResult:
+        """Recall how similar errors were resolved, best first.
+
+        Each result has an outcome: 'worked' is a fix that worked; 'failed' is an attempt that did NOT work
+        (do not repeat it); 'mixed' worked sometimes. Counts are in success_count and failure_count.
+        """
+        with tool_errors():
+            await ctx.begin()
+            return await ctx.app.memory.recall(error_message, ["error"], n_results, query_field="error_message")
+
+    # -- everything --------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=READ_ONLY, description=SEARCH_DESCRIPTION)
+    async def search_memory(
+        query: Annotated[str, Field(description="What to look for, in words or code.")],
+        memory_types: Annotated[
+            list[MemoryType] | None,
+            Field(description=f"Types to search (default all): {', '.join(MEMORY_TYPES)}."),
+        ] = None,
+        where: Annotated[
+            dict[str, Any] | None, Field(description=f"Metadata filter. {FILTER_EXAMPLE}")
+        ] = None,
+        n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 5,
+    ) -> RecallResult:
+        with tool_errors():
+            await ctx.begin()
+            types = list(dict.fromkeys(memory_types)) if memory_types else list(MEMORY_TYPES)
+            return await ctx.app.memory.recall(query, types, n_results, where=where)
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_memory(
+        id: Annotated[str, Field(description="A memory id from a store or recall result.")],
+    ) -> MemoryRecord:
+        """Read one memory in full by its id."""
+        with tool_errors():
+            await ctx.begin()
+            return await ctx.app.memory.get(id)
+
+    @mcp.tool(annotations=DESTRUCTIVE)
+    async def delete_memory(
+        id: Annotated[str, Field(description="The id of the memory to delete.")],
+        reason: Annotated[str, Field(description="Why, e.g. 'wrong fix: the package is pyyaml'.")] = "",
+    ) -> DeleteResult:
+        """Delete a memory you wrote (e.g. a wrong fix); an admin may delete any. It leaves recall at once but is
+        kept as a tombstone (who, when, why) that an admin can restore. For another agent's memory that did not
+        work, call report_outcome instead."""
+        with tool_errors():
+            caller = await ctx.begin(writes=True)
+            return await ctx.app.memory.delete(id, caller.agent, reason, any_writer=caller.admin)
+
+    @mcp.tool(annotations=WRITES)
+    async def restore_memory(
+        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
+    ) -> MemoryRecord:
+        """Admin: bring a deleted memory back, with its counts."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("restore deleted memories")
+            return await ctx.app.memory.restore(ctx.text("id", id))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def list_deleted_memories(
+        agent: Annotated[str | None, Field(description="Only memories this agent wrote.")] = None,
+        limit: Annotated[int, Field(description="How many, newest deletion first.", ge=1, le=1000)] = 20,
+    ) -> DeletedMemories:
+        """Admin: deleted memories (tombstones) with who deleted them, when and why."""
+        with tool_errors():
+            caller = await ctx.begin()
+            caller.require_admin("list deleted memories")
+            return DeletedMemories(memories=await ctx.app.memory.deleted(agent, limit))
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def memory_stats() -> MemoryStats:
+        """Counts per memory type and language, where the data lives, its size on disk and the embedding model."""
+        with tool_errors():
+            await ctx.begin()
+            return await ctx.app.memory.stats()
+
+    # -- knowledge ---------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=WRITES)
+    async def add_custom_knowledge(
+        title: Annotated[str, Field(description="e.g. 'OAuth2 implementation pattern'.")],
+        content: Annotated[str, Field(description="The knowledge itself: markdown, code or both.")],
+        knowledge_type: Annotated[KnowledgeType, Field(description="pattern, best_practice, error or solution.")],
+        metadata: Annotated[
+            dict[str, Any], Field(description='e.g. {"language": "python", "framework": "fastapi", "tags": ["auth"]}.')
+        ] = {},
+    ) -> StoreResult:
+        """Add team or domain knowledge to the knowledge base; recall and search find it like any memory."""
+        with tool_errors():
+            title, content = ctx.text("title", title), ctx.text("content", content)
+            metadata = ctx.json_object("metadata", metadata)
+            caller = await ctx.begin(writes=True)
+            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
+
+    @mcp.tool(annotations=WRITES)
+    async def seed_initial_knowledge() -> SeedCounts:
+        """Seed the built-in design patterns, best practices and common errors. Safe to repeat: no duplicates."""
+        with tool_errors():
+            await ctx.begin(writes=True)
+            return await ctx.app.knowledge.seed()
+
+    # -- resources ---------------------------------------------------------------------------------
+
+    @mcp.resource("memory://knowledge", name="knowledge-index", mime_type="text/markdown")
+    async def knowledge_index() -> str:
+        """Index of the knowledge base: seeded and custom patterns, best practices and errors."""
+        with resource_errors():
+            await ctx.begin()
+            return render_knowledge_index(await ctx.app.knowledge.index())
+
+    @mcp.resource("memory://knowledge/{kind}/{slug}", name="knowledge-item", mime_type="text/markdown")
+    async def knowledge_item(kind: str, slug: str) -> str:
+        """One knowledge item as markdown; kind is pattern, best_practice, error or solution."""
+        with resource_errors():
+            await ctx.begin()
+            return render_knowledge_markdown(await ctx.app.knowledge.item(kind, slug))
+
+    @mcp.resource("memory://stats", name="stats", mime_type="application/json")
+    async def stats_resource() -> str:
+        """The same figures as the memory_stats tool."""
+        with resource_errors():
+            await ctx.begin()
+            return json.dumps((await ctx.app.memory.stats()).model_dump(), indent=2)
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    @mcp.tool(annotations=APPENDS)
+    async def report_outcome(
+        memory_id: Annotated[str, Field(description="The id of a memory you recalled and used.")],
+        success: Annotated[bool, Field(description="True if it worked for you; False if it did not.", strict=True)],
+        note: Annotated[str, Field(description="What happened, e.g. 'needed --upgrade too'. Optional.")] = "",
+        agent_role: Annotated[str | None, Field(description="Who reports it.")] = None,
+    ) -> OutcomeReport:
+        """Report whether a recalled memory (fix, pattern, solution) worked when you used it. Call it after trying one.
+
+        Recall ranks by the smoothed success rate (s + 1) / (s + f + 2): proven memories rise, and one that keeps
+        failing sinks and is flagged. Example: {"memory_id": "err_3f2a...", "success": false,
+        "note": "pip install fixed the import but uvicorn was missing too"}.
+        """
+        with tool_errors():
+            caller = await ctx.begin(agent_role, writes=True)
+            return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
+

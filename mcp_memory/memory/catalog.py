@@ -1,0 +1,302 @@
+"""What ranking needs to know about every stored memory without asking the stores: language, signature, words.
+
+The catalog is *derived* from the database and never persisted, so nothing of it can go stale across a restart or
+a crash:
+
+- **Built from the database** the first time a memory type is ranked: one paged read of its rows. A restarted or
+  crashed process simply builds it again.
+- **Updated on every write** through this process: it listens to ``MemoryStore`` (``store.watch``), which tells
+  it right after a row and its vector landed. Counter bumps leave it alone: it holds no counters.
+- **Writes by other servers** sharing the database are picked up from the database's change feed (one row per
+  memory written or deleted, numbered): a recall that finds the catalog older than ``SYNC_SECONDS`` reads the
+  changes after the last one it applied and applies them. Numbers are handed out before commit, so a change may
+  land behind a later one; the feed is re-read ``LOOKBACK`` numbers back and changes are applied once each.
+
+Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
+ids of a language the first time a recall filters by it, and — for languages too rare to find by over-fetching —
+their vectors; both then follow every write like the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_memory.memory.words import BM25Index, code_tokens
+from mcp_memory.models import MemoryType
+from mcp_memory.storage.store import MemoryStore, StoredItem
+
+logger = logging.getLogger(__name__)
+
+SYNC_SECONDS = 1.0
+LOOKBACK = 1000
+# A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
+COUNT_SECONDS = 10.0
+MAX_LEXICAL_CHARS = 4000
+# Vectors held for rare languages, over all types (384 floats each: 30,000 are ~46 MB).
+MAX_CACHED_VECTORS = 30_000
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the catalog keeps of one memory."""
+
+    language: str
+    signature: str | None
+    words: str | None  # text for the word index; None when the type has none
+
+
+def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_words: bool) -> Facts:
+    """The catalog facts of a stored memory, from its Chroma metadata."""
+    language = str(metadata.get("language") or "")
+    if memory_type != "error":
+        return Facts(language, None, None)
+    fields = json.loads(metadata.get("fields_json") or "{}")
+    error = str(fields.get("error_message") or metadata.get("title") or "")
+    signature = metadata.get("signature")
+    if not isinstance(signature, str):  # stored before signatures were recorded
+        from mcp_memory.memory.error_signature import error_signature
+
+        signature = error_signature(error)
+    return Facts(language, signature or None, error[:MAX_LEXICAL_CHARS] if with_words else None)
+
+
+class TypeCatalog:
+    """The catalog of one collection: complete (every memory's facts, for types with a word index) or lazy
+    (only the languages asked for, each read with one ids-only Chroma query)."""
+
+    def __init__(self, with_words: bool) -> None:
+        self.lock = threading.RLock()
+        self.complete = with_words
+        self.facts: dict[str, Facts] = {}
+        self.by_language: dict[str, set[str]] = {}
+        self.by_signature: dict[str, set[str]] = {}
+        self.words: BM25Index | None = BM25Index() if with_words else None
+        self.vectors: dict[str, tuple[list[str], Any]] = {}  # rare language -> (ids, float32 matrix)
+        self.snapshots: dict[str, frozenset[str]] = {}  # by_language, frozen for readers; dropped on change
+        self.count: tuple[float, int] | None = None  # (when, collection size) of a lazy catalog
+        self.synced_at = 0.0
+        self.loaded = threading.Event()
+        self.failed = False
+
+    def put(self, item_id: str, facts: Facts, vector: Sequence[float] | None) -> None:
+        with self.lock:
+            self.drop(item_id)
+            self.snapshots.pop(facts.language, None)
+            if self.complete:
+                self.facts[item_id] = facts
+                self.by_language.setdefault(facts.language, set()).add(item_id)
+            elif facts.language in self.by_language:  # a lazy catalog follows only the languages it read
+                self.by_language[facts.language].add(item_id)
+            if facts.signature:
+                self.by_signature.setdefault(facts.signature, set()).add(item_id)
+            if self.words is not None and facts.words is not None:
+                self.words.add(item_id, code_tokens(facts.words))
+            cached = self.vectors.get(facts.language)
+            if cached is not None:
+                if vector is None:  # a vector we were not given: load the language again when next needed
+                    del self.vectors[facts.language]
+                else:
+                    import numpy as np
+
+                    ids, matrix = cached
+                    row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+                    self.vectors[facts.language] = ([*ids, item_id], np.vstack([matrix, row]) if ids else row)
+
+    def drop(self, item_id: str) -> None:
+        with self.lock:
+            facts = self.facts.pop(item_id, None)
+            languages = [facts.language] if facts is not None else list(self.by_language)
+            for language in languages:
+                members = self.by_language.get(language)
+                if members is not None and item_id in members:
+                    members.discard(item_id)
+                    self.snapshots.pop(language, None)
+                    if not members and self.complete:
+                        del self.by_language[language]
+            if facts is not None and facts.signature:
+                _discard(self.by_signature, facts.signature, item_id)
+            if self.words is not None:
+                self.words.remove(item_id)
+            for language, (ids, matrix) in list(self.vectors.items()):
+                if item_id in ids:
+                    import numpy as np
+
+                    row = ids.index(item_id)
+                    self.vectors[language] = (ids[:row] + ids[row + 1 :], np.delete(matrix, row, axis=0))
+
+    def signature_ids(self, signature: str) -> set[str]:
+        with self.lock:
+            return set(self.by_signature.get(signature, ()))
+
+    def cached_vector_count(self) -> int:
+        return sum(len(ids) for ids, _ in self.vectors.values())
+
+
+class Catalog:
+    """One ``TypeCatalog`` per memory type, built lazily from the vector store."""
+
+    def __init__(self, store: MemoryStore, word_types: set[MemoryType], shared: bool) -> None:
+        self.store = store
+        store.watch(self)
+        self.word_types = word_types
+        self.shared = shared  # other servers write to the same database
+        self._types: dict[MemoryType, TypeCatalog] = {}
+        self._lock = threading.Lock()
+        self._follow_lock = threading.Lock()
+        self._seen: int | None = None  # the change feed's number up to which changes are applied
+        self._applied: set[int] = set()  # numbers applied within the lookback window
+        self._followed_at = 0.0
+
+    def built(self, memory_type: MemoryType) -> bool:
+        """Whether the type's catalog has been read from Chroma (a recall would not wait for it)."""
+        catalog = self._types.get(memory_type)
+        return catalog is not None and catalog.loaded.is_set() and not catalog.failed
+
+    def view(self, memory_type: MemoryType) -> TypeCatalog:
+        """The catalog of a type: built on first use, refreshed when the store is shared and it is old."""
+        while True:
+            if self.shared and self._seen is None:
+                self._seen = self.store.last_change()  # before any build reads: later changes are re-applied
+            with self._lock:
+                catalog = self._types.get(memory_type)
+                building = catalog is None
+                if catalog is None:
+                    # Registered before it is read, so writes during the read wait for it and then apply.
+                    catalog = self._types[memory_type] = TypeCatalog(memory_type in self.word_types)
+            if building:
+                self._build(memory_type, catalog)
+            catalog.loaded.wait()
+            if not catalog.failed:
+                break
+        if self.shared and time.monotonic() - self._followed_at > SYNC_SECONDS:
+            self.follow()
+        return catalog
+
+    def _build(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
+        try:
+            with catalog.lock:
+                if catalog.complete:
+                    self._load(memory_type, catalog)
+                catalog.synced_at = time.monotonic()
+        except BaseException:
+            catalog.failed = True
+            with self._lock:
+                self._types.pop(memory_type, None)
+            raise
+        finally:
+            catalog.loaded.set()
+
+    def stored(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Record memories Chroma just stored (new, or with new content)."""
+        catalog = self._types.get(memory_type)
+        if catalog is None:  # not built yet: it will be read from Chroma, these writes included
+            return
+        with catalog.lock:  # waits for a build in progress
+            for item, vector in zip(items, embeddings, strict=True):
+                facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
+                catalog.put(item.id, facts, vector)
+
+    def removed(self, memory_type: MemoryType, ids: Sequence[str]) -> None:
+        catalog = self._types.get(memory_type)
+        if catalog is not None:
+            with catalog.lock:
+                for item_id in ids:
+                    catalog.drop(item_id)
+
+    def language_ids(self, memory_type: MemoryType, language: str) -> frozenset[str]:
+        """Every id of one language (a lazy catalog reads them once, ids only)."""
+        catalog = self.view(memory_type)
+        snapshot = catalog.snapshots.get(language)
+        if snapshot is not None:
+            return snapshot
+        with catalog.lock:
+            members = catalog.by_language.get(language)
+            if members is None and not catalog.complete:
+                members = catalog.by_language[language] = set(self.store.find_ids(memory_type, {"language": language}))
+            snapshot = catalog.snapshots[language] = frozenset(members or ())
+            return snapshot
+
+    def size(self, memory_type: MemoryType) -> int:
+        """How many memories the collection holds (for a lazy catalog, as counted at most COUNT_SECONDS ago)."""
+        catalog = self.view(memory_type)
+        if catalog.complete:
+            return len(catalog.facts)
+        now = time.monotonic()
+        if catalog.count is None or now - catalog.count[0] > COUNT_SECONDS:
+            catalog.count = (now, self.store.count(memory_type))
+        return catalog.count[1]
+
+    def follow(self) -> None:
+        """Apply the changes other servers wrote to the shared database since the last ones applied."""
+        with self._follow_lock:
+            if self._seen is None:
+                self._seen = self.store.last_change()
+            changes = [c for c in self.store.changes_after(max(0, self._seen - LOOKBACK)) if c.seq not in self._applied]
+            puts: dict[str, list[str]] = {}
+            for change in changes:
+                catalog = self._types.get(change.type)  # type: ignore[call-overload]
+                if catalog is None:
+                    continue
+                if change.op == "delete":
+                    with catalog.lock:
+                        catalog.drop(change.memory_id)
+                else:
+                    puts.setdefault(change.type, []).append(change.memory_id)
+            for memory_type, ids in puts.items():
+                catalog = self._types[memory_type]  # type: ignore[index]
+                with catalog.lock:
+                    for item in self.store.get(memory_type, ids):  # type: ignore[arg-type]
+                        catalog.put(item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None)  # type: ignore[arg-type]
+            for change in changes:
+                self._applied.add(change.seq)
+                self._seen = max(self._seen, change.seq)
+            self._applied = {seq for seq in self._applied if seq > self._seen - LOOKBACK}
+            self._followed_at = time.monotonic()
+
+    def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
+        """The ids and vectors of one language (loaded once); None when they would not fit the cache."""
+        catalog = self.view(memory_type)
+        cached = catalog.vectors.get(language)
+        if cached is not None:
+            return cached
+        ids = sorted(self.language_ids(memory_type, language))
+        with catalog.lock:
+            cached = catalog.vectors.get(language)
+            if cached is not None:
+                return cached
+            held = sum(view.cached_vector_count() for view in self._types.values())
+            if held + len(ids) > MAX_CACHED_VECTORS:
+                return None
+            import numpy as np
+
+            kept: list[str] = []
+            rows: list[Any] = []
+            for start in range(0, len(ids), 2000):
+                found = self.store.vectors(memory_type, ids[start : start + 2000])
+                kept += list(found)
+                rows += list(found.values())
+            matrix = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 1), np.float32)
+            catalog.vectors[language] = (kept, matrix)
+            return kept, matrix
+
+    def _load(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
+        started = time.perf_counter()
+        with_words = catalog.words is not None
+        for item_id, metadata in self.store.scan_metadata(memory_type):
+            catalog.put(item_id, facts_from_metadata(memory_type, metadata, with_words), None)
+        logger.info("catalog of %s: %d memories in %.2f s", memory_type, len(catalog.facts), time.perf_counter() - started)
+
+
+def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(item_id)
+        if not members:
+            del index[key]
+

@@ -1,0 +1,322 @@
+"""Recall: candidates from every index a type's policy uses, fused, moved by outcomes, and explained.
+
+Language filters stay fast at scale. Chroma's ``where`` filter cost 120–580 ms at 100,000 vectors on this (busy)
+machine and grows with the collection; an unfiltered query ~6 ms. So a ``language=`` recall asks Chroma with no
+filter:
+
+- a language holding at least ``OVERFETCH_MIN_SHARE`` of the collection: over-fetch ids and distances only
+  (``depth / share × 2``, at most ``MAX_OVERFETCH``), keep that language's ids (the catalog reads them once,
+  ids only, and follows every write), then read just the kept items; if too few survive, use ``where``;
+- a rarer language: exact cosine over that language's vectors, held in memory by the catalog (loaded on first
+  use, kept current on every write, capped in size; past the cap, the ``where`` filter).
+
+``bench/filter_speed.py`` measures both against unfiltered and ``where`` queries at 10,000 and 100,000.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.error_signature import signature_if_named
+from mcp_memory.memory.ranking import (
+    MAX_OUTCOME_RAISE,
+    SIGNATURE_BONUS,
+    RankingPolicy,
+    blend,
+    is_weak,
+    outcome_adjustment,
+    outcome_why,
+    part_why,
+    policy_for,
+)
+from mcp_memory.memory.records import to_record
+from mcp_memory.memory.validation import and_filters
+from mcp_memory.memory.words import code_tokens
+from mcp_memory.models import MemoryHit, MemoryType
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.store import MemoryStore, StoredItem
+
+OVERFETCH_MIN_SHARE = 0.10
+OVERFETCH_SLACK = 2.0
+MAX_OVERFETCH = 1000
+CANDIDATE_FACTOR = 3
+SHORTLIST_SLACK = 5
+MAX_WIDEN = 16  # how much deeper than usual to look when long patterns' parts fill the first look
+
+
+@dataclass
+class _Candidate:
+    id: str
+    cosine: float
+    words: float = 0.0
+    word_rank: int | None = None
+    same_signature: bool = False
+    relevance: float = 0.0
+    score: float = 0.0
+    item: StoredItem | None = None
+    matched_part: int | None = None  # code stored in parts: the part that matched; ``item`` is the whole pattern
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One memory type's part of a recall."""
+
+    memory_type: MemoryType
+    policy: RankingPolicy
+    query: str
+    text: str  # the part of the query the type compares (``RankingPolicy.query_text``)
+    embedding: list[float]
+    n_results: int
+    where: dict[str, Any] | None
+    language: str | None
+
+
+class Recaller:
+    """Ranks memories of any type for a query, each type by its policy (``ranking.py``)."""
+
+    def __init__(self, store: MemoryStore, embedder: Embedder, catalog: Catalog) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.catalog = catalog
+
+    def recall(
+        self,
+        query: str,
+        memory_types: Sequence[MemoryType],
+        n_results: int,
+        where: dict[str, Any] | None = None,
+        language: str | None = None,
+    ) -> list[MemoryHit]:
+        """The best ``n_results`` memories of ``memory_types`` (Chroma ``where`` and ``language`` both apply)."""
+        embeddings: dict[str, list[float]] = {}
+        ranked: list[tuple[_Candidate, str]] = []
+        for memory_type in memory_types:
+            policy = policy_for(memory_type)
+            text = policy.query_text(query)
+            if text not in embeddings:
+                embeddings[text] = self.embedder.encode([text])[0]
+            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language)
+            candidates = self._rank(ask)
+            ranked += [(candidate, text) for candidate in candidates]
+        ranked.sort(key=lambda entry: entry[0].score, reverse=True)
+        return [_hit(candidate, text) for candidate, text in ranked[:n_results]]
+
+    # -- one type ------------------------------------------------------------------------------------
+
+    def _rank(self, ask: _Ask) -> list[_Candidate]:
+        """The type's best candidates, long patterns' parts folded into their pattern; when folding leaves fewer
+        than ``n_results`` and the collection holds more, it looks deeper."""
+        widen = 1
+        while True:
+            candidates, exhausted = self._rank_once(ask, widen)
+            folded = self._fold_parts(ask.memory_type, candidates, ask.where)
+            if len(folded) >= ask.n_results or len(folded) == len(candidates) or exhausted or widen >= MAX_WIDEN:
+                return folded
+            widen *= 4
+
+    def _rank_once(self, ask: _Ask, widen: int) -> tuple[list[_Candidate], bool]:
+        """Candidates by ids and cosines first; documents and counters are read only for the few that can win.
+        Also says whether the nearest-vector search found fewer than it asked for (there is no more to find)."""
+        memory_type, policy, query, text = ask.memory_type, ask.policy, ask.query, ask.text
+        embedding, n_results, where, language = ask.embedding, ask.n_results, ask.where, ask.language
+        shortlist = n_results * CANDIDATE_FACTOR
+        depth = max(policy.depth, shortlist) * widen
+        nearest = self._dense(memory_type, embedding, depth, where, language)
+        candidates = {item_id: _Candidate(item_id, cosine) for item_id, cosine in nearest}
+        words: list[tuple[str, float]] = []
+        full_match = 0.0  # the BM25 of a memory holding every query word: word scores are fractions of it
+        if policy.uses_words:
+            view = self.catalog.view(memory_type)
+            allowed = self.catalog.language_ids(memory_type, language) if language else None
+            if policy.lexical_weight and view.words is not None:
+                tokens = code_tokens(text)
+                words = view.words.search(tokens, max(policy.word_depth, shortlist), within=allowed)
+                full_match = view.words.query_weight(tokens)
+            signature = signature_if_named(query) if policy.signature_first else None
+            same = view.signature_ids(signature) if signature else set()
+            if allowed is not None:
+                same &= allowed
+            if len(same) > depth:  # a very common signature: only the ones the indexes found
+                same &= set(candidates) | {item_id for item_id, _ in words}
+            missing = [i for i in dict.fromkeys([*(i for i, _ in words), *sorted(same)]) if i not in candidates]
+            if missing:
+                import numpy as np
+
+                query_vector = np.asarray(embedding, dtype=np.float32)
+                for item_id, vector in self.store.vectors(memory_type, missing, where).items():
+                    candidates[item_id] = _Candidate(item_id, float(np.dot(query_vector, vector)))
+            for rank, (item_id, score) in enumerate(words, 1):
+                if item_id in candidates:
+                    candidates[item_id].words, candidates[item_id].word_rank = score, rank
+            for item_id in same:
+                if item_id in candidates:
+                    candidates[item_id].same_signature = True
+        for candidate in candidates.values():
+            candidate.relevance = blend(candidate.cosine, candidate.words, full_match, policy.lexical_weight) + (
+                SIGNATURE_BONUS if candidate.same_signature else 0.0
+            )
+        return self._with_outcomes(memory_type, candidates.values(), n_results), len(nearest) < depth
+
+    def _with_outcomes(self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int) -> list[_Candidate]:
+        """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
+
+        An outcome raises a score by at most ``MAX_OUTCOME_RAISE``, so once the n-th best score read so far beats
+        the best unread relevance by that much, the rest cannot enter — the result is exact, the reads few.
+        """
+        ordered = sorted(candidates, key=lambda c: c.relevance, reverse=True)
+        ranked: list[_Candidate] = []
+        read, batch = 0, n_results + SHORTLIST_SLACK
+        while read < len(ordered):
+            chunk = ordered[read : read + batch]
+            read += len(chunk)
+            items = {item.id: item for item in self.store.get(memory_type, [c.id for c in chunk])}
+            for candidate in chunk:
+                candidate.item = items.get(candidate.id)
+                if candidate.item is None:  # deleted in between
+                    continue
+                candidate.score = candidate.relevance + _outcome_adjustment(candidate.item)
+                ranked.append(candidate)
+            if read < len(ordered):
+                best: dict[str, float] = {}  # per pattern: its parts count once
+                for candidate in ranked:
+                    key = _part_of(candidate) or candidate.id
+                    best[key] = max(best.get(key, candidate.score), candidate.score)
+                if len(best) >= n_results:
+                    nth = sorted(best.values(), reverse=True)[n_results - 1]
+                    if nth >= ordered[read].relevance + MAX_OUTCOME_RAISE:
+                        break
+            batch *= 2
+        return ranked
+
+    def _fold_parts(
+        self, memory_type: MemoryType, ranked: list[_Candidate], where: dict[str, Any] | None
+    ) -> list[_Candidate]:
+        """Code too long for the model is stored as a pattern plus parts (``pattern_drafts.py``); a matching part
+        stands for its whole pattern, once, with the part's relevance and the pattern's own outcomes. A part whose
+        pattern is gone, or does not match ``where``, is dropped."""
+        parents = {parent for c in ranked if (parent := _part_of(c)) is not None}
+        if not parents:
+            return ranked
+        held = {c.id: c.item for c in ranked if c.item is not None}
+        missing = [parent for parent in parents if parent not in held]
+        if missing:
+            held.update((item.id, item) for item in self.store.get(memory_type, missing, where))
+        folded: dict[str, _Candidate] = {}
+        for candidate in sorted(ranked, key=lambda c: c.relevance, reverse=True):
+            parent = _part_of(candidate)
+            key = parent or candidate.id
+            if key in folded:  # a better-matching part or the pattern itself came first
+                continue
+            if parent is not None:
+                whole = held.get(parent)
+                if whole is None:
+                    continue
+                part = candidate.item.metadata.get("part") if candidate.item is not None else None
+                candidate = _Candidate(
+                    parent, candidate.cosine, candidate.words, candidate.word_rank, candidate.same_signature,
+                    candidate.relevance, item=whole, matched_part=part if isinstance(part, int) else None,
+                )
+                candidate.score = candidate.relevance + _outcome_adjustment(whole)
+            folded[key] = candidate
+        return list(folded.values())
+
+    def _dense(
+        self,
+        memory_type: MemoryType,
+        embedding: list[float],
+        depth: int,
+        where: dict[str, Any] | None,
+        language: str | None,
+    ) -> list[tuple[str, float]]:
+        """Ids and cosines of the nearest memories, best first, honouring both filters."""
+        if language and not where:
+            found = self._dense_in_language(memory_type, embedding, depth, language)
+            if found is not None:
+                return found
+        chroma_filter = and_filters(where, {"language": language} if language else None)
+        return [(item_id, 1.0 - distance) for item_id, distance in self.store.nearest(memory_type, embedding, depth, chroma_filter)]
+
+    def _dense_in_language(
+        self, memory_type: MemoryType, embedding: list[float], depth: int, language: str
+    ) -> list[tuple[str, float]] | None:
+        """The language's nearest memories without Chroma's slow filter; None to use the filter after all."""
+        members = self.catalog.language_ids(memory_type, language)
+        count = len(members)
+        total = max(self.catalog.size(memory_type), count)  # the size is counted less often than the members
+        if count == 0:
+            return []
+        if count / max(total, 1) >= OVERFETCH_MIN_SHARE:
+            fetch = min(total, MAX_OVERFETCH, math.ceil(depth * total / count * OVERFETCH_SLACK))
+            kept = [
+                (item_id, 1.0 - distance)
+                for item_id, distance in self.store.nearest(memory_type, embedding, fetch)
+                if item_id in members
+            ][:depth]
+            if len(kept) < min(depth, count) and fetch < total:
+                return None
+            return kept
+        cached = self.catalog.language_vectors(memory_type, language)
+        if cached is None:
+            return None
+        ids, matrix = cached
+        if not ids:
+            return []
+        import numpy as np
+
+        similarities = matrix @ np.asarray(embedding, dtype=np.float32)
+        best = np.argsort(-similarities)[:depth]
+        return [(ids[i], float(similarities[i])) for i in best]
+
+
+def _hit(candidate: _Candidate, text: str) -> MemoryHit:
+    assert candidate.item is not None
+    record = to_record(candidate.item)
+    reasons = [f"semantic similarity {candidate.cosine:.2f}"]
+    if candidate.matched_part is not None:
+        reasons[0] += part_why(candidate.matched_part, record.fields.get("parts"))
+    if candidate.same_signature:
+        signature = candidate.item.metadata.get("signature") or ""
+        reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
+    if candidate.word_rank is not None:
+        shared = _shared_words(text, str(record.fields.get("error_message") or record.title))
+        reasons.append(f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)" if shared else
+                       f"#{candidate.word_rank} by words")
+    outcome = outcome_why(record.success_count, record.failure_count, _last_failure_note(candidate.item.metadata))
+    if outcome:
+        reasons.append(outcome)
+    weak = is_weak(record.type, candidate.relevance)
+    if weak:
+        reasons.insert(0, "WEAK MATCH: below this type's relevance floor, probably not about the query")
+    return MemoryHit(
+        **record.model_dump(),
+        score=round(candidate.score, 4),
+        similarity=round(candidate.cosine, 4),
+        why="; ".join(reasons),
+        weak=weak,
+        matched_part=candidate.matched_part,
+    )
+
+
+def _outcome_adjustment(item: StoredItem) -> float:
+    """What a stored memory's outcome counters add to its relevance (``ranking.outcome_adjustment``)."""
+    meta = item.metadata
+    return outcome_adjustment(int(meta.get("success_count", 0)), int(meta.get("failure_count", 0)))
+
+
+def _part_of(candidate: _Candidate) -> str | None:
+    parent = candidate.item.metadata.get("part_of") if candidate.item is not None else None
+    return parent if isinstance(parent, str) and parent else None
+
+
+def _shared_words(query: str, stored: str, limit: int = 5) -> list[str]:
+    stored_words = set(code_tokens(stored))
+    return [word for word in dict.fromkeys(code_tokens(query)) if word in stored_words][:limit]
+
+
+def _last_failure_note(metadata: dict[str, Any]) -> str | None:
+    note = metadata.get("last_failure_note")
+    return str(note) if note else None

@@ -1,0 +1,329 @@
+"""The memory service: store with de-duplication, recall with outcome-aware ranking, get, delete, stats.
+
+Every blocking call (model, Chroma) runs in a worker thread so the event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+
+from mcp_memory.config import Settings
+from mcp_memory.errors import Forbidden, InvalidInput, NotFound
+from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
+from mcp_memory.memory.recall import CANDIDATE_FACTOR, Recaller
+from mcp_memory.memory.records import (
+    LOCAL_AGENT,
+    MemoryDraft,
+    content_hash,
+    iso_time,
+    memory_id,
+    new_metadata,
+    outcome_of,
+    to_record,
+    voter_of,
+)
+from mcp_memory.memory.store_batcher import StoreBatcher
+from mcp_memory.memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
+from mcp_memory.models import (
+    MEMORY_TYPES,
+    DeletedMemory,
+    DeleteResult,
+    MemoryHit,
+    MemoryRecord,
+    MemoryStats,
+    MemoryType,
+    OutcomeReport,
+    RecallResult,
+    StoreResult,
+)
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.filters import filter_rejections
+from mcp_memory.storage.store import COLLECTION_NAMES, MemoryStore, StoredItem
+
+__all__ = ["CANDIDATE_FACTOR", "MemoryService"]
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_NOTE_CHARS = 2000
+
+
+class MemoryService:
+    """Stores and recalls memories of every type over one vector store and one embedder."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: MemoryStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._limiter = anyio.CapacityLimiter(8)
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+        self._batcher = StoreBatcher(lambda draft: self.run(self.remember_blocking, draft), self.remember_many)
+        word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
+        self.catalog = Catalog(store, word_types, shared=store.shared)
+        self.recaller = Recaller(store, embedder, self.catalog)
+
+    def warm_indexes(self) -> None:
+        """Build the word and signature indexes now, so the first error recall does not wait for them."""
+        for memory_type in sorted(self.catalog.word_types):
+            self.catalog.view(memory_type)
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+
+    @property
+    def generation(self) -> int:
+        """Goes up after every write through this service; caches of derived results compare it."""
+        return self._generation
+
+    def mark_changed(self) -> None:
+        """Count a write; call it after the write is visible, so a reader of the new value sees the data."""
+        with self._generation_lock:
+            self._generation += 1
+
+    # -- store -------------------------------------------------------------------------------------
+
+    async def remember(self, draft: MemoryDraft) -> StoreResult:
+        """Store a draft, or count it again when the same content is already there.
+
+        Stores that arrive together are written as one batch (see ``store_batcher``).
+        """
+        return await self._batcher.submit(draft)
+
+    def remember_blocking(self, draft: MemoryDraft) -> StoreResult:
+        return self.remember_many_blocking([draft])[0]
+
+    async def remember_many(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
+        """Store many drafts at once; results are in the order of ``drafts``."""
+        return await self.run(self.remember_many_blocking, list(drafts))
+
+    def remember_many_blocking(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
+        """Each draft is an insert-or-bump in the database (exact however many servers store at once); the new
+        and replaced ones are then embedded in one batch per type and their vectors indexed.
+
+        If embedding or indexing fails, the rows this call inserted are removed again, so a store reported as
+        failed was not saved.
+        """
+        results: list[StoreResult] = []
+        to_index: dict[MemoryType, dict[str, tuple[StoredItem, MemoryDraft]]] = {}
+        inserted: dict[MemoryType, list[str]] = {}
+        for draft in drafts:
+            digest = content_hash(draft.type, draft.identity_text)
+            item_id = draft.fixed_id or memory_id(draft.type, digest)
+            item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
+            outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
+            if outcome != "duplicate":
+                to_index.setdefault(draft.type, {})[item_id] = (row, draft)
+            if outcome == "new":
+                inserted.setdefault(draft.type, []).append(item_id)
+            results.append(
+                _store_result(item_id, draft.type, row.metadata, duplicate=outcome == "duplicate",
+                              updated=outcome == "replaced")
+            )
+        try:
+            for memory_type, entries in to_index.items():
+                vectors = self.embedder.encode_batch([draft.embed_text for _, draft in entries.values()])
+                self.store.put_vectors(memory_type, [row for row, _ in entries.values()], vectors)
+        except BaseException:
+            for memory_type, ids in inserted.items():
+                try:
+                    self.store.discard(memory_type, ids)
+                except Exception:  # the next start's reconcile embeds what is left
+                    logger.exception("could not remove rows whose vectors failed")
+            raise
+        finally:
+            self.mark_changed()
+        return results
+
+    # -- recall ------------------------------------------------------------------------------------
+
+    async def recall(
+        self,
+        query: str,
+        memory_types: Sequence[MemoryType],
+        n_results: int,
+        *,
+        language: str | None = None,
+        where: dict[str, Any] | None = None,
+        query_field: str = "query",
+    ) -> RecallResult:
+        require_text(query_field, query, self.settings.max_text_chars)
+        require_n_results(n_results, self.settings.max_results)
+        chroma_filter = chroma_where(where)
+        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language)
+        note = None
+        if not hits:
+            note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+        elif all(hit.weak for hit in hits):
+            note = NO_CLOSE_MATCH
+        return RecallResult(query=query, results=hits, note=note)
+
+    def _recall_blocking(
+        self,
+        query: str,
+        memory_types: list[MemoryType],
+        n_results: int,
+        where: dict[str, Any] | None,
+        language: str | None = None,
+    ) -> list[MemoryHit]:
+        try:
+            return self.recaller.recall(query, memory_types, n_results, where, language)
+        except filter_rejections() as exc:  # Chroma rejects some filters only when it runs them
+            raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
+
+    # -- outcomes ----------------------------------------------------------------------------------
+
+    async def report_outcome(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+        """Count whether a recalled memory worked when it was used; ranking weighs it from now on."""
+        return await self.run(self.report_outcome_blocking, item_id, success, note, agent)
+
+    def report_outcome_blocking(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+        if not isinstance(success, bool):
+            raise InvalidInput("success", f"expected true or false, got {success!r}.")
+        note = require_text("note", note, MAX_NOTE_CHARS, allow_empty=True).strip()
+        require_text("id", item_id, 200)
+        counters = self.store.report(item_id, success, note, agent or "")  # None: no such memory, nothing recorded
+        if counters is None:
+            raise _no_memory(item_id)
+        memory_type: MemoryType = counters.type  # type: ignore[assignment]
+        self.mark_changed()
+        metadata = {"usage_count": counters.usage_count, "success_count": counters.success_count,
+                    "failure_count": counters.failure_count}
+        successes, failures = int(metadata["success_count"]), int(metadata["failure_count"])
+        flagged = keeps_failing(successes, failures)
+        rate = success_rate(successes, failures)
+        message = f"Recorded: {'worked' if success else 'did not work'}. Success rate now {rate:.2f}"
+        message += f" ({successes} worked, {failures} failed)."
+        if flagged:
+            message += " It keeps failing: recall ranks it lower and flags it."
+        return OutcomeReport(
+            id=item_id,
+            type=memory_type,
+            success=success,
+            usage_count=int(metadata["usage_count"]),
+            success_count=successes,
+            failure_count=failures,
+            success_rate=round(rate, 4),
+            outcome=outcome_of(successes, failures),
+            flagged=flagged,
+            message=message,
+        )
+
+    # -- get, delete, stats ------------------------------------------------------------------------
+
+    async def get(self, item_id: str) -> MemoryRecord:
+        return to_record(await self.run(self._find_blocking, item_id))
+
+    async def delete(
+        self, item_id: str, by: str = LOCAL_AGENT, reason: str = "", any_writer: bool = True
+    ) -> DeleteResult:
+        """Move a memory (and a long pattern's parts) into a tombstone that records ``by``, when and ``reason``;
+        recall no longer sees it, an admin can restore it, ``mcp-memory purge`` removes it for good. Unless
+        ``any_writer``, only the agent that wrote it may delete it."""
+        reason = require_text("reason", reason, MAX_NOTE_CHARS, allow_empty=True).strip()
+
+        def delete_blocking() -> DeleteResult:
+            item = self._find_blocking(item_id)
+            memory_type: MemoryType = item.metadata.get("type", "pattern")
+            writer = str(item.metadata.get("agent") or "")
+            if not any_writer and writer != by:
+                raise Forbidden(
+                    f"Memory '{item_id}' was written by '{writer or 'unknown'}'; an agent deletes only its own "
+                    "memories. Report that it did not work (report_outcome) or ask an admin to delete it."
+                )
+            parts = self.store.find_ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
+            self.store.delete_many(memory_type, [item_id, *parts], by, reason)
+            self.mark_changed()
+            return DeleteResult(
+                id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")),
+                parts_deleted=len(parts), deleted_by=by, reason=reason,
+            )
+
+        return await self.run(delete_blocking)
+
+    async def restore(self, item_id: str) -> MemoryRecord:
+        """Bring a deleted memory back, with its counters and a fresh vector."""
+        require_text("id", item_id, 200)
+        from mcp_memory.memory.redraft import embed_text_of
+
+        def restore_blocking() -> MemoryRecord:
+            item = self.store.restore(item_id, lambda found: self.embedder.encode([embed_text_of(found)])[0])
+            if item is None:
+                raise NotFound(
+                    f"No deleted memory with id '{item_id}'. list_deleted_memories shows what can be restored."
+                )
+            self.mark_changed()
+            return to_record(item)
+
+        return await self.run(restore_blocking)
+
+    async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
+        require_n_results(limit, 1000, "limit")
+        found = await self.run(self.store.rows.buried, agent, limit)
+        return [
+            DeletedMemory(id=t.id, type=t.type, title=t.title, agent=t.agent or None, deleted_at=iso_time(t.deleted_at),
+                          deleted_by=t.deleted_by, reason=t.reason)  # type: ignore[arg-type]
+            for t in found
+        ]
+
+    def _find_blocking(self, item_id: str) -> StoredItem:
+        require_text("id", item_id, 200)
+        found = self.store.get_any(item_id)
+        if found is None:
+            raise _no_memory(item_id)
+        return found
+
+    async def stats(self) -> MemoryStats:
+        def stats_blocking() -> MemoryStats:
+            by_type: dict[str, int] = dict.fromkeys(MEMORY_TYPES, 0)
+            by_language: Counter[str] = Counter()
+            for (memory_type, language), count in self.store.count_by("language").items():
+                by_type[memory_type] = by_type.get(memory_type, 0) + count
+                by_language[language or "none"] += count
+            return MemoryStats(
+                total=sum(by_type.values()),
+                by_type=by_type,
+                by_language=dict(by_language),
+                collections={COLLECTION_NAMES[t]: by_type[t] for t in MEMORY_TYPES},
+                data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
+                chroma_url=self.settings.chroma_url,
+                size_on_disk_bytes=self.store.size_on_disk(),
+                model=self.embedder.model_name,
+                model_loaded=self.embedder.loaded,
+            )
+
+        return await self.run(stats_blocking)
+
+
+def _no_memory(item_id: str) -> NotFound:
+    return NotFound(
+        f"No memory with id '{item_id}'. Ids come from store and recall results; use search_memory to find one."
+    )
+
+
+def _store_result(
+    item_id: str, memory_type: MemoryType, metadata: dict[str, Any], *, duplicate: bool, updated: bool = False
+) -> StoreResult:
+    if duplicate:
+        message = "Already known: counted this use instead of storing a second copy."
+    elif updated:
+        message = "Replaced the stored content with the new version."
+    else:
+        message = "Stored."
+    return StoreResult(
+        id=item_id,
+        type=memory_type,
+        duplicate=duplicate,
+        updated=updated,
+        usage_count=int(metadata["usage_count"]),
+        success_count=int(metadata["success_count"]),
+        failure_count=int(metadata["failure_count"]),
+        message=message,
+    )
+

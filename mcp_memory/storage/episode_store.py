@@ -1,0 +1,372 @@
+"""Durable episode records: episodes, their events in sequence, and their words, in the shared database.
+
+Why the database and not the vector store: events are appended by many agents at once, on many servers, and must
+never be lost or reordered, which takes transactions. SQLite in the data dir by default, PostgreSQL when servers
+share one memory (``storage/database.py``); one set of queries serves both.
+
+Sequence numbers: an append is one transaction that first bumps the episode's counter
+(``UPDATE ... SET last_seq = last_seq + n WHERE id = ? AND status = 'open' RETURNING last_seq``) and then inserts
+the events under the numbers it got. The update holds the episode's row lock (PostgreSQL) or the write lock
+(SQLite, ``BEGIN IMMEDIATE``) until the commit, so concurrent writers on any server get consecutive, distinct
+numbers; ``PRIMARY KEY (episode_id, seq)`` would reject a repeat anyway. Durable when ``append`` returns (SQLite
+commits with ``synchronous=FULL``; PostgreSQL's commit is flushed).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, and_, cast, func, insert, or_, select, true, update
+
+from mcp_memory.errors import Conflict, Forbidden, NotFound
+from mcp_memory.storage import episode_words
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.episode_models import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
+from mcp_memory.storage.schema import episodes, events
+
+__all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
+
+EVENT_COLUMNS = (
+    events.c.seq, events.c.event_type, events.c.agent_role, events.c.data_json, events.c.recorded_at, events.c.agent,
+)
+# Which episodes each console filter shows.
+OUTCOMES: dict[str, Any] = {
+    "open": episodes.c.status == "open",
+    "succeeded": and_(episodes.c.status == "ended", episodes.c.success.is_(True)),
+    "failed": and_(episodes.c.status == "ended", episodes.c.success.is_(False)),
+}
+
+
+class EpisodeStore:
+    """Episodes and events in the database; safe for many threads, processes and servers at once."""
+
+    def __init__(self, database: Database, legacy_file: Path | None = None) -> None:
+        self.db = database
+        self.legacy_file = legacy_file  # an episode file of earlier releases, moved in on open
+        self._opened = False
+        self._open_lock = threading.Lock()
+
+    def open(self) -> None:
+        """Open the database, and move in the episodes of an earlier release's file once."""
+        if self._opened:
+            return
+        with self._open_lock:
+            if self._opened:
+                return
+            self.db.open()
+            if self.legacy_file is not None:
+                from mcp_memory.storage.episode_legacy import import_legacy_file
+
+                import_legacy_file(self.db, self._insert_copies, self.legacy_file)
+            self._opened = True
+
+    def _read(self) -> Any:
+        self.open()
+        return self.db.read()
+
+    def _write(self) -> Any:
+        self.open()
+        return self.db.write()
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def create(
+        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float, started_by: str = ""
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(episodes).values(
+                    id=episode_id, task=task, context_json=context_json, agent_role=agent_role, status="open",
+                    started_by=started_by,
+                    metrics_json="{}", summary="", roles="|", last_seq=0, started_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+
+    def append(self, episode_id: str, new: Sequence[NewEvent], now: float) -> list[int]:
+        """Append events to an open episode; returns their sequence numbers (consecutive, gap-free)."""
+        with self._write() as conn:
+            bumped = conn.execute(
+                update(episodes)
+                .where(episodes.c.id == episode_id, episodes.c.status == "open")
+                .values(last_seq=episodes.c.last_seq + len(new), updated_at=now)
+                .returning(episodes.c.last_seq, episodes.c.roles)
+            ).one_or_none()
+            if bumped is None:
+                raise self._refusal(conn, episode_id)
+            last, roles = bumped
+            added = roles + "".join(f"{r}|" for r in dict.fromkeys(e.agent_role for e in new) if f"|{r}|" not in roles)
+            if added != roles:  # the row is locked by the update above until the commit
+                conn.execute(update(episodes).where(episodes.c.id == episode_id).values(roles=added))
+            seqs = list(range(last - len(new) + 1, last + 1))
+            if new:
+                conn.execute(
+                    insert(events),
+                    [
+                        {"episode_id": episode_id, "seq": s, "event_type": e.event_type, "agent_role": e.agent_role,
+                         "data_json": e.data_json, "recorded_at": now, "agent": e.agent}
+                        for s, e in zip(seqs, new, strict=True)
+                    ],
+                )  # fmt: skip
+            return seqs
+
+    def end(
+        self, episode_id: str, success: bool, metrics_json: str, summary: str, now: float, by: str | None = None
+    ) -> EpisodeRow:
+        """Mark an open episode ended; from then on it takes no events. Its digest is saved separately. With
+        ``by``, only the agent that started it may (episodes started before agents were recorded: anyone)."""
+        allowed = true() if by is None else or_(episodes.c.started_by == "", episodes.c.started_by == by)
+        with self._write() as conn:
+            ended = conn.execute(
+                update(episodes)
+                .where(episodes.c.id == episode_id, episodes.c.status == "open", allowed)
+                .values(status="ended", success=success, metrics_json=metrics_json, summary=summary, ended_at=now,
+                        updated_at=now)
+                .returning(*episodes.c)
+            ).one_or_none()  # fmt: skip
+            if ended is None:
+                raise self._refusal(conn, episode_id)
+            return episode_row(ended)
+
+    def _refusal(self, conn: Any, episode_id: str) -> NotFound | Conflict | Forbidden:
+        """Why an episode took no write: it does not exist, it has ended, or another agent started it."""
+        found = conn.execute(
+            select(episodes.c.ended_at, episodes.c.started_by).where(episodes.c.id == episode_id)
+        ).one_or_none()
+        if found is None:
+            return _not_found(episode_id)
+        if found.ended_at is not None:
+            return _ended(episode_id, found.ended_at)
+        return Forbidden(
+            f"Episode '{episode_id}' was started by '{found.started_by}'; only it or an admin may end it. "
+            "Record your part with record_event."
+        )
+
+    def save_digest(self, episode_id: str, digest_json: str, task_tokens: str, event_tokens: str) -> None:
+        """Store an ended episode's digest and (re)index its words, in one transaction."""
+        with self._write() as conn:
+            n = conn.execute(
+                update(episodes).where(episodes.c.id == episode_id).values(digest_json=digest_json).returning(episodes.c.n)
+            ).scalar_one()
+            episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
+        with self._write() as conn:
+            conn.execute(update(episodes).where(episodes.c.id.in_(list(episode_ids))).values(indexed_at=now))
+
+    def insert_copies(self, copies: Sequence[EpisodeCopy]) -> int:
+        """Write episodes not stored yet, with their events as recorded, in one transaction; returns how many."""
+        self.open()
+        return self._insert_copies(copies)
+
+    def _insert_copies(self, copies: Sequence[EpisodeCopy]) -> int:
+        added = 0
+        with self.db.write() as conn:
+            for copy in copies:
+                roles = "|" + "".join(f"{r}|" for r in dict.fromkeys(e.agent_role for e in copy.events))
+                values = {
+                    "id": copy.id, "task": copy.task, "context_json": copy.context_json, "agent_role": copy.agent_role,
+                    "status": copy.status, "success": copy.success, "metrics_json": copy.metrics_json,
+                    "summary": copy.summary, "roles": roles, "last_seq": len(copy.events),
+                    "started_at": copy.started_at, "updated_at": copy.updated_at, "ended_at": copy.ended_at,
+                    "digest_json": copy.digest_json, "indexed_at": copy.indexed_at, "started_by": copy.started_by,
+                }  # fmt: skip
+                if not conn.execute(self.db.insert_or_ignore(episodes, values)).rowcount:
+                    continue  # stored already: left as it is
+                added += 1
+                if copy.events:
+                    conn.execute(
+                        insert(events),
+                        [
+                            {"episode_id": copy.id, "seq": e.seq, "event_type": e.event_type,
+                             "agent_role": e.agent_role, "data_json": e.data_json, "recorded_at": e.recorded_at,
+                             "agent": e.agent}
+                            for e in copy.events
+                        ],
+                    )  # fmt: skip
+                if copy.words is not None and copy.digest_json is not None:
+                    n = conn.execute(select(episodes.c.n).where(episodes.c.id == copy.id)).scalar_one()
+                    episode_words.write(conn, n, *copy.words)
+        return added
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def get(self, episode_id: str) -> EpisodeRow:
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id == episode_id)).one_or_none()
+        if found is None:
+            raise _not_found(episode_id)
+        return episode_row(found)
+
+    def rows(self, episode_ids: Sequence[str]) -> dict[str, EpisodeRow]:
+        if not episode_ids:
+            return {}
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id.in_(list(episode_ids))))
+            return {row.id: row for row in map(episode_row, found)}
+
+    def succeeded(self, episode_ids: Sequence[str]) -> set[str]:
+        """Which of these episodes ended with success."""
+        if not episode_ids:
+            return set()
+        with self._read() as conn:
+            found = conn.execute(
+                select(episodes.c.id).where(episodes.c.id.in_(list(episode_ids)), episodes.c.success.is_(True))
+            )
+            return {row[0] for row in found}
+
+    def events(self, episode_id: str, after_seq: int = 0, limit: int | None = None) -> list[EventRow]:
+        with self._read() as conn:
+            return _events(conn, episode_id, after_seq, limit)
+
+    def replay(self, episode_id: str, after_seq: int, limit: int) -> tuple[EpisodeRow, list[EventRow]]:
+        """The episode and a page of its events; they agree on the event count (events past it are left out)."""
+        with self._read() as conn:
+            found = conn.execute(select(episodes).where(episodes.c.id == episode_id)).one_or_none()
+            if found is None:
+                raise _not_found(episode_id)
+            row = episode_row(found)
+            return row, _events(conn, episode_id, after_seq, limit, up_to=row.event_count)
+
+    def scan_events(self, episode_id: str, batch: int = 500) -> Iterator[EventRow]:
+        """All events in order, read in batches so a long episode never sits in memory at once."""
+        after = 0
+        while True:
+            rows = self.events(episode_id, after, batch)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].seq
+
+    def recent(self, status: str | None, success: bool | None, limit: int) -> tuple[list[EpisodeRow], int]:
+        """Newest first, and how many match in all."""
+        where = [c for c in (
+            None if status is None else episodes.c.status == status,
+            None if success is None else episodes.c.success.is_(success),
+        ) if c is not None]  # fmt: skip
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
+            found = conn.execute(select(episodes).where(*where).order_by(episodes.c.started_at.desc()).limit(limit))
+            return [episode_row(row) for row in found], int(total)
+
+    def failed(self, limit: int) -> list[EpisodeRow]:
+        """The most recently ended failed episodes."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(episodes).where(episodes.c.success.is_(False)).order_by(episodes.c.ended_at.desc()).limit(limit)
+            )
+            return [episode_row(row) for row in found]
+
+    def pending(self, limit: int) -> list[EpisodeRow]:
+        """Ended episodes whose digest or vector is not written yet (after a crash or an unreachable store)."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(episodes)
+                .where(episodes.c.status == "ended", episodes.c.digest_json.is_(None) | episodes.c.indexed_at.is_(None))
+                .order_by(episodes.c.ended_at)
+                .limit(limit)
+            )
+            return [episode_row(row) for row in found]
+
+    def count(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(episodes)).scalar_one())
+
+    def count_ended(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).where(episodes.c.status == "ended")).scalar_one())
+
+    def page(
+        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
+    ) -> tuple[list[EpisodeRow], int, list[str]]:
+        """Newest first, filtered by outcome, role and a piece of the task; how many match; every role known."""
+        where = []
+        if outcome:
+            where.append(OUTCOMES[outcome])
+        if role:
+            where.append(episodes.c.roles.contains(f"|{role}|", autoescape=True))
+        if text:
+            where.append(func.lower(episodes.c.task).contains(text.lower(), autoescape=True))
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
+            found = conn.execute(
+                select(episodes).where(*where).order_by(episodes.c.started_at.desc(), episodes.c.n.desc())
+                .limit(limit).offset(offset)
+            )  # fmt: skip
+            rows = [episode_row(row) for row in found]
+            combos = conn.execute(select(episodes.c.roles).distinct()).scalars().all()
+        roles = sorted({r for combo in combos for r in combo.split("|") if r})
+        return rows, int(total), roles
+
+    def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]:
+        """Episodes started per time bucket (unix time // seconds), by status and success, with their events."""
+        bucket = cast(episodes.c.started_at, BigInteger) // seconds
+        with self._read() as conn:
+            found = conn.execute(
+                select(bucket, episodes.c.status, episodes.c.success, func.count(), func.sum(episodes.c.last_seq))
+                .group_by(bucket, episodes.c.status, episodes.c.success)
+            )
+            return [
+                (int(day), status, None if success is None else bool(success), int(count), int(events or 0))
+                for day, status, success, count, events in found
+            ]
+
+    def copies(self) -> Iterator[EpisodeCopy]:
+        """Every episode with its events, oldest first (the durable facts only: derived ones are rebuilt)."""
+        with self._read() as conn:
+            found = conn.execute(select(episodes).order_by(episodes.c.started_at, episodes.c.id))
+            for row in found.all():
+                yield EpisodeCopy(
+                    id=row.id, task=row.task, context_json=row.context_json, agent_role=row.agent_role,
+                    status=row.status, success=None if row.success is None else bool(row.success),
+                    metrics_json=row.metrics_json, summary=row.summary, started_at=row.started_at,
+                    updated_at=row.updated_at, ended_at=row.ended_at,
+                    events=_events(conn, row.id, 0, None, up_to=row.last_seq), started_by=row.started_by,
+                )  # fmt: skip
+
+    # -- word index --------------------------------------------------------------------------------
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many indexed episodes each term occurs (terms absent from every episode are left out)."""
+        with self._read() as conn:
+            return episode_words.document_frequencies(conn, terms)
+
+    def search(self, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
+        """Episode ids ranked by BM25 over their task and events words (any term may match)."""
+        with self._read() as conn:
+            return episode_words.search(conn, terms, limit, success_only)
+
+    def indexed_words(self, episode_id: str) -> set[str]:
+        """The words the word index holds for one episode."""
+        with self._read() as conn:
+            return episode_words.words_of(conn, episode_id)
+
+
+def _events(conn: Any, episode_id: str, after_seq: int, limit: int | None, up_to: int | None = None) -> list[EventRow]:
+    query = select(*EVENT_COLUMNS).where(events.c.episode_id == episode_id, events.c.seq > after_seq)
+    if up_to is not None:
+        query = query.where(events.c.seq <= up_to)
+    return [EventRow(*row) for row in conn.execute(query.order_by(events.c.seq).limit(limit))]
+
+
+def _not_found(episode_id: str) -> NotFound:
+    return NotFound(
+        f"Episode '{episode_id}' not found. Call start_episode to begin one, or list_episodes to find an existing id."
+    )
+
+
+def _ended(episode_id: str, ended_at: float | None) -> Conflict:
+    when = datetime.fromtimestamp(ended_at or 0, tz=UTC).isoformat(timespec="seconds")
+    return Conflict(
+        f"Episode '{episode_id}' already ended at {when}; it takes no more events and cannot end twice. "
+        "Call start_episode for a new one."
+    )
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON as stored in the database."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

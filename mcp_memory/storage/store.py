@@ -1,0 +1,372 @@
+"""The memory store: rows in the database (the system of record), vectors in Chroma (an index of them).
+
+Writes go to the database first (committed), then to Chroma; ``reconcile`` mends what a crash between the two
+left behind: a row without a vector is embedded again, a vector without a row is removed. Reads of text, fields
+and counters come from the database; Chroma answers only "which ids are nearest".
+
+Knows nothing of MCP or of what a memory means beyond its flat metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from mcp_memory.models import MEMORY_TYPES, MemoryType, ReconcileReport
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
+from mcp_memory.storage.memory_rows import (
+    LEGACY_NOTES_KEY,
+    Change,
+    Counters,
+    MemoryRows,
+    OutcomeNote,
+    StoredItem,
+    StoreOutcome,
+)
+from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
+
+__all__ = [
+    "COLLECTION_NAMES",
+    "MODEL_KEY",
+    "Change",
+    "Counters",
+    "MemoryStore",
+    "OutcomeNote",
+    "QueryMatch",
+    "StoreOutcome",
+    "StoredItem",
+]
+logger = logging.getLogger(__name__)
+
+# Flat metadata that stays out of Chroma: it changes after the vector is written, or is large.
+VECTORLESS_KEYS = DATABASE_ONLY_KEYS | {"fields_json", "metadata_json", LEGACY_NOTES_KEY, "last_failure_note"}
+STORE_ID_KEY = "store_id"
+LEGACY_IMPORTED = "legacy_chroma_imported"
+RECONCILE_BATCH = 256
+
+
+class WriteListener(Protocol):
+    """Told about every write after it landed (the catalog keeps itself current this way)."""
+
+    def stored(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None: ...
+
+    def removed(self, memory_type: MemoryType, ids: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueryMatch:
+    item: StoredItem
+    distance: float
+
+
+class MemoryStore:
+    """The database rows and the Chroma vectors of every memory type, kept in step."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        data_dir: Path | None,
+        chroma_url: str | None = None,
+        database: Database | None = None,
+    ) -> None:
+        self.db = database or Database(None, data_dir)
+        self.rows = MemoryRows(self.db)
+        self.index = ChromaIndex(embedder, data_dir, chroma_url)
+        self.store_id = ""
+        self._rows_only = False
+        self._listeners: list[WriteListener] = []
+
+    def watch(self, listener: WriteListener) -> None:
+        """Call ``listener`` after every add and delete through this store."""
+        self._listeners.append(listener)
+
+    @property
+    def is_open(self) -> bool:
+        return self.db.is_open and self.index.is_open and bool(self.store_id)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other servers write to the same memory (a shared database)."""
+        return self.db.shared
+
+    def open_rows_only(self) -> None:
+        """Open the database alone, for reading rows beside a server that owns the embedded vector store."""
+        self._rows_only = True
+        self.db.open()
+        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+
+    def open(self) -> None:
+        """Open the database (migrating it) and Chroma; import a store an earlier release wrote (idempotent)."""
+        if self.is_open or (self._rows_only and self.store_id):
+            return
+        self.db.open()
+        self.index.open()
+        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+        if self.rows.fact(LEGACY_IMPORTED) is None:
+            imported = self.import_legacy()
+            if imported:
+                logger.warning("imported %d memories from the Chroma store into the database", imported)
+            self.rows.set_fact(LEGACY_IMPORTED, "1")
+
+    def import_legacy(self) -> int:
+        """Rows for records of releases that kept text and counters in Chroma metadata (present rows are kept)."""
+        added = 0
+        for memory_type in MEMORY_TYPES:
+            batch: list[StoredItem] = []
+            for item_id, document, metadata in self.index.legacy_records(memory_type):
+                metadata.setdefault("type", memory_type)
+                batch.append(StoredItem(item_id, document, metadata))
+                if len(batch) >= 1000:
+                    added += self.rows.import_legacy(batch)
+                    batch = []
+            added += self.rows.import_legacy(batch) if batch else 0
+        return added
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def get(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> list[StoredItem]:
+        """Items by id (those matching ``where``), in no particular order; unknown ids are left out."""
+        self.open()
+        items = self.rows.get(ids, memory_type)
+        return [item for item in items if matches(where, item.metadata)] if where else items
+
+    def get_any(self, item_id: str) -> StoredItem | None:
+        """One item of whatever type."""
+        self.open()
+        found = self.rows.get([item_id])
+        return found[0] if found else None
+
+    def with_vectors(
+        self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None
+    ) -> tuple[list[StoredItem], list[Any]]:
+        """Items by id that also match ``where`` and have a vector, with their vectors (aligned)."""
+        items = self.get(memory_type, ids, where)
+        vectors = self.index.vectors(memory_type, [item.id for item in items])
+        kept = [item for item in items if item.id in vectors]
+        return kept, [vectors[item.id] for item in kept]
+
+    def nearest(
+        self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """Ids and cosine distances of the nearest memories, best first (without reading rows when Chroma can
+        answer the whole filter)."""
+        self.open()
+        chroma_where, row_where = split_where(where)
+        if row_where is None:
+            return self.index.nearest(memory_type, embedding, n_results, chroma_where)
+        total = self.index.count(memory_type)
+        fetch = min(max(n_results * 4, 20), max(total, 1))
+        while True:
+            found = self.index.nearest(memory_type, embedding, fetch, chroma_where)
+            keep = {item.id for item in self.get(memory_type, [i for i, _ in found], row_where)}
+            kept = [(item_id, distance) for item_id, distance in found if item_id in keep]
+            if len(kept) >= n_results or len(found) < fetch or fetch >= total:
+                return kept[:n_results]
+            fetch = min(fetch * 4, total)
+
+    def query(
+        self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
+    ) -> list[QueryMatch]:
+        """The nearest memories with their rows, best first."""
+        found = self.nearest(memory_type, embedding, n_results, where)
+        items = {item.id: item for item in self.get(memory_type, [item_id for item_id, _ in found])}
+        return [QueryMatch(items[item_id], distance) for item_id, distance in found if item_id in items]
+
+    def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The stored vectors of ``ids`` (those whose rows match ``where``)."""
+        self.open()
+        if where:
+            ids = [item.id for item in self.get(memory_type, ids, where)]
+        return self.index.vectors(memory_type, ids)
+
+    def scan_metadata(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every id with its metadata, read a page at a time."""
+        self.open()
+        for item in self.rows.scan(memory_type, page):
+            yield item.id, item.metadata
+
+    def scan(self, memory_type: MemoryType, page: int = 2000) -> Iterator[StoredItem]:
+        self.open()
+        return self.rows.scan(memory_type, page)
+
+    def find_ids(self, memory_type: MemoryType, where: dict[str, Any]) -> list[str]:
+        """Ids of the memories matching ``where``."""
+        self.open()
+        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source"):
+            value = where[key]
+            if isinstance(value, str):
+                return self.rows.ids_where(memory_type, **{key: value})
+        return [item.id for item in self.find(memory_type, where)]
+
+    def find(self, memory_type: MemoryType, where: dict[str, Any], limit: int | None = None) -> list[StoredItem]:
+        """The memories matching ``where`` (at most ``limit``)."""
+        self.open()
+        chroma_where, row_where = split_where(where)
+        ids = self.index.ids(memory_type, chroma_where) if chroma_where else self.rows.ids(memory_type)
+        found = self.get(memory_type, ids, row_where) if row_where else self.get(memory_type, ids)
+        found.sort(key=lambda item: item.id)
+        return found[:limit] if limit is not None else found
+
+    def all_metadata(self, memory_type: MemoryType) -> list[dict[str, Any]]:
+        return [metadata for _, metadata in self.scan_metadata(memory_type)]
+
+    def ids(self, memory_type: MemoryType) -> list[str]:
+        """Every id of one type: a snapshot to page through, stable while others write."""
+        self.open()
+        return self.rows.ids(memory_type)
+
+    def exported(self, memory_type: MemoryType, ids: list[str], with_vectors: bool) -> list[tuple[StoredItem, Any]]:
+        """Items with their whole outcome log in their metadata and, when asked, their vectors (None if none)."""
+        items = self.get(memory_type, ids)
+        vectors = self.index.vectors(memory_type, [item.id for item in items]) if with_vectors else {}
+        result: list[tuple[StoredItem, Any]] = []
+        for item in items:
+            metadata = dict(item.metadata)
+            metadata.pop("last_failure_note", None)
+            log = self.rows.outcome_log(item.id) if int(metadata.get("usage_count", 0)) > 1 else []
+            if log:
+                metadata[LEGACY_NOTES_KEY] = json.dumps(
+                    [{"success": n.success, "note": n.note, "agent": n.agent, "at": n.at} for n in log],
+                    ensure_ascii=False,
+                )
+            result.append((StoredItem(item.id, item.document, metadata), vectors.get(item.id)))
+        return result
+
+    def outcome_notes(self, item_id: str, limit: int = 10) -> list[OutcomeNote]:
+        self.open()
+        return self.rows.outcome_notes(item_id, limit)
+
+    def count(self, memory_type: MemoryType) -> int:
+        self.open()
+        return self.rows.count(memory_type)
+
+    def count_by(self, column: str) -> dict[tuple[str, str], int]:
+        self.open()
+        return self.rows.count_by(column)
+
+    def changes_after(self, seq: int) -> list[Change]:
+        return self.rows.changes_after(seq)
+
+    def last_change(self) -> int:
+        self.open()
+        return self.rows.last_change()
+
+    def size_on_disk(self) -> int | None:
+        """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
+        vectors, rows = self.index.size_on_disk(), self.db.size_on_disk()
+        if vectors is None and rows is None:
+            return None
+        return (vectors or 0) + (rows or 0)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def insert_or_bump(
+        self, item: StoredItem, success: bool | None, voter: str
+    ) -> tuple[StoreOutcome, StoredItem]:
+        """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
+        replaced row with ``put_vectors``."""
+        self.open()
+        return self.rows.insert_or_bump(item, success, voter)
+
+    def put_vectors(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Index the vectors of rows already written."""
+        if not items:
+            return
+        self.index.upsert(
+            memory_type, [item.id for item in items], [self._vector_metadata(item) for item in items], list(embeddings)
+        )
+        for listener in self._listeners:
+            listener.stored(memory_type, items, embeddings)
+
+    def add(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
+        """Write whole rows as given (insert or replace), then their vectors."""
+        self.open()
+        self.rows.put_many(items)
+        self.put_vectors(memory_type, items, embeddings)
+
+    def add_missing(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> int:
+        """Rows not yet present (with the outcome logs in their metadata), then every given vector; for import."""
+        self.open()
+        added = self.rows.import_legacy(items)
+        self.put_vectors(memory_type, items, embeddings)
+        return added
+
+    def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
+        """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
+        self.open()
+        item = self.rows.unbury(item_id)
+        if item is not None:
+            self.put_vectors(item.metadata["type"], [item], [embed(item)])
+        return item
+
+    def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
+        self.open()
+        return self.rows.report(item_id, success, note, agent)
+
+    def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
+        self.delete_many(memory_type, [item_id], by, reason)
+
+    def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
+        """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
+        self.rows.discard([(item_id, memory_type) for item_id in ids])
+        self.index.delete(memory_type, ids)
+        for listener in self._listeners:
+            listener.removed(memory_type, ids)
+
+    def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
+        """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
+        ``reconcile`` removes."""
+        self.open()
+        self.rows.bury([(item_id, memory_type) for item_id in ids], by, reason)
+        self.index.delete(memory_type, ids)
+        for listener in self._listeners:
+            listener.removed(memory_type, ids)
+
+    def _vector_metadata(self, item: StoredItem) -> dict[str, Any]:
+        kept = {
+            key: value
+            for key, value in item.metadata.items()
+            if key not in VECTORLESS_KEYS and isinstance(value, str | int | float | bool)
+        }
+        kept[STORE_ID_KEY] = self.store_id
+        return kept
+
+    # -- consistency -------------------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        embed_text: Callable[[StoredItem], str],
+        encode: Callable[[list[str]], Sequence[Any]],
+        settle_seconds: float = 0.0,
+    ) -> ReconcileReport:
+        """Embed rows that have no vector, remove vectors of this store that have no row. With other writers
+        about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
+        their own vectors first."""
+        self.open()
+        report = ReconcileReport()
+        for memory_type in MEMORY_TYPES:
+            rows = set(self.rows.ids(memory_type))
+            tagged = dict(self.index.tagged_ids(memory_type))
+            orphans = [i for i, tag in tagged.items() if i not in rows and tag == self.store_id]
+            if orphans:
+                self.index.delete(memory_type, orphans)
+                report.removed += len(orphans)
+            missing = sorted(rows - tagged.keys())
+            if missing and settle_seconds > 0:  # a store in flight adds its vector right after its row: let it
+                time.sleep(settle_seconds)
+                arrived = self.index.vectors(memory_type, missing)
+                missing = [item_id for item_id in missing if item_id not in arrived]
+            for start in range(0, len(missing), RECONCILE_BATCH):
+                items = self.rows.get(missing[start : start + RECONCILE_BATCH], memory_type)
+                if items:
+                    self.put_vectors(memory_type, items, encode([embed_text(item) for item in items]))
+                    report.embedded += len(items)
+        return report
