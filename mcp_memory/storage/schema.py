@@ -43,9 +43,12 @@ memories = Table(
     Column("success_count", Integer, nullable=False, default=0),
     Column("failure_count", Integer, nullable=False, default=0),
     Column("last_failure_note", Text),
+    # The project it belongs to ("" is global: seeds, and what no project claims).
+    Column("project", String(200), nullable=False, server_default=""),
     Index("memories_by_type", "type", "created_at"),
     Index("memories_by_hash", "type", "content_hash"),
     Index("memories_by_part", "part_of"),
+    Index("memories_by_project", "project", "type", "created_at"),
 )
 
 # Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
@@ -120,6 +123,7 @@ episodes = Table(
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
     Column("started_by", String(200), nullable=False, server_default=""),  # the token's agent
+    Column("project", String(200), nullable=False, server_default=""),
     Column("digest_json", Text),
     Column("indexed_at", Float),
     # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
@@ -128,6 +132,7 @@ episodes = Table(
     Index("episodes_by_start", "started_at"),
     Index("episodes_by_status", "status", "started_at"),
     Index("episodes_by_end", "ended_at"),
+    Index("episodes_by_project", "project", "started_at"),
 )
 
 events = Table(
