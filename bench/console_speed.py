@@ -37,9 +37,19 @@ def fill_episodes(app: Any, count: int) -> None:
             episode_id = started.episode_id
             app.episodes.record_many_blocking(
                 episode_id,
-                [("plan", "ORCHESTRATOR", {"text": "plan it"}), ("code_generation", "WORKER_BACKEND", {"files": ["a.py"]}),
-                 ("test_run", "QA_SENTINEL", {"command": "pytest", "returncode": 1 if i % 3 == 0 else 0,
-                                              **({"error": errors[i % 9 // 3]} if i % 3 == 0 else {})})],
+                [
+                    ("plan", "ORCHESTRATOR", {"text": "plan it"}),
+                    ("code_generation", "WORKER_BACKEND", {"files": ["a.py"]}),
+                    (
+                        "test_run",
+                        "QA_SENTINEL",
+                        {
+                            "command": "pytest",
+                            "returncode": 1 if i % 3 == 0 else 0,
+                            **({"error": errors[i % 9 // 3]} if i % 3 == 0 else {}),
+                        },
+                    ),
+                ],
             )
             await app.episodes.end(episode_id, i % 3 != 0, {"tests": 3}, "done", index=i < 200)
 

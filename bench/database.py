@@ -79,8 +79,19 @@ def durable_cluster() -> Any:
     cluster = postgres.start_cluster()
     try:
         cluster.stop()
-        cluster._run("pg_ctl", "-D", str(cluster.folder / "data"), "-w", "-t", "60", "-l", str(cluster.folder / "log"),
-                     "-o", f"-p {cluster.port} -k {cluster.folder} -c listen_addresses=127.0.0.1", "start")
+        cluster._run(
+            "pg_ctl",
+            "-D",
+            str(cluster.folder / "data"),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(cluster.folder / "log"),
+            "-o",
+            f"-p {cluster.port} -k {cluster.folder} -c listen_addresses=127.0.0.1",
+            "start",
+        )
     except BaseException:
         postgres.remove_cluster(cluster)
         raise
@@ -110,14 +121,18 @@ def part_ops(calls: int, prefill: int, episodes_on_database: bool) -> dict[str, 
         embedder = Embedder(threads=1, batch_threads=2)
         embedder.load()
         with tempfile.TemporaryDirectory(prefix="mcp-memory-bench-ops-") as tmp:
-            apps = {"SQLite": new_app(Path(tmp) / "sqlite", embedder), "PostgreSQL": new_app(Path(tmp) / "pg", embedder, url)}
+            apps = {
+                "SQLite": new_app(Path(tmp) / "sqlite", embedder),
+                "PostgreSQL": new_app(Path(tmp) / "pg", embedder, url),
+            }
             pool, _ = latency.corpus()
             for app in apps.values():
                 latency.fill_patterns(app, pool, prefill)
             with_events = set(apps) if episodes_on_database else {"SQLite"}
             episodes = {
                 name: app.episodes.start_blocking("benchmark the database", {}, "bench").episode_id
-                for name, app in apps.items() if name in with_events
+                for name, app in apps.items()
+                if name in with_events
             }
             times: dict[tuple[str, str], list[float]] = {}
             tag = uuid.uuid4().hex[:8]
@@ -144,12 +159,20 @@ def part_ops(calls: int, prefill: int, episodes_on_database: bool) -> dict[str, 
                         times.setdefault((name, "report_outcome"), []).append((time.perf_counter() - start) * 1000)
                     if name in episodes:
                         start = time.perf_counter()
-                        app.episodes.record_many_blocking(episodes[name], [("test_run", "coder", {"passed": i % 3 != 0})])
+                        app.episodes.record_many_blocking(
+                            episodes[name], [("test_run", "coder", {"passed": i % 3 != 0})]
+                        )
                         if i >= 0:
                             times.setdefault((name, "record_event"), []).append((time.perf_counter() - start) * 1000)
             separate_file = (Path(tmp) / "pg" / "episodes.sqlite3").exists()
-        return {"times": times, "calls": calls, "prefill": prefill, "load": (started_load, load()),
-                "episodes_on_database": episodes_on_database, "pg_episodes_in_own_file": separate_file}
+        return {
+            "times": times,
+            "calls": calls,
+            "prefill": prefill,
+            "load": (started_load, load()),
+            "episodes_on_database": episodes_on_database,
+            "pg_episodes_in_own_file": separate_file,
+        }
     finally:
         postgres.remove_cluster(cluster)
 
@@ -157,8 +180,10 @@ def part_ops(calls: int, prefill: int, episodes_on_database: bool) -> dict[str, 
 def print_ops(figures: dict[str, Any]) -> None:
     times = figures["times"]
     start, end = figures["load"]
-    print(f"\nOperation latency, {figures['calls']} calls each, {figures['prefill']:,} memories stored before "
-          f"(load {start:.1f} -> {end:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"\nOperation latency, {figures['calls']} calls each, {figures['prefill']:,} memories stored before "
+        f"(load {start:.1f} -> {end:.1f} on {os.cpu_count()} cores)"
+    )
     print("| operation | SQLite p50 / p95 ms | PostgreSQL p50 / p95 ms | PostgreSQL / SQLite p50 |")
     print("| --- | ---: | ---: | ---: |")
     for label in ("new store", "duplicate store", "report_outcome", "record_event"):
@@ -219,8 +244,12 @@ class Worker:
         self._log = open(log, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--recall-worker", str(data_dir)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
-            env=_env(PYTHONPATH=str(tree)), cwd=str(data_dir.parent),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=_env(PYTHONPATH=str(tree)),
+            cwd=str(data_dir.parent),
         )
         self.code = self.answer()["code"]
 
@@ -234,7 +263,7 @@ class Worker:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.startswith(RESULT):
-                answer: dict[str, Any] = json.loads(line[len(RESULT):])
+                answer: dict[str, Any] = json.loads(line[len(RESULT) :])
                 return answer
         raise RuntimeError(f"recall worker exited; see {self._log.name}")
 
@@ -268,8 +297,10 @@ def part_recall(before: Path, memories: int, queries: int, rounds: int) -> dict[
             workers[name] = Worker(trees[name], Path(tmp) / name / "store", Path(tmp) / f"{name}.log")
             stack.callback(workers[name].close)
             seconds = workers[name].ask(do="fill", count=memories, vectors=str(vectors))["seconds"]
-            print(f"{name}: {workers[name].code}, filled {memories:,} errors and patterns in {seconds:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"{name}: {workers[name].code}, filled {memories:,} errors and patterns in {seconds:.0f} s",
+                file=sys.stderr,
+            )
         figures: dict[tuple[str, str, str], dict[str, list[float]]] = {}
         round_loads: list[tuple[float, float]] = []
         round_p50: list[dict[str, float]] = []
@@ -286,29 +317,44 @@ def part_recall(before: Path, memories: int, queries: int, rounds: int) -> dict[
                     pooled[name] += answer["whole"]
             round_loads.append((started_load, load()))
             round_p50.append({name: statistics.median(values) for name, values in pooled.items()})
-            print(f"round {r + 1}/{rounds} ({' then '.join(order)}): after/before p50 "
-                  f"{round_p50[-1]['after'] / round_p50[-1]['before']:.2f}, load {load():.1f}", file=sys.stderr)
-    return {"figures": figures, "memories": memories, "queries": queries * rounds, "rounds": rounds,
-            "round_loads": round_loads, "round_p50": round_p50}
+            print(
+                f"round {r + 1}/{rounds} ({' then '.join(order)}): after/before p50 "
+                f"{round_p50[-1]['after'] / round_p50[-1]['before']:.2f}, load {load():.1f}",
+                file=sys.stderr,
+            )
+    return {
+        "figures": figures,
+        "memories": memories,
+        "queries": queries * rounds,
+        "rounds": rounds,
+        "round_loads": round_loads,
+        "round_p50": round_p50,
+    }
 
 
 def print_recall(result: dict[str, Any]) -> None:
     figures = result["figures"]
     loads = [value for pair in result["round_loads"] for value in pair]
-    print(f"\nRecall at {result['memories']:,} error and {result['memories']:,} pattern memories, before and after "
-          f"the database: {result['queries']} queries per row, {result['rounds']} alternating rounds "
-          f"(load {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores)")
-    print("| recall | query | before p50 / p95 ms | after p50 / p95 ms | after / before p50 "
-          "| without the encode: before / after p50 ms | encode alone: before / after p50 ms |")
+    print(
+        f"\nRecall at {result['memories']:,} error and {result['memories']:,} pattern memories, before and after "
+        f"the database: {result['queries']} queries per row, {result['rounds']} alternating rounds "
+        f"(load {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores)"
+    )
+    print(
+        "| recall | query | before p50 / p95 ms | after p50 / p95 ms | after / before p50 "
+        "| without the encode: before / after p50 ms | encode alone: before / after p50 ms |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     worst = 0.0
     for kind, length in latency_rows(figures):
         b, a = figures[("before", kind, length)], figures[("after", kind, length)]
         ratio = statistics.median(a["whole"]) / statistics.median(b["whole"])
         worst = max(worst, ratio)
-        print(f"| {kind} | {length} | {p50_p95(b['whole'])} | {p50_p95(a['whole'])} | {ratio:.2f}x "
-              f"| {statistics.median(b['again']):.1f} / {statistics.median(a['again']):.1f} "
-              f"| {statistics.median(b['encode']):.1f} / {statistics.median(a['encode']):.1f} |")
+        print(
+            f"| {kind} | {length} | {p50_p95(b['whole'])} | {p50_p95(a['whole'])} | {ratio:.2f}x "
+            f"| {statistics.median(b['again']):.1f} / {statistics.median(a['again']):.1f} "
+            f"| {statistics.median(b['encode']):.1f} / {statistics.median(a['encode']):.1f} |"
+        )
     rounds = ", ".join(f"{p['after'] / p['before']:.2f}" for p in result["round_p50"])
     verdict = "within" if worst <= 1.10 else "MORE than"
     print(f"after / before p50 of all rows, round by round: {rounds}; worst row {worst:.2f}x: {verdict} 10%")
@@ -321,8 +367,9 @@ def latency_rows(figures: dict[tuple[str, str, str], Any]) -> list[tuple[str, st
 # -- servers -----------------------------------------------------------------------------------------------
 
 
-async def phase(sessions: list[Any], call: Callable[[int, int], tuple[str, dict[str, Any]]], per_client: int,
-                seconds: float) -> dict[str, Any]:
+async def phase(
+    sessions: list[Any], call: Callable[[int, int], tuple[str, dict[str, Any]]], per_client: int, seconds: float
+) -> dict[str, Any]:
     """Every client makes up to ``per_client`` calls one after another, none started after ``seconds``."""
     processes = tests_module("processes")
     done: list[float] = []
@@ -349,8 +396,10 @@ async def drive(urls: list[str], clients: int, per_client: int, seconds: float) 
     processes = tests_module("processes")
     tag = uuid.uuid4().hex[:8]
     async with AsyncExitStack() as stack:
-        sessions = [await stack.enter_async_context(processes.http_client(urls[c % len(urls)], timeout=600))
-                    for c in range(clients)]
+        sessions = [
+            await stack.enter_async_context(processes.http_client(urls[c % len(urls)], timeout=600))
+            for c in range(clients)
+        ]
         for session in sessions[: len(urls)]:  # each server: model loaded, indexes built
             await processes.tool(session, "recall_error_solutions", error_message="warm up")
         load_before = load()
@@ -359,9 +408,12 @@ async def drive(urls: list[str], clients: int, per_client: int, seconds: float) 
         )
         recalls = await phase(
             sessions,
-            lambda c, i: ("recall_error_solutions",
-                          {"error_message": error_arguments(f"{tag}-{c}", 1000 + i)["error_message"]}),
-            per_client, seconds,
+            lambda c, i: (
+                "recall_error_solutions",
+                {"error_message": error_arguments(f"{tag}-{c}", 1000 + i)["error_message"]},
+            ),
+            per_client,
+            seconds,
         )
         return {"stores": stores, "recalls": recalls, "load": (load_before, load())}
 
@@ -377,14 +429,20 @@ def part_servers(counts: list[int], clients: int, per_client: int, seconds: floa
                 chroma_url = stack.enter_context(helpers.chroma_server(folder / "chroma"))
                 url = cluster.create_database(f"servers{n}")
                 servers = [
-                    stack.enter_context(processes.http_server(
-                        folder / f"data{k}", folder, chroma_url=chroma_url, database_url=url, name=f"server{k}"))
+                    stack.enter_context(
+                        processes.http_server(
+                            folder / f"data{k}", folder, chroma_url=chroma_url, database_url=url, name=f"server{k}"
+                        )
+                    )
                     for k in range(n)
                 ]
                 results[n] = anyio.run(drive, [server.url for server in servers], clients, per_client, seconds)
                 figures = results[n]
-                print(f"{n} server(s): {figures['stores']['per_s']:.1f} stores/s, "
-                      f"{figures['recalls']['per_s']:.1f} recalls/s, load {figures['load'][1]:.1f}", file=sys.stderr)
+                print(
+                    f"{n} server(s): {figures['stores']['per_s']:.1f} stores/s, "
+                    f"{figures['recalls']['per_s']:.1f} recalls/s, load {figures['load'][1]:.1f}",
+                    file=sys.stderr,
+                )
     finally:
         postgres.remove_cluster(cluster)
     return {"servers": results, "clients": clients, "per_client": per_client, "seconds": seconds}
@@ -392,17 +450,23 @@ def part_servers(counts: list[int], clients: int, per_client: int, seconds: floa
 
 def print_servers(result: dict[str, Any]) -> None:
     servers = result["servers"]
-    print(f"\nThroughput: {result['clients']} clients spread over the servers, up to {result['per_client']} stores "
-          f"then {result['per_client']} recalls each (none started after {result['seconds']:.0f} s); one chroma run "
-          f"and one PostgreSQL database shared, {os.cpu_count()} cores")
-    print("| servers | stores/s | store p50 / p95 ms | recalls/s | recall p50 / p95 ms | calls (stores + recalls) "
-          "| load |")
+    print(
+        f"\nThroughput: {result['clients']} clients spread over the servers, up to {result['per_client']} stores "
+        f"then {result['per_client']} recalls each (none started after {result['seconds']:.0f} s); one chroma run "
+        f"and one PostgreSQL database shared, {os.cpu_count()} cores"
+    )
+    print(
+        "| servers | stores/s | store p50 / p95 ms | recalls/s | recall p50 / p95 ms | calls (stores + recalls) "
+        "| load |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for n, figures in servers.items():
         s, r = figures["stores"], figures["recalls"]
-        print(f"| {n} | {s['per_s']:.1f} | {s['latency'][0]:.0f} / {s['latency'][1]:.0f} | {r['per_s']:.1f} "
-              f"| {r['latency'][0]:.0f} / {r['latency'][1]:.0f} | {s['calls']} + {r['calls']} "
-              f"| {figures['load'][0]:.1f} -> {figures['load'][1]:.1f} |")
+        print(
+            f"| {n} | {s['per_s']:.1f} | {s['latency'][0]:.0f} / {s['latency'][1]:.0f} | {r['per_s']:.1f} "
+            f"| {r['latency'][0]:.0f} / {r['latency'][1]:.0f} | {s['calls']} + {r['calls']} "
+            f"| {figures['load'][0]:.1f} -> {figures['load'][1]:.1f} |"
+        )
 
 
 def jsonable(value: Any) -> Any:
@@ -419,12 +483,19 @@ def jsonable(value: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["ops", "recall", "servers"], action="append",
-                        help="Run only this part (repeatable); all three by default.")
+    parser.add_argument(
+        "--part",
+        choices=["ops", "recall", "servers"],
+        action="append",
+        help="Run only this part (repeatable); all three by default.",
+    )
     parser.add_argument("--quick", action="store_true", help="A smaller run of each part (~5 min in all).")
     parser.add_argument("--before", type=Path, help="A checkout of the code before the database (for --part recall).")
-    parser.add_argument("--episodes-on-database", action="store_true",
-                        help="The episode store follows the memory database: measure record_event on PostgreSQL too.")
+    parser.add_argument(
+        "--episodes-on-database",
+        action="store_true",
+        help="The episode store follows the memory database: measure record_event on PostgreSQL too.",
+    )
     parser.add_argument("--json", type=Path, help="Also write every figure here.")
     parser.add_argument("--recall-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

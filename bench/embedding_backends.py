@@ -2,7 +2,8 @@
 
 Single queries and batches are timed on a quiet machine and with CPU burner processes running, since a
 busy machine is where thread settings go wrong. ONNX models are exported locally from the packaged
-weights (``mcp_memory.storage.onnx_export``, as the server exports its own; nothing is downloaded) into a temporary folder; fidelity is the cosine of
+weights (``mcp_memory.storage.onnx_export``, as the server exports its own; nothing is downloaded) into a
+temporary folder; fidelity is the cosine of
 each ONNX embedding to the torch one on real questions and real code, plus retrieval on the CoSQA dev set.
 
 Run: ``.venv/bin/python bench/embedding_backends.py [--quick]``.
@@ -116,7 +117,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def retrieval(encode: Encode, queries: list[dict[str, Any]], pool: list[str], pool_ids: list[int]) -> tuple[float, float]:
+def retrieval(
+    encode: Encode, queries: list[dict[str, Any]], pool: list[str], pool_ids: list[int]
+) -> tuple[float, float]:
     """MRR@10 and recall@5 of the dev queries over the code pool."""
     codes = encode(pool)
     asked = encode([q["query"] for q in queries])
@@ -151,25 +154,37 @@ def main() -> None:
         "onnx int8": lambda t, b: onnx_encoder(int8, t, b),
     }
     figures: dict[str, Any] = {"speed": [], "fidelity": [], "retrieval": []}
-    print(f"{'backend':10} {'threads':>7} {'load':>6} | {'query p50 ms':>12} {'p95':>6} | {'code/s b32':>10} {'b64':>6}")
+    print(
+        f"{'backend':10} {'threads':>7} {'load':>6} | {'query p50 ms':>12} {'p95':>6} | {'code/s b32':>10} {'b64':>6}"
+    )
     for load in (0, 1):
         with burners(load):
             for name, make in backends.items():
                 for threads in (1, 2):
                     p50, p95 = single_latency(make(threads, 32), questions, runs)
                     rates = {b: throughput(make(threads, b), code) for b in (32, 64)}
-                    row = {"backend": name, "threads": threads, "burners": load, "query_p50_ms": p50,
-                           "query_p95_ms": p95, "code_per_s_b32": rates[32], "code_per_s_b64": rates[64]}
+                    row = {
+                        "backend": name,
+                        "threads": threads,
+                        "burners": load,
+                        "query_p50_ms": p50,
+                        "query_p95_ms": p95,
+                        "code_per_s_b32": rates[32],
+                        "code_per_s_b64": rates[64],
+                    }
                     figures["speed"].append(row)
-                    print(f"{name:10} {threads:7} {load:6} | {p50:12.1f} {p95:6.1f} | {rates[32]:10.1f} {rates[64]:6.1f}",
-                          flush=True)
+                    print(
+                        f"{name:10} {threads:7} {load:6} | {p50:12.1f} {p95:6.1f} | {rates[32]:10.1f} {rates[64]:6.1f}",
+                        flush=True,
+                    )
     reference = torch_encoder(model, 2, 32)
     for name in ("onnx fp32", "onnx int8"):
         candidate = backends[name](2, 32)
         for label, texts in (("questions", questions[:300]), ("code", code)):
             cosines = np.sum(reference(texts) * candidate(texts), axis=1)
-            figures["fidelity"].append({"backend": name, "texts": label, "min": float(cosines.min()),
-                                        "mean": float(cosines.mean())})
+            figures["fidelity"].append(
+                {"backend": name, "texts": label, "min": float(cosines.min()), "mean": float(cosines.mean())}
+            )
             print(f"cosine to torch, {name}, {label}: min {cosines.min():.4f} mean {cosines.mean():.4f}")
     if not args.quick:
         for name, make in backends.items():

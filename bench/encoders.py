@@ -37,7 +37,9 @@ ERRORS = BENCH / "datasets" / "errors" / "python-errors-dev.jsonl"
 def texts() -> dict[str, list[str]]:
     """The dev texts: questions, code, and the error dev set's stored texts and queries."""
     queries = [json.loads(line)["query"] for line in (DATA / "cosqa-dev-queries.jsonl").open()]
-    code = [json.loads(line)["code"] for _, line in zip(range(500), (DATA / "cosqa-code-pool.jsonl").open())]
+    code = [
+        json.loads(line)["code"] for _, line in zip(range(500), (DATA / "cosqa-code-pool.jsonl").open(), strict=False)
+    ]
     rows = [json.loads(line) for line in ERRORS.open()]
     stored = [error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True).embed_text for r in rows]
     asked = [q["query"] for r in rows for q in r["queries"]]
@@ -57,10 +59,20 @@ def fidelity(torch_encoder: Encoder, onnx_encoder: Encoder, sets: dict[str, list
         for mode, batch in (("batch 32", 32), ("one at a time", 1)):
             sample = items if batch > 1 else items[:150]
             cosines = np.sum(torch_encoder.encode(sample, batch, 2) * onnx_encoder.encode(sample, batch, 2), axis=1)
-            rows.append({"texts": label, "mode": mode, "count": len(sample), "min": float(cosines.min()),
-                         "mean": float(cosines.mean())})
-            print(f"cosine onnx/torch, {label} ({len(sample)}, {mode}): min {cosines.min():.7f} "
-                  f"mean {cosines.mean():.7f}", flush=True)
+            rows.append(
+                {
+                    "texts": label,
+                    "mode": mode,
+                    "count": len(sample),
+                    "min": float(cosines.min()),
+                    "mean": float(cosines.mean()),
+                }
+            )
+            print(
+                f"cosine onnx/torch, {label} ({len(sample)}, {mode}): min {cosines.min():.7f} "
+                f"mean {cosines.mean():.7f}",
+                flush=True,
+            )
     return rows
 
 
@@ -100,42 +112,61 @@ def main() -> None:
     order = ["torch", "onnx", "onnx", "torch"] * args.rounds
     for i, name in enumerate(order[: 2 * args.rounds]):
         encoder = encoders[name]
-        start = queries[(i * args.queries) % len(queries):][: args.queries]
-        row = {"encoder": name, "load_before": os.getloadavg()[0], "query_ms": query_ms(encoder, start),
-               "code": len(code), "errors": len(errors)}
+        start = queries[(i * args.queries) % len(queries) :][: args.queries]
+        row = {
+            "encoder": name,
+            "load_before": os.getloadavg()[0],
+            "query_ms": query_ms(encoder, start),
+            "code": len(code),
+            "errors": len(errors),
+        }
         for batch_size, threads in ((32, 1), (64, 1), (64, 2)):
             row[f"batch{batch_size}_t{threads}_s"] = batch_seconds(encoder, code, batch_size, threads)
         row["errors_b32_t1_s"] = batch_seconds(encoder, errors, 32, 1)
         row["load_after"] = os.getloadavg()[0]
         figures["rounds"].append(row)
         p50 = statistics.median(row["query_ms"])
-        print(f"round {i + 1:2} {name:5} load {row['load_before']:5.2f}->{row['load_after']:5.2f} | query p50 "
-              f"{p50:6.1f} ms | {len(code)} code: b32/t1 {row['batch32_t1_s']:5.2f} s, b64/t1 "
-              f"{row['batch64_t1_s']:5.2f} s, b64/t2 {row['batch64_t2_s']:5.2f} s | {len(errors)} error texts b32/t1 "
-              f"{row['errors_b32_t1_s']:5.2f} s", flush=True)
+        print(
+            f"round {i + 1:2} {name:5} load {row['load_before']:5.2f}->{row['load_after']:5.2f} | query p50 "
+            f"{p50:6.1f} ms | {len(code)} code: b32/t1 {row['batch32_t1_s']:5.2f} s, b64/t1 "
+            f"{row['batch64_t1_s']:5.2f} s, b64/t2 {row['batch64_t2_s']:5.2f} s | {len(errors)} error texts b32/t1 "
+            f"{row['errors_b32_t1_s']:5.2f} s",
+            flush=True,
+        )
     print(summary(figures["rounds"]))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 
 
 def summary(rounds: list[dict[str, Any]]) -> str:
-    lines = [(f"{'encoder':7} {'query p50 ms':>12} {'p95':>6} | {'code/s b32 t1':>13} {'b64 t1':>7} {'b64 t2':>7} | "
-             f"{'errors/s b32 t1':>15}")]
+    lines = [
+        (
+            f"{'encoder':7} {'query p50 ms':>12} {'p95':>6} | {'code/s b32 t1':>13} {'b64 t1':>7} {'b64 t2':>7} | "
+            f"{'errors/s b32 t1':>15}"
+        )
+    ]
     medians: dict[str, dict[str, float]] = {}
     for name in ("torch", "onnx"):
         mine = [r for r in rounds if r["encoder"] == name]
         times = [t for r in mine for t in r["query_ms"]]
-        rates = {key: statistics.median(r["code"] / r[key] for r in mine)
-                 for key in ("batch32_t1_s", "batch64_t1_s", "batch64_t2_s")}
+        rates = {
+            key: statistics.median(r["code"] / r[key] for r in mine)
+            for key in ("batch32_t1_s", "batch64_t1_s", "batch64_t2_s")
+        }
         rates["errors_b32_t1_s"] = statistics.median(r["errors"] / r["errors_b32_t1_s"] for r in mine)
         medians[name] = {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)), **rates}
         m = medians[name]
-        lines.append(f"{name:7} {m['p50']:12.1f} {m['p95']:6.1f} | {m['batch32_t1_s']:13.1f} "
-                     f"{m['batch64_t1_s']:7.1f} {m['batch64_t2_s']:7.1f} | {m['errors_b32_t1_s']:15.1f}")
+        lines.append(
+            f"{name:7} {m['p50']:12.1f} {m['p95']:6.1f} | {m['batch32_t1_s']:13.1f} "
+            f"{m['batch64_t1_s']:7.1f} {m['batch64_t2_s']:7.1f} | {m['errors_b32_t1_s']:15.1f}"
+        )
     t, o = medians["torch"], medians["onnx"]
-    lines.append(f"onnx / torch: query p50 {o['p50'] / t['p50']:.2f}x time; batches {o['batch32_t1_s'] / t['batch32_t1_s']:.2f}x, "
-                 f"{o['batch64_t1_s'] / t['batch64_t1_s']:.2f}x, {o['batch64_t2_s'] / t['batch64_t2_s']:.2f}x, errors "
-                 f"{o['errors_b32_t1_s'] / t['errors_b32_t1_s']:.2f}x throughput")
+    lines.append(
+        f"onnx / torch: query p50 {o['p50'] / t['p50']:.2f}x time; "
+        f"batches {o['batch32_t1_s'] / t['batch32_t1_s']:.2f}x, "
+        f"{o['batch64_t1_s'] / t['batch64_t1_s']:.2f}x, {o['batch64_t2_s'] / t['batch64_t2_s']:.2f}x, errors "
+        f"{o['errors_b32_t1_s'] / t['errors_b32_t1_s']:.2f}x throughput"
+    )
     return "\n".join(lines)
 
 

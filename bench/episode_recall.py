@@ -52,9 +52,7 @@ def scores(ranking: list[str], relevant: set[str]) -> tuple[float, float, float]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", type=Path, default=SAMPLE)
     args = parser.parse_args(argv)
     if not args.sample.exists():
@@ -69,9 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         loaded = time.perf_counter() - started
         id_of = {run["id"]: episode_id for episode_id, run in run_of.items()}
 
-        totals = {
-            name: [0.0, 0.0, 0.0] for name in ("dense (summary vector)", "BM25 (task + steps)", "fused (RRF)")
-        }
+        totals = {name: [0.0, 0.0, 0.0] for name in ("dense (summary vector)", "BM25 (task + steps)", "fused (RRF)")}
         queries = 0
         for run in runs:
             relevant = {

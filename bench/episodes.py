@@ -95,9 +95,7 @@ def task_text(rng: random.Random, long: bool) -> str:
 
 def events(rng: random.Random, task: str, count: int, fails: bool) -> list[tuple[str, str, dict[str, Any]]]:
     package = task.split(" service")[0].rsplit(" ", 1)[-1].replace("-", "_")
-    files = [
-        f"src/{package}/{name}.py" for name in rng.sample(["api", "models", "service", "config", "utils"], 2)
-    ]
+    files = [f"src/{package}/{name}.py" for name in rng.sample(["api", "models", "service", "config", "utils"], 2)]
     steps: list[tuple[str, str, dict[str, Any]]] = [
         (
             "plan",
@@ -129,9 +127,7 @@ def events(rng: random.Random, task: str, count: int, fails: bool) -> list[tuple
                 )
             )
         else:
-            steps.append(
-                ("review", "CONSENSUS_JUDGE", {"score": round(rng.random(), 2), "notes": "looks fine"})
-            )
+            steps.append(("review", "CONSENSUS_JUDGE", {"score": round(rng.random(), 2), "notes": "looks fine"}))
     if fails:
         module = rng.choice(MODULES)
         steps.append(
@@ -141,16 +137,15 @@ def events(rng: random.Random, task: str, count: int, fails: bool) -> list[tuple
                 {
                     "returncode": 1,
                     "error": (
-                        f'Traceback (most recent call last):\n  File "/srv/{package}/app.py", line {rng.randint(1, 300)}\n'
+                        "Traceback (most recent call last):\n"
+                        f'  File "/srv/{package}/app.py", line {rng.randint(1, 300)}\n'
                         f"ModuleNotFoundError: No module named '{module}'"
                     ),
                 },
             )
         )
     else:
-        steps.append(
-            ("test_run", "QA_SENTINEL", {"returncode": 0, "output": f"{rng.randint(20, 200)} passed"})
-        )
+        steps.append(("test_run", "QA_SENTINEL", {"returncode": 0, "output": f"{rng.randint(20, 200)} passed"}))
     return steps[:count]
 
 
@@ -214,15 +209,11 @@ def row(name: str, timing: Timing, concurrent: bool = False) -> str:
     ordered = sorted(timing.wall)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     cpu = "-" if concurrent or not timing.cpu else f"{statistics.median(timing.cpu):.2f}"
-    return (
-        f"| {name:<52} | {len(ordered):>6,} | {statistics.median(ordered):>8.2f} | {p95:>8.2f} | {cpu:>8} |"
-    )
+    return f"| {name:<52} | {len(ordered):>6,} | {statistics.median(ordered):>8.2f} | {p95:>8.2f} | {cpu:>8} |"
 
 
 async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
-    open_ids = [
-        app.episodes.start_blocking(task_text(rng, False), {}, "ORCHESTRATOR").episode_id for _ in range(64)
-    ]
+    open_ids = [app.episodes.start_blocking(task_text(rng, False), {}, "ORCHESTRATOR").episode_id for _ in range(64)]
     data = {
         "command": "pytest -q",
         "returncode": 0,
@@ -252,12 +243,8 @@ async def measure(app: MemoryApp, rng: random.Random) -> list[str]:
         group.start_soon(recalls_while_recording)
         during = await timed(1000, record)
     rows.append(row("record_event, 1 writer while 2 callers recall", during, True))
-    rows.append(
-        row("recall_similar_episodes, short task (~15 words)", await timed(100, recall(queries(False))))
-    )
-    rows.append(
-        row("recall_similar_episodes, task-length (~80 words)", await timed(100, recall(queries(True))))
-    )
+    rows.append(row("recall_similar_episodes, short task (~15 words)", await timed(100, recall(queries(False)))))
+    rows.append(row("recall_similar_episodes, task-length (~80 words)", await timed(100, recall(queries(True)))))
     rows.append(
         row(
             "recall_similar_episodes, task-length, success_only",
@@ -281,9 +268,7 @@ class HashedVectors:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=10_000)
     parser.add_argument("--events", type=int, default=50, help="events per episode")
     parser.add_argument("--data-dir", type=Path, help="keep the store here (default: a temporary directory)")
@@ -300,7 +285,9 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir or Path(scratch)
-        app = MemoryApp(Settings(data_dir=data_dir, database_url=args.database_url, seed_on_start=False, _env_file=None))  # type: ignore[call-arg]
+        app = MemoryApp(
+            Settings(data_dir=data_dir, database_url=args.database_url, seed_on_start=False, _env_file=None)
+        )  # type: ignore[call-arg]
         print(f"loading {args.episodes:,} episodes x {args.events} events into {data_dir} ...", flush=True)
         if args.hashed_history:
             app.episodes.index.embedder = HashedVectors()  # type: ignore[assignment]
@@ -312,7 +299,10 @@ def main(argv: list[str] | None = None) -> None:
 
     total_events = args.episodes * args.events
     print()
-    print(f"history: {args.episodes:,} episodes, {total_events:,} events; {app.database.shown} {'' if size is None else f'{size / 1e6:,.0f} MB'}")
+    print(
+        f"history: {args.episodes:,} episodes, {total_events:,} events; {app.database.shown} "
+        f"{'' if size is None else f'{size / 1e6:,.0f} MB'}"
+    )
     print(
         f"load: events + digests {phases['record']:.0f} s ({total_events / phases['record']:,.0f} events/s "
         f"in batches), summaries embedded {phases['index']:.0f} s ({args.episodes / phases['index']:,.1f}/s, "

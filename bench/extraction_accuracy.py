@@ -79,9 +79,7 @@ def vendored(language: str) -> list[Path]:
 
 def rustdoc_source(page: Path, target: Path) -> Path:
     """The Rust source shown on a rustdoc source page, as plain text."""
-    code = re.search(
-        r'<pre class="rust"><code>(.*?)</code></pre>', page.read_text(encoding="utf-8"), re.DOTALL
-    )
+    code = re.search(r'<pre class="rust"><code>(.*?)</code></pre>', page.read_text(encoding="utf-8"), re.DOTALL)
     assert code is not None, page
     text = re.sub(r"<a href=#\d+ id=\d+ data-nosnippet>\d+</a>", "", code.group(1))
     target.write_text(html.unescape(re.sub(r"<[^>]+>", "", text)), encoding="utf-8")
@@ -103,7 +101,7 @@ def machine_files(language: str, scratch: Path) -> list[Path]:
         pages = [(RUST_DOC_SOURCES[0] / f"{name}.html") for name in RUST_FILES]
         return [
             rustdoc_source(p, scratch / f"rust_{i}_{Path(n).name}")
-            for i, (p, n) in enumerate(zip(pages, RUST_FILES))
+            for i, (p, n) in enumerate(zip(pages, RUST_FILES, strict=True))
             if p.exists()
         ]
     if language == "java" and JDK_SOURCES:
@@ -120,9 +118,7 @@ def machine_files(language: str, scratch: Path) -> list[Path]:
 
 def detected(path: Path, language: str) -> list[Unit]:
     result = extract_patterns(path.read_text(encoding="utf-8"), language)
-    return [
-        Unit(p.name, p.start_line, p.end_line) for p in result.patterns if p.kind in ("function", "method")
-    ]
+    return [Unit(p.name, p.start_line, p.end_line) for p in result.patterns if p.kind in ("function", "method")]
 
 
 def match(found: list[Unit], truth: list[Unit]) -> tuple[int, list[Unit], list[Unit]]:
@@ -131,11 +127,7 @@ def match(found: list[Unit], truth: list[Unit]) -> tuple[int, list[Unit], list[U
     missed: list[Unit] = []
     for unit in truth:
         hit = next(
-            (
-                f
-                for f in unmatched
-                if f.name == unit.name and f.end == unit.end and f.start <= unit.start <= f.end
-            ),
+            (f for f in unmatched if f.name == unit.name and f.end == unit.end and f.start <= unit.start <= f.end),
             None,
         )
         if hit is None:
@@ -193,9 +185,7 @@ def main() -> None:
                 if args.verbose and (false or missed):
                     print(f"{path}: false {false} missed {missed}", file=sys.stderr)
                 if path.is_relative_to(VENDORED):
-                    record[str(path.relative_to(VENDORED))] = [
-                        [u.name, u.start, u.end] for u in sorted(units)
-                    ]
+                    record[str(path.relative_to(VENDORED))] = [[u.name, u.start, u.end] for u in sorted(units)]
                     sources[language] = source
             precision = totals["matched"] / totals["found"] if totals["found"] else 1.0
             recall = totals["matched"] / totals["truth"] if totals["truth"] else 1.0
@@ -214,7 +204,7 @@ def main() -> None:
     header = ("language", "files", "true units", "detected", "matched", "precision", "recall", "ground truth")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
-        print(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        print(" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)))
     if args.record:
         if any(source.startswith("recorded") for source in sources.values()):
             sys.exit("refusing to record: some languages have no independent parser installed here")

@@ -92,9 +92,7 @@ def go_units(paths: list[Path]) -> dict[Path, list[Unit]] | None:
 
 def _java() -> str | None:
     """The newest installed java: the sources may use syntax newer than the default JDK knows."""
-    candidates = sorted(
-        Path("/usr/lib/jvm").glob("*/bin/java"), key=lambda p: _java_version(p.parent.parent.name)
-    )
+    candidates = sorted(Path("/usr/lib/jvm").glob("*/bin/java"), key=lambda p: _java_version(p.parent.parent.name))
     if candidates:
         return str(candidates[-1])
     return shutil.which("java")
@@ -192,9 +190,7 @@ def _rust_functions(lines: list[str]) -> Iterator[Unit]:
 def _outermost(units: list[Unit]) -> list[Unit]:
     """Drop functions nested in another function's lines: they belong to that function."""
     return sorted(
-        u
-        for u in units
-        if not any(o is not u and o.start <= u.start and u.end <= o.end and o != u for o in units)
+        u for u in units if not any(o is not u and o.start <= u.start and u.end <= o.end and o != u for o in units)
     )
 
 

@@ -107,9 +107,7 @@ def measure(size: int) -> list[str]:
             first = (time.perf_counter() - started) * 1000
             ours = p50(recall(language))
             where = p50(chroma_where(language))
-            rows.append(
-                f"| {language} | {share:.1%} | {first:.1f} | {ours:.1f} | {unfiltered:.1f} | {where:.1f} |"
-            )
+            rows.append(f"| {language} | {share:.1%} | {first:.1f} | {ours:.1f} | {unfiltered:.1f} | {where:.1f} |")
             print(rows[-1], file=sys.stderr)
         return rows
 

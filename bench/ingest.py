@@ -1,4 +1,5 @@
-"""Bulk import throughput against the raw encoder (``Embedder.encoder``) on the same texts at its best batch size and threads.
+"""Bulk import throughput against the raw encoder (``Embedder.encoder``) on the same texts at its best batch size
+and threads.
 
 The import is the product's own (``transfer.import_file``: parse, check, rebuild each memory's embedding
 text, encode in batches, write to Chroma in a second thread), run in-process on an already loaded model,

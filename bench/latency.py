@@ -164,8 +164,10 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         fill_errors(app, error_rows(args.memories, names, rng))
         fill_patterns(app, pool, args.memories)
-        print(f"filled {args.memories:,} errors and {args.memories:,} patterns in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr)
+        print(
+            f"filled {args.memories:,} errors and {args.memories:,} patterns in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
         sets = query_sets(args.queries, rng)
         results = {key: timed(app, memory_type, queries) for key, (memory_type, queries) in sets.items()}
     print(

@@ -42,7 +42,8 @@ def bare_server() -> StdioServerParameters:
 def memory_server(data_dir: Path, **env: str) -> StdioServerParameters:
     """``mcp-memory serve`` on ``data_dir`` over stdio, without seeding (the benchmark controls the contents)."""
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "mcp_memory", "serve", "--data-dir", str(data_dir)],
+        command=sys.executable,
+        args=["-m", "mcp_memory", "serve", "--data-dir", str(data_dir)],
         env=_env(MCP_MEMORY_SEED_ON_START="false", **env),
     )
 
@@ -54,9 +55,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def timed_calls(
-    client: Any, calls: Sequence[tuple[str, dict[str, Any]]], warmup: int = 3
-) -> list[float]:
+async def timed_calls(client: Any, calls: Sequence[tuple[str, dict[str, Any]]], warmup: int = 3) -> list[float]:
     """Milliseconds per call, after ``warmup`` untimed calls; every call must succeed."""
     for tool, arguments in list(calls)[:warmup]:
         result = await client.call_tool(tool, arguments)

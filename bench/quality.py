@@ -19,7 +19,7 @@ for the nearest vectors of the raw query (what a vector-only memory does).
 
 Metrics: Recall@1, Recall@5 and MRR over the first 10 results (a gold item ranked lower counts 0).
 
-    .venv/bin/python bench/quality.py                      # all datasets (10–20 min on 2 cores; CoSQA encodes 6,267 functions)
+    .venv/bin/python bench/quality.py      # all datasets (10–20 min on 2 cores; CoSQA encodes 6,267 functions)
     .venv/bin/python bench/quality.py --datasets errors    # one dataset
     .venv/bin/python bench/quality.py --limit 100 --pool 1000   # quick: 100 queries, CoSQA pool cut to 1,000
 """
@@ -177,7 +177,15 @@ def episodes(embedder: Embedder, limit: int | None) -> Result:
         app.episodes.finish_pending_blocking()
         tasks = embedder.encode_batch([run["task"] for run in runs])
         queries = [
-            (i, run, {id_of[o["id"]] for o in runs if o is not run and o["repo"] == run["repo"] and source_dirs(o) & source_dirs(run)})
+            (
+                i,
+                run,
+                {
+                    id_of[o["id"]]
+                    for o in runs
+                    if o is not run and o["repo"] == run["repo"] and source_dirs(o) & source_dirs(run)
+                },
+            )
             for i, run in enumerate(runs)
         ]
         queries = [q for q in queries if q[2]][:limit]
@@ -214,12 +222,24 @@ def mixed(embedder: Embedder, limit: int | None, pool_size: int | None) -> list[
     with tempfile.TemporaryDirectory() as tmp:
         app = fresh_app(Path(tmp), embedder)
         app.knowledge.seed_blocking()
-        code_ids = dict(zip((row["code_id"] for row in pool), store_all(app, [
-            pattern_draft(function_name(row["code"]), row["code"], "python", "", {}, []) for row in pool
-        ]), strict=True))
-        error_ids = dict(zip((r["cause"] for r in rows), store_all(app, [
-            error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows
-        ]), strict=True))
+        code_ids = dict(
+            zip(
+                (row["code_id"] for row in pool),
+                store_all(
+                    app, [pattern_draft(function_name(row["code"]), row["code"], "python", "", {}, []) for row in pool]
+                ),
+                strict=True,
+            )
+        )
+        error_ids = dict(
+            zip(
+                (r["cause"] for r in rows),
+                store_all(
+                    app, [error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows]
+                ),
+                strict=True,
+            )
+        )
         stored = sum(app.store.count(t) for t in ALL_TYPES)
         sets = {
             "code (CoSQA dev) among all types": [(q["query"], {code_ids[q["gold_code_id"]]}) for q in code_queries],
@@ -289,8 +309,10 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for name in names:
         for result in DATASETS[name](embedder, args):
-            print(f"{result.dataset}: {result.stored:,} stored, {result.ours.queries} queries, {result.seconds:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"{result.dataset}: {result.stored:,} stored, {result.ours.queries} queries, {result.seconds:.0f} s",
+                file=sys.stderr,
+            )
             results.append(result)
     print(table(results))
 

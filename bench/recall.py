@@ -42,14 +42,25 @@ from mcp_memory.storage.embeddings import packaged_model_path
 def queries(count: int, seed: int = 11) -> list[str]:
     """Distinct task descriptions such as an agent sends (never repeated, so no cache answers them)."""
     rng = random.Random(seed)
-    shapes = ["{verb} {noun}s with retries", "how do we {verb} the {noun} before saving",
-              "pattern to {verb} {noun} requests in {lang}", "{verb} {noun} and {verb2} {noun2} in one transaction",
-              "avoid duplicate {noun}s when we {verb} them"]
+    shapes = [
+        "{verb} {noun}s with retries",
+        "how do we {verb} the {noun} before saving",
+        "pattern to {verb} {noun} requests in {lang}",
+        "{verb} {noun} and {verb2} {noun2} in one transaction",
+        "avoid duplicate {noun}s when we {verb} them",
+    ]
     seen: set[str] = set()
     while len(seen) < count:
-        seen.add(rng.choice(shapes).format(verb=rng.choice(VERBS).replace("_", " "), noun=rng.choice(NOUNS),
-                                           verb2=rng.choice(VERBS).replace("_", " "), noun2=rng.choice(NOUNS),
-                                           lang=rng.choice(LANGUAGES)[0]) + f" #{len(seen)}")
+        seen.add(
+            rng.choice(shapes).format(
+                verb=rng.choice(VERBS).replace("_", " "),
+                noun=rng.choice(NOUNS),
+                verb2=rng.choice(VERBS).replace("_", " "),
+                noun2=rng.choice(NOUNS),
+                lang=rng.choice(LANGUAGES)[0],
+            )
+            + f" #{len(seen)}"
+        )
     return sorted(seen)
 
 
@@ -71,16 +82,35 @@ def populate(data_dir: Path, count: int, model: Any, work: Path) -> dict[str, An
     written = time.perf_counter() - start
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "import", str(path), "--data-dir", str(data_dir), "--json",
-         "--batch-size", "2000"],
-        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True,
+        [
+            sys.executable,
+            "-m",
+            "mcp_memory",
+            "import",
+            str(path),
+            "--data-dir",
+            str(data_dir),
+            "--json",
+            "--batch-size",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
     )
     seconds = time.perf_counter() - start
     report = json.loads(done.stdout)
     file_bytes = path.stat().st_size
     path.unlink()
-    return {"count": count, "file_seconds": written, "import_seconds": seconds, "import_rate": count / seconds,
-            "export_file_bytes": file_bytes, "added": report["memories_added"]}
+    return {
+        "count": count,
+        "file_seconds": written,
+        "import_seconds": seconds,
+        "import_rate": count / seconds,
+        "export_file_bytes": file_bytes,
+        "added": report["memories_added"],
+    }
 
 
 async def measure_ours(data_dir: Path, asked: list[str], language: str) -> dict[str, Any]:
@@ -96,8 +126,13 @@ async def measure_ours(data_dir: Path, asked: list[str], language: str) -> dict[
         )
         everywhere = await timed_calls(client, [("search_memory", {"query": q}) for q in asked[:20]], warmup=0)
         rss = server_rss_bytes()
-    return {"first_recall_s": first, "plain": percentiles(plain), "filtered": percentiles(filtered),
-            "search_all": percentiles(everywhere), "rss_bytes": rss}
+    return {
+        "first_recall_s": first,
+        "plain": percentiles(plain),
+        "filtered": percentiles(filtered),
+        "search_all": percentiles(everywhere),
+        "rss_bytes": rss,
+    }
 
 
 async def bare_round_trip(runs: int) -> tuple[float, float]:
@@ -113,7 +148,9 @@ def measure_floor(data_dir: Path, asked: list[str], language: str, model: Any) -
     from mcp_memory.memory.service import CANDIDATE_FACTOR
     from mcp_memory.storage.embeddings import make_chroma_embedding_function
 
-    client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     from mcp_memory.storage.embeddings import Embedder
 
     collection = client.get_collection("code_patterns", embedding_function=make_chroma_embedding_function(Embedder()))

@@ -28,12 +28,25 @@ from mcp_memory.memory.ranking import outcome_adjustment
 from mcp_memory.storage.embeddings import Embedder
 
 NONSENSE = [
-    "purple elephants dancing at midnight", "asdf qwerty zxcv", "recipe for banana bread with walnuts",
-    "who won the 1998 football world cup", "best hiking trails in the alps", "my cat keeps sneezing",
-    "lorem ipsum dolor sit amet", "how tall is the eiffel tower", "translate good morning into italian",
-    "symptoms of the common cold", "cheap flights to lisbon in may", "history of the roman empire",
-    "how to knit a scarf", "weather tomorrow in oslo", "poem about the sea at dawn", "xyzzy plugh",
-    "what is the capital of mongolia", "tips for growing tomatoes on a balcony", "guitar chords for a sad song",
+    "purple elephants dancing at midnight",
+    "asdf qwerty zxcv",
+    "recipe for banana bread with walnuts",
+    "who won the 1998 football world cup",
+    "best hiking trails in the alps",
+    "my cat keeps sneezing",
+    "lorem ipsum dolor sit amet",
+    "how tall is the eiffel tower",
+    "translate good morning into italian",
+    "symptoms of the common cold",
+    "cheap flights to lisbon in may",
+    "history of the roman empire",
+    "how to knit a scarf",
+    "weather tomorrow in oslo",
+    "poem about the sea at dawn",
+    "xyzzy plugh",
+    "what is the capital of mongolia",
+    "tips for growing tomatoes on a balcony",
+    "guitar chords for a sad song",
     "how many moons does jupiter have",
 ]
 
@@ -73,12 +86,24 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         app = fresh_app(Path(tmp), embedder)
-        code_ids = dict(zip((r["code_id"] for r in pool), store_all(app, [
-            pattern_draft(function_name(r["code"]), r["code"], "python", "", {}, []) for r in pool
-        ]), strict=True))
-        error_ids = dict(zip((r["cause"] for r in rows), store_all(app, [
-            error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows
-        ]), strict=True))
+        code_ids = dict(
+            zip(
+                (r["code_id"] for r in pool),
+                store_all(
+                    app, [pattern_draft(function_name(r["code"]), r["code"], "python", "", {}, []) for r in pool]
+                ),
+                strict=True,
+            )
+        )
+        error_ids = dict(
+            zip(
+                (r["cause"] for r in rows),
+                store_all(
+                    app, [error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True) for r in rows]
+                ),
+                strict=True,
+            )
+        )
 
         async def measure(memory_type: str, asked: list[tuple[str, str | None]]) -> tuple[list[float], list[float]]:
             positives, negatives = [], []
@@ -103,8 +128,9 @@ def main() -> None:
             ):
                 nonsense = [(q, None) for q in NONSENSE]
                 found[memory_type] = {}
-                for name, part in zip(("tune", "held-out"), zip(halves(right), halves(other + nonsense), strict=True),
-                                      strict=True):
+                for name, part in zip(
+                    ("tune", "held-out"), zip(halves(right), halves(other + nonsense), strict=True), strict=True
+                ):
                     positives, _ = await measure(memory_type, part[0])
                     _, negatives = await measure(memory_type, part[1])
                     found[memory_type][name] = (positives, negatives)

@@ -36,11 +36,19 @@ def ms(pair: tuple[float, float] | list[float]) -> str:
 
 def startup_rows(runs: int) -> tuple[list[Row], dict[str, Any]]:
     times = startup.measure(runs)
-    ours, bare = statistics.median(times["mcp-memory: tools/list"]), statistics.median(times["bare SDK server: tools/list"])
+    ours, bare = (
+        statistics.median(times["mcp-memory: tools/list"]),
+        statistics.median(times["bare SDK server: tools/list"]),
+    )
     first = statistics.median(times["mcp-memory: first recall"])
     rows = [
-        ("cold start: spawn -> tools/list", f"{ours:.2f} s", f"bare SDK server {bare:.2f} s", f"{ours / bare:.2f}x",
-         "<= 1.5x"),
+        (
+            "cold start: spawn -> tools/list",
+            f"{ours:.2f} s",
+            f"bare SDK server {bare:.2f} s",
+            f"{ours / bare:.2f}x",
+            "<= 1.5x",
+        ),
         ("cold start: spawn -> first recall", f"{first:.2f} s", "-", "-", "-"),
     ]
     return rows, times
@@ -52,34 +60,70 @@ def recall_rows(figures: dict[str, Any]) -> list[Row]:
     rows = []
     for label, name in (("plain", "no filter"), ("filtered", "language filter")):
         floor = figures[f"floor_{label}"]
-        rows.append((f"warm recall @ {n}, {name} (p50 / p95)", ms(ours[label]), f"floor {ms(floor)}",
-                     f"{figures[f'ratio_{label}_p50']:.2f}x", "p50 <= 1.25x"))
+        rows.append(
+            (
+                f"warm recall @ {n}, {name} (p50 / p95)",
+                ms(ours[label]),
+                f"floor {ms(floor)}",
+                f"{figures[f'ratio_{label}_p50']:.2f}x",
+                "p50 <= 1.25x",
+            )
+        )
     rows.append((f"search_memory, all types @ {n} (p50 / p95)", ms(ours["search_all"]), "-", "-", "-"))
     per_memory = figures["disk_bytes"] / figures["count"]
-    rows.append((f"RSS / disk @ {n}", f"{ours['rss_bytes'] / 2**20:,.0f} MB / {figures['disk_bytes'] / 2**20:,.0f} MB",
-                 f"{per_memory:,.0f} bytes per memory on disk", "-", "RSS <= 1.5 GB at 100k"))
+    rows.append(
+        (
+            f"RSS / disk @ {n}",
+            f"{ours['rss_bytes'] / 2**20:,.0f} MB / {figures['disk_bytes'] / 2**20:,.0f} MB",
+            f"{per_memory:,.0f} bytes per memory on disk",
+            "-",
+            "RSS <= 1.5 GB at 100k",
+        )
+    )
     populate = figures["populate"]
-    rows.append((f"load @ {n} (import with vectors)", f"{populate['import_rate']:,.0f} memories/s",
-                 f"{populate['import_seconds']:.0f} s wall, CLI", "-", "-"))
+    rows.append(
+        (
+            f"load @ {n} (import with vectors)",
+            f"{populate['import_rate']:,.0f} memories/s",
+            f"{populate['import_seconds']:.0f} s wall, CLI",
+            "-",
+            "-",
+        )
+    )
     return rows
 
 
 def store_rows(figures: dict[str, Any], size: str) -> list[Row]:
     ours = figures["ours"]
     return [
-        (f"single store @ {size} (p50 / p95)", ms(ours["single"]), f"encode+add+noop {ms(figures['floor'])}",
-         f"{figures['ratio_single_p50']:.2f}x", "< 1x"),
-        (f"concurrent stores @ {size} ({ours['in_flight']} in flight)", f"{ours['concurrent_per_s']:.1f}/s",
-         f"sequential {ours['single_per_s']:.1f}/s; floor {1000 / figures['floor'][0]:.1f}/s",
-         f"{figures['concurrent_vs_floor_rate']:.2f}x floor", "> 1x"),
+        (
+            f"single store @ {size} (p50 / p95)",
+            ms(ours["single"]),
+            f"encode+add+noop {ms(figures['floor'])}",
+            f"{figures['ratio_single_p50']:.2f}x",
+            "< 1x",
+        ),
+        (
+            f"concurrent stores @ {size} ({ours['in_flight']} in flight)",
+            f"{ours['concurrent_per_s']:.1f}/s",
+            f"sequential {ours['single_per_s']:.1f}/s; floor {1000 / figures['floor'][0]:.1f}/s",
+            f"{figures['concurrent_vs_floor_rate']:.2f}x floor",
+            "> 1x",
+        ),
     ]
 
 
 def ingest_rows(figures: dict[str, Any]) -> list[Row]:
     best = figures["raw_best"]
-    return [(f"bulk import of {figures['count']:,} (encodes every text)", f"{figures['import_rate']:.1f}/s",
-             f"raw encode {best['rate']:.1f}/s (batch {best['batch_size']}, {best['threads']} thr)",
-             f"{figures['ratio']:.2f}x", ">= 0.8x")]
+    return [
+        (
+            f"bulk import of {figures['count']:,} (encodes every text)",
+            f"{figures['import_rate']:.1f}/s",
+            f"raw encode {best['rate']:.1f}/s (batch {best['batch_size']}, {best['threads']} thr)",
+            f"{figures['ratio']:.2f}x",
+            ">= 0.8x",
+        )
+    ]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -116,8 +160,9 @@ def main() -> None:
             figures["recall"].append(result)
             rows += recall_rows(result)
             print(f"[{time.time() - started:6.0f} s] recall @ {count:,} done", file=sys.stderr, flush=True)
-        figures["stores"] = stores.run(work / "store-10000", sequential=30 if args.quick else 60,
-                                       concurrent=100 if args.quick else 200)
+        figures["stores"] = stores.run(
+            work / "store-10000", sequential=30 if args.quick else 60, concurrent=100 if args.quick else 200
+        )
         rows += store_rows(figures["stores"], "10,000")
         figures["ingest"] = ingest.run(2_000 if args.quick else 10_000, work)
         rows += ingest_rows(figures["ingest"])

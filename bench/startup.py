@@ -40,13 +40,17 @@ async def time_server(params: StdioServerParameters, recall: bool) -> tuple[floa
 def measure(runs: int) -> dict[str, list[float]]:
     """Seconds per run for the bare server's tools/list, ours, and our first recall (bench/run_all.py)."""
     bare = bare_server()
-    rows: dict[str, list[float]] = {"bare SDK server: tools/list": [], "mcp-memory: tools/list": [],
-                                     "mcp-memory: first recall": []}
+    rows: dict[str, list[float]] = {
+        "bare SDK server: tools/list": [],
+        "mcp-memory: tools/list": [],
+        "mcp-memory: first recall": [],
+    }
     for _ in range(runs):
         rows["bare SDK server: tools/list"].append(anyio.run(time_server, bare, False)[0])
         data_dir = tempfile.mkdtemp(prefix="mcp-memory-bench-")
         ours = StdioServerParameters(
-            command=sys.executable, args=["-m", "mcp_memory", "serve", "--data-dir", data_dir],
+            command=sys.executable,
+            args=["-m", "mcp_memory", "serve", "--data-dir", data_dir],
             env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
         )
         listed, recalled = anyio.run(time_server, ours, True)
@@ -68,10 +72,15 @@ async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, A
 
         async def store(i: int) -> None:
             async with limiter:
-                stored = await client.call_tool("store_error_resolution", {
-                    "error_message": f"KeyError: 'field_{i}' while parsing record {i * 7} of batch {i % 13}",
-                    "context": f"loading export file part {i}", "resolution": f"use .get('field_{i}') with a default",
-                    "success": True})
+                stored = await client.call_tool(
+                    "store_error_resolution",
+                    {
+                        "error_message": f"KeyError: 'field_{i}' while parsing record {i * 7} of batch {i % 13}",
+                        "context": f"loading export file part {i}",
+                        "resolution": f"use .get('field_{i}') with a default",
+                        "success": True,
+                    },
+                )
                 assert not stored.is_error, stored.content
 
         async with anyio.create_task_group() as group:
@@ -79,8 +88,13 @@ async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, A
                 group.start_soon(store, i)
         result = await client.call_tool("recall_error_solutions", {"error_message": "KeyError: 'field_12'"})
         assert not result.is_error, result.content
-        return {"tools_list_s": listed, "first_recall_s": recalled, "rss_bytes": server_rss_bytes(),
-                "torch_mapped": server_maps("libtorch"), "load": os.getloadavg()[0]}
+        return {
+            "tools_list_s": listed,
+            "first_recall_s": recalled,
+            "rss_bytes": server_rss_bytes(),
+            "torch_mapped": server_maps("libtorch"),
+            "load": os.getloadavg()[0],
+        }
 
 
 def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool) -> dict[str, Any]:
@@ -91,22 +105,34 @@ def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: b
         data_dir = Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
         row = anyio.run(encoder_run, memory_server(data_dir, MCP_MEMORY_ENCODER=name), stores)
         figures[name].append(row)
-        print(f"{name:5} tools/list {row['tools_list_s']:5.2f} s | first recall {row['first_recall_s']:5.2f} s | RSS after "
-              f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MB | torch mapped: {row['torch_mapped']} | "
-              f"load {row['load']:.2f}", flush=True)
+        print(
+            f"{name:5} tools/list {row['tools_list_s']:5.2f} s | "
+            f"first recall {row['first_recall_s']:5.2f} s | RSS after "
+            f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MB | torch mapped: {row['torch_mapped']} | "
+            f"load {row['load']:.2f}",
+            flush=True,
+        )
     if first_start:
         cache = Path(tempfile.mkdtemp(prefix="mcp-memory-cache-"))
-        params = memory_server(Path(tempfile.mkdtemp(prefix="mcp-memory-bench-")), MCP_MEMORY_ENCODER="onnx",
-                               MCP_MEMORY_CACHE_DIR=str(cache))
+        params = memory_server(
+            Path(tempfile.mkdtemp(prefix="mcp-memory-bench-")),
+            MCP_MEMORY_ENCODER="onnx",
+            MCP_MEMORY_CACHE_DIR=str(cache),
+        )
         row = anyio.run(encoder_run, params, 0)
         figures["onnx first start (empty graph cache)"] = row
-        print(f"onnx, empty graph cache: tools/list {row['tools_list_s']:.2f} s | first recall (export included) "
-              f"{row['first_recall_s']:.2f} s | load {row['load']:.2f}")
+        print(
+            f"onnx, empty graph cache: tools/list {row['tools_list_s']:.2f} s | first recall (export included) "
+            f"{row['first_recall_s']:.2f} s | load {row['load']:.2f}"
+        )
     for name in encoders:
         rows = figures[name]
-        print(f"{name:5} median: tools/list {statistics.median(r['tools_list_s'] for r in rows):.2f} s, first recall "
-              f"{statistics.median(r['first_recall_s'] for r in rows):.2f} s (min {min(r['first_recall_s'] for r in rows):.2f}), "
-              f"RSS {statistics.median(r['rss_bytes'] for r in rows) / 2**20:.0f} MB")
+        print(
+            f"{name:5} median: tools/list {statistics.median(r['tools_list_s'] for r in rows):.2f} s, first recall "
+            f"{statistics.median(r['first_recall_s'] for r in rows):.2f} s "
+            f"(min {min(r['first_recall_s'] for r in rows):.2f}), "
+            f"RSS {statistics.median(r['rss_bytes'] for r in rows) / 2**20:.0f} MB"
+        )
     return figures
 
 

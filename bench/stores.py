@@ -53,8 +53,13 @@ async def measure_ours(data_dir: Path, sequential: int, concurrent: int, in_flig
             for i in range(concurrent):
                 group.start_soon(one, i)
         seconds = time.perf_counter() - start
-    return {"single": percentiles(single), "single_per_s": 1000 / percentiles(single)[0],
-            "concurrent_per_s": concurrent / seconds, "in_flight": in_flight, "concurrent": concurrent}
+    return {
+        "single": percentiles(single),
+        "single_per_s": 1000 / percentiles(single)[0],
+        "concurrent_per_s": concurrent / seconds,
+        "in_flight": in_flight,
+        "concurrent": concurrent,
+    }
 
 
 def measure_floor(data_dir: Path, runs: int) -> tuple[float, float]:
@@ -67,7 +72,9 @@ def measure_floor(data_dir: Path, runs: int) -> tuple[float, float]:
 
     embedder = Embedder()
     embedder.load()
-    client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     collection = client.get_or_create_collection(
         "errors", embedding_function=make_chroma_embedding_function(embedder), metadata={"hnsw:space": "cosine"}
     )
@@ -96,9 +103,14 @@ def run(data_dir: Path, sequential: int = 60, concurrent: int = 200, in_flight: 
     noop = anyio.run(bare, sequential)
     ours = anyio.run(measure_ours, data_dir, sequential, concurrent, in_flight)
     floor = (direct[0] + noop[0], direct[1] + noop[1])
-    return {"floor_direct": direct, "bare_noop": noop, "floor": floor, "ours": ours,
-            "ratio_single_p50": ours["single"][0] / floor[0],
-            "concurrent_vs_floor_rate": ours["concurrent_per_s"] / (1000 / floor[0])}
+    return {
+        "floor_direct": direct,
+        "bare_noop": noop,
+        "floor": floor,
+        "ours": ours,
+        "ratio_single_p50": ours["single"][0] / floor[0],
+        "concurrent_vs_floor_rate": ours["concurrent_per_s"] / (1000 / floor[0]),
+    }
 
 
 def main() -> None:

@@ -22,17 +22,76 @@ from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.memory.records import MemoryDraft, content_hash, memory_id, new_metadata
 from mcp_memory.storage.embeddings import DIMENSION, MODEL_NAME
 
-LANGUAGES = [("python", 35), ("typescript", 20), ("javascript", 12), ("go", 8), ("java", 8), ("rust", 6),
-             ("csharp", 4), ("cpp", 4), ("ruby", 2), ("kotlin", 1)]
+LANGUAGES = [
+    ("python", 35),
+    ("typescript", 20),
+    ("javascript", 12),
+    ("go", 8),
+    ("java", 8),
+    ("rust", 6),
+    ("csharp", 4),
+    ("cpp", 4),
+    ("ruby", 2),
+    ("kotlin", 1),
+]
 FILTER_LANGUAGE = "go"  # about 8% of the memories: a selective filter, as an agent's language filter is
 TYPES = [("pattern", 60), ("error", 25), ("solution", 15)]
-NOUNS = ["user", "order", "invoice", "session", "token", "upload", "cache", "queue", "report", "payment", "config",
-         "message", "account", "product", "job", "event", "file", "image", "search", "metric"]
-VERBS = ["fetch", "validate", "parse", "retry", "serialize", "paginate", "debounce", "cache", "stream", "batch",
-         "authenticate", "rate_limit", "sanitize", "schedule", "migrate", "compress", "sign", "index"]
-PATTERNS = ["Retry with exponential backoff", "Repository over the database", "Circuit breaker", "Dependency injection",
-            "Async context manager", "Builder for {noun} objects", "Cursor pagination", "Idempotent {noun} handler",
-            "Token bucket rate limiter", "Event sourcing for {noun}s", "Observer for {noun} changes", "LRU cache"]
+NOUNS = [
+    "user",
+    "order",
+    "invoice",
+    "session",
+    "token",
+    "upload",
+    "cache",
+    "queue",
+    "report",
+    "payment",
+    "config",
+    "message",
+    "account",
+    "product",
+    "job",
+    "event",
+    "file",
+    "image",
+    "search",
+    "metric",
+]
+VERBS = [
+    "fetch",
+    "validate",
+    "parse",
+    "retry",
+    "serialize",
+    "paginate",
+    "debounce",
+    "cache",
+    "stream",
+    "batch",
+    "authenticate",
+    "rate_limit",
+    "sanitize",
+    "schedule",
+    "migrate",
+    "compress",
+    "sign",
+    "index",
+]
+PATTERNS = [
+    "Retry with exponential backoff",
+    "Repository over the database",
+    "Circuit breaker",
+    "Dependency injection",
+    "Async context manager",
+    "Builder for {noun} objects",
+    "Cursor pagination",
+    "Idempotent {noun} handler",
+    "Token bucket rate limiter",
+    "Event sourcing for {noun}s",
+    "Observer for {noun} changes",
+    "LRU cache",
+]
 ERRORS = [
     "ModuleNotFoundError: No module named '{pkg}'",
     "TypeError: 'NoneType' object is not subscriptable in {verb}_{noun}",
@@ -42,31 +101,60 @@ ERRORS = [
     "error[E0382]: borrow of moved value: `{noun}`",
     "TS2339: Property '{verb}' does not exist on type '{Noun}'",
     "panic: runtime error: invalid memory address or nil pointer dereference in {Noun}{Verb}",
-    "java.lang.NullPointerException: Cannot invoke \"{Noun}.{verb}()\" because \"{noun}\" is null",
+    'java.lang.NullPointerException: Cannot invoke "{Noun}.{verb}()" because "{noun}" is null',
     "sqlite3.OperationalError: database is locked during {verb}_{noun}",
 ]
-PACKAGES = ["requests", "fastapi", "numpy", "pydantic", "redis", "boto3", "httpx", "sqlalchemy", "celery", "django",
-            "flask", "pandas", "uvicorn", "aiohttp", "jwt", "yaml", "grpc", "kafka", "psycopg", "stripe"]
+PACKAGES = [
+    "requests",
+    "fastapi",
+    "numpy",
+    "pydantic",
+    "redis",
+    "boto3",
+    "httpx",
+    "sqlalchemy",
+    "celery",
+    "django",
+    "flask",
+    "pandas",
+    "uvicorn",
+    "aiohttp",
+    "jwt",
+    "yaml",
+    "grpc",
+    "kafka",
+    "psycopg",
+    "stripe",
+]
 
 
 def _fill(template: str, rng: random.Random) -> str:
     noun, verb = rng.choice(NOUNS), rng.choice(VERBS)
-    return template.format(noun=noun, Noun=noun.title(), verb=verb, Verb=verb.title(), pkg=rng.choice(PACKAGES),
-                           port=rng.randint(1000, 9999))
+    return template.format(
+        noun=noun,
+        Noun=noun.title(),
+        verb=verb,
+        Verb=verb.title(),
+        pkg=rng.choice(PACKAGES),
+        port=rng.randint(1000, 9999),
+    )
 
 
 def _code(language: str, name: str, rng: random.Random) -> str:
     noun = rng.choice(NOUNS)
     body = {
         "python": f"def {name}({noun}, retries=3):\n    for attempt in range(retries):\n        try:\n"
-                  f"            return client.{rng.choice(VERBS)}({noun})\n        except TimeoutError:\n"
-                  f"            time.sleep(2 ** attempt)\n    raise RuntimeError('{noun} failed')\n",
+        f"            return client.{rng.choice(VERBS)}({noun})\n        except TimeoutError:\n"
+        f"            time.sleep(2 ** attempt)\n    raise RuntimeError('{noun} failed')\n",
         "go": f"func {name.title().replace('_', '')}(ctx context.Context, {noun} *{noun.title()}) error {{\n"
-              f"\tif {noun} == nil {{\n\t\treturn errors.New(\"nil {noun}\")\n\t}}\n\treturn store.Save(ctx, {noun})\n}}\n",
+        f'\tif {noun} == nil {{\n\t\treturn errors.New("nil {noun}")\n\t}}\n\treturn store.Save(ctx, {noun})\n}}\n',
         "rust": f"pub fn {name}({noun}: &{noun.title()}) -> Result<(), Error> {{\n    let v = {noun}.validate()?;\n"
-                f"    repo.save(v).map_err(Error::from)\n}}\n",
-    }.get(language, f"export async function {name}({noun}: {noun.title()}): Promise<void> {{\n"
-                    f"  const res = await api.{rng.choice(VERBS)}({noun});\n  if (!res.ok) throw new Error('{noun}');\n}}\n")
+        f"    repo.save(v).map_err(Error::from)\n}}\n",
+    }.get(
+        language,
+        f"export async function {name}({noun}: {noun.title()}): Promise<void> {{\n"
+        f"  const res = await api.{rng.choice(VERBS)}({noun});\n  if (!res.ok) throw new Error('{noun}');\n}}\n",
+    )
     return body + f"// {rng.getrandbits(64):016x}\n"
 
 
@@ -79,17 +167,29 @@ def draft(index: int, seed: int = 7) -> tuple[MemoryDraft, int]:
         family = rng.randrange(len(PATTERNS))
         name = _fill(PATTERNS[family], rng)
         code = _code(language, f"{rng.choice(VERBS)}_{rng.choice(NOUNS)}", rng)
-        return pattern_draft(name, code, language, f"Used when {rng.choice(VERBS)}ing {rng.choice(NOUNS)}s.",
-                             {"success_rate": round(rng.random(), 2)}, [rng.choice(NOUNS)]), family
+        return pattern_draft(
+            name,
+            code,
+            language,
+            f"Used when {rng.choice(VERBS)}ing {rng.choice(NOUNS)}s.",
+            {"success_rate": round(rng.random(), 2)},
+            [rng.choice(NOUNS)],
+        ), family
     if memory_type == "error":
         family = rng.randrange(len(ERRORS))
         message = _fill(ERRORS[family], rng) + f" (#{rng.getrandbits(32):08x})"
-        return error_draft(message, f"while running {rng.choice(VERBS)}_{rng.choice(NOUNS)} tests",
-                           f"pip install {rng.choice(PACKAGES)} and restart", rng.random() > 0.2, language), 100 + family
+        return error_draft(
+            message,
+            f"while running {rng.choice(VERBS)}_{rng.choice(NOUNS)} tests",
+            f"pip install {rng.choice(PACKAGES)} and restart",
+            rng.random() > 0.2,
+            language,
+        ), 100 + family
     family = rng.randrange(len(PATTERNS))
     problem = f"How to {rng.choice(VERBS)} {rng.choice(NOUNS)}s safely ({rng.getrandbits(32):08x})"
-    return solution_draft(problem, _code(language, f"{rng.choice(VERBS)}_all", rng), language, "",
-                          {"success": True}), 200 + family
+    return solution_draft(
+        problem, _code(language, f"{rng.choice(VERBS)}_all", rng), language, "", {"success": True}
+    ), 200 + family
 
 
 def family_vectors(families: dict[int, str], embed: Any) -> dict[int, np.ndarray]:
@@ -119,14 +219,20 @@ def representatives(count: int = 100_000, seed: int = 7) -> dict[int, str]:
 
 def memory_lines(count: int, vectors: dict[int, np.ndarray] | None, seed: int = 7, start: int = 0) -> Iterator[str]:
     """Export-file lines (header first) for memories ``start .. start+count``; with vectors when given."""
-    yield json.dumps({"kind": "header", "format": "mcp-memory", "version": 1, "model": MODEL_NAME,
-                      "dimension": DIMENSION})
+    yield json.dumps(
+        {"kind": "header", "format": "mcp-memory", "version": 1, "model": MODEL_NAME, "dimension": DIMENSION}
+    )
     noise = np.random.default_rng(seed)
     for index in range(start, start + count):
         memory, family = draft(index, seed)
         digest = content_hash(memory.type, memory.identity_text)
-        line: dict[str, Any] = {"kind": "memory", "id": memory_id(memory.type, digest), "type": memory.type,
-                                "content": memory.content, "metadata": new_metadata(memory, digest)}
+        line: dict[str, Any] = {
+            "kind": "memory",
+            "id": memory_id(memory.type, digest),
+            "type": memory.type,
+            "content": memory.content,
+            "metadata": new_metadata(memory, digest),
+        }
         if vectors is not None:
             line["embedding"] = base64.b64encode(noisy(vectors[family], noise).tobytes()).decode("ascii")
         yield json.dumps(line, ensure_ascii=False, separators=(",", ":"))

@@ -53,8 +53,12 @@ def warming_up() -> bool:
 def configured_embedder(settings: Settings, batch_threads: int | None = None) -> Embedder:
     """The embedding model as the settings ask for it (``batch_threads`` for a bulk import's batches)."""
     return Embedder(
-        model_path=settings.model_folder(), threads=settings.embed_threads, batch_size=settings.embed_batch_size,
-        batch_threads=batch_threads, encoder=settings.encoder, cache_dir=settings.cache_dir,
+        model_path=settings.model_folder(),
+        threads=settings.embed_threads,
+        batch_size=settings.embed_batch_size,
+        batch_threads=batch_threads,
+        encoder=settings.encoder,
+        cache_dir=settings.cache_dir,
     )
 
 
@@ -91,8 +95,13 @@ class MemoryApp:
         with self._start_lock:
             if self._started:
                 return
-            steps = (self.store.open, self.episodes.store.open, self._seed_if_configured, self.embedder.load,
-                     self.embedder.warm)
+            steps = (
+                self.store.open,
+                self.episodes.store.open,
+                self._seed_if_configured,
+                self.embedder.load,
+                self.embedder.warm,
+            )
             for step in steps:
                 if stop is not None and stop.is_set():
                     return
@@ -164,7 +173,9 @@ class MemoryApp:
 
         report = self.store.reconcile(embed_text_of, self.embedder.encode_batch, settle_seconds)
         if report.embedded or report.removed:
-            logger.warning("reconciled the vector index: %d embedded again, %d removed", report.embedded, report.removed)
+            logger.warning(
+                "reconciled the vector index: %d embedded again, %d removed", report.embedded, report.removed
+            )
         return report
 
     async def ready(self) -> None:

@@ -98,12 +98,15 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, description="A client that has not sent its request headers by then is dropped."
     )
     max_auth_failures: int = Field(
-        default=20, ge=1, description="Requests refused for a wrong or missing token per client address per minute "
-        "before that address gets 429 for the rest of the minute."
+        default=20,
+        ge=1,
+        description="Requests refused for a wrong or missing token per client address per minute "
+        "before that address gets 429 for the rest of the minute.",
     )
     trusted_proxies: str | None = Field(
-        default=None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
-        "nobody's if unset."
+        default=None,
+        description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
+        "nobody's if unset.",
     )
 
     @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", "cache_dir", mode="after")
@@ -123,8 +126,7 @@ class Settings(BaseSettings):
         value = value.strip() or PACKAGED_MODEL
         if value != PACKAGED_MODEL and not Path(value).expanduser().is_dir():
             raise ValueError(
-                f"'{value}' is neither '{PACKAGED_MODEL}' (the packaged model) nor a sentence-transformers "
-                "model folder"
+                f"'{value}' is neither '{PACKAGED_MODEL}' (the packaged model) nor a sentence-transformers model folder"
             )
         return value
 

@@ -91,8 +91,10 @@ class RawStdioServer:
 
     def handshake(self) -> dict[str, Any]:
         """``initialize`` and ``notifications/initialized``, as every client opens a session; the server's answer."""
-        answer = self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                             "clientInfo": {"name": "test", "version": "1"}})
+        answer = self.request(
+            "initialize",
+            {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+        )
         self.send("notifications/initialized", notify=True)
         return answer
 

@@ -5,6 +5,7 @@ PostgreSQL refuses to run as root; as root the cluster runs as the ``postgres`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -25,8 +26,9 @@ def bin_dir() -> Path | None:
         found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
         candidates += [Path(found)] if found else []
     debian = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates += sorted(debian, key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
-                         reverse=True)
+    candidates += sorted(
+        debian, key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0, reverse=True
+    )
     initdb = shutil.which("initdb")
     candidates += [Path(initdb).parent] if initdb else []
     return next((folder for folder in candidates if (folder / "initdb").exists()), None)
@@ -51,9 +53,22 @@ class Cluster:
         """A new empty database; returns its URL."""
         psql = self.bindir / "psql" if (self.bindir / "psql").exists() else "psql"
         subprocess.run(
-            [str(psql), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, "-d", "postgres", "-q",
-             "-c", f'CREATE DATABASE "{name}"'],
-            check=True, capture_output=True,
+            [
+                str(psql),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                USER,
+                "-d",
+                "postgres",
+                "-q",
+                "-c",
+                f'CREATE DATABASE "{name}"',
+            ],
+            check=True,
+            capture_output=True,
         )
         return self.url(name)
 
@@ -65,8 +80,19 @@ class Cluster:
 
     def start(self) -> None:
         data = self.folder / "data"
-        self._run("pg_ctl", "-D", str(data), "-w", "-t", "60", "-l", str(self.folder / "log"),
-                  "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "-w", "stop")
@@ -87,8 +113,6 @@ def start_cluster() -> Cluster:
 
 
 def remove_cluster(cluster: Cluster) -> None:
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):
         cluster.stop("immediate")
-    except subprocess.CalledProcessError:
-        pass
     shutil.rmtree(cluster.folder, ignore_errors=True)

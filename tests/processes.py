@@ -22,7 +22,11 @@ class ServerProcess:
     """One ``mcp-memory serve`` subprocess; its stderr goes to a file so a full pipe never blocks it."""
 
     def __init__(
-        self, args: list[str], env: dict[str, str], log_path: Path, port: int | None = None,
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        port: int | None = None,
         limit_files: int | None = None,
     ) -> None:
         self.log_path = log_path
@@ -134,8 +138,9 @@ def http_server(
     name: str = "server",
 ) -> Iterator[ServerProcess]:
     """``mcp-memory serve --transport http`` on a free loopback port, listening when yielded, stopped afterwards."""
-    with http_servers([data_dir], log_dir, chroma_url=chroma_url, database_url=database_url, env=env,
-                      names=[name]) as (server,):
+    with http_servers([data_dir], log_dir, chroma_url=chroma_url, database_url=database_url, env=env, names=[name]) as (
+        server,
+    ):
         yield server
 
 

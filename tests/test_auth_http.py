@@ -29,7 +29,9 @@ BURST = 4
 MAX_BODY = 65_536
 
 INITIALIZE = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
 }
 
@@ -47,7 +49,9 @@ class TokenServers:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServers]:
     root = Path(tmp_path_factory.mktemp("auth"))
     tokens_file = root / "tokens.txt"
-    tokens_file.write_text(f"# agents of the swarm\nagent-a:{TOKEN_A}\nagent-b:{TOKEN_B}\nagent-c:{TOKEN_C}\nagent-d:{TOKEN_D}\n")
+    tokens_file.write_text(
+        f"# agents of the swarm\nagent-a:{TOKEN_A}\nagent-b:{TOKEN_B}\nagent-c:{TOKEN_C}\nagent-d:{TOKEN_D}\n"
+    )
     env = serve_env(
         MCP_MEMORY_TOKENS=f"inline-agent:{INLINE_TOKEN}",
         MCP_MEMORY_TOKENS_FILE=str(tokens_file),
@@ -59,7 +63,16 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServers]:
     try:
         for name in ("owner", "forwarder"):  # the owner takes the store's lock before it listens
             port = free_port()
-            args = ["--transport", "http", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(root / "store")]
+            args = [
+                "--transport",
+                "http",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(root / "store"),
+            ]
             started.append(ServerProcess(args, env, root / f"{name}.log", port=port))
             started[-1].wait_listening()
         yield TokenServers(tokens_file, *started)
@@ -111,16 +124,28 @@ async def test_writes_record_the_agent_named_by_the_token_even_through_a_forward
     servers: TokenServers,
 ) -> None:
     async with http_client(servers.owner.url, TOKEN_A) as as_a:
-        stored = await tool(as_a, "store_solution", problem="Flaky DNS in CI containers",
-                            solution="Pin resolv.conf options ndots:1", agent_role="SOMEONE_ELSE")
+        stored = await tool(
+            as_a,
+            "store_solution",
+            problem="Flaky DNS in CI containers",
+            solution="Pin resolv.conf options ndots:1",
+            agent_role="SOMEONE_ELSE",
+        )
         assert (await tool(as_a, "get_memory", id=stored["id"]))["agent"] == "agent-a"
     async with http_client(servers.forwarder.url, INLINE_TOKEN) as inline:
-        forwarded = await tool(inline, "store_error_resolution", error_message="OSError: [Errno 24] Too many open files",
-                               context="load test", resolution="raise ulimit -n to 65536", success=True)
+        forwarded = await tool(
+            inline,
+            "store_error_resolution",
+            error_message="OSError: [Errno 24] Too many open files",
+            context="load test",
+            resolution="raise ulimit -n to 65536",
+            success=True,
+        )
         record = await tool(inline, "get_memory", id=forwarded["id"])
         assert record["agent"] == "inline-agent"
-        by_agent = await tool(inline, "search_memory", query="too many open files",
-                              where={"agent": "inline-agent"}, n_results=5)
+        by_agent = await tool(
+            inline, "search_memory", query="too many open files", where={"agent": "inline-agent"}, n_results=5
+        )
         assert [hit["id"] for hit in by_agent["results"]] == [forwarded["id"]]
 
 
@@ -195,7 +220,7 @@ async def test_removing_a_line_from_the_tokens_file_revokes_that_token_at_once(s
             with anyio.fail_after(30):
                 try:
                     result = await as_b.call_tool("list_episodes", {"limit": 1})
-                except Exception:  # noqa: BLE001 - the open session is refused too
+                except Exception:
                     result = None
             assert result is None or result.is_error
         finally:
@@ -206,15 +231,21 @@ async def test_removing_a_line_from_the_tokens_file_revokes_that_token_at_once(s
 def run_serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``mcp-memory serve`` expected to refuse to start: it must exit by itself, quickly."""
     return subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "serve", *args], capture_output=True, text=True, timeout=60, check=False,
-        env=server_env(**env), stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "mcp_memory", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=server_env(**env),
+        stdin=subprocess.DEVNULL,
     )
 
 
 def test_serve_refuses_a_non_loopback_http_bind_without_tokens(tmp_path: Path) -> None:
     # Nothing binds: the check runs before the server starts.
-    result = run_serve("--transport", "http", "--host", "0.0.0.0", "--port", str(free_port()),
-                       "--data-dir", str(tmp_path / "store"))
+    result = run_serve(
+        "--transport", "http", "--host", "0.0.0.0", "--port", str(free_port()), "--data-dir", str(tmp_path / "store")
+    )
     assert result.returncode == 2
     assert "refusing to serve HTTP on 0.0.0.0 without authentication" in result.stderr
     assert "MCP_MEMORY_TOKENS" in result.stderr
@@ -224,7 +255,10 @@ def test_serve_refuses_a_non_loopback_http_bind_without_tokens(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"MCP_MEMORY_TOKENS": "agent-a-without-a-token"}, "Invalid 'MCP_MEMORY_TOKENS': entry 1 is not 'agent-name:token[:role]'"),
+        (
+            {"MCP_MEMORY_TOKENS": "agent-a-without-a-token"},
+            "Invalid 'MCP_MEMORY_TOKENS': entry 1 is not 'agent-name:token[:role]'",
+        ),
         ({"MCP_MEMORY_TOKENS": "agent-a:short"}, "the token of 'agent-a' is shorter than 8 characters"),
         ({"MCP_MEMORY_TOKENS_FILE": "/nonexistent/tokens.txt"}, "/nonexistent/tokens.txt does not exist"),
         ({"MCP_MEMORY_RATE_LIMIT_PER_SECOND": "fast"}, "invalid setting (rate_limit_per_second"),

@@ -63,64 +63,149 @@ BAD_INPUT = [
     row("blank-delete-id", "delete_memory", {"id": "  "}, "'id'", EMPTY),
     # oversized text (the limit is configurable, so the error says how to raise it)
     row(
-        "oversized-code", "store_code_pattern", {**PATTERN, "code": TOO_LONG},
-        "'code'", "1,001 characters", LIMIT, "MCP_MEMORY_MAX_TEXT_CHARS",
+        "oversized-code",
+        "store_code_pattern",
+        {**PATTERN, "code": TOO_LONG},
+        "'code'",
+        "1,001 characters",
+        LIMIT,
+        "MCP_MEMORY_MAX_TEXT_CHARS",
     ),
     row("oversized-context", "store_solution", {**SOLUTION, "context": TOO_LONG}, "'context'", LIMIT),
-    row("oversized-error", "store_error_resolution", {**ERROR, "error_message": TOO_LONG}, "'error_message'",
-        LIMIT),
+    row("oversized-error", "store_error_resolution", {**ERROR, "error_message": TOO_LONG}, "'error_message'", LIMIT),
     row("oversized-query", "search_memory", {"query": TOO_LONG}, "'query'", LIMIT),
     row("oversized-recall", "recall_error_solutions", {"error_message": TOO_LONG}, "'error_message'", LIMIT),
     row(
-        "oversized-metadata", "add_custom_knowledge", {**KNOWLEDGE, "metadata": {"notes": TOO_LONG}},
-        "'metadata'", "as JSON", LIMIT,
+        "oversized-metadata",
+        "add_custom_knowledge",
+        {**KNOWLEDGE, "metadata": {"notes": TOO_LONG}},
+        "'metadata'",
+        "as JSON",
+        LIMIT,
     ),
     row(
-        "oversized-success-metrics", "store_code_pattern", {**PATTERN, "success_metrics": {"log": TOO_LONG}},
-        "'success_metrics'", LIMIT,
+        "oversized-success-metrics",
+        "store_code_pattern",
+        {**PATTERN, "success_metrics": {"log": TOO_LONG}},
+        "'success_metrics'",
+        LIMIT,
     ),
     row("oversized-id", "get_memory", {"id": "pat_" + "0" * 300}, "'id'", "the limit is 200"),
     # wrong types
-    row("n_results-string", "recall_similar_patterns", {"description": "retry", "n_results": "three"},
-        "n_results", "expected a whole number"),
-    row("n_results-fraction", "recall_solutions", {"problem": "retry", "n_results": 2.5}, "n_results",
-        "expected a whole number"),
-    row("success-yes", "store_error_resolution", {**ERROR, "success": "yes"}, "'success'", "expected true or false",
-        'Example: {"success": true}'),
-    row("success-number", "report_outcome", {"memory_id": "err_x", "success": 1}, "'success'", "expected true or false"),
+    row(
+        "n_results-string",
+        "recall_similar_patterns",
+        {"description": "retry", "n_results": "three"},
+        "n_results",
+        "expected a whole number",
+    ),
+    row(
+        "n_results-fraction",
+        "recall_solutions",
+        {"problem": "retry", "n_results": 2.5},
+        "n_results",
+        "expected a whole number",
+    ),
+    row(
+        "success-yes",
+        "store_error_resolution",
+        {**ERROR, "success": "yes"},
+        "'success'",
+        "expected true or false",
+        'Example: {"success": true}',
+    ),
+    row(
+        "success-number", "report_outcome", {"memory_id": "err_x", "success": 1}, "'success'", "expected true or false"
+    ),
     row("success-maybe", "store_error_resolution", {**ERROR, "success": "maybe"}, "success", "expected true or false"),
     row("tags-string", "store_code_pattern", {**PATTERN, "tags": "notalist"}, "tags", "expected a list"),
     row("too-many-tags", "store_code_pattern", {**PATTERN, "tags": ["t"] * 51}, "tags", "at most 50"),
-    row("metrics-list", "store_code_pattern", {**PATTERN, "success_metrics": [1.0]}, "success_metrics",
-        "expected a JSON object"),
-    row("metadata-list", "add_custom_knowledge", {**KNOWLEDGE, "metadata": ["language"]}, "metadata",
-        "expected a JSON object"),
-    row("memory_types-unknown", "search_memory", {"query": "retry", "memory_types": ["nonsense"]},
-        "memory_types", "'pattern'", "'best_practice'"),
-    row("memory_types-string", "search_memory", {"query": "retry", "memory_types": "pattern"}, "memory_types",
-        "expected a list"),
+    row(
+        "metrics-list",
+        "store_code_pattern",
+        {**PATTERN, "success_metrics": [1.0]},
+        "success_metrics",
+        "expected a JSON object",
+    ),
+    row(
+        "metadata-list",
+        "add_custom_knowledge",
+        {**KNOWLEDGE, "metadata": ["language"]},
+        "metadata",
+        "expected a JSON object",
+    ),
+    row(
+        "memory_types-unknown",
+        "search_memory",
+        {"query": "retry", "memory_types": ["nonsense"]},
+        "memory_types",
+        "'pattern'",
+        "'best_practice'",
+    ),
+    row(
+        "memory_types-string",
+        "search_memory",
+        {"query": "retry", "memory_types": "pattern"},
+        "memory_types",
+        "expected a list",
+    ),
     row("id-number", "get_memory", {"id": 42}, "id", "expected a string"),
     row("language-list", "store_solution", {**SOLUTION, "language": ["python"]}, "language", "expected a string"),
     # missing required fields
     row("missing-code", "store_code_pattern", without(PATTERN, "code"), "code", REQUIRED),
     row("missing-success", "store_error_resolution", without(ERROR, "success"), "success", REQUIRED),
     row("missing-problem", "recall_solutions", {}, "problem", REQUIRED),
-    row("missing-knowledge_type", "add_custom_knowledge", without(KNOWLEDGE, "knowledge_type"),
-        "knowledge_type", REQUIRED),
+    row(
+        "missing-knowledge_type",
+        "add_custom_knowledge",
+        without(KNOWLEDGE, "knowledge_type"),
+        "knowledge_type",
+        REQUIRED,
+    ),
     row("missing-id", "delete_memory", {}, "id", REQUIRED),
     # n_results out of range
-    row("n_results-zero", "recall_similar_patterns", {"description": "retry", "n_results": 0}, "n_results",
-        "must be at least 1"),
-    row("n_results-negative", "recall_error_solutions", {"error_message": "TimeoutError", "n_results": -1},
-        "n_results", "must be at least 1"),
-    row("n_results-above-max", "search_memory", {"query": "retry", "n_results": 51}, "n_results",
-        "must be at most 50", "Example: {\"n_results\": 5}"),
+    row(
+        "n_results-zero",
+        "recall_similar_patterns",
+        {"description": "retry", "n_results": 0},
+        "n_results",
+        "must be at least 1",
+    ),
+    row(
+        "n_results-negative",
+        "recall_error_solutions",
+        {"error_message": "TimeoutError", "n_results": -1},
+        "n_results",
+        "must be at least 1",
+    ),
+    row(
+        "n_results-above-max",
+        "search_memory",
+        {"query": "retry", "n_results": 51},
+        "n_results",
+        "must be at most 50",
+        'Example: {"n_results": 5}',
+    ),
     # unknown knowledge type
-    row("knowledge_type-unknown", "add_custom_knowledge", {**KNOWLEDGE, "knowledge_type": "recipe"},
-        "knowledge_type", "'pattern'", "'best_practice'", "'error'", "'solution'"),
+    row(
+        "knowledge_type-unknown",
+        "add_custom_knowledge",
+        {**KNOWLEDGE, "knowledge_type": "recipe"},
+        "knowledge_type",
+        "'pattern'",
+        "'best_practice'",
+        "'error'",
+        "'solution'",
+    ),
     # malformed filters: the error shows a filter that works
-    row("where-unknown-operator", "search_memory", search({"language": {"$regex": "py"}}), "'where'",
-        "$regex", '{"language": "python"}'),
+    row(
+        "where-unknown-operator",
+        "search_memory",
+        search({"language": {"$regex": "py"}}),
+        "'where'",
+        "$regex",
+        '{"language": "python"}',
+    ),
     row("where-unknown-top-operator", "search_memory", search({"$foo": 1}), "'where'", "operator '$foo'"),
     row("where-list", "search_memory", search(["language", "python"]), "where", "expected a JSON object"),
     row("where-and-string", "search_memory", search({"$and": "garbage"}), "'where'", "$and"),
@@ -132,17 +217,27 @@ BAD_INPUT = [
     row("where-compare-boolean", "search_memory", search({"usage_count": {"$gte": True}}), "'where'", "$gte"),
     row("where-two-operators", "search_memory", search({"language": {"$eq": "py", "$ne": "go"}}), "'where'"),
     # unknown ids
-    row("get-unknown-id", "get_memory", {"id": "pat_000000000000000000000000"},
-        "id 'pat_000000000000000000000000'", "search_memory"),
-    row("delete-unknown-id", "delete_memory", {"id": "seed_pattern_nothing"}, "id 'seed_pattern_nothing'",
-        "search_memory"),
+    row(
+        "get-unknown-id",
+        "get_memory",
+        {"id": "pat_000000000000000000000000"},
+        "id 'pat_000000000000000000000000'",
+        "search_memory",
+    ),
+    row(
+        "delete-unknown-id",
+        "delete_memory",
+        {"id": "seed_pattern_nothing"},
+        "id 'seed_pattern_nothing'",
+        "search_memory",
+    ),
     row("get-unprefixed-id", "get_memory", {"id": "no-prefix-at-all"}, "id 'no-prefix-at-all'"),
 ]
 
 GARBAGE = [
     pytest.param("\x00\x01\x02\x7f\x1b[31m\ufffd\ufeff\u200d\u202e\U0010fffd\U000e0001", id="binary-ish"),
     pytest.param("😀" * 10_000, id="10k-emoji"),
-    pytest.param("'; DROP TABLE embeddings; -- {\"$and\": null} \\u0000 %s %n", id="injection-ish"),
+    pytest.param('\'; DROP TABLE embeddings; -- {"$and": null} \\u0000 %s %n', id="injection-ish"),
     pytest.param("ﷺ" * 500 + "\u0301" * 500 + "𒐫" * 500, id="wide-and-combining"),
 ]
 
@@ -188,7 +283,9 @@ async def test_bad_input_is_a_tool_error_naming_the_field(
     for text in expected:
         assert text in error, f"{text!r} not in {error!r}"
     # schema violations and our own checks read alike: the field, the problem, what to send instead
-    assert error.startswith((f"Error executing tool {tool}: Invalid '", f"Error executing tool {tool}: No memory")), error
+    assert error.startswith((f"Error executing tool {tool}: Invalid '", f"Error executing tool {tool}: No memory")), (
+        error
+    )
     assert "pydantic" not in error and "validation error" not in error and "Input should" not in error
 
 

@@ -54,7 +54,9 @@ async def test_words_follow_add_delete_and_restart(settings: Settings, embedder:
     assert rebuilt.signature_ids("KeyError: <name>") == {env.id}
 
 
-async def test_a_write_that_bypassed_this_process_is_read_at_the_next_start(settings: Settings, embedder: Embedder) -> None:
+async def test_a_write_that_bypassed_this_process_is_read_at_the_next_start(
+    settings: Settings, embedder: Embedder
+) -> None:
     app = MemoryApp(settings, embedder=embedder)
     app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))
     await error_ids(app, "KeyError")  # catalog built
@@ -87,11 +89,18 @@ async def test_a_shared_store_picks_up_writes_of_other_servers(
     assert kept.id not in app.memory.catalog.view("error").facts
 
 
-async def test_language_recall_matches_the_chroma_filter_on_both_fast_paths(settings: Settings, embedder: Embedder) -> None:
+async def test_language_recall_matches_the_chroma_filter_on_both_fast_paths(
+    settings: Settings, embedder: Embedder
+) -> None:
     app = MemoryApp(settings, embedder=embedder)
-    drafts = [pattern_draft(f"helper {i}", f"def helper_{i}(x):\n    return x * {i}\n", "python", "", {}, []) for i in range(40)]
+    drafts = [
+        pattern_draft(f"helper {i}", f"def helper_{i}(x):\n    return x * {i}\n", "python", "", {}, [])
+        for i in range(40)
+    ]
     drafts += [pattern_draft("cobol report", "DISPLAY 'REPORT'.", "cobol", "print a report", {}, [])]
-    drafts += [pattern_draft(f"go helper {i}", f"func helper{i}() int {{ return {i} }}", "go", "", {}, []) for i in range(4)]
+    drafts += [
+        pattern_draft(f"go helper {i}", f"func helper{i}() int {{ return {i} }}", "go", "", {}, []) for i in range(4)
+    ]
     app.memory.remember_many_blocking(drafts)
 
     for language in ("python", "cobol", "go"):

@@ -22,8 +22,9 @@ async def run_cli(*args: str) -> None:
 
 async def test_recall_prints_a_table_of_hits_best_first(app: MemoryApp, capsys: pytest.CaptureFixture[str]) -> None:
     results = await app.memory.remember_many(DRAFTS)
-    await run_cli("recall", "No module named fastapi", "--type", "errors", "-n", "2",
-                  "--data-dir", str(app.settings.data_dir))
+    await run_cli(
+        "recall", "No module named fastapi", "--type", "errors", "-n", "2", "--data-dir", str(app.settings.data_dir)
+    )
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["#", "score", "type", "outcome", "language", "title", "id"]
     assert lines[2].split()[:4] == ["1", lines[2].split()[1], "error", "worked"]
@@ -33,8 +34,17 @@ async def test_recall_prints_a_table_of_hits_best_first(app: MemoryApp, capsys: 
 
 async def test_recall_json_is_the_full_result(app: MemoryApp, capsys: pytest.CaptureFixture[str]) -> None:
     await app.memory.remember_many(DRAFTS)
-    await run_cli("recall", "retry flaky calls", "--type", "patterns", "--language", "py", "--json",
-                  "--data-dir", str(app.settings.data_dir))
+    await run_cli(
+        "recall",
+        "retry flaky calls",
+        "--type",
+        "patterns",
+        "--language",
+        "py",
+        "--json",
+        "--data-dir",
+        str(app.settings.data_dir),
+    )
     result = json.loads(capsys.readouterr().out)
     assert [hit["title"] for hit in result["results"]] == ["Retry with backoff"]
     assert result["results"][0]["fields"]["context"] == "flaky HTTP"

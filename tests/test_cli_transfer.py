@@ -22,7 +22,11 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI with stdin/stdout/stderr as pipes: not a terminal, so no progress bar."""
     return subprocess.run(
-        [sys.executable, "-m", "mcp_memory", *args], capture_output=True, text=True, env=server_env(), timeout=600,
+        [sys.executable, "-m", "mcp_memory", *args],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=600,
         check=False,
     )
 
@@ -77,9 +81,18 @@ def test_backup_beside_a_running_server_restores_everything_and_the_server_keeps
         server.handshake()
         stored = []
         for i in range(5):
-            reply = server.request("tools/call", {"name": "store_error_resolution", "arguments": {
-                "error_message": f"ImportError: cannot import name 'thing{i}'", "context": "start",
-                "resolution": f"upgrade thing{i}", "success": True}})
+            reply = server.request(
+                "tools/call",
+                {
+                    "name": "store_error_resolution",
+                    "arguments": {
+                        "error_message": f"ImportError: cannot import name 'thing{i}'",
+                        "context": "start",
+                        "resolution": f"upgrade thing{i}",
+                        "success": True,
+                    },
+                },
+            )
             stored.append(reply["result"]["structuredContent"]["id"])
 
         (tmp_path / "empty.jsonl").write_text("")
@@ -96,8 +109,10 @@ def test_backup_beside_a_running_server_restores_everything_and_the_server_keeps
         with sqlite3.connect(database) as copy:  # the copy is a whole database holding every memory
             assert copy.execute("SELECT count(*) FROM memories WHERE type = 'error'").fetchone()[0] >= len(stored)
 
-        after = server.request("tools/call", {"name": "recall_error_solutions",
-                                              "arguments": {"error_message": "cannot import name 'thing3'"}})
+        after = server.request(
+            "tools/call",
+            {"name": "recall_error_solutions", "arguments": {"error_message": "cannot import name 'thing3'"}},
+        )
         assert after["result"]["structuredContent"]["results"][0]["id"] == stored[3]
     finally:
         server.close()

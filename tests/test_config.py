@@ -46,8 +46,20 @@ def test_flags_beat_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("MCP_MEMORY_PORT", "9001")
     monkeypatch.setenv("MCP_MEMORY_LOG_LEVEL", "ERROR")
     settings = settings_for(
-        ["serve", "--data-dir", str(tmp_path / "flag"), "--transport", "http", "--port", "9100", "--host", "0.0.0.0",
-         "--chroma-url", "http://10.0.0.5:8000", "-v"]
+        [
+            "serve",
+            "--data-dir",
+            str(tmp_path / "flag"),
+            "--transport",
+            "http",
+            "--port",
+            "9100",
+            "--host",
+            "0.0.0.0",
+            "--chroma-url",
+            "http://10.0.0.5:8000",
+            "-v",
+        ]
     )
     assert settings.data_dir == tmp_path / "flag"
     assert settings.transport == "http"
@@ -82,7 +94,9 @@ def test_the_console_alone_defaults_to_a_port_beside_the_servers(monkeypatch: py
     assert settings_for(["console"]).port == 9001
 
 
-@pytest.mark.parametrize("command", ["serve", "console", "seed", "stats", "recall", "export", "import", "backup", "demo"])
+@pytest.mark.parametrize(
+    "command", ["serve", "console", "seed", "stats", "recall", "export", "import", "backup", "demo"]
+)
 def test_every_command_describes_itself_in_its_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, "--help"])

@@ -68,7 +68,10 @@ def install_suite() -> tuple[Path, list[str]]:
         if not (stamp.exists() and cli.exists()):
             result = subprocess.run(
                 [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(root), *packages],
-                capture_output=True, text=True, timeout=600, check=False,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
             )
             if result.returncode != 0 or not cli.exists():
                 pytest.skip(f"could not install {' '.join(packages)} with npm: {result.stderr.strip()[-800:]}")
@@ -110,7 +113,11 @@ def test_conformance_scenario(
     cli, env = suite
     result = subprocess.run(
         [str(cli), "server", "--url", server.url, "--scenario", scenario, "-o", str(tmp_path)],
-        capture_output=True, text=True, timeout=180, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
     )
     reports = list(tmp_path.glob("*/checks.json"))
     assert len(reports) == 1, result.stdout[-3000:] + result.stderr[-3000:]

@@ -18,8 +18,16 @@ from mcp_memory.storage.embeddings import Embedder
 ALICE = "alice-token-3f9c2e71"
 BOB = "bob-token-8a1d44c0"
 BASE = "http://127.0.0.1:8765"
-PAGES = ["/", "/?q=retry", "/memories/pat_123", "/episodes", "/episodes/ep_1", "/episodes/ep_1/similar",
-         "/failures", "/stats"]
+PAGES = [
+    "/",
+    "/?q=retry",
+    "/memories/pat_123",
+    "/episodes",
+    "/episodes/ep_1",
+    "/episodes/ep_1/similar",
+    "/failures",
+    "/stats",
+]
 
 
 @pytest.fixture
@@ -32,7 +40,10 @@ def tokens_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def guarded_app(tmp_path: Path, embedder: Embedder, tokens_file: Path) -> MemoryApp:
     settings = Settings(
-        data_dir=tmp_path / "data", seed_on_start=False, tokens_file=tokens_file, _env_file=None  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        seed_on_start=False,
+        tokens_file=tokens_file,
+        _env_file=None,  # type: ignore[call-arg]
     )
     return MemoryApp(settings, embedder=embedder)
 
@@ -172,7 +183,9 @@ def test_a_session_ended_by_logging_out_stays_ended_after_a_restart(
         assert after_restart.get("/episodes").status_code == 303
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_after_login_the_redirect_never_leaves_the_site(console: TestClient, target: str) -> None:
     response = log_in(console, ALICE, target)
 

@@ -29,8 +29,14 @@ from tests.test_console_pages import Sample, fill_sample_store
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TOKEN = "browser-token-6b2d9e14"
 
 

@@ -30,7 +30,10 @@ class ConsoleProcess(ServerProcess):
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mcp_memory", "console", *args],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
 
 
@@ -75,17 +78,24 @@ async def _store_and_record(url: str) -> str:
     async with http_client(url, TOKEN) as client:
         stored = await client.call_tool(
             "store_error_resolution",
-            {"error_message": "PermissionError: [Errno 13] Permission denied: '/var/run/app.pid'",
-             "context": "starting the worker", "resolution": "run it with --pid-file under $XDG_RUNTIME_DIR",
-             "success": True},
+            {
+                "error_message": "PermissionError: [Errno 13] Permission denied: '/var/run/app.pid'",
+                "context": "starting the worker",
+                "resolution": "run it with --pid-file under $XDG_RUNTIME_DIR",
+                "success": True,
+            },
         )
         assert not stored.is_error, stored.content
         started = await client.call_tool("start_episode", {"task": "Start the worker as a normal user"})
         episode_id = started.structured_content["episode_id"]
         await client.call_tool(
             "record_event",
-            {"episode_id": episode_id, "event_type": "command", "agent_role": "WORKER_BACKEND",
-             "data": {"command": "./worker", "returncode": 1, "error": "PermissionError: [Errno 13]"}},
+            {
+                "episode_id": episode_id,
+                "event_type": "command",
+                "agent_role": "WORKER_BACKEND",
+                "data": {"command": "./worker", "returncode": 1, "error": "PermissionError: [Errno 13]"},
+            },
         )
         await client.call_tool("end_episode", {"episode_id": episode_id, "success": False})
         return str(stored.structured_content["id"])
@@ -149,7 +159,11 @@ def test_a_missing_memory_is_a_404_through_the_owner_too(processes: Processes) -
 def test_the_console_alone_refuses_an_open_address_without_tokens(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mcp_memory", "console", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "d")],
-        capture_output=True, text=True, env=serve_env(), timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=serve_env(),
+        timeout=120,
+        check=False,
     )
 
     assert done.returncode == 2

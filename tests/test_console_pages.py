@@ -266,7 +266,7 @@ def test_an_episode_replay_shows_each_event_in_its_role_lane_with_its_data_and_t
     shown = text_of(page.text)
     assert "ORCHESTRATOR WORKER_BACKEND QA_SENTINEL" in shown  # the lane legend
     assert "plan ORCHESTRATOR text: middleware, then tests" in shown
-    assert "<details class=\"event-card\">" in page.text and '"returncode"' in shown  # expandable data
+    assert '<details class="event-card">' in page.text and '"returncode"' in shown  # expandable data
     assert "Succeeded" in shown and "JWT middleware with refresh tokens." in shown
     assert re.search(r'"tests_passed" ?: ?12', shown)
     assert f'href="/episodes/{sample.succeeded_episode}/similar"' in page.text

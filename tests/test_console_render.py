@@ -34,7 +34,9 @@ def test_query_terms_drop_stop_words_and_come_longest_first() -> None:
         ("x &lt;b&gt; y", ["b"], "x &lt;<mark>b</mark>&gt; y"),
     ],
 )
-def test_marks_go_around_words_in_text_never_inside_tags_or_entities(html: str, terms: list[str], expected: str) -> None:
+def test_marks_go_around_words_in_text_never_inside_tags_or_entities(
+    html: str, terms: list[str], expected: str
+) -> None:
     assert str(mark_terms(html, terms)) == expected
 
 
@@ -100,9 +102,21 @@ def test_bucket_positions_cover_every_day_from_the_first_to_today() -> None:
 
 def _trends(scan_seconds: float) -> MemoryTrends:
     return MemoryTrends(
-        total=0, by_type={}, by_language={}, agents={}, granularity="day", buckets=[], added_by_type=[],
-        added_by_language=[], cumulative=[], outcomes_by_type={}, success_rate_by_type={},
-        most_reused_patterns=[], most_reused=[], computed_at="", scan_seconds=scan_seconds,
+        total=0,
+        by_type={},
+        by_language={},
+        agents={},
+        granularity="day",
+        buckets=[],
+        added_by_type=[],
+        added_by_language=[],
+        cumulative=[],
+        outcomes_by_type={},
+        success_rate_by_type={},
+        most_reused_patterns=[],
+        most_reused=[],
+        computed_at="",
+        scan_seconds=scan_seconds,
     )
 
 

@@ -86,11 +86,21 @@ async def test_threads_of_several_apps_storing_and_reporting_at_once_are_counted
 
 
 def start_writer(tmp_path: Path, database_url: str, reported_id: str, first_writer: int) -> subprocess.Popen[str]:
-    spec = {"data_dir": str(tmp_path / f"writer-{first_writer}"), "database_url": database_url,
-            "reported_id": reported_id, "first_writer": first_writer, "threads": THREADS_PER_PROCESS}
+    spec = {
+        "data_dir": str(tmp_path / f"writer-{first_writer}"),
+        "database_url": database_url,
+        "reported_id": reported_id,
+        "first_writer": first_writer,
+        "threads": THREADS_PER_PROCESS,
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.writer_process", json.dumps(spec)], cwd=REPO_ROOT, env=server_env(),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.writer_process", json.dumps(spec)],
+        cwd=REPO_ROOT,
+        env=server_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -103,8 +113,10 @@ async def test_writer_processes_and_apps_sharing_one_postgres_database_are_count
     stored = apps[0].memory.remember_blocking(stored_draft(False))
     reported = apps[0].memory.remember_blocking(reported_draft())
     local_writers = (APPS - 1) * THREADS_PER_PROCESS
-    writers = [start_writer(tmp_path, postgres_url, reported.id, local_writers + n * THREADS_PER_PROCESS)
-               for n in range(PROCESSES)]
+    writers = [
+        start_writer(tmp_path, postgres_url, reported.id, local_writers + n * THREADS_PER_PROCESS)
+        for n in range(PROCESSES)
+    ]
     try:
         for writer in writers:
             assert writer.stdout is not None and writer.stderr is not None

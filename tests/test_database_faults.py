@@ -52,17 +52,35 @@ async def test_a_stopped_database_gives_retry_errors_at_once_and_service_resumes
     url = own_cluster.create_database("memory")
     settings = Settings(data_dir=tmp_path / "data", database_url=url, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     async with Client(build_server(MemoryApp(settings, embedder=embedder))) as client:
-        fix = await call(client, "store_error_resolution", error_message=ERROR, context="starting the worker",
-                         resolution="start redis-server first", success=True)
+        fix = await call(
+            client,
+            "store_error_resolution",
+            error_message=ERROR,
+            context="starting the worker",
+            resolution="start redis-server first",
+            success=True,
+        )
         await call(client, "report_outcome", memory_id=fix["id"], success=True)
-        pattern = await call(client, "store_code_pattern", pattern_name="Retry with backoff", code=PATTERN_CODE,
-                             language="python", context="flaky network calls")
+        pattern = await call(
+            client,
+            "store_code_pattern",
+            pattern_name="Retry with backoff",
+            code=PATTERN_CODE,
+            language="python",
+            context="flaky network calls",
+        )
         assert (await call(client, "recall_error_solutions", error_message=ERROR))["results"][0]["id"] == fix["id"]
 
         own_cluster.stop()
         failures = [
-            await timed_error(client, "store_error_resolution", error_message="KeyError: 'REDIS_URL'",
-                              context="", resolution="export REDIS_URL", success=True),
+            await timed_error(
+                client,
+                "store_error_resolution",
+                error_message="KeyError: 'REDIS_URL'",
+                context="",
+                resolution="export REDIS_URL",
+                success=True,
+            ),
             await timed_error(client, "recall_error_solutions", error_message=ERROR),
             await timed_error(client, "recall_similar_patterns", description="retry a flaky call with backoff"),
             await timed_error(client, "report_outcome", memory_id=fix["id"], success=False),
@@ -72,17 +90,32 @@ async def test_a_stopped_database_gives_retry_errors_at_once_and_service_resumes
             assert seconds < FAIL_WITHIN_SECONDS, (message, seconds)
 
         own_cluster.start()  # no restart of the server: the pool reconnects
-        again = await call(client, "store_error_resolution", error_message=ERROR, context="starting the worker",
-                           resolution="start redis-server first", success=True)
+        again = await call(
+            client,
+            "store_error_resolution",
+            error_message=ERROR,
+            context="starting the worker",
+            resolution="start redis-server first",
+            success=True,
+        )
         assert (again["id"], again["duplicate"], again["usage_count"], again["success_count"]) == (
-            fix["id"], True, 3, 1,
+            fix["id"],
+            True,
+            3,
+            1,
         )  # the store and the report acknowledged before the stop, and this one (one agent: one vote); the refused
         # report is not there
         recalled = await call(client, "recall_similar_patterns", description="retry a flaky call with backoff")
         assert recalled["results"][0]["id"] == pattern["id"]
         assert (await call(client, "recall_error_solutions", error_message=ERROR))["results"][0]["id"] == fix["id"]
-        new = await call(client, "store_error_resolution", error_message="KeyError: 'REDIS_URL'",
-                         context="", resolution="export REDIS_URL", success=True)
+        new = await call(
+            client,
+            "store_error_resolution",
+            error_message="KeyError: 'REDIS_URL'",
+            context="",
+            resolution="export REDIS_URL",
+            success=True,
+        )
         assert not new["duplicate"]
         assert (await call(client, "memory_stats"))["total"] == 3
 
@@ -94,13 +127,15 @@ async def test_a_stopped_database_gives_retry_errors_at_once_and_service_resumes
         ("memory.sqlite3", "'memory.sqlite3' is not a PostgreSQL URL"),
     ],
 )
-def test_a_database_url_of_the_wrong_kind_stops_the_server_with_one_line(
-    tmp_path: Path, url: str, shown: str
-) -> None:
+def test_a_database_url_of_the_wrong_kind_stops_the_server_with_one_line(tmp_path: Path, url: str, shown: str) -> None:
     started = subprocess.run(
         [sys.executable, "-m", "mcp_memory", "serve", "--data-dir", str(tmp_path)],
-        env=server_env(MCP_MEMORY_DATABASE_URL=url), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        timeout=60, check=False,
+        env=server_env(MCP_MEMORY_DATABASE_URL=url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert started.returncode != 0
     assert started.stdout == ""

@@ -74,13 +74,22 @@ def test_a_line_that_is_not_a_message_gets_a_json_rpc_error_and_the_session_goes
         server.request("initialize", INITIALIZE)
         server.send("notifications/initialized", notify=True)
         answers = []
-        for line in [b"this is not json", b"[1, 2]", b'{"jsonrpc": "2.0", "id": 41}',
-                     b'{"jsonrpc": "2.0", "id": "q", "method": "tools/call", "params": "oops"}',
-                     b'{"jsonrpc": "2.0", "id": 7, "result": 5}']:  # a malformed response: its id is not ours
+        for line in [
+            b"this is not json",
+            b"[1, 2]",
+            b'{"jsonrpc": "2.0", "id": 41}',
+            b'{"jsonrpc": "2.0", "id": "q", "method": "tools/call", "params": "oops"}',
+            b'{"jsonrpc": "2.0", "id": 7, "result": 5}',
+        ]:  # a malformed response: its id is not ours
             server.send_raw(line)
             answers.append(server.read_message())  # answered at once: a client waiting on it does not hang
-        assert [(a["id"], a["error"]["code"]) for a in answers] == [(None, -32700), (None, -32600), (41, -32600),
-                                                                    ("q", -32600), (None, -32600)]
+        assert [(a["id"], a["error"]["code"]) for a in answers] == [
+            (None, -32700),
+            (None, -32600),
+            (41, -32600),
+            ("q", -32600),
+            (None, -32600),
+        ]
         assert "not JSON" in answers[0]["error"]["message"]
         assert "params: Input should be an object" in answers[3]["error"]["message"]
         stats = server.request("tools/call", {"name": "memory_stats", "arguments": {}})
@@ -172,13 +181,24 @@ def test_store_and_recall_work_with_outbound_sockets_blocked(tmp_path: Path) -> 
 
 def test_demo_plays_the_workflow_against_a_spawned_server() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mcp_memory", "demo"], check=False, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "mcp_memory", "demo"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env=server_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for step in ("seed_initial_knowledge", "store_code_pattern", "recall_similar_patterns",
-                 "store_error_resolution", "recall_error_solutions", "search_memory", "memory_stats"):
+    for step in (
+        "seed_initial_knowledge",
+        "store_code_pattern",
+        "recall_similar_patterns",
+        "store_error_resolution",
+        "recall_error_solutions",
+        "search_memory",
+        "memory_stats",
+    ):
         assert f"→ {step}(" in out
     assert '"title": "ModuleNotFoundError: No module named \'httpx\'"' in out
     assert json.dumps("Retry with exponential backoff") in out
@@ -187,7 +207,11 @@ def test_demo_plays_the_workflow_against_a_spawned_server() -> None:
 def test_seed_command_prints_the_counts(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mcp_memory", "seed", "--data-dir", str(tmp_path / "store")],
-        check=False, capture_output=True, text=True, timeout=300, env=server_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=server_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == {"patterns": 4, "best_practices": 3, "common_errors": 4}

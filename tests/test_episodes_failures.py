@@ -56,9 +56,7 @@ def _traceback(path: str, line: int, module: str) -> str:
         ("OSError: cannot open C:\\Users\\dev\\app\\data.db", "OSError: cannot open <path>"),
     ],
 )
-def test_an_error_signature_keeps_the_type_and_template_and_drops_the_specifics(
-    text: str, signature: str
-) -> None:
+def test_an_error_signature_keeps_the_type_and_template_and_drops_the_specifics(text: str, signature: str) -> None:
     assert error_signature(text) == signature
 
 
@@ -75,9 +73,7 @@ async def _failed_episode(client: Any, task: str, failure: tuple[str, str, dict[
         ("code_generation", "WORKER_BACKEND", {"file": "app/main.py", "lines": 40}),
     ]
     for event_type, role, data in [*steps, *([failure] if failure else [])]:
-        await call(
-            client, "record_event", episode_id=episode_id, event_type=event_type, agent_role=role, data=data
-        )
+        await call(client, "record_event", episode_id=episode_id, event_type=event_type, agent_role=role, data=data)
     await call(client, "end_episode", episode_id=episode_id, success=False)
     return str(episode_id)
 
@@ -142,9 +138,7 @@ async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_f
     known = modules["known_fixes"][0]
     assert (known["memory_id"], known["same_signature"], known["outcome"]) == (fix["id"], True, "worked")
     advice = modules["advice"]
-    assert advice.startswith(
-        "3 failed episodes broke with 'ModuleNotFoundError: No module named <name>' (e.g. "
-    )
+    assert advice.startswith("3 failed episodes broke with 'ModuleNotFoundError: No module named <name>' (e.g. ")
     assert "at 'test_run' by QA_SENTINEL ×3, usually right after 'code_generation'." in advice
     assert "Known fix (worked): Install the missing package" in advice
 

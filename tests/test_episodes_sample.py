@@ -46,9 +46,7 @@ def source_dirs(run: dict[str, Any]) -> set[str]:
     return {str(Path(f).parent) for f in run["files_changed"] if "test" not in f}
 
 
-async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks(
-    app: MemoryApp, client: Any
-) -> None:
+async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks(app: MemoryApp, client: Any) -> None:
     runs = load_runs()
     library, new_tasks = runs[:LIBRARY_SIZE], runs[LIBRARY_SIZE:]
     repo_of = {import_run(app, run): run for run in library}
@@ -69,9 +67,7 @@ async def test_recall_similar_episodes_finds_runs_on_the_same_code_for_new_tasks
     assert same_code / with_code_peer >= 0.6, (same_code, with_code_peer)
 
 
-async def test_a_run_that_changed_a_file_is_found_by_a_task_naming_that_file(
-    app: MemoryApp, client: Any
-) -> None:
+async def test_a_run_that_changed_a_file_is_found_by_a_task_naming_that_file(app: MemoryApp, client: Any) -> None:
     runs = load_runs()[:LIBRARY_SIZE]
     ids = {import_run(app, run): run for run in runs}
     app.episodes.finish_pending_blocking()

@@ -219,12 +219,8 @@ async def test_an_episode_ended_but_not_indexed_before_a_crash_is_found_after_re
 ) -> None:
     app = MemoryApp(settings, embedder=embedder)
     digested = app.episodes.start_blocking("Migrate the billing service to Postgres", {}, None).episode_id
-    app.episodes.record_many_blocking(
-        digested, [("migration", "WORKER_BACKEND", {"files": ["billing/db.py"]})]
-    )
-    app.episodes.end_blocking(
-        digested, True, {}, "Moved billing tables to Postgres."
-    )  # crashed before the vector
+    app.episodes.record_many_blocking(digested, [("migration", "WORKER_BACKEND", {"files": ["billing/db.py"]})])
+    app.episodes.end_blocking(digested, True, {}, "Moved billing tables to Postgres.")  # crashed before the vector
     bare = app.episodes.start_blocking("Migrate the invoices service to Postgres", {}, None).episode_id
     app.episodes.store.end(bare, False, "{}", "", time.time())  # crashed before the digest too
     SharedSystemClient.clear_system_cache()
@@ -301,7 +297,8 @@ def legacy_rows(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object
             "started_at, ended_at, digest_json FROM episodes ORDER BY id"
         ).fetchall()
         events = conn.execute(
-            "SELECT episode_id, seq, event_type, agent_role, data_json, recorded_at FROM events ORDER BY episode_id, seq"
+            "SELECT episode_id, seq, event_type, agent_role, data_json, recorded_at FROM events "
+            "ORDER BY episode_id, seq"
         ).fetchall()
     return found, events
 

@@ -29,6 +29,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Every test here runs on the SQLite file and on a PostgreSQL database."""
     return settings_on(request, tmp_path)
 
+
 EPISODE_TOOLS = {
     "start_episode": False,
     "record_event": False,
@@ -128,9 +129,7 @@ async def test_a_whole_episode_is_recorded_ended_replayed_and_recalled_through_t
     listed = await call(client, "list_episodes")
     assert (listed["total"], listed["episodes"][0]["episode_id"]) == (1, episode_id)
 
-    similar = await call(
-        client, "recall_similar_episodes", task_description="todo list REST service in FastAPI"
-    )
+    similar = await call(client, "recall_similar_episodes", task_description="todo list REST service in FastAPI")
     top = similar["results"][0]
     assert (top["episode_id"], top["outcome"]) == (episode_id, "succeeded")
     assert top["how_it_ended"].startswith("Succeeded after 4 events.")
@@ -392,8 +391,11 @@ async def test_memory_informed_task_prompt_brings_patterns_fixes_practices_and_e
 
     result = await client.get_prompt(
         "memory_informed_task",
-        {"task_description": "Create a FastAPI REST API for todo items (it stops at ModuleNotFoundError: "
-         "No module named 'fastapi')", "language": "py"},
+        {
+            "task_description": "Create a FastAPI REST API for todo items (it stops at ModuleNotFoundError: "
+            "No module named 'fastapi')",
+            "language": "py",
+        },
     )
     text = result.messages[0].content.text
 

@@ -102,10 +102,7 @@ def test_a_class_lists_its_bases_and_methods_and_says_so_in_its_description() ->
 def test_a_method_is_qualified_by_its_class_and_keeps_its_exact_lines() -> None:
     method = only(extract_patterns(USER_REPOSITORY, "python"), "method", "UserRepository.delete")
     assert method.name == "delete"
-    assert (
-        method.code
-        == "    def delete(self, user_id: int) -> None:\n        self.session.delete(self.get(user_id))"
-    )
+    assert method.code == "    def delete(self, user_id: int) -> None:\n        self.session.delete(self.get(user_id))"
     assert (method.start_line, method.end_line) == (18, 19)
     assert method.signature == "def delete(self, user_id: int) -> None"
     assert method.description == "python method UserRepository.delete(user_id) -> None"
@@ -305,10 +302,7 @@ def test_a_retry_decorator_makes_an_error_pattern_even_without_a_try() -> None:
     block = only(extract_patterns(source, "python"), "error_handling")
     assert block.details["caught"] == ["requests.RequestException"]
     assert (block.details["retries"], block.details["backoff"]) == (True, True)
-    assert (
-        block.details["retry_via"]
-        == "@backoff.on_exception(backoff.expo, requests.RequestException, max_tries=5)"
-    )
+    assert block.details["retry_via"] == "@backoff.on_exception(backoff.expo, requests.RequestException, max_tries=5)"
     assert (block.start_line, block.end_line) == (1, 3)
 
 
@@ -382,9 +376,7 @@ def test_an_async_function_that_only_awaits_is_a_function_not_an_async_pattern()
         ),
     ],
 )
-def test_functions_whose_work_is_loops_recursion_or_comprehensions_are_algorithms(
-    source: str, expected: dict
-) -> None:
+def test_functions_whose_work_is_loops_recursion_or_comprehensions_are_algorithms(source: str, expected: dict) -> None:
     assert only(extract_patterns(source, "python"), "algorithm").details == expected
 
 
@@ -407,11 +399,7 @@ def test_a_function_that_mostly_does_io_is_not_an_algorithm() -> None:
 
 
 def branchy(branches: int) -> str:
-    lines = (
-        ["def route(x):"]
-        + [f"    if x == {i}:\n        return {i}" for i in range(branches)]
-        + ["    return -1"]
-    )
+    lines = ["def route(x):"] + [f"    if x == {i}:\n        return {i}" for i in range(branches)] + ["    return -1"]
     return "\n".join(lines) + "\n"
 
 
@@ -729,9 +717,7 @@ def test_functions_in_other_languages_report_signature_decorators_async_and_doc_
     docstring: str | None,
 ) -> None:
     result = extract_patterns(source, language)
-    unit = next(
-        p for p in result.patterns if p.kind in {"function", "method"} and p.qualified_name == qualified_name
-    )
+    unit = next(p for p in result.patterns if p.kind in {"function", "method"} and p.qualified_name == qualified_name)
     assert (unit.signature, unit.decorators, unit.is_async, unit.docstring) == (
         signature,
         decorators,
@@ -892,8 +878,7 @@ def test_error_descriptions_read_like_the_task_they_solve() -> None:
         "go error handling in Store.Get: checks err != nil, wraps errors with fmt.Errorf, logs via log.Printf"
     )
     assert (
-        rust_block.description
-        == "rust error handling in load: propagates errors with ?, matches Err, logs via error!"
+        rust_block.description == "rust error handling in load: propagates errors with ?, matches Err, logs via error!"
     )
 
 
@@ -901,10 +886,7 @@ def test_goroutines_and_promise_all_are_async_patterns() -> None:
     fan_out = only(extract_patterns(GO, "go"), "async")
     load_all = only(extract_patterns(TYPESCRIPT, "typescript"), "async")
     assert (fan_out.details["tasks"], fan_out.details["wait_group"]) == (["goroutines"], ["WaitGroup"])
-    assert (
-        fan_out.description
-        == "go async pattern in FanOut: spawns tasks with goroutines, waits with WaitGroup"
-    )
+    assert fan_out.description == "go async pattern in FanOut: spawns tasks with goroutines, waits with WaitGroup"
     assert load_all.details["gather"] == ["Promise.all"]
     assert load_all.is_async is True
 
@@ -1227,9 +1209,7 @@ def test_an_unsupported_language_becomes_one_whole_snippet() -> None:
 def test_code_without_functions_or_classes_is_one_snippet() -> None:
     result = extract_patterns("import sys\n\nprint(sys.argv)\n", "python")
     assert (result.parsed, result.notes) == (True, ["no functions or classes found: stored as one snippet"])
-    assert [(p.kind, p.description) for p in result.patterns] == [
-        ("snippet", "python snippet, 3 lines: import sys")
-    ]
+    assert [(p.kind, p.description) for p in result.patterns] == [("snippet", "python snippet, 3 lines: import sys")]
 
 
 @pytest.mark.parametrize("source", ["", "   ", "\n\n\t\n"])

@@ -81,9 +81,7 @@ def ast_units(source: str) -> list[Unit]:
 
 
 def extracted_units(result: ExtractionResult) -> list[Unit]:
-    return sorted(
-        (p.kind, p.qualified_name, p.start_line, p.end_line) for p in result.patterns if p.kind in UNIT_KINDS
-    )
+    return sorted((p.kind, p.qualified_name, p.start_line, p.end_line) for p in result.patterns if p.kind in UNIT_KINDS)
 
 
 def assert_python_file_matches_ast(path: Path) -> None:
@@ -170,9 +168,7 @@ def test_every_file_of_an_installed_pypi_package_matches_ast(package: str) -> No
 # --- tree-sitter languages ----------------------------------------------------------------------------
 
 
-def matches_parser(
-    result: ExtractionResult, expected: list[list[object]]
-) -> tuple[list[object], list[object]]:
+def matches_parser(result: ExtractionResult, expected: list[list[object]]) -> tuple[list[object], list[object]]:
     """False and missed units: a match has the same name and last line, and the true first line inside."""
     found = [(p.name, p.start_line, p.end_line) for p in result.patterns if p.kind in ("function", "method")]
     missed = []

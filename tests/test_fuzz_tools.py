@@ -36,20 +36,35 @@ CALL_TIMEOUT = 60.0
 NASTY_TEXT = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Zs", "So", "Mn"]), max_size=30),
-    st.sampled_from([
-        "", " ", "\x00", "\u202e", "$and", "$gt", "' OR 1=1 --", "{\"$ne\": null}", "../../etc/passwd",
-        "memory://knowledge/../../x", "ep_", "pat_0000", "\n" * 50, "🧠" * 100,
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\u202e",
+            "$and",
+            "$gt",
+            "' OR 1=1 --",
+            '{"$ne": null}',
+            "../../etc/passwd",
+            "memory://knowledge/../../x",
+            "ep_",
+            "pat_0000",
+            "\n" * 50,
+            "🧠" * 100,
+        ]
+    ),
 )
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False), NASTY_TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    NASTY_TEXT,
 )
 GARBAGE = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(NASTY_TEXT, inner, max_size=5)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(NASTY_TEXT, inner, max_size=5)),
     max_leaves=10,
 )
 
@@ -148,9 +163,10 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
 
     data_dir = Path(tmp_path_factory.mktemp("fuzz")) / "data"
     app = MemoryApp(Settings(data_dir=data_dir, seed_on_start=True, _env_file=None), embedder=embedder)  # type: ignore[call-arg]
-    with start_blocking_portal(backend="asyncio") as portal, portal.wrap_async_context_manager(
-        Client(build_server(app))
-    ) as client:
+    with (
+        start_blocking_portal(backend="asyncio") as portal,
+        portal.wrap_async_context_manager(Client(build_server(app))) as client,
+    ):
         yield portal, client
 
 
@@ -208,13 +224,14 @@ def test_every_tool_answers_random_and_malformed_arguments(fuzzed: tuple[Blockin
         fuzz_tool(tool)
     elapsed = time.monotonic() - started
     fuzzed_calls = outcomes["ok"] + outcomes["tool_error"]
-    print(f"\nfuzzed {fuzzed_calls} calls over {len(tools)} tools in {elapsed:.1f} s: {outcomes['ok']} results, "
-          f"{outcomes['tool_error']} tool errors, {outcomes['health_checks']} health checks; "
-          f"fewest calls for one tool: {min(per_tool.values())}; slowest: "
-          f"{', '.join(f'{name} {seconds:.1f} s' for name, seconds in timing.most_common(5))}")
+    print(
+        f"\nfuzzed {fuzzed_calls} calls over {len(tools)} tools in {elapsed:.1f} s: {outcomes['ok']} results, "
+        f"{outcomes['tool_error']} tool errors, {outcomes['health_checks']} health checks; "
+        f"fewest calls for one tool: {min(per_tool.values())}; slowest: "
+        f"{', '.join(f'{name} {seconds:.1f} s' for name, seconds in timing.most_common(5))}"
+    )
     assert set(per_tool) == {tool.name for tool in tools}
     assert fuzzed_calls >= min(FUZZ_CALLS, 2000) * 0.9
-
 
 
 BAD_JSON_CALLS = [
@@ -232,15 +249,29 @@ def test_random_lines_on_stdio_each_get_one_error_and_the_server_goes_on(tmp_pat
     from tests.helpers import RawStdioServer
 
     rng = random.Random(7)
-    values: list[Any] = [None, True, 3, -1.5, "text", [], {}, [1, {"id": 2}], {"jsonrpc": "1.0", "id": 5, "method": "x"},
-                         {"jsonrpc": "2.0", "id": [1], "method": "ping"}, {"id": 9, "method": 42}, {"params": {}}]
+    values: list[Any] = [
+        None,
+        True,
+        3,
+        -1.5,
+        "text",
+        [],
+        {},
+        [1, {"id": 2}],
+        {"jsonrpc": "1.0", "id": 5, "method": "x"},
+        {"jsonrpc": "2.0", "id": [1], "method": "ping"},
+        {"id": 9, "method": 42},
+        {"params": {}},
+    ]
     lines = [bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 60))).replace(b"\n", b" ") for _ in range(40)]
     lines += [json.dumps(value).encode() for value in values]
     rng.shuffle(lines)
     stdio = RawStdioServer(tmp_path / "stdio-store")
     try:
-        stdio.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                     "clientInfo": {"name": "raw", "version": "1"}})
+        stdio.request(
+            "initialize",
+            {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        )
         stdio.send("notifications/initialized", notify=True)
         for line in lines:
             if not line.strip():
@@ -270,28 +301,54 @@ def test_lone_surrogates_over_the_wire_are_refused_and_the_server_goes_on(tmp_pa
 
     with http_server(tmp_path / "http-store", tmp_path) as server:
         headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-        opened = httpx.post(server.url, headers=headers, timeout=30, json={
-            "jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
-        })
+        opened = httpx.post(
+            server.url,
+            headers=headers,
+            timeout=30,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
+            },
+        )
         headers |= {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
-        httpx.post(server.url, headers=headers, timeout=30,
-                   json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        httpx.post(
+            server.url, headers=headers, timeout=30, json={"jsonrpc": "2.0", "method": "notifications/initialized"}
+        )
         for number, (name, arguments) in enumerate(BAD_JSON_CALLS, start=2):
-            body = json.dumps({"jsonrpc": "2.0", "id": number, "method": "tools/call",
-                               "params": {"name": name, "arguments": arguments}})
+            body = json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": number,
+                    "method": "tools/call",
+                    "params": {"name": name, "arguments": arguments},
+                }
+            )
             refused = httpx.post(server.url, headers=headers, content=body.encode(), timeout=30)
             assert refused.status_code == 400
             assert refused.json()["error"]["code"] == -32700
-            good = json.dumps({"jsonrpc": "2.0", "id": 100 + number, "method": "tools/call",
-                               "params": {"name": "list_episodes", "arguments": {"limit": 1}}})
+            good = json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 100 + number,
+                    "method": "tools/call",
+                    "params": {"name": "list_episodes", "arguments": {"limit": 1}},
+                }
+            )
             answer = httpx.post(server.url, headers=headers, content=good.encode(), timeout=60)
             assert answer.status_code == 200 and '"isError":false' in answer.text
 
     stdio = RawStdioServer(tmp_path / "stdio-store")
     try:
-        stdio.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                     "clientInfo": {"name": "raw", "version": "1"}})
+        stdio.request(
+            "initialize",
+            {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        )
         stdio.send("notifications/initialized", notify=True)
         for name, arguments in BAD_JSON_CALLS:
             stdio.send("tools/call", {"name": name, "arguments": arguments})

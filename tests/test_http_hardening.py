@@ -32,7 +32,9 @@ CONNECTIONS_PER_ADDRESS = 20
 HEADER_TIMEOUT = 2.0
 AUTH_FAILURES = 5
 INITIALIZE = {
-    "jsonrpc": "2.0", "id": 1, "method": "initialize",
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
 }
 MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
@@ -115,8 +117,9 @@ async def test_an_agent_past_its_session_limit_gets_429_naming_it_and_others_are
             assert (await tool(as_b, "memory_stats")) is not None
 
         session = opened[0].headers["mcp-session-id"]
-        closed = client.delete(server.url, headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN_A}",
-                                                    "Mcp-Session-Id": session})
+        closed = client.delete(
+            server.url, headers={**MCP_HEADERS, "Authorization": f"Bearer {TOKEN_A}", "Mcp-Session-Id": session}
+        )
         assert closed.status_code == 200
         assert initialize(client, server.url, TOKEN_A).status_code == 200  # a closed session frees its slot
         assert initialize(client, server.url, TOKEN_A).status_code == 429
@@ -126,8 +129,9 @@ async def test_an_agent_past_its_session_limit_gets_429_naming_it_and_others_are
 
 
 def test_a_client_that_does_not_finish_its_request_headers_is_dropped(server: ServerProcess) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=HEADER_TIMEOUT + 8,
-                                  source_address=("127.0.0.3", 0)) as sock:
+    with socket.create_connection(
+        ("127.0.0.1", server.port), timeout=HEADER_TIMEOUT + 8, source_address=("127.0.0.3", 0)
+    ) as sock:
         sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
         started = time.monotonic()
         assert sock.recv(1024) == b""  # closed by the server
@@ -137,8 +141,9 @@ def test_a_client_that_does_not_finish_its_request_headers_is_dropped(server: Se
 def test_connections_from_one_address_are_capped_while_other_addresses_are_served(server: ServerProcess) -> None:
     with ExitStack() as stack:
         held = [
-            stack.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10,
-                                                         source_address=("127.0.0.4", 0)))
+            stack.enter_context(
+                socket.create_connection(("127.0.0.1", server.port), timeout=10, source_address=("127.0.0.4", 0))
+            )
             for _ in range(CONNECTIONS_PER_ADDRESS)
         ]
         refused = raw_request(server.port, GET_LOGIN, "127.0.0.4")
@@ -165,8 +170,9 @@ def test_out_of_file_descriptors_the_server_logs_once_and_keeps_serving(tmp_path
         with ExitStack() as stack:
             for n in range(400):  # more than the process may open, fewer than the listen backlog
                 address = f"127.0.1.{n // 100 + 1}"
-                stack.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10,
-                                                             source_address=(address, 0)))
+                stack.enter_context(
+                    socket.create_connection(("127.0.0.1", server.port), timeout=10, source_address=(address, 0))
+                )
             time.sleep(HEADER_TIMEOUT + 1)  # the server works through the backlog while descriptors run out
         deadline = time.monotonic() + 30
         while True:
@@ -208,9 +214,11 @@ def test_rotating_x_forwarded_for_does_not_escape_the_limits_without_a_trusted_p
     login = f"http://127.0.0.1:{server.port}/login"
     with from_address("127.0.0.8") as guesser:
         statuses = [
-            guesser.post(login, data={"token": f"guess-{n:010d}", "next": "/"},
-                         headers={"Origin": f"http://127.0.0.1:{server.port}", "X-Forwarded-For": f"198.51.100.{n}"})
-            .status_code
+            guesser.post(
+                login,
+                data={"token": f"guess-{n:010d}", "next": "/"},
+                headers={"Origin": f"http://127.0.0.1:{server.port}", "X-Forwarded-For": f"198.51.100.{n}"},
+            ).status_code
             for n in range(AUTH_FAILURES + 2)
         ]
     assert statuses[:AUTH_FAILURES] == [401] * AUTH_FAILURES
@@ -221,8 +229,9 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path, t
     env = limited_env(MCP_MEMORY_TOKENS_FILE=str(tokens_file), MCP_MEMORY_TRUSTED_PROXIES="127.0.0.1")
     with spawned(tmp_path, env, "store") as proxied, from_address("127.0.0.1") as proxy:
         behind = {"X-Forwarded-For": "203.0.113.5"}
-        statuses = [initialize(proxy, proxied.url, f"guess-{n:010d}", behind).status_code
-                    for n in range(AUTH_FAILURES + 1)]
+        statuses = [
+            initialize(proxy, proxied.url, f"guess-{n:010d}", behind).status_code for n in range(AUTH_FAILURES + 1)
+        ]
         assert statuses == [401] * AUTH_FAILURES + [429]
         assert initialize(proxy, proxied.url, TOKEN_A, {"X-Forwarded-For": "203.0.113.6"}).status_code == 200
 
@@ -230,11 +239,14 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(tmp_path: Path, t
 # -- redirects ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["//evil.example", "//evil.example/login", "/\\evil.example", "/%09/evil.example",
-                                  "/%5Cevil.example"])
+@pytest.mark.parametrize(
+    "path", ["//evil.example", "//evil.example/login", "/\\evil.example", "/%09/evil.example", "/%5Cevil.example"]
+)
 def test_a_cross_site_link_never_bounces_to_another_site(server: ServerProcess, path: str) -> None:
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nSec-Fetch-Site: cross-site\r\n"
-               "Connection: close\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nSec-Fetch-Site: cross-site\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     answer = raw_request(server.port, request, "127.0.0.9")
     assert answer.startswith(b"HTTP/1.1 200")
     targets = re.findall(rb'url=([^"]*)"|href="([^"]*)"', answer)
@@ -255,8 +267,12 @@ def test_a_bad_line_in_the_tokens_file_keeps_the_last_good_tokens_and_warns_once
         with from_address("127.0.0.10") as client:
             assert initialize(client, server.url, TOKEN_B).status_code == 200
             assert initialize(client, server.url, TOKEN_C).status_code == 401
-            assert client.get(f"http://127.0.0.1:{server.port}/stats",
-                              headers={"Authorization": f"Bearer {TOKEN_B}"}).status_code == 200
+            assert (
+                client.get(
+                    f"http://127.0.0.1:{server.port}/stats", headers={"Authorization": f"Bearer {TOKEN_B}"}
+                ).status_code
+                == 200
+            )
             tokens_file.write_text(good + f"agent-c:{TOKEN_C}\n")  # fixed: the new set applies
             assert initialize(client, server.url, TOKEN_C).status_code == 200
         log = server.log_path.read_text(errors="replace")

@@ -122,15 +122,11 @@ async def test_a_winner_learned_twice_with_renamed_variables_is_one_pattern_used
     client: Any, app: MemoryApp
 ) -> None:
     first = await learn(client, CHUNKED, CHUNK_TASK, consensus_result=WON)
-    assert [(p["name"], p["kind"], p["usage_count"]) for p in first["new_patterns"]] == [
-        ("chunked", "function", 1)
-    ]
+    assert [(p["name"], p["kind"], p["usage_count"]) for p in first["new_patterns"]] == [("chunked", "function", 1)]
     assert first["reinforced_patterns"] == []
     pattern_id = first["new_patterns"][0]["id"]
 
-    second = await learn(
-        client, CHUNKED_RENAMED, CHUNK_TASK | {"description": "Batch records for bulk insert"}
-    )
+    second = await learn(client, CHUNKED_RENAMED, CHUNK_TASK | {"description": "Batch records for bulk insert"})
     assert second["new_patterns"] == []
     assert [(p["id"], p["usage_count"], p["success_count"]) for p in second["reinforced_patterns"]] == [
         (pattern_id, 2, 1)
@@ -160,9 +156,7 @@ async def test_a_winner_learned_twice_with_renamed_variables_is_one_pattern_used
     }
 
 
-async def test_every_pattern_of_a_winner_is_reinforced_rather_than_stored_again(
-    client: Any, app: MemoryApp
-) -> None:
+async def test_every_pattern_of_a_winner_is_reinforced_rather_than_stored_again(client: Any, app: MemoryApp) -> None:
     first = await learn(client, FETCH_JSON, FETCH_TASK)
     assert [(p["name"], p["kinds"]) for p in first["new_patterns"]] == [
         ("fetch_json", ["function", "async"]),  # same code, same structure: one memory
@@ -204,9 +198,7 @@ async def test_code_in_a_language_without_a_parser_is_learned_as_one_snippet(cli
     learned = await learn(client, cobol, {"description": "Print a greeting"}, winner={"language": "cobol"})
     assert learned["parsed"] is False
     assert learned["notes"] == ["language 'cobol' not supported: stored as one snippet"]
-    assert [(p["kind"], p["name"]) for p in learned["new_patterns"]] == [
-        ("snippet", "cobol snippet: Print a greeting")
-    ]
+    assert [(p["kind"], p["name"]) for p in learned["new_patterns"]] == [("snippet", "cobol snippet: Print a greeting")]
 
 
 async def test_a_consensus_event_is_recorded_in_the_open_episode(client: Any) -> None:
@@ -271,7 +263,10 @@ async def test_a_consensus_result_in_the_swarms_own_shape_is_learned_and_kept_wh
          "'task_context.language': expected a string"),
         ({"winner_candidate": {"code": "x = 1", "language": "py!!"}}, "'winner_candidate.language': 'py!!' is not"),
         ({"winner_candidate": {"code": "x = 1", "language": "python", "score": "high"}}, "'winner_candidate.score'"),
-        ({"winner_candidate": {"code": "x = 1", "language": "python", "agent_role": "a\nb"}}, "'winner_candidate.agent_role'"),
+        (
+            {"winner_candidate": {"code": "x = 1", "language": "python", "agent_role": "a\nb"}},
+            "'winner_candidate.agent_role'",
+        ),
         ({"task_context": {"language": "python"}}, "'task_context.description': is missing"),
         ({"task_context": {"description": ""}}, "'task_context.description': must not be empty"),
         ({"consensus_result": {"success": "yes"}}, "'consensus_result.success': expected true or false"),
@@ -347,12 +342,8 @@ def covered_lines(code_text: str, chunks: list[str]) -> set[int]:
 def test_every_embedded_text_fits_the_model_window_and_together_they_hold_all_the_code() -> None:
     window = ModelWindow()
     assert window.size == 256
-    source = (Path(__file__).parent / "data/real_code/python/requests/sessions.py").read_text(
-        encoding="utf-8"
-    )
-    inputs = read_consensus(
-        {"code": source, "language": "python"}, {"description": "HTTP sessions"}, {}, 10**6
-    )
+    source = (Path(__file__).parent / "data/real_code/python/requests/sessions.py").read_text(encoding="utf-8")
+    inputs = read_consensus({"code": source, "language": "python"}, {"description": "HTTP sessions"}, {}, 10**6)
     plans = plan_patterns(extract_patterns(source, "python"), inputs, {}, None, window.count, window.size)
     assert sum(1 for plan in plans if plan.parts) >= 5
     for plan in plans:
@@ -360,9 +351,7 @@ def test_every_embedded_text_fits_the_model_window_and_together_they_hold_all_th
         assert max(window.count(d.embed_text) for d in drafts) + 2 <= window.size  # [CLS] and [SEP]
         first = plan.main.embed_text.removeprefix(plan.main.fields["description"] + "\n")
         unit = plan.main.content
-        assert covered_lines(unit, [first, *(part.content for part in plan.parts)]) == set(
-            range(len(unit.split("\n")))
-        )
+        assert covered_lines(unit, [first, *(part.content for part in plan.parts)]) == set(range(len(unit.split("\n"))))
 
 
 # --- suggest_patterns ---------------------------------------------------------------------------------
@@ -387,10 +376,7 @@ async def test_suggest_patterns_ranks_the_reinforced_pattern_first_for_a_related
     assert (top["id"], top["name"], top["kind"]) == (chunked_id, "chunked", "function")
     assert (top["usage_count"], top["success_count"], top["success_rate"]) == (2, 2, 0.75)
     assert top["score"] == pytest.approx(top["similarity"] + 0.2 * (0.75 - 0.5), abs=1e-3)
-    assert (
-        "worked 2x (success rate 0.75); learned from consensus; used 2x; function, low complexity"
-        in top["why"]
-    )
+    assert "worked 2x (success rate 0.75); learned from consensus; used 2x; function, low complexity" in top["why"]
     assert top["why"].startswith(f"similar to the task (cosine {top['similarity']:.2f})")
     scores = [r["score"] for r in found["results"]]
     assert scores == sorted(scores, reverse=True)
@@ -403,9 +389,7 @@ async def test_suggest_patterns_keeps_to_the_language_asked_for(client: Any) -> 
         "\t\tout = append(out, items[:size])\n\t\titems = items[size:]\n\t}\n\treturn append(out, items)\n}\n"
     )
     await learn(client, go_chunks, CHUNK_TASK | {"language": "go"}, winner={"language": "go"})
-    found = await call(
-        client, "suggest_patterns", task_description="split a slice into batches", language="golang"
-    )
+    found = await call(client, "suggest_patterns", task_description="split a slice into batches", language="golang")
     assert [(r["name"], r["language"]) for r in found["results"]] == [("Chunk", "go")]
 
 
@@ -584,14 +568,21 @@ async def test_a_pattern_with_many_parts_still_leaves_room_for_as_many_results_a
     others = [
         await call(client, "store_code_pattern", pattern_name=name, code=body, language="python", context=name)
         for name, body in [
-            ("summarize metric rows", "def summarize_rows(rows, percentile):\n    return sorted(rows)[int(len(rows) * percentile)]\n"),
-            ("query a metrics table", "def query_table(connection, table, since):\n    return connection.select(table, since)\n"),
+            (
+                "summarize metric rows",
+                "def summarize_rows(rows, percentile):\n    return sorted(rows)[int(len(rows) * percentile)]\n",
+            ),
+            (
+                "query a metrics table",
+                "def query_table(connection, table, since):\n    return connection.select(table, since)\n",
+            ),
         ]
     ]
     query = "query metrics tables since a start date and add a summarized section per table to a report"
     hits = (await call(client, "recall_similar_patterns", description=query, n_results=3))["results"]
     assert sorted(h["id"] for h in hits) == sorted([pattern["id"], *(o["id"] for o in others)])
 
-    only_parts = await call(client, "search_memory", query=query, memory_types=["pattern"],
-                            where={"part": {"$gte": 2}}, n_results=3)
+    only_parts = await call(
+        client, "search_memory", query=query, memory_types=["pattern"], where={"part": {"$gte": 2}}, n_results=3
+    )
     assert only_parts["results"] == []  # the parts match, their pattern does not: nothing that fails the filter

@@ -43,14 +43,22 @@ async def test_every_memory_and_count_of_a_release_0_1_store_survives(legacy_dir
             assert {k: after[k] for k in before} == before, memory_id
         assert (await call(client, "memory_stats"))["total"] == expected["total"]
 
-        recalled = await call(client, "recall_error_solutions", error_message="ModuleNotFoundError: No module named 'yaml'")
+        recalled = await call(
+            client, "recall_error_solutions", error_message="ModuleNotFoundError: No module named 'yaml'"
+        )
         top = recalled["results"][0]
         assert top["content_hash"] == expected["memories"][top["id"]]["content_hash"]
         assert (top["success_count"], top["failure_count"]) == (2, 1)
         assert "wrong package name on alpine" in top["why"]  # the last failure note came along with the counts
 
-        again = await call(client, "store_error_resolution", error_message="ModuleNotFoundError: No module named 'yaml'",
-                           context="fresh venv", resolution="pip install pyyaml", success=True)
+        again = await call(
+            client,
+            "store_error_resolution",
+            error_message="ModuleNotFoundError: No module named 'yaml'",
+            context="fresh venv",
+            resolution="pip install pyyaml",
+            success=True,
+        )
         assert again["duplicate"] and again["id"] == top["id"] and again["usage_count"] == 4
 
 
@@ -60,4 +68,6 @@ async def test_a_second_open_imports_nothing_twice(legacy_dir: Path, embedder: E
         async with await _client_on(legacy_dir, embedder) as client:
             assert (await call(client, "memory_stats"))["total"] == expected["total"]
             error_id = next(i for i in expected["memories"] if i.startswith("err_"))
-            assert (await call(client, "get_memory", id=error_id))["usage_count"] == expected["memories"][error_id]["usage_count"]
+            assert (await call(client, "get_memory", id=error_id))["usage_count"] == expected["memories"][error_id][
+                "usage_count"
+            ]

@@ -44,7 +44,9 @@ def test_the_packaged_model_is_the_default_and_a_folder_can_replace_it(
 
 
 def test_a_model_that_is_neither_packaged_nor_a_folder_is_a_clear_setting_error(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="neither 'all-MiniLM-L6-v2' .* nor a sentence-transformers model folder"):
+    with pytest.raises(
+        ValidationError, match=r"neither 'all-MiniLM-L6-v2' .* nor a sentence-transformers model folder"
+    ):
         Settings(model=str(tmp_path / "missing"), _env_file=None)  # type: ignore[call-arg]
 
 
@@ -69,7 +71,9 @@ def test_collections_record_their_model_and_refuse_another(tmp_path: Path, embed
 
 
 def test_a_store_written_before_models_were_recorded_counts_as_the_packaged_model(tmp_path: Path) -> None:
-    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     old = client.get_or_create_collection("errors", metadata={"hnsw:space": "cosine"}, embedding_function=None)
     old.add(ids=["err_1"], embeddings=[[0.1] * 384], documents=["x"], metadatas=[{"type": "error"}])
     SharedSystemClient.clear_system_cache()

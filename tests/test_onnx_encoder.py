@@ -83,7 +83,8 @@ def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tm
                     "error_message": "ModuleNotFoundError: No module named 'requests'",
                     "context": "starting the API service", "resolution": "pip install requests", "success": True})
                 assert not stored.is_error, stored.content
-                found = await client.call_tool("recall_error_solutions", {"error_message": "No module named 'requests'"})
+                asked = {"error_message": "No module named 'requests'"}
+                found = await client.call_tool("recall_error_solutions", asked)
                 assert not found.is_error, found.content
             heavy = [name for name in ("torch", "sentence_transformers", "transformers") if name in sys.modules]
             print(json.dumps({"results": len(found.structured_content["results"]), "encoder": app.embedder.encoder_name,
@@ -93,10 +94,17 @@ def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tm
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_MEMORY_")}
-    env.update(MCP_MEMORY_CACHE_DIR=str(graph_cache), MCP_MEMORY_ENCODER="onnx", HF_HUB_OFFLINE="1",
-               PYTHONPATH=str(REPO_ROOT))
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "data")], capture_output=True, text=True,
-                          env=env, timeout=240, check=False)
+    env.update(
+        MCP_MEMORY_CACHE_DIR=str(graph_cache), MCP_MEMORY_ENCODER="onnx", HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO_ROOT)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"results": 1, "encoder": "onnx", "imported": []}

@@ -19,7 +19,11 @@ ERROR = "ModuleNotFoundError: No module named 'fastapi'"
 
 async def store_fix(client: Any, resolution: str) -> str:
     stored = await call(
-        client, "store_error_resolution", error_message=ERROR, context="starting the API", resolution=resolution,
+        client,
+        "store_error_resolution",
+        error_message=ERROR,
+        context="starting the API",
+        resolution=resolution,
         success=True,
     )
     return str(stored["id"])
@@ -29,8 +33,14 @@ async def test_report_outcome_counts_and_returns_the_smoothed_rate(client: Any) 
     memory_id = await store_fix(client, "pip install fastapi")
 
     worked = await call(client, "report_outcome", memory_id=memory_id, success=True, agent_role="WORKER_BACKEND")
-    failed = await call(client, "report_outcome", memory_id=memory_id, success=False, note="uvicorn was missing too",
-                        agent_role="QA_SENTINEL")
+    failed = await call(
+        client,
+        "report_outcome",
+        memory_id=memory_id,
+        success=False,
+        note="uvicorn was missing too",
+        agent_role="QA_SENTINEL",
+    )
 
     assert (worked["success_count"], worked["failure_count"], worked["success_rate"]) == (2, 0, 0.75)
     assert (failed["success_count"], failed["failure_count"], failed["success_rate"]) == (2, 1, 0.6)
@@ -84,9 +94,16 @@ async def test_an_agent_that_repeats_itself_counts_once_and_may_change_its_mind(
     for _ in range(30):
         stuffed = await call(client, "report_outcome", memory_id=memory_id, success=True, agent_role="WORKER_1")
     assert (stuffed["success_count"], stuffed["failure_count"], stuffed["usage_count"]) == (2, 0, 31)
-    changed = await call(client, "report_outcome", memory_id=memory_id, success=False, agent_role="WORKER_1",
-                         note="broke on alpine")
+    changed = await call(
+        client, "report_outcome", memory_id=memory_id, success=False, agent_role="WORKER_1", note="broke on alpine"
+    )
     assert (changed["success_count"], changed["failure_count"]) == (1, 1)  # its vote moved; the others stay
-    again = await call(client, "store_error_resolution", error_message=ERROR, context="starting the API",
-                       resolution="pip install fastapi", success=True)
+    again = await call(
+        client,
+        "store_error_resolution",
+        error_message=ERROR,
+        context="starting the API",
+        resolution="pip install fastapi",
+        success=True,
+    )
     assert (again["success_count"], again["failure_count"], again["duplicate"]) == (1, 1, True)  # local voted already

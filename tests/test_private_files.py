@@ -41,7 +41,9 @@ async def test_the_data_dir_and_every_file_in_it_are_private_to_the_user(tmp_pat
             await tool(client, "start_episode", task="an episode, so its database exists too")
         origin = f"http://127.0.0.1:{server.port}"
         async with httpx.AsyncClient() as browser:
-            login = await browser.post(f"{origin}/login", data={"token": TOKEN, "next": "/"}, headers={"Origin": origin})
+            login = await browser.post(
+                f"{origin}/login", data={"token": TOKEN, "next": "/"}, headers={"Origin": origin}
+            )
         assert login.status_code == 303  # a console session is kept in the database, in the data dir
         names = {p.name for p in data_dir.rglob("*")}
         assert {"memory.sqlite3", "memory.sqlite3-wal", "owner.json", "chroma"} <= names
@@ -64,8 +66,10 @@ async def test_a_long_data_dir_path_keeps_the_socket_out_of_a_folder_another_use
     os.chown(taken, NOBODY, NOBODY)
     data_dir = tmp_path / ("a-rather-long-folder-name-" * 4) / "data"
     env = serve_env(TMPDIR=str(temp))
-    with http_server(data_dir, tmp_path, env=env, name="owner"), \
-            http_server(data_dir, tmp_path, env=env, name="forwarder") as forwarder:
+    with (
+        http_server(data_dir, tmp_path, env=env, name="owner"),
+        http_server(data_dir, tmp_path, env=env, name="forwarder") as forwarder,
+    ):
         socket_path = Path(json.loads((data_dir / "owner.json").read_text())["socket"])
         assert socket_path.parent != taken and socket_path.parent.parent == temp
         folder = os.lstat(socket_path.parent)

@@ -1,4 +1,5 @@
-"""A small quality check on the error dev set: our ranking stays well above dense-only (bench/quality.py runs it all)."""
+"""A small quality check on the error dev set: our ranking stays well above dense-only (bench/quality.py runs it
+all)."""
 
 from __future__ import annotations
 

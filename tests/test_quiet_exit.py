@@ -17,8 +17,10 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("seconds", [0.0, 0.7, 1.5, 3.0])
 def test_a_client_that_disconnects_during_warm_up_leaves_no_traceback(tmp_path: Path, seconds: float) -> None:
     server = RawStdioServer(tmp_path / "data")
-    server.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                  "clientInfo": {"name": "leaves-early", "version": "1"}})
+    server.request(
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "leaves-early", "version": "1"}},
+    )
     server.send("notifications/initialized", notify=True)
     server.request("tools/list")
     time.sleep(seconds)  # inside the warm-up: importing torch and Chroma, opening the store, loading the model

@@ -57,7 +57,7 @@ def test_a_memory_that_keeps_failing_is_penalized_and_a_proven_one_rises() -> No
 def test_signatures_strip_names_and_free_text_has_none() -> None:
     assert error_signature("KeyError: 'DATABASE_URL'") == error_signature("KeyError: 'PORT'") == "KeyError: <name>"
     assert signature_if_named("Cannot import fastapi") is None
-    traceback = 'Traceback (most recent call last):\n  File "/srv/app.py", line 3, in <module>\nKeyError: \'PORT\''
+    traceback = "Traceback (most recent call last):\n  File \"/srv/app.py\", line 3, in <module>\nKeyError: 'PORT'"
     assert error_focus(traceback) == "KeyError: 'PORT'"
     assert error_focus("why does my import of fastapi fail") == "why does my import of fastapi fail"
 
@@ -92,7 +92,9 @@ async def test_an_exact_signature_match_comes_first_even_when_another_error_read
 
 async def test_a_traceback_query_is_matched_by_its_exception_line(client: Any) -> None:
     fix = await store_error(client, "ModuleNotFoundError: No module named 'fastapi'", "pip install fastapi")
-    await store_error(client, "FileNotFoundError: [Errno 2] No such file or directory: '/srv/app/main.py'", "fix the path")
+    await store_error(
+        client, "FileNotFoundError: [Errno 2] No such file or directory: '/srv/app/main.py'", "fix the path"
+    )
 
     traceback = (
         "Traceback (most recent call last):\n"
@@ -120,13 +122,23 @@ def test_word_scores_are_a_share_of_a_full_match_so_they_mean_the_same_for_every
 
 async def test_search_over_all_types_is_not_crowded_by_errors_that_share_one_word(client: Any) -> None:
     pattern = await call(
-        client, "store_code_pattern", pattern_name="read a CSV file into dicts",
-        code="import csv\ndef read_rows(path):\n    with open(path, newline='') as f:\n        return list(csv.DictReader(f))\n",
-        language="python", context="load a CSV file as a list of dicts",
+        client,
+        "store_code_pattern",
+        pattern_name="read a CSV file into dicts",
+        code=(
+            "import csv\ndef read_rows(path):\n    with open(path, newline='') as f:\n"
+            "        return list(csv.DictReader(f))\n"
+        ),
+        language="python",
+        context="load a CSV file as a list of dicts",
     )
-    for message in ["csv.Error: line contains NUL", "FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'",
-                    "KeyError: 'sort_order'"]:
-        await call(client, "store_error_resolution", error_message=message, context="", resolution="fix it",
-                   success=True)
+    for message in [
+        "csv.Error: line contains NUL",
+        "FileNotFoundError: [Errno 2] No such file or directory: 'data.csv'",
+        "KeyError: 'sort_order'",
+    ]:
+        await call(
+            client, "store_error_resolution", error_message=message, context="", resolution="fix it", success=True
+        )
     found = await call(client, "search_memory", query="parse csv rows into dictionaries", n_results=4)
     assert found["results"][0]["id"] == pattern["id"], [(h["type"], h["title"], h["score"]) for h in found["results"]]

@@ -38,7 +38,8 @@ CRASH = textwrap.dedent(
         app.embedder.encode_batch = die  # the row is committed; the process dies before its vector is written
         app.memory.remember_blocking(error_draft(sys.argv[3], "fresh venv", "pip install psycopg2-binary", True))
     else:
-        stored = app.memory.remember_blocking(error_draft(sys.argv[3], "fresh venv", "pip install psycopg2-binary", True))
+        draft = error_draft(sys.argv[3], "fresh venv", "pip install psycopg2-binary", True)
+        stored = app.memory.remember_blocking(draft)
         print(stored.id, flush=True)
         app.store.index.delete = die  # the row is deleted; the process dies before its vector is removed
         anyio.run(app.memory.delete, stored.id)
@@ -47,15 +48,27 @@ CRASH = textwrap.dedent(
 
 
 def crash(data_dir: Path, step: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-c", CRASH, str(data_dir), step, ERROR], capture_output=True, text=True,
-                          env=server_env(), timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH, str(data_dir), step, ERROR],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == -9, done.stderr  # killed, as intended, mid-write
     return done
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mcp_memory", *args], capture_output=True, text=True,
-                          env=server_env(), timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_memory", *args],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=300,
+        check=False,
+    )
 
 
 def open_app(data_dir: Path, embedder: Embedder) -> MemoryApp:
@@ -123,9 +136,18 @@ def test_repair_refuses_while_a_server_owns_the_data_dir_and_stats_recall_go_thr
     server = RawStdioServer(data_dir)
     try:
         server.handshake()
-        reply = server.request("tools/call", {"name": "store_error_resolution", "arguments": {
-            "error_message": ERROR, "context": "fresh venv", "resolution": "pip install psycopg2-binary",
-            "success": True}})
+        reply = server.request(
+            "tools/call",
+            {
+                "name": "store_error_resolution",
+                "arguments": {
+                    "error_message": ERROR,
+                    "context": "fresh venv",
+                    "resolution": "pip install psycopg2-binary",
+                    "success": True,
+                },
+            },
+        )
         stored = reply["result"]["structuredContent"]["id"]
 
         refused = cli("repair", "--data-dir", str(data_dir))
@@ -138,7 +160,11 @@ def test_repair_refuses_while_a_server_owns_the_data_dir_and_stats_recall_go_thr
         recalled = cli("recall", "no module named psycopg2", "--json", "--data-dir", str(data_dir))
         assert recalled.returncode == 0, recalled.stderr
         assert json.loads(recalled.stdout)["results"][0]["id"] == stored
-        assert server.request("tools/call", {"name": "get_memory", "arguments": {"id": stored}})["result"][
-            "structuredContent"]["usage_count"] == 1  # the server kept serving, its store untouched by the CLI
+        assert (
+            server.request("tools/call", {"name": "get_memory", "arguments": {"id": stored}})["result"][
+                "structuredContent"
+            ]["usage_count"]
+            == 1
+        )  # the server kept serving, its store untouched by the CLI
     finally:
         server.close()

@@ -38,8 +38,14 @@ def server(request: pytest.FixtureRequest, servers: tuple[ServerProcess, ServerP
 
 async def test_a_reader_reads_and_cannot_write(server: ServerProcess) -> None:
     async with http_client(server.url, WRITER) as worker, http_client(server.url, READER) as viewer:
-        stored = await tool(worker, "store_error_resolution", error_message=ERROR, context="service start",
-                            resolution=f"run as the app user ({server.port})", success=True)
+        stored = await tool(
+            worker,
+            "store_error_resolution",
+            error_message=ERROR,
+            context="service start",
+            resolution=f"run as the app user ({server.port})",
+            success=True,
+        )
         found = (await tool(viewer, "recall_error_solutions", error_message=ERROR, n_results=5))["results"]
         assert stored["id"] in {hit["id"] for hit in found}
         assert (await tool(viewer, "get_memory", id=stored["id"]))["agent"] == "worker"

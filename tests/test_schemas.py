@@ -11,13 +11,18 @@ from tests.conftest import call
 pytestmark = pytest.mark.anyio
 
 # Free-form by nature: custom metadata, Chroma filters, an episode's context and an event's data.
-FREE_FORM = {"add_custom_knowledge": "metadata", "search_memory": "where", "start_episode": "context",
-             "record_event": "data"}
+FREE_FORM = {
+    "add_custom_knowledge": "metadata",
+    "search_memory": "where",
+    "start_episode": "context",
+    "record_event": "data",
+}
 
 
 async def test_every_tool_but_the_free_form_ones_passes_openai_agents_strict_conversion(client: Any) -> None:
     strict = pytest.importorskip("agents.strict_schema", reason="openai-agents is a dev dependency")
     from agents.exceptions import UserError
+
     failing: dict[str, str] = {}
     for tool in (await client.list_tools()).tools:
         try:
@@ -48,7 +53,10 @@ async def test_objects_with_known_keys_are_typed(client: Any, tool: str, argumen
 
 async def test_keys_beyond_the_typed_ones_are_kept(client: Any) -> None:
     stored = await call(
-        client, "store_solution", problem="Paginate a table", solution="WHERE id > :last LIMIT 100",
+        client,
+        "store_solution",
+        problem="Paginate a table",
+        solution="WHERE id > :last LIMIT 100",
         success_metrics={"success_rate": 1.0, "pages_checked": 40},
     )
     record = await call(client, "get_memory", id=stored["id"])

@@ -220,7 +220,5 @@ def test_loading_seeds_imports_no_heavy_dependencies() -> None:
         "heavy = {'torch', 'chromadb', 'mcp', 'sentence_transformers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,9 @@ CPU_TORCH = "--index-url https://download.pytorch.org/whl/cpu torch=="
 
 def _readme_commands() -> list[str]:
     readme = (REPO_ROOT / "README.md").read_text()
-    return [line for line in re.findall(r"```bash\n(.*?)\n```", readme, re.DOTALL) if line.startswith("python3 -m venv")]
+    return [
+        line for line in re.findall(r"```bash\n(.*?)\n```", readme, re.DOTALL) if line.startswith("python3 -m venv")
+    ]
 
 
 def test_readme_setup_commands_take_torch_from_the_cpu_index_before_the_package() -> None:

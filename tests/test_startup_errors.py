@@ -40,7 +40,12 @@ def unwritable(path: Path) -> Iterator[Path]:
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mcp_memory", *args],
-        check=False, capture_output=True, text=True, timeout=120, env=serve_env(), stdin=subprocess.DEVNULL,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=serve_env(),
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -66,13 +71,27 @@ CASES: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         "is a file, not a folder. Move the file away, or choose another data dir with --data-dir",
     ),
     "Chroma unreachable": (
-        lambda tmp: [*HTTP, "--port", str(free_port()), "--data-dir", str(tmp / "d"),
-                     "--chroma-url", closed_port_url("http")],
+        lambda tmp: [
+            *HTTP,
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp / "d"),
+            "--chroma-url",
+            closed_port_url("http"),
+        ],
         "Cannot reach the Chroma server at http://127.0.0.1:",
     ),
     "PostgreSQL unreachable": (
-        lambda tmp: [*HTTP, "--port", str(free_port()), "--data-dir", str(tmp / "d"),
-                     "--database-url", closed_port_url("postgresql")],
+        lambda tmp: [
+            *HTTP,
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp / "d"),
+            "--database-url",
+            closed_port_url("postgresql"),
+        ],
         "Connection refused). Check that PostgreSQL runs there and accepts this user, or fix --database-url",
     ),
     "stats on a store that is not a database": (
@@ -122,9 +141,7 @@ def test_verbose_adds_the_traceback(tmp_path: Path) -> None:
 
 
 def stdio_params(*args: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=["-m", "mcp_memory", "serve", *args], env=serve_env()
-    )
+    return StdioServerParameters(command=sys.executable, args=["-m", "mcp_memory", "serve", *args], env=serve_env())
 
 
 @pytest.mark.anyio

@@ -37,10 +37,13 @@ async def test_on_a_full_disk_a_store_fails_naming_it_and_nothing_of_it_is_saved
     async with stdio_client(small_disk / "data") as client:
         with anyio.fail_after(300):
             for n in range(2000):  # 3 MB fill up long before
-                result = await client.call_tool("store_solution", {
-                    "problem": f"Problem {n}: " + f"the build fails on step {n} " * 40,
-                    "solution": f"Solution {n}: " + "pin the version and clear the cache " * 20,
-                })
+                result = await client.call_tool(
+                    "store_solution",
+                    {
+                        "problem": f"Problem {n}: " + f"the build fails on step {n} " * 40,
+                        "solution": f"Solution {n}: " + "pin the version and clear the cache " * 20,
+                    },
+                )
                 if result.is_error:
                     failure = error_text(result)
                     break
@@ -61,23 +64,36 @@ def damage(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("damaged", "advice"),
-    [("memory.sqlite3", "move it aside, and restore the latest backup"),
-     ("chroma/chroma.sqlite3", "move that folder aside and start again")],
+    [
+        ("memory.sqlite3", "move it aside, and restore the latest backup"),
+        ("chroma/chroma.sqlite3", "move that folder aside and start again"),
+    ],
 )
 def test_a_damaged_store_file_at_start_is_one_line_naming_it_and_exit_status_1(
     tmp_path: Path, damaged: str, advice: str
 ) -> None:
     data_dir = tmp_path / "data"
     command = [sys.executable, "-m", "mcp_memory"]
-    created = subprocess.run([*command, "stats", "--data-dir", str(data_dir)], env=serve_env(),
-                             capture_output=True, text=True, timeout=180, check=False)
+    created = subprocess.run(
+        [*command, "stats", "--data-dir", str(data_dir)],
+        env=serve_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert created.returncode == 0, created.stderr
     damage(data_dir / damaged)
     for run in (["serve", "--transport", "http", "--port", "0"], ["serve"], ["stats"]):
         log = tmp_path / f"{run[-1]}.log"
         with open(log, "wb") as stderr:  # stdin stays open: a stdio server must stop by itself
-            process = subprocess.Popen([*command, *run, "--data-dir", str(data_dir)], env=serve_env(),
-                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+            process = subprocess.Popen(
+                [*command, *run, "--data-dir", str(data_dir)],
+                env=serve_env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
             try:
                 status = process.wait(timeout=180)
             finally:

@@ -28,29 +28,47 @@ async def test_two_http_servers_on_one_chroma_server_read_each_others_writes(tmp
     # Separate data dirs stand for separate machines: the Chroma server and the database are shared.
     with (
         chroma_server(tmp_path / "chroma-data") as chroma_url,
-        http_server(tmp_path / "machine-1", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="one") as one,
-        http_server(tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="two") as two,
+        http_server(
+            tmp_path / "machine-1", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="one"
+        ) as one,
+        http_server(
+            tmp_path / "machine-2", tmp_path, chroma_url=chroma_url, database_url=postgres_url, name="two"
+        ) as two,
     ):
         async with http_client(one.url) as first, http_client(two.url) as second:
-            written = await tool(first, "store_code_pattern", pattern_name="Idempotency key middleware",
-                                 code="def idempotent(handler):\n    ...", language="python",
-                                 context="retries of POST requests must not charge twice",
-                                 agent_role="WORKER_BACKEND")
+            written = await tool(
+                first,
+                "store_code_pattern",
+                pattern_name="Idempotency key middleware",
+                code="def idempotent(handler):\n    ...",
+                language="python",
+                context="retries of POST requests must not charge twice",
+                agent_role="WORKER_BACKEND",
+            )
             read = await tool(second, "get_memory", id=written["id"])
             assert read["title"] == "Idempotency key middleware" and read["agent_role"] == "WORKER_BACKEND"
-            recalled = await tool(second, "recall_similar_patterns",
-                                  description="make POST retries safe so a payment is not taken twice")
+            recalled = await tool(
+                second, "recall_similar_patterns", description="make POST retries safe so a payment is not taken twice"
+            )
             assert recalled["results"][0]["id"] == written["id"]
 
-            back = await tool(second, "store_error_resolution", error_message="psycopg.OperationalError: "
-                              "server closed the connection unexpectedly", context="after a failover",
-                              resolution="enable pool pre-ping", success=True)
-            assert (await tool(first, "get_memory", id=back["id"]))["fields"]["resolution"] == (
-                "enable pool pre-ping"
+            back = await tool(
+                second,
+                "store_error_resolution",
+                error_message="psycopg.OperationalError: server closed the connection unexpectedly",
+                context="after a failover",
+                resolution="enable pool pre-ping",
+                success=True,
             )
-            again = await tool(first, "store_error_resolution", error_message="psycopg.OperationalError: "
-                               "server closed the connection unexpectedly", context="after a failover",
-                               resolution="enable pool pre-ping", success=True)
+            assert (await tool(first, "get_memory", id=back["id"]))["fields"]["resolution"] == ("enable pool pre-ping")
+            again = await tool(
+                first,
+                "store_error_resolution",
+                error_message="psycopg.OperationalError: server closed the connection unexpectedly",
+                context="after a failover",
+                resolution="enable pool pre-ping",
+                success=True,
+            )
             assert again["id"] == back["id"] and again["duplicate"] and again["usage_count"] == 2
 
             stats_one, stats_two = await tool(first, "memory_stats"), await tool(second, "memory_stats")
@@ -73,39 +91,53 @@ async def test_servers_on_other_machines_share_one_episode_log_through_the_datab
         http_server(tmp_path / "machine-3", tmp_path, chroma_url=chroma_url, name="three", **shared) as three,
     ):
         async with http_client(two.url) as via_two, http_client(three.url) as via_three:
-            started = await tool(via_two, "start_episode", task="Add rate limiting to the public API",
-                                 agent_role="ORCHESTRATOR")
+            started = await tool(
+                via_two, "start_episode", task="Add rate limiting to the public API", agent_role="ORCHESTRATOR"
+            )
             episode = started["episode_id"]
             seqs = [
-                (await tool(client, "record_event", episode_id=episode, event_type=kind,
-                            agent_role=role, data=data))["seq"]
+                (await tool(client, "record_event", episode_id=episode, event_type=kind, agent_role=role, data=data))[
+                    "seq"
+                ]
                 for client, kind, role, data in [
                     (via_two, "plan", "ORCHESTRATOR", {"steps": ["middleware", "tests"]}),
-                    (via_three, "test_run", "QA_SENTINEL",
-                     {"command": "pytest", "returncode": 1, "error": "KeyError: 'X-RateLimit-Limit'"}),
+                    (
+                        via_three,
+                        "test_run",
+                        "QA_SENTINEL",
+                        {"command": "pytest", "returncode": 1, "error": "KeyError: 'X-RateLimit-Limit'"},
+                    ),
                     (via_two, "code_generation", "WORKER_BACKEND", {"files": ["api/limits.py"]}),
                 ]
             ]
             assert seqs == [1, 2, 3]  # one log, one sequence, whichever machine recorded
-            await tool(via_three, "end_episode", episode_id=episode, success=False,
-                       summary="Header name mismatch broke the tests.")
+            await tool(
+                via_three,
+                "end_episode",
+                episode_id=episode,
+                success=False,
+                summary="Header name mismatch broke the tests.",
+            )
             replay = await tool(via_three, "get_episode", episode_id=episode)
             assert [e["event_type"] for e in replay["events"]] == ["plan", "test_run", "code_generation"]
-            similar = await tool(via_two, "recall_similar_episodes",
-                                 task_description="rate limit the public API endpoints")
+            similar = await tool(
+                via_two, "recall_similar_episodes", task_description="rate limit the public API endpoints"
+            )
             assert similar["results"][0]["episode_id"] == episode
             failures = await tool(via_three, "analyze_failures")
             assert failures["clusters"] and episode in failures["clusters"][0]["episode_ids"]
             listed = await tool(via_two, "list_episodes", status="ended")
             assert [e["episode_id"] for e in listed["episodes"]] == [episode]
 
-            refused = await via_two.call_tool("record_event", {"episode_id": episode, "event_type": "note",
-                                                               "agent_role": "QA", "data": {}})
+            refused = await via_two.call_tool(
+                "record_event", {"episode_id": episode, "event_type": "note", "agent_role": "QA", "data": {}}
+            )
             assert refused.is_error and "already ended" in error_text(refused)
             unknown = await via_three.call_tool("get_episode", {"episode_id": "ep_nowhere"})
             assert unknown.is_error and "'ep_nowhere' not found" in error_text(unknown)
-            prompt = await via_three.get_prompt("memory_informed_task",
-                                                {"task_description": "rate limiting for the API"})
+            prompt = await via_three.get_prompt(
+                "memory_informed_task", {"task_description": "rate limiting for the API"}
+            )
             assert "Header name mismatch" in str(prompt)
         for machine in ("machine-2", "machine-3"):
             assert not (tmp_path / machine / "memory.sqlite3").exists()  # nothing kept on the machines
@@ -115,10 +147,16 @@ async def test_servers_on_other_machines_share_one_episode_log_through_the_datab
 
 AGENTS = 60
 SYNC_BOUND_SECONDS = 2.0
-SHARED_FIX = {"error_message": "OSError: [Errno 28] No space left on device: '/var/lib/ci/cache'",
-              "context": "CI cache restore", "resolution": "prune the cache before restoring it"}
-REPORTED_FIX = {"error_message": "RecursionError: maximum recursion depth exceeded in comparison",
-                "context": "serializing a tree", "resolution": "serialize iteratively with an explicit stack"}
+SHARED_FIX = {
+    "error_message": "OSError: [Errno 28] No space left on device: '/var/lib/ci/cache'",
+    "context": "CI cache restore",
+    "resolution": "prune the cache before restoring it",
+}
+REPORTED_FIX = {
+    "error_message": "RecursionError: maximum recursion depth exceeded in comparison",
+    "context": "serializing a tree",
+    "resolution": "serialize iteratively with an explicit stack",
+}
 
 
 def agent_tokens() -> dict[str, str]:
@@ -159,8 +197,14 @@ async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_an
     env = serve_env(MCP_MEMORY_TOKENS=",".join(f"{name}:{token}" for name, token in tokens.items()))
 
     def started(names: list[str], chroma_url: str) -> Any:
-        return http_servers([tmp_path / name for name in names], tmp_path, chroma_url=chroma_url,
-                            database_url=postgres_url, env=env, names=names)
+        return http_servers(
+            [tmp_path / name for name in names],
+            tmp_path,
+            chroma_url=chroma_url,
+            database_url=postgres_url,
+            env=env,
+            names=names,
+        )
 
     with chroma_server(tmp_path / "chroma-data") as chroma_url, started(["one", "two", "three"], chroma_url) as servers:
 
@@ -195,8 +239,10 @@ async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_an
         stored_ok = sum(stored_worked(n) for n in range(AGENTS))
         reported_ok = sum(reported_worked(n) for n in range(AGENTS))
         # One vote per agent, its latest: agent-00 stored both first (worked) and then voted again in the storm.
-        expected = {shared["id"]: (AGENTS + 1, stored_ok, AGENTS - stored_ok),
-                    reported["id"]: (AGENTS + 1, reported_ok, AGENTS - reported_ok)}
+        expected = {
+            shared["id"]: (AGENTS + 1, stored_ok, AGENTS - stored_ok),
+            reported["id"]: (AGENTS + 1, reported_ok, AGENTS - reported_ok),
+        }
         for running in servers:
             async with http_client(running.url, token_of[1]) as client:
                 assert {memory_id: await counts(client, memory_id) for memory_id in expected} == expected
@@ -209,15 +255,33 @@ async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_an
             http_client(servers[2].url, token_of[4]) as via_three,
         ):
             message = "pydantic_core.ValidationError: 1 validation error for InvoiceLineQuantizer"
-            error = await tool(via_one, "store_error_resolution", error_message=message, context="billing import",
-                               resolution="round quantities before validation", success=True)
-            await first_recall_within(via_two, "recall_error_solutions", error["id"], SYNC_BOUND_SECONDS,
-                                      error_message=message)
-            pattern = await tool(via_three, "store_code_pattern", pattern_name="Leaky bucket limiter",
-                                 code="class LeakyBucket:\n    def allow(self) -> bool:\n        ...",
-                                 language="python", context="throttle outgoing webhooks per tenant")
-            await first_recall_within(via_one, "recall_similar_patterns", pattern["id"], SYNC_BOUND_SECONDS,
-                                      description="throttle outgoing webhooks per tenant", language="python")
+            error = await tool(
+                via_one,
+                "store_error_resolution",
+                error_message=message,
+                context="billing import",
+                resolution="round quantities before validation",
+                success=True,
+            )
+            await first_recall_within(
+                via_two, "recall_error_solutions", error["id"], SYNC_BOUND_SECONDS, error_message=message
+            )
+            pattern = await tool(
+                via_three,
+                "store_code_pattern",
+                pattern_name="Leaky bucket limiter",
+                code="class LeakyBucket:\n    def allow(self) -> bool:\n        ...",
+                language="python",
+                context="throttle outgoing webhooks per tenant",
+            )
+            await first_recall_within(
+                via_one,
+                "recall_similar_patterns",
+                pattern["id"],
+                SYNC_BOUND_SECONDS,
+                description="throttle outgoing webhooks per tenant",
+                language="python",
+            )
 
         # A write storm over the three servers; the third is killed with SIGKILL in the middle of it.
         written: dict[str, str] = {}  # id -> title, every store a server acknowledged
@@ -231,9 +295,14 @@ async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_an
                 async with http_client(servers[target].url, token_of[number]) as client:
                     for step in range(3):
                         title = f"Storm note {number}-{step}: shard rebalancing for tenant {number * 7 + step}"
-                        result = await client.call_tool("store_solution", {
-                            "problem": title, "solution": f"move shard {step} of tenant {number} last",
-                            "language": "go"})
+                        result = await client.call_tool(
+                            "store_solution",
+                            {
+                                "problem": title,
+                                "solution": f"move shard {step} of tenant {number} last",
+                                "language": "go",
+                            },
+                        )
                         if result.is_error:
                             raise RuntimeError(error_text(result))
                         written[result.structured_content["id"]] = title
@@ -267,7 +336,8 @@ async def test_sixty_agents_across_three_servers_count_exactly_see_each_other_an
                     for memory_id, title in written.items():
                         assert (await tool(client, "get_memory", id=memory_id))["fields"]["problem"] == title
                     assert (await tool(client, "recall_error_solutions", error_message=message))["results"][0][
-                        "id"] == error["id"]
+                        "id"
+                    ] == error["id"]
 
 
 async def test_one_episode_written_through_three_servers_has_one_gap_free_sequence(
@@ -276,8 +346,9 @@ async def test_one_episode_written_through_three_servers_has_one_gap_free_sequen
     names = ["one", "two", "three"]
     with (
         chroma_server(tmp_path / "chroma-data") as chroma_url,
-        http_servers([tmp_path / name for name in names], tmp_path, chroma_url=chroma_url, database_url=postgres_url,
-                     names=names) as servers,
+        http_servers(
+            [tmp_path / name for name in names], tmp_path, chroma_url=chroma_url, database_url=postgres_url, names=names
+        ) as servers,
     ):
         async with (
             http_client(servers[0].url) as via_one,
@@ -285,14 +356,23 @@ async def test_one_episode_written_through_three_servers_has_one_gap_free_sequen
             http_client(servers[2].url) as via_three,
         ):
             clients = [via_one, via_two, via_three]
-            episode = (await tool(via_one, "start_episode", task="Shard the billing tables by tenant",
-                                  agent_role="ORCHESTRATOR"))["episode_id"]
+            episode = (
+                await tool(
+                    via_one, "start_episode", task="Shard the billing tables by tenant", agent_role="ORCHESTRATOR"
+                )
+            )["episode_id"]
             seqs: list[int] = []
 
             async def record(client: Any, number: int) -> None:
                 for step in range(10):
-                    recorded = await tool(client, "record_event", episode_id=episode, event_type="code_generation",
-                                          agent_role=f"WORKER_{number}", data={"step": step})
+                    recorded = await tool(
+                        client,
+                        "record_event",
+                        episode_id=episode,
+                        event_type="code_generation",
+                        agent_role=f"WORKER_{number}",
+                        data={"step": step},
+                    )
                     seqs.append(recorded["seq"])
 
             with anyio.fail_after(120):

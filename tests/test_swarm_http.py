@@ -29,10 +29,26 @@ SHARED_ERROR = {
 # One round of what an agent does, repeated: 6 stores (one of them the same fix every agent stores), 6 events
 # into the shared episode, 8 reads.
 ROUND = [
-    "store_solution", "recall_solutions", "record_event", "store_code_pattern", "search_memory", "record_event",
-    "store_error_resolution", "recall_similar_patterns", "record_event", "recall_error_solutions",
-    "store_solution", "search_memory", "record_event", "store_code_pattern", "recall_solutions", "record_event",
-    "store_shared_error", "recall_error_solutions", "record_event", "recall_similar_patterns",
+    "store_solution",
+    "recall_solutions",
+    "record_event",
+    "store_code_pattern",
+    "search_memory",
+    "record_event",
+    "store_error_resolution",
+    "recall_similar_patterns",
+    "record_event",
+    "recall_error_solutions",
+    "store_solution",
+    "search_memory",
+    "record_event",
+    "store_code_pattern",
+    "recall_solutions",
+    "record_event",
+    "store_shared_error",
+    "recall_error_solutions",
+    "record_event",
+    "recall_similar_patterns",
 ]
 
 
@@ -42,23 +58,39 @@ def operation(agent: int, step: int, episode_id: str) -> tuple[str, dict[str, An
     role = f"agent-{agent:02d}"
     tag = f"{agent}-{step}"
     if kind == "store_solution":
-        return kind, {"problem": f"Cache invalidation for tenant {tag} after a schema change",
-                      "solution": f"Version the cache key with the schema hash ({tag}) and drop old keys lazily.",
-                      "language": "python", "agent_role": role}
+        return kind, {
+            "problem": f"Cache invalidation for tenant {tag} after a schema change",
+            "solution": f"Version the cache key with the schema hash ({tag}) and drop old keys lazily.",
+            "language": "python",
+            "agent_role": role,
+        }
     if kind == "store_code_pattern":
-        return kind, {"pattern_name": f"Bounded retry {tag}", "code": f"def retry_{agent}_{step}(call):\n"
-                      f"    for attempt in range({step % 5 + 2}):\n        try:\n            return call()\n"
-                      "        except OSError:\n            continue\n    raise RuntimeError('gave up')",
-                      "language": "python", "context": f"flaky network calls, case {tag}", "agent_role": role}
+        return kind, {
+            "pattern_name": f"Bounded retry {tag}",
+            "code": f"def retry_{agent}_{step}(call):\n"
+            f"    for attempt in range({step % 5 + 2}):\n        try:\n            return call()\n"
+            "        except OSError:\n            continue\n    raise RuntimeError('gave up')",
+            "language": "python",
+            "context": f"flaky network calls, case {tag}",
+            "agent_role": role,
+        }
     if kind == "store_error_resolution":
-        return kind, {"error_message": f"KeyError: 'tenant_{tag}' in settings loader", "context": "boot",
-                      "resolution": f"add tenant_{tag} to the defaults table", "success": step % 3 != 0,
-                      "agent_role": role}
+        return kind, {
+            "error_message": f"KeyError: 'tenant_{tag}' in settings loader",
+            "context": "boot",
+            "resolution": f"add tenant_{tag} to the defaults table",
+            "success": step % 3 != 0,
+            "agent_role": role,
+        }
     if kind == "store_shared_error":
         return "store_error_resolution", {**SHARED_ERROR, "agent_role": role}
     if kind == "record_event":
-        return kind, {"episode_id": episode_id, "event_type": "step", "agent_role": role,
-                      "data": {"agent": agent, "step": step}}
+        return kind, {
+            "episode_id": episode_id,
+            "event_type": "step",
+            "agent_role": role,
+            "data": {"agent": agent, "step": step},
+        }
     if kind == "recall_solutions":
         return kind, {"problem": "cache invalidation after a schema change", "n_results": 3}
     if kind == "recall_similar_patterns":
@@ -89,7 +121,7 @@ async def test_sixteen_http_clients_mixed_operations_lose_nothing(tmp_path: Path
                     name, arguments = operation(number, step, episode_id)
                     try:
                         result = await client.call_tool(name, arguments)
-                    except Exception as exc:  # noqa: BLE001 - every failure is counted, none may happen
+                    except Exception as exc:
                         errors.append(f"{name} by {number}: {exc!r}")
                         continue
                     counts[name] += 1
@@ -105,9 +137,9 @@ async def test_sixteen_http_clients_mixed_operations_lose_nothing(tmp_path: Path
                             shared_voters.add(arguments.get("agent_role") or "local")
                         else:
                             assert not answer["duplicate"], answer
-                            title = arguments.get("problem") or arguments.get("pattern_name") or arguments[
-                                "error_message"
-                            ]
+                            title = (
+                                arguments.get("problem") or arguments.get("pattern_name") or arguments["error_message"]
+                            )
                             stored[answer["id"]] = (title, arguments["agent_role"])
 
         started = time.monotonic()
@@ -117,14 +149,17 @@ async def test_sixteen_http_clients_mixed_operations_lose_nothing(tmp_path: Path
                     group.start_soon(agent, number)
         elapsed = time.monotonic() - started
         total_ops = sum(counts.values())
-        print(f"\n{total_ops} operations by {CLIENTS} clients in {elapsed:.1f} s ({total_ops / elapsed:.0f}/s): "
-              f"{dict(counts)}; errors: {len(errors)}")
+        print(
+            f"\n{total_ops} operations by {CLIENTS} clients in {elapsed:.1f} s ({total_ops / elapsed:.0f}/s): "
+            f"{dict(counts)}; errors: {len(errors)}"
+        )
         assert errors == []
         assert total_ops == CLIENTS * OPS_PER_CLIENT
 
         # Every acknowledged write is readable, with its content and the agent that wrote it.
         lost: list[str] = []
         async with http_client(server.url) as reader:
+
             async def check(ids: list[str]) -> None:
                 for memory_id in ids:
                     result = await reader.call_tool("get_memory", {"id": memory_id})
@@ -156,5 +191,7 @@ async def test_sixteen_http_clients_mixed_operations_lose_nothing(tmp_path: Path
             seqs = [event["seq"] for event in replay["events"]]
             assert seqs == list(range(1, len(event_seqs) + 1))
             assert sorted(event_seqs) == seqs
-        print(f"acknowledged stores: {len(stored)} distinct + {len(shared_acks)} shared; events: {len(event_seqs)}; "
-              f"lost: {len(lost)}")
+        print(
+            f"acknowledged stores: {len(stored)} distinct + {len(shared_acks)} shared; events: {len(event_seqs)}; "
+            f"lost: {len(lost)}"
+        )

@@ -30,9 +30,7 @@ FASTAPI_FIX = "pip install fastapi uvicorn"
 
 SINGLETON = "class Config:\n    _instance = None\n"
 FACTORY_TS = (
-    "export function makeShape(kind: string): Shape {\n"
-    "  return kind === 'circle' ? new Circle() : new Square();\n"
-    "}\n"
+    "export function makeShape(kind: string): Shape {\n  return kind === 'circle' ? new Circle() : new Square();\n}\n"
 )
 
 TOOLS = {
@@ -119,9 +117,7 @@ async def test_recall_similar_patterns_returns_the_stored_pattern_and_language_f
     )
     await store_pattern(client, "Shape factory", FACTORY_TS, "ts", context="Create shapes by kind")
 
-    recalled = await call(
-        client, "recall_similar_patterns", description="a single shared configuration instance"
-    )
+    recalled = await call(client, "recall_similar_patterns", description="a single shared configuration instance")
     assert recalled["results"][0]["id"] == stored["id"]
     top = recalled["results"][0]
     assert (top["type"], top["language"], top["content"]) == ("pattern", "python", SINGLETON)
@@ -136,9 +132,7 @@ async def test_recall_similar_patterns_returns_the_stored_pattern_and_language_f
         n_results=10,
     )
     assert [hit["language"] for hit in python_only["results"]] == ["python"]
-    typescript = await call(
-        client, "recall_similar_patterns", description="factory that creates shapes", language="TS"
-    )
+    typescript = await call(client, "recall_similar_patterns", description="factory that creates shapes", language="TS")
     assert [hit["title"] for hit in typescript["results"]] == ["Shape factory"]
 
 
@@ -185,9 +179,7 @@ async def test_recall_error_solutions_finds_the_fastapi_fix_first_among_seeded_e
 
 
 async def test_a_failed_attempt_is_marked_failed_and_ranks_below_the_working_fix(client: Any) -> None:
-    failed = await store_error(
-        client, FASTAPI_ERROR, "pip install fast-api", False, context="Starting FastAPI server"
-    )
+    failed = await store_error(client, FASTAPI_ERROR, "pip install fast-api", False, context="Starting FastAPI server")
     worked = await store_error(client, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server")
     assert failed["id"] != worked["id"]
 
@@ -206,9 +198,7 @@ async def test_a_failed_attempt_is_marked_failed_and_ranks_below_the_working_fix
 async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(client: Any) -> None:
     first = await store_pattern(client, "Singleton", SINGLETON, "python")
     # Same code modulo indentation and line endings is the same pattern.
-    second = await store_pattern(
-        client, "Singleton again", "    " + SINGLETON.replace("\n", "\r\n    "), "py"
-    )
+    second = await store_pattern(client, "Singleton again", "    " + SINGLETON.replace("\n", "\r\n    "), "py")
 
     assert (first["duplicate"], first["usage_count"]) == (False, 1)
     assert (second["duplicate"], second["id"], second["usage_count"]) == (True, first["id"], 2)
@@ -221,8 +211,9 @@ async def test_storing_the_same_content_twice_counts_a_reuse_instead_of_a_copy(c
 @BOTH_DATABASES
 async def test_a_fix_that_worked_once_and_failed_once_is_mixed(client: Any) -> None:
     worked = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", True)
-    failed = await store_error(client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False,
-                               agent_role="QA_SENTINEL")  # another agent's experience
+    failed = await store_error(
+        client, "OSError: [Errno 24] Too many open files", "ulimit -n 4096", False, agent_role="QA_SENTINEL"
+    )  # another agent's experience
 
     assert failed["id"] == worked["id"]
     assert (failed["duplicate"], failed["success_count"], failed["failure_count"]) == (True, 1, 1)
@@ -264,9 +255,7 @@ async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client
     scores = [hit["score"] for hit in everything["results"]]
     assert scores == sorted(scores, reverse=True)
 
-    typed = await call(
-        client, "search_memory", query="retry", memory_types=["solution", "error"], n_results=10
-    )
+    typed = await call(client, "search_memory", query="retry", memory_types=["solution", "error"], n_results=10)
     assert {hit["type"] for hit in typed["results"]} == {"solution", "error"}
 
     python = await call(client, "search_memory", query="retry", where={"language": "python"}, n_results=10)
@@ -293,6 +282,7 @@ async def test_search_memory_spans_types_and_filters_by_type_and_metadata(client
     assert nothing["results"] == []
     assert nothing["note"] == "Nothing matches these filters."
 
+
 @BOTH_DATABASES
 async def test_search_memory_filters_on_the_counters_the_database_keeps(client: Any) -> None:
     proven = await store_error(client, "TimeoutError: connection pool exhausted", "raise pool_size to 20", True)
@@ -304,13 +294,15 @@ async def test_search_memory_filters_on_the_counters_the_database_keeps(client: 
     often = await call(client, "search_memory", query="timeout", where={"success_count": {"$gte": 3}})
     assert [hit["id"] for hit in often["results"]] == [proven["id"]]
     failed = await call(
-        client, "search_memory", query="timeout", n_results=10,
+        client,
+        "search_memory",
+        query="timeout",
+        n_results=10,
         where={"$and": [{"source": "agent"}, {"failure_count": {"$gte": 1}}, {"usage_count": 2}]},
     )
     assert [hit["id"] for hit in failed["results"]] == [doubtful["id"]]
     nothing = await call(client, "search_memory", query="timeout", where={"usage_count": {"$gt": 3}})
     assert nothing["results"] == []
-
 
 
 @BOTH_DATABASES
@@ -354,8 +346,15 @@ async def test_a_deleted_memory_is_gone(client: Any) -> None:
 
     deleted = await call(client, "delete_memory", id=stored["id"])
 
-    assert deleted == {"id": stored["id"], "type": "pattern", "deleted": True, "title": "Singleton", "parts_deleted": 0,
-                       "deleted_by": "local", "reason": ""}
+    assert deleted == {
+        "id": stored["id"],
+        "type": "pattern",
+        "deleted": True,
+        "title": "Singleton",
+        "parts_deleted": 0,
+        "deleted_by": "local",
+        "reason": "",
+    }
     error = await call_error(client, "get_memory", id=stored["id"])
     assert f"No memory with id '{stored['id']}'" in error
     assert (await call(client, "memory_stats"))["total"] == 0
@@ -409,16 +408,17 @@ async def test_seeded_knowledge_claims_no_use_until_an_agent_reports_one(client:
     for seed in ("seed_pattern_singleton", "seed_error_module-not-found-error"):
         record = await call(client, "get_memory", id=seed)
         assert {key: record[key] for key in record_keys} == {
-            "outcome": "unknown", "usage_count": 0, "success_count": 0, "failure_count": 0
+            "outcome": "unknown",
+            "usage_count": 0,
+            "success_count": 0,
+            "failure_count": 0,
         }
     await call(client, "report_outcome", memory_id="seed_pattern_singleton", success=True)
     used = await call(client, "get_memory", id="seed_pattern_singleton")
     assert (used["outcome"], used["success_count"]) == ("worked", 1)
 
 
-async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(
-    tmp_path: Path, embedder: Embedder
-) -> None:
+async def test_a_seed_file_changed_on_disk_updates_its_record_in_place(tmp_path: Path, embedder: Embedder) -> None:
     seeds = tmp_path / "seeds"
     shutil.copytree(REPO_ROOT / "seeds", seeds)
     settings = Settings(  # type: ignore[call-arg]
@@ -524,9 +524,7 @@ async def test_a_knowledge_item_is_not_readable_under_another_kind(client: Any) 
         content="Parse, don't validate.",
         knowledge_type="best_practice",
     )
-    assert "Validate at the edge" in await read_text(
-        client, f"memory://knowledge/best_practice/{stored['id']}"
-    )
+    assert "Validate at the edge" in await read_text(client, f"memory://knowledge/best_practice/{stored['id']}")
 
     with pytest.raises(MCPError, match="No pattern knowledge item"):
         await client.read_resource(f"memory://knowledge/pattern/{stored['id']}")
@@ -545,9 +543,7 @@ async def test_an_agent_memory_is_not_a_knowledge_resource(client: Any) -> None:
 @BOTH_DATABASES
 async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -> None:
     async with connect(MemoryApp(settings, embedder=embedder)) as client:
-        stored = await store_error(
-            client, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server"
-        )
+        stored = await store_error(client, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server")
         await call(client, "seed_initial_knowledge")
 
     SharedSystemClient.clear_system_cache()  # a new process would not share the open Chroma system
@@ -558,9 +554,7 @@ async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -
         recalled = await call(restarted, "recall_error_solutions", error_message="Cannot import fastapi")
         assert recalled["results"][0]["id"] == stored["id"]
         assert (await call(restarted, "memory_stats"))["total"] == 12
-        again = await store_error(
-            restarted, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server"
-        )
+        again = await store_error(restarted, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server")
         assert (again["duplicate"], again["usage_count"]) == (True, 2)
 
 
@@ -569,7 +563,7 @@ async def test_tools_list_describes_every_tool_with_schema_and_annotations(clien
     for tool in tools.values():  # docstrings without their source indentation
         assert tool.description and tool.description == inspect.cleandoc(tool.description), tool.name
 
-    assert TOOLS <= set(tools)
+    assert set(tools) >= TOOLS
     for tool in tools.values():
         assert tool.description and len(tool.description) > 30, tool.name
         assert tool.input_schema["type"] == "object", tool.name

@@ -24,14 +24,24 @@ from mcp_memory.transfer.service import BadImportFile, export_to, import_file
 pytestmark = pytest.mark.anyio
 
 DRAFTS = [
-    pattern_draft("Retry with backoff", "async def retry(f):\n    ...\n", "py", "flaky HTTP", {"success_rate": 1.0},
-                  ["http", "retry"], agent="WORKER"),
+    pattern_draft(
+        "Retry with backoff",
+        "async def retry(f):\n    ...\n",
+        "py",
+        "flaky HTTP",
+        {"success_rate": 1.0},
+        ["http", "retry"],
+        agent="WORKER",
+    ),
     pattern_draft("Factory", "export function make(k: string) {}\n", "typescript", "", {}, []),
-    solution_draft("CORS errors from the dev server", "Add the origin to the allow list.", "python", "FastAPI",
-                   {"success": True}),
+    solution_draft(
+        "CORS errors from the dev server", "Add the origin to the allow list.", "python", "FastAPI", {"success": True}
+    ),
     error_draft("ModuleNotFoundError: No module named 'fastapi'", "starting the API", "pip install fastapi", True),
     error_draft("ModuleNotFoundError: No module named 'fastapi'", "starting the API", "pip install fast-api", False),
-    knowledge_draft("Prefer pathlib", "Use pathlib.Path for paths.", "best_practice", {"summary": "paths", "tags": ["io"]}),
+    knowledge_draft(
+        "Prefer pathlib", "Use pathlib.Path for paths.", "best_practice", {"summary": "paths", "tags": ["io"]}
+    ),
     knowledge_draft("Timeouts", "Always pass a timeout.", "error", {"error_message": "TimeoutError: timed out"}),
 ]
 
@@ -172,27 +182,48 @@ async def test_equal_texts_in_one_import_are_embedded_once(
         ("{not json", "Invalid JSON"),
         ('{"kind": "memory", "id": "x", "type": "nonsense", "content": "", "metadata": {}}', "type"),
         ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {"n": [1]}}', "metadata.n"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {}, "embedding": "AAAA"}',
-         "float32"),
-        (('{"kind": "episode", "id": "e", "task": "t", "context": {}, "agent_role": null, "status": "open", '
-          '"success": null, "metrics": {}, "summary": "", "started_at": 1, "updated_at": 1, "ended_at": null, '
-          '"events": [{"seq": 2, "event_type": "a", "agent_role": "b", "data": {}, "recorded_at": 1}]}'), "numbered"),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "", "metadata": {}, "embedding": "AAAA"}',
+            "float32",
+        ),
+        (
+            (
+                '{"kind": "episode", "id": "e", "task": "t", "context": {}, "agent_role": null, "status": "open", '
+                '"success": null, "metrics": {}, "summary": "", "started_at": 1, "updated_at": 1, "ended_at": null, '
+                '"events": [{"seq": 2, "event_type": "a", "agent_role": "b", "data": {}, "recorded_at": 1}]}'
+            ),
+            "numbered",
+        ),
         ('{"kind": "other"}', "kind"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"usage_count": "NaN-string"}}',
-         "metadata.usage_count: 'NaN-string' is not a whole number"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"success_count": -3}}',
-         "metadata.success_count"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"created_at": "yesterday"}}',
-         "metadata.created_at"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"fields_json": "{not json"}}',
-         "metadata.fields_json: is not a JSON object"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"metadata_json": "[1, 2]"}}',
-         "metadata.metadata_json"),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"usage_count": "NaN-string"}}',
+            "metadata.usage_count: 'NaN-string' is not a whole number",
+        ),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"success_count": -3}}',
+            "metadata.success_count",
+        ),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"created_at": "yesterday"}}',
+            "metadata.created_at",
+        ),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"fields_json": "{not json"}}',
+            "metadata.fields_json: is not a JSON object",
+        ),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"metadata_json": "[1, 2]"}}',
+            "metadata.metadata_json",
+        ),
         ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"title": 7}}', "metadata.title"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"weight": NaN}}',
-         "not a finite number"),
-        ('{"kind": "memory", "id": "x", "type": "error", "content": "' + "x" * 300_101 + '", "metadata": {}}',
-         "content: 300,101 characters; stores take at most 300,100"),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "c", "metadata": {"weight": NaN}}',
+            "not a finite number",
+        ),
+        (
+            '{"kind": "memory", "id": "x", "type": "error", "content": "' + "x" * 300_101 + '", "metadata": {}}',
+            "content: 300,101 characters; stores take at most 300,100",
+        ),
     ],
 )
 async def test_a_bad_line_aborts_the_import_before_anything_is_written(
@@ -285,7 +316,7 @@ async def test_an_export_names_the_model_the_store_really_uses(
     assert "dimension" not in json.loads(export_text(own).splitlines()[0])  # no vectors, nothing to measure
 
     exported = write(tmp_path, "own.jsonl", export_text(own, with_embeddings=True).splitlines())
-    with pytest.raises(Conflict, match="model minilm-renamed .* this store uses all-MiniLM-L6-v2"):
+    with pytest.raises(Conflict, match=r"model minilm-renamed .* this store uses all-MiniLM-L6-v2"):
         import_file(fresh_app(tmp_path, "packaged", embedder), exported)
     again = MemoryApp(
         Settings(data_dir=tmp_path / "again", seed_on_start=False, model=str(folder), _env_file=None),  # type: ignore[call-arg]

@@ -58,7 +58,7 @@ def run_together(count: int, work: Callable[[int], dict[str, Any]]) -> list[dict
         barrier.wait()
         try:
             results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]

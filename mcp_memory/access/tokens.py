@@ -38,9 +38,13 @@ def parse_tokens(text: str, source: str) -> dict[str, tuple[str, str]]:
         if colon and tail.strip() in ROLES:
             token, role = head.strip(), tail.strip()
         if not sep or not name or not token:
-            raise InvalidInput(source, f"entry {number} is not 'agent-name:token[:role]'.", "Write e.g. agent-a:s3cret:writer.")
+            raise InvalidInput(
+                source, f"entry {number} is not 'agent-name:token[:role]'.", "Write e.g. agent-a:s3cret:writer."
+            )
         if len(token) < 8:
-            raise InvalidInput(source, f"the token of '{name}' is shorter than 8 characters.", "Use a long random token.")
+            raise InvalidInput(
+                source, f"the token of '{name}' is shorter than 8 characters.", "Use a long random token."
+            )
         tokens[token] = (name, role)
     return tokens
 

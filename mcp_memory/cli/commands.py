@@ -88,8 +88,9 @@ def run_import(app: MemoryApp, path: Path, *, skip_bad: bool, batch_size: int, q
     with sole_writer(app):  # first: a running server is reported before a large file is read
         checked = check_file(path, app.settings.max_text_chars)
         progress = Progress(checked.records, "importing", enabled=False if quiet else None)
-        report = import_file(app, path, skip_bad=skip_bad, batch_size=batch_size, progress=progress.advance,
-                             checked=checked)
+        report = import_file(
+            app, path, skip_bad=skip_bad, batch_size=batch_size, progress=progress.advance, checked=checked
+        )
     progress.close()
     return report
 
@@ -156,7 +157,9 @@ def parse_moment(text: str, field: str) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(field, f"'{text}' is neither an ISO date/time nor an age.", "Use e.g. 2026-12-01 or 7d.") from None
+        raise InvalidInput(
+            field, f"'{text}' is neither an ISO date/time nor an age.", "Use e.g. 2026-12-01 or 7d."
+        ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
@@ -170,8 +173,9 @@ def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: boo
     """``--agent``: delete (into tombstones) every memory one agent wrote; ``--tombstones``: remove tombstones for
     good. ``--dry-run`` only says what it would do."""
     if bool(agent) == forever:
-        raise InvalidInput("purge", "needs exactly one of --agent NAME or --tombstones.",
-                           "mcp-memory purge --agent worker-7 --dry-run")
+        raise InvalidInput(
+            "purge", "needs exactly one of --agent NAME or --tombstones.", "mcp-memory purge --agent worker-7 --dry-run"
+        )
     moment = parse_moment(since, "--since") if since else None
     with sole_writer(app):
         app.store.open()
@@ -180,21 +184,26 @@ def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: boo
             buried = [t for t in rows.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
             if not dry_run:
                 rows.purge([t.id for t in buried])
-            return PurgeReport("would be removed for good" if dry_run else "removed for good",
-                               [(t.id, t.type, t.title) for t in buried])
+            return PurgeReport(
+                "would be removed for good" if dry_run else "removed for good",
+                [(t.id, t.type, t.title) for t in buried],
+            )
         assert agent is not None
         written = rows.written_by(agent, moment)
         if not dry_run:
             for memory_type in dict.fromkeys(memory_type for _, memory_type, _ in written):
                 ids = [item_id for item_id, kind, _ in written if kind == memory_type]
                 app.store.delete_many(memory_type, ids, "purge", f"purged: everything agent '{agent}' wrote")  # type: ignore[arg-type]
-        return PurgeReport("would be deleted" if dry_run else "deleted (restorable until purged with --tombstones)",
-                           written)
+        return PurgeReport(
+            "would be deleted" if dry_run else "deleted (restorable until purged with --tombstones)", written
+        )
 
 
 def purge_summary(report: PurgeReport) -> str:
     lines = [f"{len(report.memories):,} memories {report.action}."]
-    lines += [f"  {item_id}  {memory_type:<13}  {one_line(title)}" for item_id, memory_type, title in report.memories[:200]]
+    lines += [
+        f"  {item_id}  {memory_type:<13}  {one_line(title)}" for item_id, memory_type, title in report.memories[:200]
+    ]
     if len(report.memories) > 200:
         lines.append(f"  ... and {len(report.memories) - 200:,} more")
     return "\n".join(lines)
@@ -240,7 +249,9 @@ def export_through_owner(owner: OwnerInfo, out: TextIO, with_embeddings: bool, p
             client.stream("GET", f"http://localhost{EXPORT_PATH}", headers=headers, params=params) as response,
         ):
             if response.status_code != 200:
-                raise Unavailable(f"The server that owns the data dir refused the export (HTTP {response.status_code}).")
+                raise Unavailable(
+                    f"The server that owns the data dir refused the export (HTTP {response.status_code})."
+                )
             return copy_export(response.iter_lines(), out, progress)
     except httpx2.TransportError as exc:
         raise Unavailable(f"Cannot reach the server that owns the data dir ({exc}); run export again.") from exc
@@ -261,7 +272,8 @@ def import_summary(report: ImportReport) -> str:
 def export_summary(report: ExportReport, target: str) -> str:
     memories = sum(report.memories.values())
     vectors = " with embeddings" if report.with_embeddings else ""
-    return f"Exported {memories:,} memories and {report.episodes:,} episodes{vectors} to {target} in {report.seconds:.1f}s."
+    counted = f"{memories:,} memories and {report.episodes:,} episodes{vectors}"
+    return f"Exported {counted} to {target} in {report.seconds:.1f}s."
 
 
 # -- recall / stats -------------------------------------------------------------------------------
@@ -273,7 +285,9 @@ def run_recall(app: MemoryApp, query: str, types: list[MemoryType], language: st
     owner = owner_of(app)
     if owner is not None:
         where = {"language": normalize_language(language)} if language else None
-        answer = ask_owner(owner, "search_memory", {"query": query, "memory_types": types, "where": where, "n_results": n})
+        answer = ask_owner(
+            owner, "search_memory", {"query": query, "memory_types": types, "where": where, "n_results": n}
+        )
         return RecallResult.model_validate(answer)
     app.store.open()
     return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language)))
@@ -318,4 +332,3 @@ def stats_text(stats: MemoryStats, episodes: int) -> str:
 
 def _episode_count(app: MemoryApp) -> int:
     return app.episodes.store.count()
-

@@ -22,7 +22,9 @@ CONSOLE_PORT = 8766  # the console alone, so that it can run beside a server on 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mcp-memory", description="Shared, persistent memory for coding agents (MCP).")
+    parser = argparse.ArgumentParser(
+        prog="mcp-memory", description="Shared, persistent memory for coding agents (MCP)."
+    )
     parser.add_argument("--version", action="version", version=f"mcp-memory {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -31,14 +33,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     def store_flags(sub: argparse.ArgumentParser) -> None:
         # SUPPRESS: a flag given before the command (mcp-memory --data-dir D serve) is not reset by the command's own.
-        sub.add_argument("--data-dir", default=argparse.SUPPRESS,
-                         help="Where the embedded store lives (env MCP_MEMORY_DATA_DIR).")
-        sub.add_argument("--chroma-url", default=argparse.SUPPRESS,
-                         help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env MCP_MEMORY_CHROMA_URL).")
-        sub.add_argument("--database-url", default=argparse.SUPPRESS,
-                         help="Use a PostgreSQL database, e.g. postgresql://user@host:5432/memory (env MCP_MEMORY_DATABASE_URL).")
-        sub.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                         help="More logging on stderr (-vv for debug).")
+        sub.add_argument(
+            "--data-dir", default=argparse.SUPPRESS, help="Where the embedded store lives (env MCP_MEMORY_DATA_DIR)."
+        )
+        sub.add_argument(
+            "--chroma-url",
+            default=argparse.SUPPRESS,
+            help="Use a Chroma server, e.g. http://127.0.0.1:8000 (env MCP_MEMORY_CHROMA_URL).",
+        )
+        sub.add_argument(
+            "--database-url",
+            default=argparse.SUPPRESS,
+            help="Use a PostgreSQL database, e.g. postgresql://user@host:5432/memory (env MCP_MEMORY_DATABASE_URL).",
+        )
+        sub.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="More logging on stderr (-vv for debug)."
+        )
 
     store_flags(parser)
     serve = command("serve", "Run the MCP server (default).")
@@ -59,8 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     store_flags(stats)
     recall = command("recall", "Recall memories for a query and print them as a table.")
     recall.add_argument("query", help="What to look for, in words or code.")
-    recall.add_argument("--type", action="append", dest="types", metavar="TYPE", choices=sorted(TYPE_CHOICES),
-                        help="errors, patterns, solutions, best_practices, episodes or all (repeatable; default all).")
+    recall.add_argument(
+        "--type",
+        action="append",
+        dest="types",
+        metavar="TYPE",
+        choices=sorted(TYPE_CHOICES),
+        help="errors, patterns, solutions, best_practices, episodes or all (repeatable; default all).",
+    )
     recall.add_argument("--language", help="Only memories in this language, e.g. python.")
     recall.add_argument("-n", "--n-results", type=int, default=5, help="How many to show (default 5).")
     recall.add_argument("--json", action="store_true", help="Print the full results as JSON.")
@@ -71,30 +87,48 @@ def build_parser() -> argparse.ArgumentParser:
     store_flags(export)
     load = command("import", "Import a JSON-lines export; re-running it adds only what is missing.")
     load.add_argument("file", help="A file written by export (or backup).")
-    load.add_argument("--skip-bad", action="store_true",
-                      help="Import the good lines and list the bad ones (default: a bad line aborts before any write).")
+    load.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="Import the good lines and list the bad ones (default: a bad line aborts before any write).",
+    )
     load.add_argument("--batch-size", type=int, default=1000, help="Memories written per batch (default 1000).")
-    load.add_argument("--threads", type=int, default=1, choices=range(1, 65), metavar="N",
-                      help="Threads for encoding batches (default 1; 2 is faster only on an otherwise idle machine).")
+    load.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        choices=range(1, 65),
+        metavar="N",
+        help="Threads for encoding batches (default 1; 2 is faster only on an otherwise idle machine).",
+    )
     load.add_argument("--json", action="store_true", help="Print the import report as JSON.")
     store_flags(load)
     backup = command("backup", "Back up the memory into a folder; safe while a server runs.")
-    backup.add_argument("folder", help="Folder to write mcp-memory-<time>.jsonl (and .sqlite3) into (restore with import).")
+    backup.add_argument(
+        "folder", help="Folder to write mcp-memory-<time>.jsonl (and .sqlite3) into (restore with import)."
+    )
     store_flags(backup)
     repair = command(
         "repair", "Make the vector index agree with the database: embed memories without a vector, drop stray vectors."
     )
     store_flags(repair)
-    purge = command("purge", "Delete everything one agent wrote (--agent), or remove deleted memories for good (--tombstones).")
+    purge = command(
+        "purge", "Delete everything one agent wrote (--agent), or remove deleted memories for good (--tombstones)."
+    )
     purge.add_argument("--agent", help="The agent (token name) whose memories to delete; they stay restorable.")
     purge.add_argument("--tombstones", action="store_true", help="Remove deleted memories for good.")
-    purge.add_argument("--since", help="Only what was written (or deleted) since: an ISO date/time or an age (7d, 36h).")
+    purge.add_argument(
+        "--since", help="Only what was written (or deleted) since: an ISO date/time or an age (7d, 36h)."
+    )
     purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
     store_flags(purge)
     command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
-    demo.add_argument("--data-dir", default=argparse.SUPPRESS,
-                      help="Store to use (default: a temporary directory, removed afterwards).")
+    demo.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        help="Store to use (default: a temporary directory, removed afterwards).",
+    )
     demo.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS)
     return parser
 
@@ -172,7 +206,11 @@ def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "seed":
         app = _app(settings)
         app.store.open()
-        print(json.dumps(app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})))
+        print(
+            json.dumps(
+                app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})
+            )
+        )
     elif command == "warm":
         sys.exit(warm(settings))
     elif command == "stats":
@@ -185,8 +223,20 @@ def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-TYPE_CHOICES = {"all", "knowledge", "pattern", "patterns", "solution", "solutions", "error", "errors",
-                "best_practice", "best_practices", "episode", "episodes"}
+TYPE_CHOICES = {
+    "all",
+    "knowledge",
+    "pattern",
+    "patterns",
+    "solution",
+    "solutions",
+    "error",
+    "errors",
+    "best_practice",
+    "best_practices",
+    "episode",
+    "episodes",
+}
 
 
 def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> None:
@@ -202,9 +252,7 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> Non
     else:
         app = _app(settings)
     if command == "recall":
-        result = commands.run_recall(
-            app, args.query, commands.memory_types(args.types), args.language, args.n_results
-        )
+        result = commands.run_recall(app, args.query, commands.memory_types(args.types), args.language, args.n_results)
         print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
     elif command == "import":
         report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
@@ -213,9 +261,11 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> Non
         exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
         print(commands.export_summary(exported, args.file), file=sys.stderr)
     elif command == "purge":
-        print(commands.purge_summary(
-            commands.run_purge(app, args.agent, args.since, args.dry_run, forever=args.tombstones)
-        ))
+        print(
+            commands.purge_summary(
+                commands.run_purge(app, args.agent, args.since, args.dry_run, forever=args.tombstones)
+            )
+        )
     elif command == "repair":
         print(commands.repair_summary(commands.run_repair(app)))
     else:
@@ -238,8 +288,11 @@ def warm(settings: Settings) -> int:
     embedder = configured_embedder(settings)
     embedder.warm()
     where = getattr(embedder.encoder, "folder", None)
-    print(f"{embedder.model_name} ready on {embedder.encoder_name}" + (f" ({where})" if where else "")
-          + f" in {time.monotonic() - start:.1f} s")
+    print(
+        f"{embedder.model_name} ready on {embedder.encoder_name}"
+        + (f" ({where})" if where else "")
+        + f" in {time.monotonic() - start:.1f} s"
+    )
     return 0 if embedder.encoder_name == settings.encoder else 1
 
 
@@ -254,7 +307,11 @@ def serve(settings: Settings, console_only: bool = False) -> int:
     from mcp_memory.edge.server import user_auth
     from mcp_memory.errors import MemoryStoreError
 
-    if settings.transport == "http" and not is_loopback(settings.host) and not (settings.tokens or settings.tokens_file):
+    if (
+        settings.transport == "http"
+        and not is_loopback(settings.host)
+        and not (settings.tokens or settings.tokens_file)
+    ):
         print(
             f"mcp-memory: refusing to serve HTTP on {settings.host} without authentication. Set MCP_MEMORY_TOKENS "
             "(agent-a:TOKEN,...) or MCP_MEMORY_TOKENS_FILE, or bind to 127.0.0.1.",

@@ -22,8 +22,9 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None,
-          align_right: Sequence[str] = ()) -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None, align_right: Sequence[str] = ()
+) -> str:
     """Rows as aligned columns; the widest column is cut (with …) so a line fits in ``width``."""
     cells = [[one_line(str(c)) for c in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
@@ -68,10 +69,7 @@ class Progress:
         fraction = min(1.0, self.done / self.total) if self.total else 1.0
         bar = "#" * int(fraction * 24)
         eta = human_duration((self.total - self.done) / rate) if rate > 0 and self.done < self.total else "0s"
-        return (
-            f"{self.label} [{bar:<24}] {self.done:,}/{self.total:,} {fraction:4.0%}  "
-            f"{rate:,.0f}/s  ETA {eta}"
-        )
+        return f"{self.label} [{bar:<24}] {self.done:,}/{self.total:,} {fraction:4.0%}  {rate:,.0f}/s  ETA {eta}"
 
     def close(self) -> None:
         if self.enabled:

@@ -31,6 +31,8 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
 }
+
+
 def is_mcp_path(path: str) -> bool:
     """Paths the MCP server answers: its endpoint, and discovery paths (404 there: there is no OAuth), never a login."""
     return path == "/mcp" or path.startswith(("/mcp/", "/.well-known/"))
@@ -47,8 +49,13 @@ def templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(
-        ago=render.ago, duration=render.duration, number=render.number, percent=render.percent,
-        clock=render.clock, bytes=render.human_bytes, plain=render.plain_text,
+        ago=render.ago,
+        duration=render.duration,
+        number=render.number,
+        percent=render.percent,
+        clock=render.clock,
+        bytes=render.human_bytes,
+        plain=render.plain_text,
     )
     return Jinja2Templates(env=env)
 

@@ -5,7 +5,8 @@ them and gets a session cookie: an opaque random id (the token itself never goes
 SameSite=Strict, Secure when served over https. Every request checks the session's token again, so removing
 a token from the tokens file ends its sessions too. Sessions outlive a restart and are known to every server
 sharing the database: they are kept in its ``console_sessions`` table (``storage/console_sessions.py``) as SHA-256
-hashes of session ids and tokens, not the ids or tokens themselves. Scripts send ``Authorization: Bearer <token>`` instead.
+hashes of session ids and tokens, not the ids or tokens themselves. Scripts send ``Authorization: Bearer <token>``
+instead.
 Without a valid session or token only the login page and static files are served: pages redirect to it,
 requests for JSON get 401. Without tokens configured the console is open, like ``/mcp``.
 """
@@ -178,4 +179,3 @@ class RequireLogin:
 _BOUNCE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="0;url={target}"><title>mcp-memory</title></head>
 <body><p><a href="{target}">Continue to mcp-memory</a></p></body></html>"""
-

@@ -33,10 +33,7 @@ class EpisodeQueries:
     ) -> EpisodePage:
         """Newest first, with how many match in all and every role known."""
         rows, total, roles = self.store.page(outcome, role, text, offset, limit)
-        views = [
-            EpisodeRowView(info=info, duration_seconds=episode_duration(info))
-            for info in map(episode_info, rows)
-        ]
+        views = [EpisodeRowView(info=info, duration_seconds=episode_duration(info)) for info in map(episode_info, rows)]
         return EpisodePage(episodes=views, total=total, offset=offset, limit=limit, roles=roles)
 
     def trends(self, today: int | None = None) -> EpisodeTrends:

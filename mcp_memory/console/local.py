@@ -88,9 +88,7 @@ class LocalData:
     ) -> RecallResult:
         await self.app.ready()
         where = {"agent": agent} if agent else None
-        return await self.app.memory.recall(
-            query, types, n_results, language=normalize_language(language), where=where
-        )
+        return await self.app.memory.recall(query, types, n_results, language=normalize_language(language), where=where)
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()

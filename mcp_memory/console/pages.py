@@ -32,8 +32,13 @@ MAX_FAILURE_CLUSTERS = 100
 SIMILAR_EPISODES = 8
 OUTCOMES = ("open", "succeeded", "failed")
 SECTIONS = {
-    "search.html": "search", "memory.html": "search", "episodes.html": "episodes", "episode.html": "episodes",
-    "similar_episodes.html": "episodes", "failures.html": "failures", "stats.html": "stats",
+    "search.html": "search",
+    "memory.html": "search",
+    "episodes.html": "episodes",
+    "episode.html": "episodes",
+    "similar_episodes.html": "episodes",
+    "failures.html": "failures",
+    "stats.html": "stats",
 }
 
 
@@ -59,9 +64,7 @@ def page_url(request: Request, **changes: Any) -> str:
 
 def json_requested(request: Request) -> bool:
     accept = request.headers.get("accept", "")
-    return request.query_params.get("format") == "json" or (
-        "application/json" in accept and "text/html" not in accept
-    )
+    return request.query_params.get("format") == "json" or ("application/json" in accept and "text/html" not in accept)
 
 
 class Pages:
@@ -116,8 +119,13 @@ class Pages:
         pages = max(1, math.ceil(self.settings.max_results / SEARCH_PER_PAGE))
         page = int_param(request, "page", 1, 1, pages)
         context: dict[str, Any] = {
-            "query": query, "types": types, "all_types": len(types) == len(MEMORY_TYPES), "language": language,
-            "agent": agent, "page": page, "type_labels": present.TYPE_LABELS,
+            "query": query,
+            "types": types,
+            "all_types": len(types) == len(MEMORY_TYPES),
+            "language": language,
+            "agent": agent,
+            "page": page,
+            "type_labels": present.TYPE_LABELS,
         }
 
         async def run() -> Response:
@@ -155,8 +163,12 @@ class Pages:
                 return RedirectResponse(f"/episodes/{record.id}", status_code=303)
             facts, other_metadata = present.provenance(record)
             context = {
-                "detail": detail, "record": record, "sections": present.memory_sections(record),
-                "facts": facts, "other_metadata": other_metadata, "type_labels": present.TYPE_LABELS,
+                "detail": detail,
+                "record": record,
+                "sections": present.memory_sections(record),
+                "facts": facts,
+                "other_metadata": other_metadata,
+                "type_labels": present.TYPE_LABELS,
                 "memory_url": present.memory_url,
             }
             return self.render(request, "memory.html", context, detail)
@@ -190,8 +202,13 @@ class Pages:
             events = present.event_views(replay.events, lane_of)
             info = replay.episode
             context = {
-                "replay": replay, "info": info, "events": events, "lanes": list(lane_of),
-                "lane_colors": present.LANE_COLORS, "after": after, "duration": episode_duration(info),
+                "replay": replay,
+                "info": info,
+                "events": events,
+                "lanes": list(lane_of),
+                "lane_colors": present.LANE_COLORS,
+                "after": after,
+                "duration": episode_duration(info),
                 "metrics_html": present.highlight_json(info.metrics) if info.metrics else None,
                 "context_html": present.highlight_json(info.context) if info.context else None,
             }
@@ -220,8 +237,10 @@ class Pages:
             analysis = await self.data.failures(min(MAX_FAILURE_CLUSTERS, page * FAILURES_PER_PAGE + 1))
             start = (page - 1) * FAILURES_PER_PAGE
             context = {
-                "analysis": analysis, "clusters": analysis.clusters[start : start + FAILURES_PER_PAGE],
-                "first_rank": start + 1, "page": page,
+                "analysis": analysis,
+                "clusters": analysis.clusters[start : start + FAILURES_PER_PAGE],
+                "first_rank": start + 1,
+                "page": page,
                 "has_more": len(analysis.clusters) > page * FAILURES_PER_PAGE and page < pages,
             }
             return self.render(request, "failures.html", context, analysis)
@@ -279,8 +298,10 @@ def _charts(overview: Any) -> dict[str, Any]:
     if memories is not None:
         charts["added_by_type"] = {
             "labels": memories.buckets,
-            "series": [{"label": present.TYPE_LABELS.get(s.label, s.label), "key": s.label, "values": s.values}
-                       for s in memories.added_by_type],
+            "series": [
+                {"label": present.TYPE_LABELS.get(s.label, s.label), "key": s.label, "values": s.values}
+                for s in memories.added_by_type
+            ],
             "total": memories.cumulative,
         }
         charts["added_by_language"] = {
@@ -290,8 +311,11 @@ def _charts(overview: Any) -> dict[str, Any]:
         charts["outcomes"] = {
             "labels": [present.TYPE_LABELS.get(t, t) for t in memories.outcomes_by_type],
             "series": [
-                {"label": outcome, "key": outcome,
-                 "values": [counts.get(outcome, 0) for counts in memories.outcomes_by_type.values()]}
+                {
+                    "label": outcome,
+                    "key": outcome,
+                    "values": [counts.get(outcome, 0) for counts in memories.outcomes_by_type.values()],
+                }
                 for outcome in ("worked", "mixed", "failed", "unknown")
             ],
         }

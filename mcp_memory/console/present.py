@@ -49,7 +49,7 @@ def hit_view(hit: MemoryHit, terms: list[str]) -> HitView:
     from mcp_memory.console.render import mark_terms
 
     fields = hit.fields
-    if hit.type == "pattern" and (fields.get("code") or looks_like_code(hit.content) and "```" not in hit.content):
+    if hit.type == "pattern" and (fields.get("code") or (looks_like_code(hit.content) and "```" not in hit.content)):
         body = code_excerpt(str(fields.get("code") or hit.content), hit.language, terms)
     elif hit.type == "solution" and looks_like_code(str(fields.get("solution", ""))):
         body = code_excerpt(str(fields["solution"]), hit.language, terms)
@@ -58,9 +58,14 @@ def hit_view(hit: MemoryHit, terms: list[str]) -> HitView:
         if hit.outcome == "unknown":
             verdict = "Resolution"
         text = plain_text(str(fields.get("resolution") or hit.content))
-        body = Markup('<p class="verdict">') + escape(verdict) + Markup(":</p>") + Markup("<p>") + snippet(
-            text, terms
-        ) + Markup("</p>")
+        body = (
+            Markup('<p class="verdict">')
+            + escape(verdict)
+            + Markup(":</p>")
+            + Markup("<p>")
+            + snippet(text, terms)
+            + Markup("</p>")
+        )
     else:
         body = Markup("<p>") + snippet(plain_text(hit.content), terms) + Markup("</p>")
     title = mark_terms(str(escape(hit.title or hit.id)), terms)

@@ -22,9 +22,39 @@ _WORD = re.compile(r"[\w][\w.\-]*[\w]|\w", re.UNICODE)
 _TAG_OR_ENTITY = re.compile(r"(<[^>]*>|&#?\w+;)")
 _STOP_WORDS = frozenset(
     {
-        "a", "an", "and", "are", "as", "at", "be", "by", "do", "does", "for", "from", "how", "in", "is", "it",
-        "no", "not", "of", "on", "or", "that", "the", "this", "to", "was", "we", "what", "when", "where",
-        "which", "with", "without",
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "with",
+        "without",
     }
 )
 
@@ -148,9 +178,7 @@ def looks_like_code(text: str) -> bool:
     if len(lines) < 2:
         return False
     signals = sum(
-        1
-        for line in lines
-        if line.startswith(("    ", "\t")) or line.rstrip().endswith(("{", "}", ";", ":", ")"))
+        1 for line in lines if line.startswith(("    ", "\t")) or line.rstrip().endswith(("{", "}", ";", ":", ")"))
     )
     return signals * 3 >= len(lines)
 

@@ -123,9 +123,7 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
         added_by_language=[Series(label=name, values=v) for name, v in language_rows.items() if any(v)],
         cumulative=cumulative,
         outcomes_by_type={t: dict(outcomes[t]) for t in MEMORY_TYPES if by_type[t]},
-        success_rate_by_type={
-            t: (s / (s + f) if s + f else None) for t, (s, f) in record.items() if by_type[t]
-        },
+        success_rate_by_type={t: (s / (s + f) if s + f else None) for t, (s, f) in record.items() if by_type[t]},
         most_reused_patterns=top_patterns.best(),
         most_reused=top_all.best(),
         computed_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -47,9 +47,34 @@ def _short(value: Any, width: int = 110, all_keys: bool = False) -> Any:
     if isinstance(value, dict) and all_keys:
         return {k: _short(v, width, all_keys) for k, v in value.items()}
     if isinstance(value, dict):
-        keep = ("id", "type", "title", "score", "outcome", "duplicate", "message", "why", "episode_id", "sequence",
-                "results", "patterns", "best_practices", "common_errors", "total", "by_type", "stored", "new",
-                "known", "status", "success", "count", "clusters", "summary", "query", "note")
+        keep = (
+            "id",
+            "type",
+            "title",
+            "score",
+            "outcome",
+            "duplicate",
+            "message",
+            "why",
+            "episode_id",
+            "sequence",
+            "results",
+            "patterns",
+            "best_practices",
+            "common_errors",
+            "total",
+            "by_type",
+            "stored",
+            "new",
+            "known",
+            "status",
+            "success",
+            "count",
+            "clusters",
+            "summary",
+            "query",
+            "note",
+        )
         return {k: _short(v, width) for k, v in value.items() if k in keep or len(value) <= 4}
     return value
 
@@ -93,33 +118,64 @@ async def play(client: Any, out: Any) -> None:
         episode_id = started.get("episode_id") or started.get("id")
 
     demo.say("\n# 3. Check memory for relevant patterns, solutions and error fixes")
-    await demo.call("store_code_pattern", pattern_name="Retry with exponential backoff", code=WINNER_CODE,
-                    language="python", context="Calling flaky HTTP APIs", success_metrics={"success_rate": 1.0},
-                    tags=["http", "retry", "asyncio"])
-    await demo.call("recall_similar_patterns", description="call an unreliable web API and retry on failure",
-                    language="python", n_results=2)
-    await demo.call("store_error_resolution", error_message="ModuleNotFoundError: No module named 'httpx'",
-                    context="Running the fetch script in a fresh venv", resolution="pip install httpx", success=True)
+    await demo.call(
+        "store_code_pattern",
+        pattern_name="Retry with exponential backoff",
+        code=WINNER_CODE,
+        language="python",
+        context="Calling flaky HTTP APIs",
+        success_metrics={"success_rate": 1.0},
+        tags=["http", "retry", "asyncio"],
+    )
+    await demo.call(
+        "recall_similar_patterns",
+        description="call an unreliable web API and retry on failure",
+        language="python",
+        n_results=2,
+    )
+    await demo.call(
+        "store_error_resolution",
+        error_message="ModuleNotFoundError: No module named 'httpx'",
+        context="Running the fetch script in a fresh venv",
+        resolution="pip install httpx",
+        success=True,
+    )
     await demo.call("recall_error_solutions", error_message="Cannot import httpx", n_results=2)
 
     if episode_id:
         demo.say("\n# 4-5. Generate with memory context and record the consensus")
-        await demo.call("record_event", episode_id=episode_id, event_type="code_generation",
-                        agent_role="WORKER_BACKEND", data={"approach": "retry with backoff", "lines": 20})
-        await demo.call("record_event", episode_id=episode_id, event_type="consensus",
-                        agent_role="CONSENSUS_JUDGE", data={"winner": "candidate-2", "score": 0.92, "votes": 3})
+        await demo.call(
+            "record_event",
+            episode_id=episode_id,
+            event_type="code_generation",
+            agent_role="WORKER_BACKEND",
+            data={"approach": "retry with backoff", "lines": 20},
+        )
+        await demo.call(
+            "record_event",
+            episode_id=episode_id,
+            event_type="consensus",
+            agent_role="CONSENSUS_JUDGE",
+            data={"winner": "candidate-2", "score": 0.92, "votes": 3},
+        )
     if "extract_from_consensus" in tools:
         demo.say("\n# 6. Learn from the winner: extract its patterns")
-        await demo.call("extract_from_consensus",
-                        winner_candidate={"code": WINNER_CODE, "language": "python", "agent_role": "WORKER_BACKEND",
-                                          "score": 0.92},
-                        task_context={"description": task, "language": "python"},
-                        consensus_result={"scores": [0.71, 0.92], "votes": 3, "candidates": 2},
-                        episode_id=episode_id)
+        await demo.call(
+            "extract_from_consensus",
+            winner_candidate={"code": WINNER_CODE, "language": "python", "agent_role": "WORKER_BACKEND", "score": 0.92},
+            task_context={"description": task, "language": "python"},
+            consensus_result={"scores": [0.71, 0.92], "votes": 3, "candidates": 2},
+            episode_id=episode_id,
+        )
     if episode_id:
         demo.say("\n# 7. End the episode")
-        await demo.call("end_episode", episode_id=episode_id, success=True, metrics={"duration_s": 42},
-                        summary="Implemented fetch_json with retries and backoff")
+        await demo.call(
+            "end_episode",
+            episode_id=episode_id,
+            success=True,
+            metrics={"duration_s": 42},
+            summary="Implemented fetch_json with retries and backoff",
+        )
 
     demo.say("\n# 8. The next task benefits from what was learned")
     await demo.call("search_memory", query="retry an HTTP request that sometimes fails", n_results=3)

@@ -44,7 +44,8 @@ class DescriptorExhaustion:
             logger.error(
                 "out of file descriptors (%d open at most; %s): new connections wait until some close, open ones "
                 "are still served. Raise the limit (ulimit -n) or lower MCP_MEMORY_MAX_CONNECTIONS_PER_ADDRESS.",
-                limit, context.get("exception"),
+                limit,
+                context.get("exception"),
             )
         self._last_failure = now
 

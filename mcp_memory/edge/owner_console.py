@@ -83,9 +83,7 @@ class _OwnerUnreachable(Exception):
 class OwnerData:
     """``ConsoleData`` answered by the process that owns the store (or by this one after a takeover)."""
 
-    def __init__(
-        self, ownership: StoreOwnership, link: OwnerLink, owned_app: Callable[[], MemoryApp | None]
-    ) -> None:
+    def __init__(self, ownership: StoreOwnership, link: OwnerLink, owned_app: Callable[[], MemoryApp | None]) -> None:
         self.ownership = ownership
         self.link = link
         self._owned_app = owned_app
@@ -134,9 +132,7 @@ class OwnerData:
     async def search(
         self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
     ) -> RecallResult:
-        return await self._call(
-            "search", query=query, types=types, language=language, agent=agent, n_results=n_results
-        )
+        return await self._call("search", query=query, types=types, language=language, agent=agent, n_results=n_results)
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         return await self._call("memory", memory_id=memory_id)

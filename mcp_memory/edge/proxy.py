@@ -109,7 +109,7 @@ class OwnerLink:
                 upstream.client = client
                 ready.set()
                 await upstream.closed.wait()
-        except Exception as exc:  # noqa: BLE001 - any failure to reach the owner means: find the new owner
+        except Exception as exc:
             upstream.failure = exc
         finally:
             upstream.client = None
@@ -202,7 +202,7 @@ def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: C
             )
         except Unavailable as exc:
             return _tool_error(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the owner died while answering; the agent decides whether to retry
+        except Exception as exc:
             logger.warning("forwarded call %s failed: %r", params.name, exc)
             return _tool_error(
                 f"The server process that owns the store stopped while answering {params.name}; the call may or "
@@ -212,7 +212,9 @@ def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: C
     async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         return await link.forward(lambda c: c.list_resources())
 
-    async def list_templates(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
+    async def list_templates(
+        ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
         return await link.forward(lambda c: c.list_resource_templates())
 
     async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:

@@ -205,8 +205,13 @@ async def _serve_http(
     watch_descriptors()
     protocol = guarded_protocol(settings.max_connections_per_address, settings.header_timeout_seconds, trusted)
     server = _uvicorn_server(
-        AuthFailureThrottle(asgi_app, settings.max_auth_failures), quiet_signals=False, host=settings.host,
-        port=settings.port, log_level=settings.log_level.lower(), http=protocol, proxy_headers=bool(trusted),
+        AuthFailureThrottle(asgi_app, settings.max_auth_failures),
+        quiet_signals=False,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        http=protocol,
+        proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
     )
 

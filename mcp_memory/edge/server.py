@@ -1,6 +1,5 @@
 """The MCP server: its identity, who may call it, and the tool groups of ``mcp_memory.edge.tools`` registered on it."""
 
-
 import hmac
 import inspect
 import logging
@@ -24,8 +23,14 @@ from mcp_memory.edge.tools.context import ToolContext, current_agent, current_id
 from mcp_memory.memory.validation import argument_problems
 
 __all__ = [
-    "INSTRUCTIONS", "build_server", "current_agent", "current_identity", "explain_unauthorized", "http_security",
-    "rate_limiter", "user_auth",
+    "INSTRUCTIONS",
+    "build_server",
+    "current_agent",
+    "current_identity",
+    "explain_unauthorized",
+    "http_security",
+    "rate_limiter",
+    "user_auth",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,7 +94,9 @@ def _auth_settings(settings: Settings) -> AuthSettings:
     return AuthSettings(issuer_url=base_url, resource_server_url=None, validate_token_resource=False)
 
 
-BEARER_HINT = "Send the header 'Authorization: Bearer <token>' with a token from MCP_MEMORY_TOKENS or MCP_MEMORY_TOKENS_FILE."
+BEARER_HINT = (
+    "Send the header 'Authorization: Bearer <token>' with a token from MCP_MEMORY_TOKENS or MCP_MEMORY_TOKENS_FILE."
+)
 
 
 def explain_unauthorized(app: Any) -> Any:
@@ -109,10 +116,16 @@ def explain_unauthorized(app: Any) -> Any:
             nonlocal replaced
             if message["type"] == "http.response.start" and message["status"] == 401:
                 replaced = True
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() not in (b"www-authenticate", b"content-length", b"content-type")]
-                headers += [(b"www-authenticate", challenge.encode()), (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in (b"www-authenticate", b"content-length", b"content-type")
+                ]
+                headers += [
+                    (b"www-authenticate", challenge.encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
                 await send({**message, "headers": headers})
             elif message["type"] == "http.response.body" and replaced:
                 if not message.get("more_body", False):

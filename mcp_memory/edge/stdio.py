@@ -29,13 +29,16 @@ def unreadable_line_error(problem: Exception) -> types.JSONRPCError:
             return _error(None, types.PARSE_ERROR, f"Parse error: the line is not JSON ({errors[0]['msg']}).")
         message = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
         # A malformed *response* carries the id of a request of the server's own: not answered with that id.
-        is_response = isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
+        is_response = (
+            isinstance(message, dict) and "method" not in message and ("result" in message or "error" in message)
+        )
         request_id = message.get("id") if isinstance(message, dict) and not is_response else None
         if isinstance(request_id, bool) or not isinstance(request_id, int | str):
             request_id = None
         problems = "; ".join(
             dict.fromkeys(
-                f"{'.'.join(str(part) for part in error['loc'][1:]) or 'the message'}: {error['msg']}" for error in errors
+                f"{'.'.join(str(part) for part in error['loc'][1:]) or 'the message'}: {error['msg']}"
+                for error in errors
             )
         )
         return _error(request_id, types.INVALID_REQUEST, f"Invalid request: not a JSON-RPC message ({problems}).")

@@ -79,9 +79,7 @@ class EpisodeDigest(BaseModel):
     last_events: list[EventBrief] = Field(default_factory=list)
     errors: list[ErrorBrief] = Field(default_factory=list)
     error_count: int = 0
-    failure: ErrorBrief | None = Field(
-        default=None, description="The last error, where a failed episode broke."
-    )
+    failure: ErrorBrief | None = Field(default=None, description="The last error, where a failed episode broke.")
     before_failure: list[EventBrief] = Field(default_factory=list, description="The events just before it.")
 
 

@@ -53,15 +53,11 @@ class FailureAnalyst:
             raise InvalidInput("limit", f"must be between 1 and 100 clusters, got {limit!r}.")
         await self.episodes.ensure_indexed()
         rows = await self.episodes.recent_failures(FAILURE_WINDOW)
-        groups = await anyio.to_thread.run_sync(
-            _group, rows
-        )  # parses up to 1,000 digests: off the event loop
+        groups = await anyio.to_thread.run_sync(_group, rows)  # parses up to 1,000 digests: off the event loop
         clusters = [await self._cluster(group) for group in groups[:limit]]
         note = None
         if not rows:
-            note = (
-                "No failed episodes yet: failures appear here once end_episode is called with success=false."
-            )
+            note = "No failed episodes yet: failures appear here once end_episode is called with success=false."
         elif len(groups) > limit:
             note = f"{len(groups) - limit} smaller cluster(s) left out; raise limit to see them."
         return FailureAnalysis(failed_episodes=len(rows), clusters=clusters, note=note)
@@ -159,15 +155,13 @@ def _advice(group: _Group, fixes: list[KnownFix]) -> str:
     working = [f for f in fixes if f.outcome != "failed"]
     if working:
         best = working[0]
-        sentence += f" Known fix ({best.outcome}): {shorten(best.resolution, 200)} — apply it before '{step or 'that step'}'."
+        sentence += (
+            f" Known fix ({best.outcome}): {shorten(best.resolution, 200)} — apply it before '{step or 'that step'}'."
+        )
     elif fixes:
-        sentence += (
-            f" A stored attempt did NOT work: {shorten(fixes[0].resolution, 160)}; try something else."
-        )
+        sentence += f" A stored attempt did NOT work: {shorten(fixes[0].resolution, 160)}; try something else."
     else:
-        sentence += (
-            " No stored fix matches: once solved, call store_error_resolution so the next agent can apply it."
-        )
+        sentence += " No stored fix matches: once solved, call store_error_resolution so the next agent can apply it."
     return sentence
 
 

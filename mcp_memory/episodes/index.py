@@ -178,9 +178,7 @@ def _why(query: str, row: EpisodeRow, ranked: Rankings, episodes: EpisodeStore) 
     if row.id in ranked.lexical:
         words = episodes.indexed_words(row.id)
         shared = [t for t in ranked.terms if t in words][:6]
-        reasons.append(
-            f"shares rare words {', '.join(shared)} (#{ranked.lexical.index(row.id) + 1} by words)"
-        )
+        reasons.append(f"shares rare words {', '.join(shared)} (#{ranked.lexical.index(row.id) + 1} by words)")
     digest = digest_of(row)
     files = [f for f in (digest.files_changed if digest else []) if PurePosixPath(f).name in query]
     if files:

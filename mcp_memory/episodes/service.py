@@ -98,23 +98,17 @@ class EpisodeService:
         seq = (await self._db(self.store.append, episode_id, [event], time.time()))[0]
         return EventRecorded(episode_id=episode_id, seq=seq, event_type=event.event_type)
 
-    def record_many_blocking(
-        self, episode_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]
-    ) -> list[int]:
+    def record_many_blocking(self, episode_id: str, events: Sequence[tuple[str, str, dict[str, Any]]]) -> list[int]:
         """Append several events in one transaction (imports); same checks as record_event."""
         require_text("episode_id", episode_id, MAX_ID_CHARS)
         if len(events) > MAX_EVENTS_PER_CALL:
-            raise InvalidInput(
-                "events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}."
-            )
+            raise InvalidInput("events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}.")
         new = [self._event(event_type, role, data) for event_type, role, data in events]
         return self.store.append(episode_id, new, time.time()) if new else []
 
     def _event(self, event_type: str, agent_role: str, data: dict[str, Any]) -> NewEvent:
         if not isinstance(data, dict):
-            raise InvalidInput(
-                "data", f"expected a JSON object, got {type(data).__name__}.", 'e.g. {"passed": true}.'
-            )
+            raise InvalidInput("data", f"expected a JSON object, got {type(data).__name__}.", 'e.g. {"passed": true}.')
         try:
             data_json = dumps(data)
         except (TypeError, ValueError) as exc:
@@ -130,7 +124,13 @@ class EpisodeService:
         return NewEvent(_name("event_type", event_type), _name("agent_role", agent_role), data_json)
 
     async def end(
-        self, episode_id: str, success: bool, metrics: dict[str, Any], summary: str, *, index: bool = True,
+        self,
+        episode_id: str,
+        success: bool,
+        metrics: dict[str, Any],
+        summary: str,
+        *,
+        index: bool = True,
         by: str | None = None,
     ) -> EpisodeEnded:
         """End durably first; then save the digest and embed the summary (a failure there is repaired later).
@@ -236,18 +236,14 @@ class EpisodeService:
         """The most recently ended failed episodes, with their digests."""
         return await self._db(self.store.failed, limit)
 
-    async def recall_similar(
-        self, task_description: str, n_results: int, success_only: bool
-    ) -> SimilarEpisodes:
+    async def recall_similar(self, task_description: str, n_results: int, success_only: bool) -> SimilarEpisodes:
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
         await self.ensure_indexed()
         results = await self.memory.run(self.index.similar, task_description, n_results, success_only)
         note = None
         if not results:
-            note = "No ended episode matches yet." + (
-                " (Only successful ones were searched.)" if success_only else ""
-            )
+            note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
         return SimilarEpisodes(results=results, note=note)
 
 
@@ -260,4 +256,3 @@ def _name(field: str, value: str | None) -> str:
     if "\n" in text or len(text) > MAX_NAME_CHARS:
         raise InvalidInput(field, f"must be one line of at most {MAX_NAME_CHARS} characters.", example)
     return text
-

@@ -1,7 +1,7 @@
 """The memory-informed task prompt: what memory knows about a task, compact, before an agent starts it.
 
-Only what clears its type's relevance floor (``ranking.py``; weak matches are left out) is included, each memory once, code cut to a short excerpt, so
-the prompt stays small enough to put in front of every generation.
+Only what clears its type's relevance floor (``ranking.py``; weak matches are left out) is included, each memory
+once, code cut to a short excerpt, so the prompt stays small enough to put in front of every generation.
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ async def memory_informed_task(
     """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
     lang = normalize_language(language)
-    patterns = await memory.recall(
-        task_description, ["pattern"], 3, language=lang, query_field="task_description"
-    )
+    patterns = await memory.recall(task_description, ["pattern"], 3, language=lang, query_field="task_description")
     fixes = await memory.recall(task_description, ["error"], 4, query_field="task_description")
     practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
     try:
@@ -80,9 +78,7 @@ def _fresh(hits: list[MemoryHit], seen: set[str]) -> list[MemoryHit]:
 
 def _record(hit: MemoryHit) -> str:
     if hit.success_count or hit.failure_count:
-        return f"worked {hit.success_count}x" + (
-            f", failed {hit.failure_count}x" if hit.failure_count else ""
-        )
+        return f"worked {hit.success_count}x" + (f", failed {hit.failure_count}x" if hit.failure_count else "")
     return hit.source
 
 
@@ -110,9 +106,7 @@ def _practice(hit: MemoryHit) -> str:
 
 def _lessons(results: list[SimilarEpisode]) -> list[str]:
     relevant = [
-        r
-        for r in results
-        if (r.similarity or 0.0) >= MIN_EPISODE_SIMILARITY or r.score >= STRONG_EPISODE_SCORE
+        r for r in results if (r.similarity or 0.0) >= MIN_EPISODE_SIMILARITY or r.score >= STRONG_EPISODE_SCORE
     ]
     lines: list[str] = []
     seen: set[str] = set()
@@ -123,7 +117,5 @@ def _lessons(results: list[SimilarEpisode]) -> list[str]:
                 continue
             seen.add(key)
             files = f" Files: {', '.join(result.files_changed[:4])}." if result.files_changed else ""
-            lines.append(
-                f"- {verdict}: {title(result.task)} — {result.how_it_ended}{files} ({result.episode_id})"
-            )
+            lines.append(f"- {verdict}: {title(result.task)} — {result.how_it_ended}{files} ({result.episode_id})")
     return lines

@@ -79,9 +79,7 @@ def how_it_ended(row: EpisodeRow, digest: EpisodeDigest | None) -> str:
         return f"Still open after {count}."
     summary = f" Summary: {shorten(row.summary, 200)}" if row.summary.strip() else ""
     if row.success:
-        recovered = (
-            f", recovering from {digest.error_count} error(s)" if digest and digest.error_count else ""
-        )
+        recovered = f", recovering from {digest.error_count} error(s)" if digest and digest.error_count else ""
         return f"Succeeded after {count}{recovered}.{summary}"
     failure = digest.failure if digest else None
     if failure is None:
@@ -99,8 +97,7 @@ def timeline_markdown(info: EpisodeInfo, events: list[EpisodeEvent], next_after_
         f"# Episode {info.episode_id}: {title(info.task)}",
         "",
         f"- **Outcome:** {info.outcome} · {info.event_count} events · roles: {roles}",
-        f"- **Started:** {info.started_at}"
-        + (f" · **Ended:** {info.ended_at}" if info.ended_at else " · still open"),
+        f"- **Started:** {info.started_at}" + (f" · **Ended:** {info.ended_at}" if info.ended_at else " · still open"),
     ]
     if info.agent_role:
         lines.append(f"- **Started by:** {info.agent_role}")

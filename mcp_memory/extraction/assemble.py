@@ -55,15 +55,11 @@ def function_patterns(facts: FunctionFacts, lines: list[str]) -> list[ExtractedP
     for span, found in facts.error_spans:
         values = whole if span.start == facts.span.start else base
         description = describe_error(facts, found)
-        patterns.append(
-            _pattern(lines, span, kind="error_handling", details=found, description=description, **values)
-        )
+        patterns.append(_pattern(lines, span, kind="error_handling", details=found, description=description, **values))
     asynchrony, algorithm = facts.features.asynchrony, facts.features.algorithm
     if asynchrony and is_async_pattern(asynchrony):
         description = describe_async(facts, asynchrony)
-        patterns.append(
-            _pattern(lines, facts.span, kind="async", details=asynchrony, description=description, **whole)
-        )
+        patterns.append(_pattern(lines, facts.span, kind="async", details=asynchrony, description=description, **whole))
     if algorithm:
         description = describe_algorithm(facts, algorithm)
         patterns.append(

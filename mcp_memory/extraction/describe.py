@@ -177,9 +177,7 @@ def describe_error(facts: FunctionFacts, details: dict[str, Any]) -> str:
 
 def describe_async(facts: FunctionFacts, details: dict[str, Any]) -> str:
     """'python async pattern in crawl: awaits ..., runs concurrently with asyncio.gather'."""
-    return _finish(
-        f"{facts.language} async pattern in {facts.qualified_name}", async_phrases(details, True), None
-    )
+    return _finish(f"{facts.language} async pattern in {facts.qualified_name}", async_phrases(details, True), None)
 
 
 def describe_algorithm(facts: FunctionFacts, details: dict[str, Any]) -> str:

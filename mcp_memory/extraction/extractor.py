@@ -29,10 +29,8 @@ def extract_patterns(code: str, language: str) -> ExtractionResult:
         if lang == "python":
             patterns, error = extract_python(code)
         else:
-            patterns, error = extract_tree_sitter(
-                code, lang, tsx=language.strip().lower().lstrip(".") == "tsx"
-            )
-    except Exception as exc:  # noqa: BLE001 - best effort by contract: an analysis bug must not lose the code
+            patterns, error = extract_tree_sitter(code, lang, tsx=language.strip().lower().lstrip(".") == "tsx")
+    except Exception as exc:
         note = f"extraction failed ({type(exc).__name__}): stored as one snippet"
         return ExtractionResult(language=lang, parsed=False, patterns=[snippet(code, lang)], notes=[note])
     notes: list[str] = []

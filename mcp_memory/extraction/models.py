@@ -61,8 +61,6 @@ class ExtractionResult(BaseModel):
     """Everything found in one piece of code; never an error, broken code gives best-effort results."""
 
     language: str
-    parsed: bool = Field(
-        description="False when no parser accepted the code cleanly; patterns are best effort."
-    )
+    parsed: bool = Field(description="False when no parser accepted the code cleanly; patterns are best effort.")
     patterns: list[ExtractedPattern] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

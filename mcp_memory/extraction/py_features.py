@@ -24,9 +24,7 @@ _ASYNC_CALLS: dict[str, frozenset[str]] = {
     "gather": frozenset({"gather", "as_completed"}),
     "task_group": frozenset({"TaskGroup", "create_task_group", "open_nursery"}),
     "tasks": frozenset({"create_task", "ensure_future", "start_soon", "run_coroutine_threadsafe"}),
-    "timeouts": frozenset(
-        {"wait_for", "timeout", "timeout_at", "fail_after", "move_on_after", "ClientTimeout"}
-    ),
+    "timeouts": frozenset({"wait_for", "timeout", "timeout_at", "fail_after", "move_on_after", "ClientTimeout"}),
     "semaphore": frozenset({"Semaphore", "BoundedSemaphore", "CapacityLimiter"}),
 }
 _ALGORITHM_NAMES = frozenset(
@@ -68,10 +66,7 @@ def _is_retry_loop(loop: ast.stmt, attempt: ast.Try | ast.TryStar) -> bool:
     """A loop that runs the same attempt again: while/range loops whose success path leaves the loop."""
     repeats = isinstance(loop, ast.While) or (
         isinstance(loop, (ast.For, ast.AsyncFor))
-        and (
-            call_name(loop.iter) in {"range", "itertools.count", "count"}
-            or mentions_retry(ast.unparse(loop.target))
-        )
+        and (call_name(loop.iter) in {"range", "itertools.count", "count"} or mentions_retry(ast.unparse(loop.target)))
     )
     success = [n for stmt in [*attempt.body, *attempt.orelse] for n in [stmt, *_walk_scope(stmt)]]
     return repeats and any(isinstance(n, (ast.Return, ast.Break)) for n in success)
@@ -105,9 +100,7 @@ def error_blocks(func: Func, lines: list[str]) -> list[ErrorBlock]:
     return list(blocks.values())
 
 
-def _try_details(
-    attempt: ast.Try | ast.TryStar, in_loop: bool, decorator: str | None, text: str
-) -> dict[str, Any]:
+def _try_details(attempt: ast.Try | ast.TryStar, in_loop: bool, decorator: str | None, text: str) -> dict[str, Any]:
     caught: list[str] = []
     raises: list[str] = []
     logs: list[str] = []
@@ -158,9 +151,7 @@ def async_details(func: Func) -> dict[str, Any] | None:
         elif isinstance(node, ast.AsyncFor):
             async_for += 1
         elif isinstance(node, ast.AsyncWith):
-            found["async_with"].extend(
-                call_name(i.context_expr) or dotted_name(i.context_expr) for i in node.items
-            )
+            found["async_with"].extend(call_name(i.context_expr) or dotted_name(i.context_expr) for i in node.items)
         elif isinstance(node, ast.Call):
             name = call_name(node)
             last = name.rsplit(".", 1)[-1]

@@ -84,11 +84,7 @@ class _Dumper:
         for field, value in ast.iter_fields(node):
             if field in _SKIPPED_FIELDS:
                 continue
-            if (
-                field == "body"
-                and isinstance(node, (*_FUNCS, ast.ClassDef))
-                and ast.get_docstring(node, False)
-            ):
+            if field == "body" and isinstance(node, (*_FUNCS, ast.ClassDef)) and ast.get_docstring(node, False):
                 value = value[1:]
             if field == name_field and isinstance(value, str):
                 value = self._rename(value)

@@ -49,7 +49,7 @@ def header(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, lines: l
                 depth -= 1
             elif tok.string == ":" and depth == 0:
                 row, col = tok.start
-                kept = text.split("\n")[: row - 1] + [text.split("\n")[row - 1][:col]]
+                kept = [*text.split("\n")[: row - 1], text.split("\n")[row - 1][:col]]
                 return one_line("\n".join(kept))
     except (tokenize.TokenError, SyntaxError):
         pass

@@ -26,9 +26,7 @@ _DECORATIONS = frozenset({"decorator", "attribute_item", "annotation", "marker_a
 _TYPE_BODIES = frozenset({"field_declaration_list", "{"})
 
 
-def extract_tree_sitter(
-    code: str, language: str, tsx: bool = False
-) -> tuple[list[ExtractedPattern], str | None]:
+def extract_tree_sitter(code: str, language: str, tsx: bool = False) -> tuple[list[ExtractedPattern], str | None]:
     """Patterns of every unit that parsed cleanly, and where parsing first went wrong (None if nowhere)."""
     root = parse_best(code, language, tsx).root_node
     error = first_error(root) if root.has_error else None
@@ -124,9 +122,7 @@ def _unit_patterns(unit: TsUnit, lines: list[str], language: str, spec: TsSpec) 
 def _decorators(unit: TsUnit) -> list[str]:
     """Decorators, attributes and annotations as written, without '@' or '#[...]'."""
     items = list(unit.extras) + [c for c in unit.node.children if c.type in _DECORATIONS]
-    items += [
-        a for c in unit.node.children if c.type == "modifiers" for a in c.children if a.type in _DECORATIONS
-    ]
+    items += [a for c in unit.node.children if c.type == "modifiers" for a in c.children if a.type in _DECORATIONS]
     texts = []
     for item in items:
         raw = text(item).strip()

@@ -64,9 +64,7 @@ def _calls(node: Node, spec: TsSpec) -> list[Node]:
 
 def _is_repeat_loop(loop: Node, spec: TsSpec) -> bool:
     """A loop that runs an attempt again rather than walking a collection."""
-    return loop.type not in spec.iterating_loops and not any(
-        c.type in spec.iterating_loops for c in loop.children
-    )
+    return loop.type not in spec.iterating_loops and not any(c.type in spec.iterating_loops for c in loop.children)
 
 
 def error_blocks(func: Node, spec: TsSpec, language: str) -> list[TsErrorBlock]:
@@ -111,11 +109,7 @@ def _try_details(attempt: Node, spec: TsSpec, retries: bool, region_text: str) -
         variable = text(parameter)
         types = [t for n in walk(handler) if n.type == "catch_type" for t in n.named_children]
         variable = variable or next(
-            (
-                text(n.child_by_field_name("name"))
-                for n in handler.named_children
-                if n.type == "catch_formal_parameter"
-            ),
+            (text(n.child_by_field_name("name")) for n in handler.named_children if n.type == "catch_formal_parameter"),
             "",
         )
         checks = [
@@ -163,16 +157,12 @@ def _retry_loop_around(func: Node, spec: TsSpec, marker: re.Pattern[str]) -> Nod
 
 
 def _go_errors(func: Node, spec: TsSpec) -> dict[str, Any] | None:
-    checks = [
-        n for n in walk(func) if n.type == "if_statement" and _GO_ERR_CHECK.search(field_text(n, "condition"))
-    ]
+    checks = [n for n in walk(func) if n.type == "if_statement" and _GO_ERR_CHECK.search(field_text(n, "condition"))]
     if not checks:
         return None
     calls = _calls(func, spec)
     wraps = [
-        callee(c)
-        for c in calls
-        if _last(callee(c)) in _GO_WRAPPERS or (callee(c) == "fmt.Errorf" and "%w" in text(c))
+        callee(c) for c in calls if _last(callee(c)) in _GO_WRAPPERS or (callee(c) == "fmt.Errorf" and "%w" in text(c))
     ]
     sentinels = [
         text(c.child_by_field_name("arguments").named_children[-1])
@@ -226,9 +216,7 @@ def _rust_errors(func: Node, spec: TsSpec) -> dict[str, Any] | None:
         "maps_errors": unique(mappers),
         "unwraps": sum(m in {"unwrap", "expect"} for m in method_calls),
         "error_type": arguments[1] if "Result" in text(result) and len(arguments) > 1 else None,
-        "logs": unique(
-            callee(n) for arm in err_arms for n in walk(arm) if n.type in spec.calls and _is_logging(n)
-        ),
+        "logs": unique(callee(n) for arm in err_arms for n in walk(arm) if n.type in spec.calls and _is_logging(n)),
         "retries": loop is not None,
         "retry_via": "loop" if loop is not None else None,
         "backoff": loop is not None and mentions_exponential_backoff(text(loop)),

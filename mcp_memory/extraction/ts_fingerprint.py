@@ -23,16 +23,12 @@ def bound_names(nodes: list[Node], spec: TsSpec) -> set[str]:
             holder, slot = parent, field
             if holder.type in _PASS_THROUGH:
                 holder, slot = chain.get(holder.id, (None, None))
-            if node.type.endswith("_pattern") or (
-                holder is not None and (holder.type, slot) in spec.bindings
-            ):
+            if node.type.endswith("_pattern") or (holder is not None and (holder.type, slot) in spec.bindings):
                 names.add(text(node))
     return names
 
 
-def structure_hash(
-    nodes: list[Node], spec: TsSpec, own_name: str | None = None, bound: set[str] | None = None
-) -> str:
+def structure_hash(nodes: list[Node], spec: TsSpec, own_name: str | None = None, bound: set[str] | None = None) -> str:
     """sha256 of node types and leaf text, comments skipped, local names replaced by placeholders.
 
     Placeholders are numbered by first use, so renaming a parameter or local keeps the hash,

@@ -45,9 +45,7 @@ def walk_with_fields(node: Node) -> Iterator[tuple[Node, Node | None, str | None
     while stack:
         current, parent, field = stack.pop()
         yield current, parent, field
-        children = [
-            (child, current, current.field_name_for_child(i)) for i, child in enumerate(current.children)
-        ]
+        children = [(child, current, current.field_name_for_child(i)) for i, child in enumerate(current.children)]
         stack.extend(reversed(children))
 
 

@@ -155,9 +155,7 @@ RUST = TsSpec(
     },
     async_names={"JoinSet": "task_group", "Semaphore": "semaphore"},
     functional=_set("map", "filter", "fold", "filter_map", "flat_map", "reduce"),
-    data_structures=_set(
-        "HashMap", "HashSet", "BTreeMap", "BTreeSet", "VecDeque", "BinaryHeap", "sort", "sort_by"
-    ),
+    data_structures=_set("HashMap", "HashSet", "BTreeMap", "BTreeSet", "VecDeque", "BinaryHeap", "sort", "sort_by"),
 )
 
 JAVA = TsSpec(

@@ -29,9 +29,7 @@ _JAVA_TYPES = {
     "record_declaration": "record",
 }
 _JS_METHODS = frozenset({"method_definition"})
-_JAVA_METHODS = frozenset(
-    {"method_declaration", "constructor_declaration", "compact_constructor_declaration"}
-)
+_JAVA_METHODS = frozenset({"method_declaration", "constructor_declaration", "compact_constructor_declaration"})
 _GENERICS = re.compile(r"<.*>|\[.*\]")
 _CONTAINER_KEYWORDS = frozenset({"class", "interface", "impl", "trait", "struct", "enum"})
 
@@ -154,19 +152,11 @@ def _js_class(node: Node, prefix: list[str], out: list[TsUnit], extras: list[Nod
             unit.methods.append(member_name)
             if member.child_by_field_name("body") is not None:
                 out.append(
-                    TsUnit(
-                        "method", member, member_name, _qualify([*prefix, name], member_name), member, pending
-                    )
+                    TsUnit("method", member, member_name, _qualify([*prefix, name], member_name), member, pending)
                 )
-        elif (
-            member.type in {"field_definition", "public_field_definition"}
-            and value
-            and value.type in _JS_VALUES
-        ):
+        elif member.type in {"field_definition", "public_field_definition"} and value and value.type in _JS_VALUES:
             unit.methods.append(member_name)
-            out.append(
-                TsUnit("method", member, member_name, _qualify([*prefix, name], member_name), value, pending)
-            )
+            out.append(TsUnit("method", member, member_name, _qualify([*prefix, name], member_name), value, pending))
         elif member.type in {"method_signature", "abstract_method_signature"}:
             unit.methods.append(member_name)
         elif member.type in {"field_definition", "public_field_definition", "property_signature"}:
@@ -190,10 +180,7 @@ def _js_bases(node: Node) -> list[str]:
 
 def _go_body(node: Node, prefix: list[str], out: list[TsUnit]) -> None:
     for child in node.named_children:
-        if (
-            child.type in {"function_declaration", "method_declaration"}
-            and child.child_by_field_name("body") is None
-        ):
+        if child.type in {"function_declaration", "method_declaration"} and child.child_by_field_name("body") is None:
             continue
         if child.type == "function_declaration":
             name = field_text(child, "name")
@@ -202,13 +189,9 @@ def _go_body(node: Node, prefix: list[str], out: list[TsUnit]) -> None:
             name = field_text(child, "name")
             receiver_list = child.child_by_field_name("receiver")
             receivers = (
-                [p for p in receiver_list.named_children if p.type == "parameter_declaration"]
-                if receiver_list
-                else []
+                [p for p in receiver_list.named_children if p.type == "parameter_declaration"] if receiver_list else []
             )
-            owner = (
-                _GENERICS.sub("", field_text(receivers[0], "type")).lstrip("*").strip() if receivers else ""
-            )
+            owner = _GENERICS.sub("", field_text(receivers[0], "type")).lstrip("*").strip() if receivers else ""
             qualified = f"{owner}.{name}" if owner else name
             out.append(TsUnit("method", child, name, qualified, child, owner=owner or None))
         elif child.type == "type_declaration":
@@ -246,9 +229,7 @@ def _rust_body(node: Node, prefix: list[str], out: list[TsUnit], owner: str | No
         name = field_text(child, "name")
         body = child.child_by_field_name("body")
         if child.type == "function_item" and owner:
-            out.append(
-                TsUnit("method", child, name, _qualify([*prefix, owner], name), child, pending, owner=owner)
-            )
+            out.append(TsUnit("method", child, name, _qualify([*prefix, owner], name), child, pending, owner=owner))
         elif child.type == "function_item":
             out.append(TsUnit("function", child, name, _qualify(prefix, name), child, pending))
         elif child.type in {"struct_item", "enum_item", "union_item", "trait_item"}:
@@ -301,8 +282,8 @@ def _java_type(node: Node, prefix: list[str], out: list[TsUnit]) -> None:
         text(t)
         for c in node.named_children
         if c.type == "extends_interfaces"
-        for l in c.named_children
-        for t in l.named_children
+        for listed in c.named_children
+        for t in listed.named_children
     )
     parameters = node.child_by_field_name("parameters")
     unit.fields.extend(field_text(p, "name") for p in (parameters.named_children if parameters else []))
@@ -315,12 +296,8 @@ def _java_type(node: Node, prefix: list[str], out: list[TsUnit]) -> None:
         if member.type in _JAVA_METHODS:
             unit.methods.append(member_name)
             if member.child_by_field_name("body") is not None:
-                out.append(
-                    TsUnit("method", member, member_name, _qualify([*prefix, name], member_name), member)
-                )
+                out.append(TsUnit("method", member, member_name, _qualify([*prefix, name], member_name), member))
         elif member.type in {"field_declaration", "constant_declaration"}:
-            unit.fields.extend(
-                field_text(d, "name") for d in member.named_children if d.type == "variable_declarator"
-            )
+            unit.fields.extend(field_text(d, "name") for d in member.named_children if d.type == "variable_declarator")
         elif member.type in _JAVA_TYPES:
             _java_type(member, [*prefix, name], out)

@@ -88,6 +88,4 @@ def merge_details(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return merged
 
 
-BRANCH_WORDS = re.compile(
-    r"\b(if|elif|elsif|for|foreach|while|until|case|when|catch|except|rescue)\b|&&|\|\|"
-)
+BRANCH_WORDS = re.compile(r"\b(if|elif|elsif|for|foreach|while|until|case|when|catch|except|rescue)\b|&&|\|\|")

@@ -10,9 +10,7 @@ from typing import Any, TypeVar
 from mcp_memory.errors import InvalidInput
 from mcp_memory.memory.validation import normalize_language, require_json_object, require_text
 
-WINNER_EXAMPLE = (
-    'e.g. {"code": "def slugify(text): ...", "language": "python", "agent_role": "WORKER_BACKEND"}.'
-)
+WINNER_EXAMPLE = 'e.g. {"code": "def slugify(text): ...", "language": "python", "agent_role": "WORKER_BACKEND"}.'
 TASK_EXAMPLE = 'e.g. {"description": "Turn titles into URL slugs", "language": "python"}.'
 RESULT_EXAMPLE = 'e.g. {"score": 0.92, "votes": 3, "num_candidates": 5}.'
 MAX_ROLE_CHARS = 100
@@ -64,15 +62,11 @@ class ConsensusInput:
         return {key: value for key, value in values.items() if value is not None}
 
 
-def read_consensus(
-    winner_candidate: Any, task_context: Any, consensus_result: Any, max_chars: int
-) -> ConsensusInput:
+def read_consensus(winner_candidate: Any, task_context: Any, consensus_result: Any, max_chars: int) -> ConsensusInput:
     """Check the three objects; every problem names the field, e.g. ``winner_candidate.code``."""
     winner = require_json_object("winner_candidate", winner_candidate, max_chars + 10_000)
     task = require_json_object("task_context", task_context, max_chars + 10_000)
-    result = require_json_object(
-        "consensus_result", {} if consensus_result is None else consensus_result, max_chars
-    )
+    result = require_json_object("consensus_result", {} if consensus_result is None else consensus_result, max_chars)
     if "code" not in winner:
         raise InvalidInput("winner_candidate.code", "is missing.", f"Pass the winning code, {WINNER_EXAMPLE}")
     code = require_text("winner_candidate.code", winner["code"], max_chars)
@@ -90,9 +84,7 @@ def read_consensus(
         score = _best(result.get("scores"), _readable_number)
     success = result.get("success", True)
     if not isinstance(success, bool):
-        raise InvalidInput(
-            "consensus_result.success", f"expected true or false, got {success!r}.", RESULT_EXAMPLE
-        )
+        raise InvalidInput("consensus_result.success", f"expected true or false, got {success!r}.", RESULT_EXAMPLE)
     return ConsensusInput(
         code=code,
         language=language,
@@ -115,9 +107,7 @@ def _language(winner: dict[str, Any], task: dict[str, Any]) -> str:
         if value is None:
             continue
         if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(
-                f"{owner}.language", f"expected a language name, got {value!r}.", "e.g. 'python'."
-            )
+            raise InvalidInput(f"{owner}.language", f"expected a language name, got {value!r}.", "e.g. 'python'.")
         try:
             normalize_language(value)
         except InvalidInput as exc:

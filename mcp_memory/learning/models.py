@@ -11,9 +11,7 @@ class LearnedPattern(BaseModel):
     id: str = Field(description="Memory id; pass it to get_memory.")
     name: str = Field(description="Qualified name of the unit, e.g. 'HttpClient.fetch_json'.")
     kind: str = Field(description="function, method, class, error_handling, async, algorithm or snippet.")
-    kinds: list[str] = Field(
-        description="Every kind this code was extracted as (a function may also be async)."
-    )
+    kinds: list[str] = Field(description="Every kind this code was extracted as (a function may also be async).")
     language: str
     complexity: str = Field(description="low (cyclomatic <= 5), medium (6-10) or high (> 10).")
     usage_count: int = Field(description="How often consensus produced this pattern, this time included.")
@@ -27,16 +25,12 @@ class ConsensusLearned(BaseModel):
     """What one consensus winner taught the memory."""
 
     solution_id: str = Field(description="The winner stored as a solution to the task.")
-    solution_duplicate: bool = Field(
-        description="True when this exact winner was already stored for this task."
-    )
+    solution_duplicate: bool = Field(description="True when this exact winner was already stored for this task.")
     new_patterns: list[LearnedPattern] = Field(description="Patterns not known before, now stored.")
     reinforced_patterns: list[LearnedPattern] = Field(
         description="Patterns already known (same normalized structure): their usage and success counts went up."
     )
-    parsed: bool = Field(
-        description="False when the code did not parse cleanly; patterns are then best effort."
-    )
+    parsed: bool = Field(description="False when the code did not parse cleanly; patterns are then best effort.")
     notes: list[str] = Field(default_factory=list)
     episode_event_seq: int | None = Field(
         default=None, description="Sequence number of the 'consensus' event recorded in the episode, if any."
@@ -56,12 +50,8 @@ class PatternSuggestion(BaseModel):
     score: float = Field(
         description="similarity + 0.2 x (success_rate - 0.5), minus 0.15 if it keeps failing; higher is better."
     )
-    similarity: float = Field(
-        description="Cosine similarity of the task and the pattern (its best-matching part)."
-    )
-    success_rate: float = Field(
-        description="Smoothed success rate (successes + 1) / (successes + failures + 2)."
-    )
+    similarity: float = Field(description="Cosine similarity of the task and the pattern (its best-matching part).")
+    success_rate: float = Field(description="Smoothed success rate (successes + 1) / (successes + failures + 2).")
     usage_count: int
     success_count: int
     failure_count: int

@@ -3,8 +3,9 @@
 Identity is the language and the structure hash, so the same unit with renamed locals, other comments or
 another layout is the same memory (and only its counts go up). The embedded text is the description followed
 by the code. The model reads a window of word pieces (256 for MiniLM); code longer than that is split on line
-boundaries: the first piece is embedded with the description in the pattern itself, every further piece is stored as a *part* — a pattern
-record of its own whose ``part_of`` names the whole pattern — so every line of a long unit can be found.
+boundaries: the first piece is embedded with the description in the pattern itself, every further piece is stored
+as a *part* — a pattern record of its own whose ``part_of`` names the whole pattern — so every line of a long unit
+can be found.
 """
 
 from __future__ import annotations
@@ -65,8 +66,7 @@ def plan_patterns(
 ) -> list[PatternPlan]:
     """One plan per distinct structure in ``result``; ``window`` is how many word pieces the model reads."""
     return [
-        _plan(group, inputs, provenance, agent, count_tokens, window)
-        for group in group_by_structure(result.patterns)
+        _plan(group, inputs, provenance, agent, count_tokens, window) for group in group_by_structure(result.patterns)
     ]
 
 

@@ -46,9 +46,7 @@ class _Stored:
 class PatternLearning:
     """Extract patterns, learn them from consensus winners, and suggest them for new tasks."""
 
-    def __init__(
-        self, settings: Settings, memory: MemoryService, episodes: EpisodeService | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, memory: MemoryService, episodes: EpisodeService | None = None) -> None:
         self.settings = settings
         self.memory = memory
         self.episodes = episodes
@@ -61,9 +59,7 @@ class PatternLearning:
         require_text("language", language, MAX_LANGUAGE_CHARS)
         return await self.memory.run(extract_patterns, code, language)
 
-    async def suggest(
-        self, task_description: str, language: str | None, n_results: int
-    ) -> PatternSuggestions:
+    async def suggest(self, task_description: str, language: str | None, n_results: int) -> PatternSuggestions:
         return await self.suggester.suggest(task_description, language, n_results)
 
     async def learn_from_consensus(
@@ -80,9 +76,7 @@ class PatternLearning:
         is who the swarm says wrote the code, kept as a label (an argument can never set the writer).
         With an ``episode_id`` the episode gets a ``consensus`` event, when that episode exists and is open.
         """
-        inputs = read_consensus(
-            winner_candidate, task_context, consensus_result, self.settings.max_text_chars
-        )
+        inputs = read_consensus(winner_candidate, task_context, consensus_result, self.settings.max_text_chars)
         if episode_id is not None:
             episode_id = require_text("episode_id", episode_id, MAX_EPISODE_ID_CHARS).strip()
         author = agent or LOCAL_AGENT
@@ -122,10 +116,7 @@ class PatternLearning:
         results = self.memory.remember_many_blocking([solution, *(plan.main for plan in plans)])
         # Parts follow the text stored first: a known pattern keeps the parts it has.
         parts = [
-            part
-            for plan, result in zip(plans, results[1:], strict=True)
-            if not result.duplicate
-            for part in plan.parts
+            part for plan, result in zip(plans, results[1:], strict=True) if not result.duplicate for part in plan.parts
         ]
         if parts:
             self.memory.remember_many_blocking(parts)
@@ -180,7 +171,9 @@ def _learned(stored: _Stored, inputs: ConsensusInput) -> ConsensusLearned:
         )
         (reinforced if result.duplicate else new).append(learned)
     solution = "already stored" if stored.solution.duplicate else "stored"
-    message = f"Learned {len(new)} new pattern(s), reinforced {len(reinforced)} known one(s); the solution is {solution}."
+    message = (
+        f"Learned {len(new)} new pattern(s), reinforced {len(reinforced)} known one(s); the solution is {solution}."
+    )
     return ConsensusLearned(
         solution_id=stored.solution.id,
         solution_duplicate=stored.solution.duplicate,

@@ -114,9 +114,7 @@ class PatternSuggester:
         self.cache = cache or SuggestionCache()
         memory.store.watch(_WritesBypassingTheService(memory))
 
-    async def suggest(
-        self, task_description: str, language: str | None, n_results: int
-    ) -> PatternSuggestions:
+    async def suggest(self, task_description: str, language: str | None, n_results: int) -> PatternSuggestions:
         settings = self.memory.settings
         require_text("task_description", task_description, settings.max_text_chars)
         require_n_results(n_results, settings.max_results)

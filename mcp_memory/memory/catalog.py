@@ -252,7 +252,9 @@ class Catalog:
                 catalog = self._types[memory_type]  # type: ignore[index]
                 with catalog.lock:
                     for item in self.store.get(memory_type, ids):  # type: ignore[arg-type]
-                        catalog.put(item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None)  # type: ignore[arg-type]
+                        catalog.put(
+                            item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None
+                        )  # type: ignore[arg-type]
             for change in changes:
                 self._applied.add(change.seq)
                 self._seen = max(self._seen, change.seq)
@@ -290,7 +292,9 @@ class Catalog:
         with_words = catalog.words is not None
         for item_id, metadata in self.store.scan_metadata(memory_type):
             catalog.put(item_id, facts_from_metadata(memory_type, metadata, with_words), None)
-        logger.info("catalog of %s: %d memories in %.2f s", memory_type, len(catalog.facts), time.perf_counter() - started)
+        logger.info(
+            "catalog of %s: %d memories in %.2f s", memory_type, len(catalog.facts), time.perf_counter() - started
+        )
 
 
 def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:
@@ -299,4 +303,3 @@ def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:
         members.discard(item_id)
         if not members:
             del index[key]
-

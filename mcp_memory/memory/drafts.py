@@ -37,7 +37,9 @@ def pattern_draft(
         language=language_name,
         fields={"code": code, "context": context, "success_metrics": success_metrics},
         tags=tags,
-        metadata={"success_rate": success_metrics["success_rate"]} if _is_number(success_metrics.get("success_rate")) else {},
+        metadata={"success_rate": success_metrics["success_rate"]}
+        if _is_number(success_metrics.get("success_rate"))
+        else {},
         source=source,
         agent=agent,
         success=_success_from_metrics(success_metrics),
@@ -78,7 +80,9 @@ def error_draft(
     source: str = "agent",
 ) -> MemoryDraft:
     verdict = "Resolution (worked)" if success else "Attempted fix (did NOT work)"
-    content = f"Error: {error_message}\n" + (f"Context: {context}\n" if context.strip() else "") + f"{verdict}: {resolution}"
+    content = (
+        f"Error: {error_message}\n" + (f"Context: {context}\n" if context.strip() else "") + f"{verdict}: {resolution}"
+    )
     return MemoryDraft(
         type="error",
         title=error_message.strip().splitlines()[-1][:300] if error_message.strip() else error_message,

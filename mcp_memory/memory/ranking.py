@@ -142,7 +142,10 @@ def outcome_why(successes: int, failures: int, last_failure_note: str | None = N
     if failures and not successes:
         text = f"a failed attempt ({failures}x did not work), not a fix"
     elif keeps_failing(successes, failures):
-        text = f"KEEPS FAILING: failed {failures} of {successes + failures} times (success rate {rate:.2f}); try other results first"
+        text = (
+            f"KEEPS FAILING: failed {failures} of {successes + failures} times (success rate {rate:.2f}); "
+            "try other results first"
+        )
     else:
         text = f"worked {successes}x" + (f", failed {failures}x" if failures else "") + f" (success rate {rate:.2f})"
     if failures and last_failure_note:

@@ -161,7 +161,9 @@ class Recaller:
             )
         return self._with_outcomes(memory_type, candidates.values(), n_results), len(nearest) < depth
 
-    def _with_outcomes(self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int) -> list[_Candidate]:
+    def _with_outcomes(
+        self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int
+    ) -> list[_Candidate]:
         """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
 
         An outcome raises a score by at most ``MAX_OUTCOME_RAISE``, so once the n-th best score read so far beats
@@ -217,8 +219,14 @@ class Recaller:
                     continue
                 part = candidate.item.metadata.get("part") if candidate.item is not None else None
                 candidate = _Candidate(
-                    parent, candidate.cosine, candidate.words, candidate.word_rank, candidate.same_signature,
-                    candidate.relevance, item=whole, matched_part=part if isinstance(part, int) else None,
+                    parent,
+                    candidate.cosine,
+                    candidate.words,
+                    candidate.word_rank,
+                    candidate.same_signature,
+                    candidate.relevance,
+                    item=whole,
+                    matched_part=part if isinstance(part, int) else None,
                 )
                 candidate.score = candidate.relevance + _outcome_adjustment(whole)
             folded[key] = candidate
@@ -238,7 +246,10 @@ class Recaller:
             if found is not None:
                 return found
         chroma_filter = and_filters(where, {"language": language} if language else None)
-        return [(item_id, 1.0 - distance) for item_id, distance in self.store.nearest(memory_type, embedding, depth, chroma_filter)]
+        return [
+            (item_id, 1.0 - distance)
+            for item_id, distance in self.store.nearest(memory_type, embedding, depth, chroma_filter)
+        ]
 
     def _dense_in_language(
         self, memory_type: MemoryType, embedding: list[float], depth: int, language: str
@@ -283,8 +294,11 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
         reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
     if candidate.word_rank is not None:
         shared = _shared_words(text, str(record.fields.get("error_message") or record.title))
-        reasons.append(f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)" if shared else
-                       f"#{candidate.word_rank} by words")
+        reasons.append(
+            f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)"
+            if shared
+            else f"#{candidate.word_rank} by words"
+        )
     outcome = outcome_why(record.success_count, record.failure_count, _last_failure_note(candidate.item.metadata))
     if outcome:
         reasons.append(outcome)

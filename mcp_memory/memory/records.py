@@ -25,17 +25,45 @@ ID_PREFIXES: dict[MemoryType, str] = {
 # Keys we own in Chroma metadata; user metadata with these names is kept only in metadata_json.
 RESERVED_KEYS = frozenset(
     {
-        "type", "title", "language", "created_at", "updated_at", "content_hash", "usage_count",
-        "success_count", "failure_count", "agent", "source", "tags", "fields_json", "metadata_json",
-        "signature", "outcome_notes_json", "last_failure_note", "store_id", "agent_role",
+        "type",
+        "title",
+        "language",
+        "created_at",
+        "updated_at",
+        "content_hash",
+        "usage_count",
+        "success_count",
+        "failure_count",
+        "agent",
+        "source",
+        "tags",
+        "fields_json",
+        "metadata_json",
+        "signature",
+        "outcome_notes_json",
+        "last_failure_note",
+        "store_id",
+        "agent_role",
     }
 )
 # Where a memory came from, written by the server (from a token, an episode, a consensus): never from a caller's
 # metadata, which could otherwise pass for provenance.
 PROVENANCE_KEYS = frozenset(
     {
-        "agent", "agent_role", "source", "episode_id", "consensus_id", "consensus_score", "consensus_votes",
-        "consensus_candidates", "consensus_result", "solution_id", "pattern_ids", "part_of", "part", "parts",
+        "agent",
+        "agent_role",
+        "source",
+        "episode_id",
+        "consensus_id",
+        "consensus_score",
+        "consensus_votes",
+        "consensus_candidates",
+        "consensus_result",
+        "solution_id",
+        "pattern_ids",
+        "part_of",
+        "part",
+        "parts",
         "store_id",
     }
 )

@@ -51,7 +51,9 @@ def _drafted_text(
         return pattern_draft(title, fields["code"], language or "", fields.get("context", ""), metrics, tags).embed_text
     if memory_type == "solution" and "problem" in fields and "solution" in fields:
         metrics = fields.get("success_metrics") or {}
-        return solution_draft(fields["problem"], fields["solution"], language, fields.get("context", ""), metrics).embed_text
+        return solution_draft(
+            fields["problem"], fields["solution"], language, fields.get("context", ""), metrics
+        ).embed_text
     if memory_type == "error" and "error_message" in fields:
         resolution = str(fields.get("resolution", ""))
         return error_draft(fields["error_message"], fields.get("context", ""), resolution, True, language).embed_text

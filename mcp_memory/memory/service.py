@@ -123,8 +123,9 @@ class MemoryService:
             if outcome == "new":
                 inserted.setdefault(draft.type, []).append(item_id)
             results.append(
-                _store_result(item_id, draft.type, row.metadata, duplicate=outcome == "duplicate",
-                              updated=outcome == "replaced")
+                _store_result(
+                    item_id, draft.type, row.metadata, duplicate=outcome == "duplicate", updated=outcome == "replaced"
+                )
             )
         try:
             for memory_type, entries in to_index.items():
@@ -179,11 +180,15 @@ class MemoryService:
 
     # -- outcomes ----------------------------------------------------------------------------------
 
-    async def report_outcome(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+    async def report_outcome(
+        self, item_id: str, success: bool, note: str = "", agent: str | None = None
+    ) -> OutcomeReport:
         """Count whether a recalled memory worked when it was used; ranking weighs it from now on."""
         return await self.run(self.report_outcome_blocking, item_id, success, note, agent)
 
-    def report_outcome_blocking(self, item_id: str, success: bool, note: str = "", agent: str | None = None) -> OutcomeReport:
+    def report_outcome_blocking(
+        self, item_id: str, success: bool, note: str = "", agent: str | None = None
+    ) -> OutcomeReport:
         if not isinstance(success, bool):
             raise InvalidInput("success", f"expected true or false, got {success!r}.")
         note = require_text("note", note, MAX_NOTE_CHARS, allow_empty=True).strip()
@@ -193,8 +198,11 @@ class MemoryService:
             raise _no_memory(item_id)
         memory_type: MemoryType = counters.type  # type: ignore[assignment]
         self.mark_changed()
-        metadata = {"usage_count": counters.usage_count, "success_count": counters.success_count,
-                    "failure_count": counters.failure_count}
+        metadata = {
+            "usage_count": counters.usage_count,
+            "success_count": counters.success_count,
+            "failure_count": counters.failure_count,
+        }
         successes, failures = int(metadata["success_count"]), int(metadata["failure_count"])
         flagged = keeps_failing(successes, failures)
         rate = success_rate(successes, failures)
@@ -241,8 +249,13 @@ class MemoryService:
             self.store.delete_many(memory_type, [item_id, *parts], by, reason)
             self.mark_changed()
             return DeleteResult(
-                id=item_id, type=memory_type, deleted=True, title=str(item.metadata.get("title", "")),
-                parts_deleted=len(parts), deleted_by=by, reason=reason,
+                id=item_id,
+                type=memory_type,
+                deleted=True,
+                title=str(item.metadata.get("title", "")),
+                parts_deleted=len(parts),
+                deleted_by=by,
+                reason=reason,
             )
 
         return await self.run(delete_blocking)
@@ -267,8 +280,15 @@ class MemoryService:
         require_n_results(limit, 1000, "limit")
         found = await self.run(self.store.rows.buried, agent, limit)
         return [
-            DeletedMemory(id=t.id, type=t.type, title=t.title, agent=t.agent or None, deleted_at=iso_time(t.deleted_at),
-                          deleted_by=t.deleted_by, reason=t.reason)  # type: ignore[arg-type]
+            DeletedMemory(
+                id=t.id,
+                type=t.type,
+                title=t.title,
+                agent=t.agent or None,
+                deleted_at=iso_time(t.deleted_at),
+                deleted_by=t.deleted_by,
+                reason=t.reason,
+            )  # type: ignore[arg-type]
             for t in found
         ]
 
@@ -326,4 +346,3 @@ def _store_result(
         failure_count=int(metadata["failure_count"]),
         message=message,
     )
-

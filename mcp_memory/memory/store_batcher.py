@@ -60,7 +60,7 @@ class StoreBatcher:
                 results = [await self._write_one(batch[0].draft)]
             else:
                 results = await self._write_many([slot.draft for slot in batch])
-        except BaseException as exc:  # noqa: BLE001 - every caller in the batch gets the error, as if alone
+        except BaseException as exc:
             for slot in batch:
                 slot.error, slot.done = exc, True
             return

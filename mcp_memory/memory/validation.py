@@ -94,7 +94,8 @@ def _check_operands(where: dict[str, Any]) -> None:
             continue
         if key.startswith("$"):
             raise InvalidInput(
-                "where", f"unknown operator '{key}'; only $and and $or may stand where a metadata key goes.",
+                "where",
+                f"unknown operator '{key}'; only $and and $or may stand where a metadata key goes.",
                 FILTER_EXAMPLE,
             )
         if not isinstance(value, dict):
@@ -103,7 +104,8 @@ def _check_operands(where: dict[str, Any]) -> None:
             values = operand if isinstance(operand, list) else [operand]
             if not all(isinstance(v, str | int | float) for v in values):
                 raise InvalidInput(
-                    "where", f"{operator} on '{key}' takes strings, numbers or booleans, got {operand!r}.",
+                    "where",
+                    f"{operator} on '{key}' takes strings, numbers or booleans, got {operand!r}.",
                     FILTER_EXAMPLE,
                 )
             if operator in _COMPARISONS and isinstance(operand, bool):
@@ -143,8 +145,15 @@ _PROBLEMS = {
     "literal_error": "must be one of {expected}, got {value}.",
     "enum": "must be one of {expected}, got {value}.",
 }
-_JSON_KINDS = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "a list",
-               dict: "an object", type(None): "null"}
+_JSON_KINDS = {
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def argument_problems(error: Any, schema: dict[str, Any]) -> str:

@@ -118,7 +118,9 @@ class BM25Index:
                 return 0.0
             return sum(_idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
 
-    def search(self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
 
         Exact BM25 for every document it returns. Documents are found through the query's rarer words first: a
@@ -141,8 +143,10 @@ class BM25Index:
             scores: dict[str, float] = {}
             for _, posting in terms:
                 idf = _idf(count, len(posting))
-                docs = posting.items() if scan_all or len(posting) <= common_df else (
-                    (doc_id, posting[doc_id]) for doc_id in found if doc_id in posting
+                docs = (
+                    posting.items()
+                    if scan_all or len(posting) <= common_df
+                    else ((doc_id, posting[doc_id]) for doc_id in found if doc_id in posting)
                 )
                 for doc_id, tf in docs:
                     if within is not None and doc_id not in within:

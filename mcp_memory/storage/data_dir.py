@@ -22,7 +22,9 @@ def check_data_dir(path: Path) -> None:
         with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except NotADirectoryError as exc:
-        raise CannotStart(f"The data dir {path} cannot be created: part of its path is a file. Fix the path, or {ELSEWHERE}.") from exc
+        raise CannotStart(
+            f"The data dir {path} cannot be created: part of its path is a file. Fix the path, or {ELSEWHERE}."
+        ) from exc
     except OSError as exc:
         raise CannotStart(
             f"The data dir {path} is not writable by this user ({exc.strerror}). Fix its permissions, or {ELSEWHERE}."

@@ -98,7 +98,10 @@ class Database:
                 "data dir with --data-dir (MCP_MEMORY_DATA_DIR)."
             )
         else:
-            fix = "Check that PostgreSQL runs there and accepts this user, or fix --database-url (MCP_MEMORY_DATABASE_URL)."
+            fix = (
+                "Check that PostgreSQL runs there and accepts this user, or fix --database-url "
+                "(MCP_MEMORY_DATABASE_URL)."
+            )
         reason = _first_line(getattr(problem, "orig", problem))
         return CannotStart(f"Cannot open the database {self.shown} ({reason}). {fix}")
 

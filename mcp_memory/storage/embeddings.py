@@ -66,7 +66,11 @@ class TorchEncoder:
             self._torch.set_num_threads(threads)
             self._threads = threads
         return self.model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
 
     def count_word_pieces(self, text: str) -> int:

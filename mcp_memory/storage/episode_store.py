@@ -32,7 +32,12 @@ from mcp_memory.storage.schema import episodes, events
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
 
 EVENT_COLUMNS = (
-    events.c.seq, events.c.event_type, events.c.agent_role, events.c.data_json, events.c.recorded_at, events.c.agent,
+    events.c.seq,
+    events.c.event_type,
+    events.c.agent_role,
+    events.c.data_json,
+    events.c.recorded_at,
+    events.c.agent,
 )
 # Which episodes each console filter shows.
 OUTCOMES: dict[str, Any] = {
@@ -150,7 +155,10 @@ class EpisodeStore:
         """Store an ended episode's digest and (re)index its words, in one transaction."""
         with self._write() as conn:
             n = conn.execute(
-                update(episodes).where(episodes.c.id == episode_id).values(digest_json=digest_json).returning(episodes.c.n)
+                update(episodes)
+                .where(episodes.c.id == episode_id)
+                .values(digest_json=digest_json)
+                .returning(episodes.c.n)
             ).scalar_one()
             episode_words.write(conn, n, task_tokens, event_tokens)
 
@@ -307,8 +315,9 @@ class EpisodeStore:
         bucket = cast(episodes.c.started_at, BigInteger) // seconds
         with self._read() as conn:
             found = conn.execute(
-                select(bucket, episodes.c.status, episodes.c.success, func.count(), func.sum(episodes.c.last_seq))
-                .group_by(bucket, episodes.c.status, episodes.c.success)
+                select(
+                    bucket, episodes.c.status, episodes.c.success, func.count(), func.sum(episodes.c.last_seq)
+                ).group_by(bucket, episodes.c.status, episodes.c.success)
             )
             return [
                 (int(day), status, None if success is None else bool(success), int(count), int(events or 0))

@@ -35,7 +35,9 @@ def write(conn: Any, episode_n: int, task_tokens: str, event_tokens: str) -> Non
         rows += [{"episode_n": episode_n, "field": field, "term": t, "tf": n} for t, n in counts.items()]
     if rows:
         conn.execute(insert(episode_words), rows)
-    conn.execute(update(episodes).where(episodes.c.n == episode_n).values(task_words=lengths[0], event_words=lengths[1]))
+    conn.execute(
+        update(episodes).where(episodes.c.n == episode_n).values(task_words=lengths[0], event_words=lengths[1])
+    )
 
 
 def document_frequencies(conn: Any, terms: Sequence[str]) -> dict[str, int]:
@@ -89,6 +91,8 @@ def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> l
 def words_of(conn: Any, episode_id: str) -> set[str]:
     """The words the index holds for one episode."""
     found = conn.execute(
-        select(episode_words.c.term).join(episodes, episodes.c.n == episode_words.c.episode_n).where(episodes.c.id == episode_id)
+        select(episode_words.c.term)
+        .join(episodes, episodes.c.n == episode_words.c.episode_n)
+        .where(episodes.c.id == episode_id)
     )
     return {row[0] for row in found}

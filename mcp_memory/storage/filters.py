@@ -55,10 +55,7 @@ def matches(where: dict[str, Any] | None, metadata: dict[str, Any]) -> bool:
 def _holds(value: Any, condition: Any) -> bool:
     if not isinstance(condition, dict):
         return value is not None and value == condition
-    for operator, operand in condition.items():
-        if not _compare(value, operator, operand):
-            return False
-    return True
+    return all(_compare(value, operator, operand) for operator, operand in condition.items())
 
 
 def _compare(value: Any, operator: str, operand: Any) -> bool:

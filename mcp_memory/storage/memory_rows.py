@@ -27,8 +27,17 @@ from mcp_memory.storage.schema import (
 
 # Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
 COLUMN_KEYS = (
-    "type", "title", "language", "agent", "source", "created_at", "updated_at", "content_hash",
-    "usage_count", "success_count", "failure_count",
+    "type",
+    "title",
+    "language",
+    "agent",
+    "source",
+    "created_at",
+    "updated_at",
+    "content_hash",
+    "usage_count",
+    "success_count",
+    "failure_count",
 )
 COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
@@ -116,9 +125,20 @@ def _count(value: Any) -> int:
 
 
 _ROW_COLUMNS = (
-    memories.c.id, memories.c.content, memories.c.flat_json, memories.c.type, memories.c.title,
-    memories.c.language, memories.c.agent, memories.c.source, memories.c.created_at, memories.c.updated_at,
-    memories.c.content_hash, memories.c.usage_count, memories.c.success_count, memories.c.failure_count,
+    memories.c.id,
+    memories.c.content,
+    memories.c.flat_json,
+    memories.c.type,
+    memories.c.title,
+    memories.c.language,
+    memories.c.agent,
+    memories.c.source,
+    memories.c.created_at,
+    memories.c.updated_at,
+    memories.c.content_hash,
+    memories.c.usage_count,
+    memories.c.success_count,
+    memories.c.failure_count,
     memories.c.last_failure_note,
 )
 
@@ -126,9 +146,17 @@ _ROW_COLUMNS = (
 def _item(row: Any) -> StoredItem:
     metadata = json.loads(row.flat_json or "{}")
     metadata.update(
-        type=row.type, title=row.title, language=row.language, agent=row.agent, source=row.source,
-        created_at=row.created_at, updated_at=row.updated_at, content_hash=row.content_hash,
-        usage_count=row.usage_count, success_count=row.success_count, failure_count=row.failure_count,
+        type=row.type,
+        title=row.title,
+        language=row.language,
+        agent=row.agent,
+        source=row.source,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        content_hash=row.content_hash,
+        usage_count=row.usage_count,
+        success_count=row.success_count,
+        failure_count=row.failure_count,
     )
     if row.last_failure_note:
         metadata["last_failure_note"] = row.last_failure_note
@@ -227,8 +255,11 @@ class MemoryRows:
                 for note in notes:
                     conn.execute(
                         insert(outcome_reports).values(
-                            memory_id=item.id, agent=str(note.get("agent") or ""), success=bool(note.get("success")),
-                            note=str(note.get("note") or ""), reported_at=float(note.get("at") or values["updated_at"]),
+                            memory_id=item.id,
+                            agent=str(note.get("agent") or ""),
+                            success=bool(note.get("success")),
+                            note=str(note.get("note") or ""),
+                            reported_at=float(note.get("at") or values["updated_at"]),
                         )
                     )
             if added:
@@ -291,10 +322,14 @@ class MemoryRows:
             for chunk in _chunks([item_id for item_id, _ in items]):
                 conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk)))  # an earlier burial of the same id
                 rows = select(
-                    *memories.columns, literal(now).label("deleted_at"), literal(by).label("deleted_by"),
+                    *memories.columns,
+                    literal(now).label("deleted_at"),
+                    literal(by).label("deleted_by"),
                     literal(reason).label("delete_reason"),
                 ).where(memories.c.id.in_(chunk))
-                conn.execute(insert(tombstones).from_select([*columns, "deleted_at", "deleted_by", "delete_reason"], rows))
+                conn.execute(
+                    insert(tombstones).from_select([*columns, "deleted_at", "deleted_by", "delete_reason"], rows)
+                )
                 buried += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
             self._changed(conn, list(items), "delete", now)
             return buried
@@ -315,10 +350,19 @@ class MemoryRows:
 
     def buried(self, agent: str | None = None, limit: int = 20) -> list[Tombstone]:
         """Tombstones, newest first (of memories ``agent`` wrote, when given)."""
-        query = select(
-            tombstones.c.id, tombstones.c.type, tombstones.c.title, tombstones.c.agent, tombstones.c.deleted_at,
-            tombstones.c.deleted_by, tombstones.c.delete_reason,
-        ).order_by(tombstones.c.deleted_at.desc()).limit(limit)
+        query = (
+            select(
+                tombstones.c.id,
+                tombstones.c.type,
+                tombstones.c.title,
+                tombstones.c.agent,
+                tombstones.c.deleted_at,
+                tombstones.c.deleted_by,
+                tombstones.c.delete_reason,
+            )
+            .order_by(tombstones.c.deleted_at.desc())
+            .limit(limit)
+        )
         if agent is not None:
             query = query.where(tombstones.c.agent == agent)
         with self.db.read() as conn:
@@ -345,7 +389,10 @@ class MemoryRows:
     def _changed(conn: Any, items: Iterable[tuple[str, str]], op: str, now: float) -> None:
         conn.execute(
             insert(memory_changes),
-            [{"memory_id": item_id, "type": memory_type, "op": op, "changed_at": now} for item_id, memory_type in items],
+            [
+                {"memory_id": item_id, "type": memory_type, "op": op, "changed_at": now}
+                for item_id, memory_type in items
+            ],
         )
 
     # -- reads -------------------------------------------------------------------------------------
@@ -416,8 +463,12 @@ class MemoryRows:
         """The latest reports with a note, oldest first."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(outcome_reports.c.success, outcome_reports.c.note, outcome_reports.c.agent,
-                       outcome_reports.c.reported_at)
+                select(
+                    outcome_reports.c.success,
+                    outcome_reports.c.note,
+                    outcome_reports.c.agent,
+                    outcome_reports.c.reported_at,
+                )
                 .where(outcome_reports.c.memory_id == item_id, outcome_reports.c.note != "")
                 .order_by(outcome_reports.c.n.desc())
                 .limit(limit)
@@ -428,8 +479,12 @@ class MemoryRows:
         """Every report on a memory, oldest first."""
         with self.db.read() as conn:
             rows = conn.execute(
-                select(outcome_reports.c.success, outcome_reports.c.note, outcome_reports.c.agent,
-                       outcome_reports.c.reported_at)
+                select(
+                    outcome_reports.c.success,
+                    outcome_reports.c.note,
+                    outcome_reports.c.agent,
+                    outcome_reports.c.reported_at,
+                )
                 .where(outcome_reports.c.memory_id == item_id)
                 .order_by(outcome_reports.c.n)
             ).all()

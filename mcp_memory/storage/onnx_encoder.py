@@ -183,9 +183,18 @@ class OnnxEncoder:
             from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
         except ImportError as exc:
             raise EncoderUnavailable(f"onnxruntime is not installed: {exc}") from exc
-        errors = (OSError, ValueError, KeyError, TypeError, ort_errors.Fail, ort_errors.InvalidProtobuf,
-                  ort_errors.InvalidGraph, ort_errors.InvalidArgument, ort_errors.NoSuchFile,
-                  ort_errors.RuntimeException)
+        errors = (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            ort_errors.Fail,
+            ort_errors.InvalidProtobuf,
+            ort_errors.InvalidGraph,
+            ort_errors.InvalidArgument,
+            ort_errors.NoSuchFile,
+            ort_errors.RuntimeException,
+        )
         try:
             encoder = cls(spec, folder)
             vector = encoder.encode([PROBE_TEXT], batch_size=1, threads=1)[0]
@@ -251,7 +260,11 @@ def _export(spec: ModelSpec, folder: Path) -> None:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "mcp_memory.storage.onnx_export", str(spec.folder), str(temporary)],
-            check=False, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_SECONDS,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=EXPORT_TIMEOUT_SECONDS,
         )
         if done.returncode != 0:
             last = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]

@@ -58,14 +58,22 @@ def export_graph(spec: ModelSpec, target: Path) -> None:
         # Before the export: tracing leaves the module in a state that no longer computes the same vectors.
         hidden = bert(**{n: torch.from_numpy(probe[n]) for n in names}).last_hidden_state.numpy()
         torch.onnx.export(
-            LastHiddenState(), tuple(torch.from_numpy(sample[n]) for n in names), str(graph),
-            input_names=names, output_names=["last_hidden_state"],
+            LastHiddenState(),
+            tuple(torch.from_numpy(sample[n]) for n in names),
+            str(graph),
+            input_names=names,
+            output_names=["last_hidden_state"],
             dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
-            opset_version=OPSET, dynamo=False,
+            opset_version=OPSET,
+            dynamo=False,
         )
     vector = pooled_unit_vectors(hidden, probe["attention_mask"])[0]
-    meta = {"fingerprint": spec.fingerprint(), "inputs": names, "dimension": int(vector.shape[0]),
-            "probe_vector": [float(x) for x in vector]}
+    meta = {
+        "fingerprint": spec.fingerprint(),
+        "inputs": names,
+        "dimension": int(vector.shape[0]),
+        "probe_vector": [float(x) for x in vector],
+    }
     (target / META_NAME).write_text(json.dumps(meta))
 
 

@@ -268,9 +268,7 @@ class MemoryStore:
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def insert_or_bump(
-        self, item: StoredItem, success: bool | None, voter: str
-    ) -> tuple[StoreOutcome, StoredItem]:
+    def insert_or_bump(self, item: StoredItem, success: bool | None, voter: str) -> tuple[StoreOutcome, StoredItem]:
         """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
         replaced row with ``put_vectors``."""
         self.open()

@@ -69,7 +69,9 @@ class ChromaIndex:
                     url = urlparse(self._chroma_url)
                     if url.scheme not in ("http", "https") or not url.hostname:
                         raise InvalidInput(
-                            "chroma_url", f"'{self._chroma_url}' is not an http(s) URL.", "Use e.g. http://127.0.0.1:8000."
+                            "chroma_url",
+                            f"'{self._chroma_url}' is not an http(s) URL.",
+                            "Use e.g. http://127.0.0.1:8000.",
                         )
                     client = chromadb.HttpClient(
                         host=url.hostname,
@@ -170,9 +172,7 @@ class ChromaIndex:
                 return
             offset += page
 
-    def upsert(
-        self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any
-    ) -> None:
+    def upsert(self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any) -> None:
         with self._writing():
             self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=embeddings)
 

@@ -84,6 +84,8 @@ def _copy(episode: EpisodeLine) -> EpisodeCopy:
         id=episode.id, task=episode.task, context_json=dumps(episode.context), agent_role=episode.agent_role,
         status=episode.status, success=episode.success, metrics_json=dumps(episode.metrics), summary=episode.summary,
         started_at=episode.started_at, updated_at=episode.updated_at, ended_at=episode.ended_at,
-        events=[EventRow(e.seq, e.event_type, e.agent_role, dumps(e.data), e.recorded_at, e.agent) for e in episode.events],
+        events=[
+            EventRow(e.seq, e.event_type, e.agent_role, dumps(e.data), e.recorded_at, e.agent) for e in episode.events
+        ],
         started_by=episode.started_by,
     )  # fmt: skip

@@ -146,7 +146,9 @@ def export_lines(app: MemoryApp, with_embeddings: bool = False, progress: Progre
     return (line for _, line in _export_records(app, with_embeddings, progress))
 
 
-def export_to(app: MemoryApp, out: TextIO, with_embeddings: bool = False, progress: Progress | None = None) -> ExportReport:
+def export_to(
+    app: MemoryApp, out: TextIO, with_embeddings: bool = False, progress: Progress | None = None
+) -> ExportReport:
     start = time.monotonic()
     counts: dict[str, int] = {t: 0 for t in (*EXPORTED_TYPES, "episode", "header")}
     for kind, line in _export_records(app, with_embeddings, progress):
@@ -154,7 +156,9 @@ def export_to(app: MemoryApp, out: TextIO, with_embeddings: bool = False, progre
         out.write("\n")
         counts[kind] += 1
     return ExportReport(
-        memories={t: counts[t] for t in EXPORTED_TYPES}, episodes=counts["episode"], with_embeddings=with_embeddings,
+        memories={t: counts[t] for t in EXPORTED_TYPES},
+        episodes=counts["episode"],
+        with_embeddings=with_embeddings,
         seconds=round(time.monotonic() - start, 3),
     )
 
@@ -195,7 +199,9 @@ def copy_export(lines: Iterable[str], out: TextIO, progress: Progress | None = N
     if not ended:
         raise Unavailable("The server that owns the data dir stopped sending the export midway; run export again.")
     return ExportReport(
-        memories={t: counts[t] for t in EXPORTED_TYPES}, episodes=counts["episode"], with_embeddings=with_embeddings,
+        memories={t: counts[t] for t in EXPORTED_TYPES},
+        episodes=counts["episode"],
+        with_embeddings=with_embeddings,
         seconds=round(time.monotonic() - start, 3),
     )
 
@@ -208,7 +214,12 @@ def count_exportable(app: MemoryApp) -> int:
 
 def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | None) -> Iterator[tuple[str, str]]:
     """(kind, line) pairs, kind being a memory type, "episode" or "header"."""
-    header: dict[str, Any] = {"kind": "header", "format": FORMAT, "version": FORMAT_VERSION, "model": app.embedder.model_name}
+    header: dict[str, Any] = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "model": app.embedder.model_name,
+    }
     if with_embeddings:
         header["dimension"] = app.embedder.dimension
     yield "header", _dumps(header)
@@ -234,8 +245,13 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
 def _memory_line(memory_type: MemoryType, item: StoredItem, vector: Any) -> dict[str, Any]:
     # Chroma hands metadata back in no fixed key order; sorted keys make equal stores export equal bytes.
     metadata = dict(sorted(item.metadata.items()))
-    line: dict[str, Any] = {"kind": "memory", "id": item.id, "type": memory_type, "content": item.document,
-                            "metadata": metadata}
+    line: dict[str, Any] = {
+        "kind": "memory",
+        "id": item.id,
+        "type": memory_type,
+        "content": item.document,
+        "metadata": metadata,
+    }
     if vector is not None:
         line["embedding"] = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
     return line
@@ -365,8 +381,9 @@ def _check_vectors_fit(app: MemoryApp, path: Path, found: FileCheck) -> None:
 class _Importer:
     """Buffers lines per type and writes them in batches."""
 
-    def __init__(self, app: MemoryApp, writer: _Writer, report: ImportReport, batch_size: int,
-                 progress: Progress | None) -> None:
+    def __init__(
+        self, app: MemoryApp, writer: _Writer, report: ImportReport, batch_size: int, progress: Progress | None
+    ) -> None:
         self.app = app
         self.writer = writer
         self.report = report
@@ -459,7 +476,7 @@ class _Writer:
             if self.error is None:
                 try:
                     self.store.add_missing(batch[0], batch[1], batch[2])  # type: ignore[arg-type]
-                except BaseException as exc:  # noqa: BLE001 - handed to the importing thread, which raises it
+                except BaseException as exc:
                     self.error = exc
 
 
@@ -527,7 +544,7 @@ def _check_memory(line: MemoryLine, max_text_chars: int) -> None:
             raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a string")
     for key in _JSON_OBJECTS:
         if key in metadata and not isinstance(_json_or_none(metadata[key]), dict):
-            raise ValueError(f"metadata.{key}: is not a JSON object in a string, e.g. \"{{}}\"")
+            raise ValueError(f'metadata.{key}: is not a JSON object in a string, e.g. "{{}}"')
     if LEGACY_NOTES_KEY in metadata:
         notes = _json_or_none(metadata[LEGACY_NOTES_KEY])
         if not isinstance(notes, list) or not all(isinstance(note, dict) for note in notes):

@@ -27,7 +27,9 @@ class Cause:
 
 def s(code: str, project: str = "app", **files: str) -> Snippet:
     # Keyword names stand for file names: a__py is a.py; names with a folder are passed as they are.
-    return Snippet(code, {name if "/" in name else name.replace("__", "."): text for name, text in files.items()}, project)
+    return Snippet(
+        code, {name if "/" in name else name.replace("__", "."): text for name, text in files.items()}, project
+    )
 
 
 CAUSES: tuple[Cause, ...] = (
@@ -63,12 +65,24 @@ CAUSES: tuple[Cause, ...] = (
         "Circular import: move the shared code into a third module, or import the module (import b) instead of "
         "the name (from b import x), or import inside the function that needs it.",
         (
-            s("import a", "loop", a__py="from b import helper\ndef run(): pass\n", b__py="from a import run\n"
-              "def helper(): pass\n"),
-            s("import models", "shop", models__py="from services import charge\nclass Order: pass\n",
-              services__py="from models import Order\ndef charge(): pass\n"),
-            s("import users", "auth", users__py="from tokens import sign\nclass User: pass\n",
-              tokens__py="from users import User\ndef sign(): pass\n"),
+            s(
+                "import a",
+                "loop",
+                a__py="from b import helper\ndef run(): pass\n",
+                b__py="from a import run\ndef helper(): pass\n",
+            ),
+            s(
+                "import models",
+                "shop",
+                models__py="from services import charge\nclass Order: pass\n",
+                services__py="from models import Order\ndef charge(): pass\n",
+            ),
+            s(
+                "import users",
+                "auth",
+                users__py="from tokens import sign\nclass User: pass\n",
+                tokens__py="from users import User\ndef sign(): pass\n",
+            ),
         ),
     ),
     Cause(
@@ -111,8 +125,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "py2-dict-methods",
         "Porting Python 2 code",
-        "Python 3 dicts have no iteritems/itervalues/iterkeys/has_key: use items(), values(), keys() and "
-        "`key in d`.",
+        "Python 3 dicts have no iteritems/itervalues/iterkeys/has_key: use items(), values(), keys() and `key in d`.",
         (
             s("d = {'a': 1}\nfor k, v in d.iteritems(): pass", "port"),
             s("d = {'a': 1}\nd.has_key('a')", "legacy"),
@@ -195,8 +208,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "str-concat-non-str",
         "Building a message string",
-        "Only strings can be concatenated to a string: convert with str(value) or use an f-string "
-        "(f'total: {n}').",
+        "Only strings can be concatenated to a string: convert with str(value) or use an f-string (f'total: {n}').",
         (
             s("n = 3\nprint('total: ' + n)", "report"),
             s("price = 9.5\n'price=' + price", "shop"),
@@ -288,8 +300,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "method-called-on-class",
         "Calling a method through the class instead of an instance",
-        "The method needs an instance: create one first (Client().fetch()), or make it a @staticmethod / "
-        "@classmethod.",
+        "The method needs an instance: create one first (Client().fetch()), or make it a @staticmethod / @classmethod.",
         (
             s("class Client:\n    def fetch(self):\n        pass\nClient.fetch()", "http"),
             s("class Repo:\n    def save(self, x):\n        pass\nRepo.save(1)", "db"),
@@ -366,8 +377,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "sequence-index-out-of-range",
         "Accessing an element by position",
-        "The index is past the end: check len(seq) first, handle the empty case, or iterate instead of "
-        "indexing.",
+        "The index is past the end: check len(seq) first, handle the empty case, or iterate instead of indexing.",
         (
             s("a = [1]\na[3]", "list"),
             s("t = (1, 2)\nt[5]", "tuple"),
@@ -378,8 +388,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "pop-from-empty",
         "Taking the next item from a queue or stack",
-        "The container is empty: check it before popping (if stack:), or catch IndexError at the end of the "
-        "work.",
+        "The container is empty: check it before popping (if stack:), or catch IndexError at the end of the work.",
         (
             s("[].pop()", "stack"),
             s("import collections\ncollections.deque().popleft()", "queue"),
@@ -437,8 +446,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "is-a-directory",
         "Opening a path as a file",
-        "The path is a directory: open a file inside it (os.path.join(dir, name)) or check with "
-        "os.path.isfile first.",
+        "The path is a directory: open a file inside it (os.path.join(dir, name)) or check with os.path.isfile first.",
         (
             s("import os\nos.mkdir('out')\nopen('out')", "export"),
             s("open('/tmp')", "tmp"),
@@ -470,8 +478,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "name-not-imported",
         "Using a module without importing it",
-        "The module was never imported in this file: add the import at the top (import numpy as np, "
-        "import os, ...).",
+        "The module was never imported in this file: add the import at the top (import numpy as np, import os, ...).",
         (
             s("np.array([1])", "math"),
             s("pd.DataFrame()", "report"),
@@ -520,7 +527,7 @@ CAUSES: tuple[Cause, ...] = (
         (
             s("import json\njson.loads('')", "api"),
             s("import json\njson.loads('\\n\\n  <html>')", "scrape"),
-            s("import json\njson.loads('{\"a\": 1, \"b\": }')", "cfg"),
+            s('import json\njson.loads(\'{"a": 1, "b": }\')', "cfg"),
             s("import json\njson.loads('[1, 2, oops]')", "data"),
         ),
     ),
@@ -541,7 +548,7 @@ CAUSES: tuple[Cause, ...] = (
         "The text holds several JSON documents (JSON Lines): parse it line by line "
         "([json.loads(l) for l in f if l.strip()]).",
         (
-            s("import json\njson.loads('{\"a\": 1}\\n{\"a\": 2}')", "logs"),
+            s('import json\njson.loads(\'{"a": 1}\\n{"a": 2}\')', "logs"),
             s("import json\njson.loads('[1] [2]')", "stream"),
             s("import json\njson.loads('1 2 3')", "nums"),
         ),
@@ -700,10 +707,16 @@ CAUSES: tuple[Cause, ...] = (
         "An event loop is already running (async code, Jupyter): await the coroutine directly instead of "
         "asyncio.run, or run it in a separate thread.",
         (
-            s("import asyncio\nasync def f():\n    pass\nasync def main():\n    asyncio.run(f())\n"
-              "asyncio.run(main())", "svc"),
-            s("import asyncio\nasync def f():\n    pass\nasync def main():\n    "
-              "asyncio.get_running_loop().run_until_complete(f())\nasyncio.run(main())", "nb"),
+            s(
+                "import asyncio\nasync def f():\n    pass\nasync def main():\n    asyncio.run(f())\n"
+                "asyncio.run(main())",
+                "svc",
+            ),
+            s(
+                "import asyncio\nasync def f():\n    pass\nasync def main():\n    "
+                "asyncio.get_running_loop().run_until_complete(f())\nasyncio.run(main())",
+                "nb",
+            ),
         ),
     ),
     Cause(
@@ -724,10 +737,16 @@ CAUSES: tuple[Cause, ...] = (
         "functions that return plain values cannot be scheduled.",
         (
             s("import asyncio\nasync def main():\n    pass\nasyncio.run(main)", "svc"),
-            s("import asyncio\nasync def work():\n    pass\nasync def main():\n    asyncio.create_task(work)\n"
-              "asyncio.run(main())", "tasks"),
-            s("import asyncio\nasync def f():\n    pass\nasync def main():\n    await asyncio.gather(f)\n"
-              "asyncio.run(main())", "batch"),
+            s(
+                "import asyncio\nasync def work():\n    pass\nasync def main():\n    asyncio.create_task(work)\n"
+                "asyncio.run(main())",
+                "tasks",
+            ),
+            s(
+                "import asyncio\nasync def f():\n    pass\nasync def main():\n    await asyncio.gather(f)\n"
+                "asyncio.run(main())",
+                "batch",
+            ),
         ),
     ),
     Cause(
@@ -747,13 +766,22 @@ CAUSES: tuple[Cause, ...] = (
         "A row with the same unique key exists: use INSERT ... ON CONFLICT DO UPDATE (upsert) or INSERT OR "
         "IGNORE, or check for the row first.",
         (
-            s("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE users (email TEXT UNIQUE)')\n"
-              "c.execute(\"INSERT INTO users VALUES ('a')\")\nc.execute(\"INSERT INTO users VALUES ('a')\")", "auth"),
-            s("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE t (id INTEGER PRIMARY KEY)')\n"
-              "c.execute('INSERT INTO t VALUES (1)')\nc.execute('INSERT INTO t VALUES (1)')", "ids"),
-            s("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE tags (name TEXT, post INT, "
-              "UNIQUE(name, post))')\nc.execute(\"INSERT INTO tags VALUES ('x', 1)\")\n"
-              "c.execute(\"INSERT INTO tags VALUES ('x', 1)\")", "blog"),
+            s(
+                "import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE users (email TEXT UNIQUE)')\n"
+                "c.execute(\"INSERT INTO users VALUES ('a')\")\nc.execute(\"INSERT INTO users VALUES ('a')\")",
+                "auth",
+            ),
+            s(
+                "import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE t (id INTEGER PRIMARY KEY)')\n"
+                "c.execute('INSERT INTO t VALUES (1)')\nc.execute('INSERT INTO t VALUES (1)')",
+                "ids",
+            ),
+            s(
+                "import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('CREATE TABLE tags (name TEXT, post INT, "
+                "UNIQUE(name, post))')\nc.execute(\"INSERT INTO tags VALUES ('x', 1)\")\n"
+                "c.execute(\"INSERT INTO tags VALUES ('x', 1)\")",
+                "blog",
+            ),
         ),
     ),
     Cause(
@@ -809,8 +837,10 @@ CAUSES: tuple[Cause, ...] = (
         (
             s("import socket\nsocket.create_connection(('127.0.0.1', 9))", "net"),
             s("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/health')", "health"),
-            s("import asyncio\nasync def main():\n    await asyncio.open_connection('127.0.0.1', 9)\nasyncio.run(main())",
-              "api"),
+            s(
+                "import asyncio\nasync def main():\n    await asyncio.open_connection('127.0.0.1', 9)\nasyncio.run(main())",
+                "api",
+            ),
         ),
     ),
     Cause(
@@ -830,13 +860,22 @@ CAUSES: tuple[Cause, ...] = (
         "Another process already listens on that port: stop it (lsof -i :PORT), pick another port, or set "
         "SO_REUSEADDR for a quick restart.",
         (
-            s("import socket\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\nb = socket.socket()\n"
-              "b.bind(a.getsockname())", "srv"),
-            s("import asyncio, socket\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\n"
-              "port = a.getsockname()[1]\nasync def main():\n    await asyncio.start_server(lambda r, w: None, "
-              "'127.0.0.1', port)\nasyncio.run(main())", "aio"),
-            s("import socket, http.server\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\n"
-              "http.server.HTTPServer(a.getsockname(), http.server.BaseHTTPRequestHandler)", "http"),
+            s(
+                "import socket\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\nb = socket.socket()\n"
+                "b.bind(a.getsockname())",
+                "srv",
+            ),
+            s(
+                "import asyncio, socket\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\n"
+                "port = a.getsockname()[1]\nasync def main():\n    await asyncio.start_server(lambda r, w: None, "
+                "'127.0.0.1', port)\nasyncio.run(main())",
+                "aio",
+            ),
+            s(
+                "import socket, http.server\na = socket.socket()\na.bind(('127.0.0.1', 0))\na.listen()\n"
+                "http.server.HTTPServer(a.getsockname(), http.server.BaseHTTPRequestHandler)",
+                "http",
+            ),
         ),
     ),
     Cause(
@@ -853,8 +892,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "regex-on-non-string",
         "Running a regex over a value",
-        "re functions need a str (or bytes): the value is None or a number; convert with str() or skip "
-        "missing values.",
+        "re functions need a str (or bytes): the value is None or a number; convert with str() or skip missing values.",
         (
             s("import re\nre.match('a', None)", "parse"),
             s("import re\nre.findall(r'\\d', 123)", "digits"),
@@ -899,12 +937,21 @@ CAUSES: tuple[Cause, ...] = (
         "The class does not implement every @abstractmethod of its base: implement the missing methods (same "
         "names) in the subclass.",
         (
-            s("import abc\nclass Base(abc.ABC):\n    @abc.abstractmethod\n    def run(self): ...\nclass Job(Base): "
-              "pass\nJob()", "jobs"),
-            s("import abc\nclass Store(abc.ABC):\n    @abc.abstractmethod\n    def get(self): ...\n    "
-              "@abc.abstractmethod\n    def put(self): ...\nclass Mem(Store): pass\nMem()", "kv"),
-            s("import abc\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n    def area(self): ...\n"
-              "class Circle(Shape):\n    def aera(self): return 1\nCircle()", "geo"),
+            s(
+                "import abc\nclass Base(abc.ABC):\n    @abc.abstractmethod\n    def run(self): ...\nclass Job(Base): "
+                "pass\nJob()",
+                "jobs",
+            ),
+            s(
+                "import abc\nclass Store(abc.ABC):\n    @abc.abstractmethod\n    def get(self): ...\n    "
+                "@abc.abstractmethod\n    def put(self): ...\nclass Mem(Store): pass\nMem()",
+                "kv",
+            ),
+            s(
+                "import abc\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n    def area(self): ...\n"
+                "class Circle(Shape):\n    def aera(self): return 1\nCircle()",
+                "geo",
+            ),
         ),
     ),
     Cause(
@@ -923,7 +970,10 @@ CAUSES: tuple[Cause, ...] = (
         "The property has no setter: add one (@x.setter) or assign to the backing attribute (self._x).",
         (
             s("class A:\n    @property\n    def x(self):\n        return 1\nA().x = 2", "model"),
-            s("class User:\n    @property\n    def email(self):\n        return ''\nu = User()\nu.email = 'a'", "users"),
+            s(
+                "class User:\n    @property\n    def email(self):\n        return ''\nu = User()\nu.email = 'a'",
+                "users",
+            ),
             s("class Temp:\n    @property\n    def celsius(self):\n        return 0\nTemp().celsius = 5", "temp"),
         ),
     ),
@@ -972,8 +1022,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause(
         "float-index",
         "Indexing with the result of a division",
-        "/ always returns a float: use integer division (len(a) // 2) or int(...) for indexes, sizes and "
-        "ranges.",
+        "/ always returns a float: use integer division (len(a) // 2) or int(...) for indexes, sizes and ranges.",
         (
             s("a = [1, 2, 3]\na[len(a) / 2]", "median"),
             s("t = (1, 2)\nt[2 / 2]", "pick"),
@@ -1161,9 +1210,15 @@ CAUSES: tuple[Cause, ...] = (
         "level, or use a thread pool.",
         (
             s("import pickle\npickle.dumps(lambda x: x)", "mp"),
-            s("import pickle\ndef outer():\n    def inner():\n        pass\n    return inner\npickle.dumps(outer())", "job"),
-            s("import pickle\nclass A:\n    pass\ndef f():\n    class Local:\n        pass\n    return Local()\n"
-              "pickle.dumps(f())", "obj"),
+            s(
+                "import pickle\ndef outer():\n    def inner():\n        pass\n    return inner\npickle.dumps(outer())",
+                "job",
+            ),
+            s(
+                "import pickle\nclass A:\n    pass\ndef f():\n    class Local:\n        pass\n    return Local()\n"
+                "pickle.dumps(f())",
+                "obj",
+            ),
         ),
     ),
     Cause(
@@ -1334,25 +1389,38 @@ CAUSES: tuple[Cause, ...] = (
         "Relative imports need the package context: run it as a module from the project root "
         "(python -m pkg.module) or switch to absolute imports.",
         (
-            s("import runpy\nrunpy.run_path('pkg/mod.py')", "a", **{"pkg/__init__.py": "", "pkg/mod.py":
-              "from . import util\n"}),
-            s("import pkg.sub.mod", "b", **{"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/mod.py":
-              "from ...outside import x\n"}),
+            s(
+                "import runpy\nrunpy.run_path('pkg/mod.py')",
+                "a",
+                **{"pkg/__init__.py": "", "pkg/mod.py": "from . import util\n"},
+            ),
+            s(
+                "import pkg.sub.mod",
+                "b",
+                **{"pkg/__init__.py": "", "pkg/sub/__init__.py": "", "pkg/sub/mod.py": "from ...outside import x\n"},
+            ),
             s("exec(compile('from .helpers import x', 'tool.py', 'exec'))", "c"),
         ),
     ),
     Cause(
         "cli-missing-argument",
         "Running a command-line script",
-        "A required command-line argument is missing or invalid: pass it (see --help); give optional flags a "
-        "default.",
+        "A required command-line argument is missing or invalid: pass it (see --help); give optional flags a default.",
         (
-            s("import argparse\np = argparse.ArgumentParser()\np.add_argument('--name', required=True)\np.parse_args()",
-              "cli"),
-            s("import argparse\np = argparse.ArgumentParser()\np.add_argument('src')\np.add_argument('dst')\n"
-              "p.parse_args(['a'])", "copy"),
-            s("import argparse\np = argparse.ArgumentParser()\np.add_argument('--port', type=int)\n"
-              "p.parse_args(['--port', 'http'])", "serve"),
+            s(
+                "import argparse\np = argparse.ArgumentParser()\np.add_argument('--name', required=True)\np.parse_args()",
+                "cli",
+            ),
+            s(
+                "import argparse\np = argparse.ArgumentParser()\np.add_argument('src')\np.add_argument('dst')\n"
+                "p.parse_args(['a'])",
+                "copy",
+            ),
+            s(
+                "import argparse\np = argparse.ArgumentParser()\np.add_argument('--port', type=int)\n"
+                "p.parse_args(['--port', 'http'])",
+                "serve",
+            ),
         ),
     ),
     Cause(
@@ -1430,14 +1498,26 @@ CAUSES: tuple[Cause, ...] = (
         "The server failed (5xx), not your request: retry with exponential backoff (urllib3 Retry on "
         "500/502/503/504) and alert if it persists.",
         (
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 503, 'Service Unavailable'\n"
-              "r.url = 'http://api.local/v1/orders'\nr.raise_for_status()", "shop"),
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 502, 'Bad Gateway'\n"
-              "r.url = 'https://payments.example/charge'\nr.raise_for_status()", "pay"),
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 500, 'Internal Server Error'\n"
-              "r.url = 'http://users-svc:8080/users/7'\nr.raise_for_status()", "users"),
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 504, 'Gateway Timeout'\n"
-              "r.url = 'http://search.internal/q?term=x'\nr.raise_for_status()", "search"),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 503, 'Service Unavailable'\n"
+                "r.url = 'http://api.local/v1/orders'\nr.raise_for_status()",
+                "shop",
+            ),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 502, 'Bad Gateway'\n"
+                "r.url = 'https://payments.example/charge'\nr.raise_for_status()",
+                "pay",
+            ),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 500, 'Internal Server Error'\n"
+                "r.url = 'http://users-svc:8080/users/7'\nr.raise_for_status()",
+                "users",
+            ),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 504, 'Gateway Timeout'\n"
+                "r.url = 'http://search.internal/q?term=x'\nr.raise_for_status()",
+                "search",
+            ),
         ),
     ),
     Cause(
@@ -1446,12 +1526,21 @@ CAUSES: tuple[Cause, ...] = (
         "The request has no valid credentials: send the token (headers={'Authorization': f'Bearer {token}'}), "
         "and refresh it when it expires.",
         (
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'Unauthorized'\n"
-              "r.url = 'https://api.github.com/user'\nr.raise_for_status()", "gh"),
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'Unauthorized'\n"
-              "r.url = 'http://api.local/v1/me'\nr.raise_for_status()", "me"),
-            s("import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'UNAUTHORIZED'\n"
-              "r.url = 'https://billing.example/invoices'\nr.raise_for_status()", "bill"),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'Unauthorized'\n"
+                "r.url = 'https://api.github.com/user'\nr.raise_for_status()",
+                "gh",
+            ),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'Unauthorized'\n"
+                "r.url = 'http://api.local/v1/me'\nr.raise_for_status()",
+                "me",
+            ),
+            s(
+                "import requests\nr = requests.models.Response()\nr.status_code, r.reason = 401, 'UNAUTHORIZED'\n"
+                "r.url = 'https://billing.example/invoices'\nr.raise_for_status()",
+                "bill",
+            ),
         ),
     ),
     Cause(
@@ -1460,19 +1549,27 @@ CAUSES: tuple[Cause, ...] = (
         "File handles leak: open files in with-blocks so they close, or close them explicitly; raise the limit "
         "(ulimit -n) only if you really need that many at once.",
         (
-            s("import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))\n"
-              "fs = [open(f'log{i}.txt', 'w') for i in range(40)]", "logs"),
-            s("import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (30, 30))\n"
-              "fs = [open(f'part-{i:03d}.csv', 'w') for i in range(60)]", "export"),
-            s("import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (12, 12))\n"
-              "fs = [open('main.py') for i in range(20)]", "scan"),
+            s(
+                "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (20, 20))\n"
+                "fs = [open(f'log{i}.txt', 'w') for i in range(40)]",
+                "logs",
+            ),
+            s(
+                "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (30, 30))\n"
+                "fs = [open(f'part-{i:03d}.csv', 'w') for i in range(60)]",
+                "export",
+            ),
+            s(
+                "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (12, 12))\n"
+                "fs = [open('main.py') for i in range(20)]",
+                "scan",
+            ),
         ),
     ),
     Cause(
         "format-spec-typo",
         "Writing a format specification",
-        "The format spec is malformed: the order is [fill][align][width][,][.precision][type], e.g. "
-        "f'{x:>10,.2f}'.",
+        "The format spec is malformed: the order is [fill][align][width][,][.precision][type], e.g. f'{x:>10,.2f}'.",
         (
             s("f'{3:.2.f}'", "a"),
             s("'{:,.2x%}'.format(1.5)", "b"),

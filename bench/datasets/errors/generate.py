@@ -44,7 +44,12 @@ def run(snippet: Snippet, root: Path) -> str:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8"}
     done = subprocess.run(
         [sys.executable, "-W", "ignore", "main.py"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if done.returncode == 0:
         raise SystemExit(f"snippet did not fail: {snippet.code!r}")
@@ -73,8 +78,9 @@ def build(cause: Cause) -> dict[str, object]:
     queries = []
     for index, stderr in enumerate(others):
         form = "line" if index % 2 == 0 else "traceback"
-        queries.append({"query": last_line(stderr) if form == "line" else stderr, "form": form,
-                        "error_message": last_line(stderr)})
+        queries.append(
+            {"query": last_line(stderr) if form == "line" else stderr, "form": form, "error_message": last_line(stderr)}
+        )
     return {
         "cause": cause.id,
         "context": cause.context,

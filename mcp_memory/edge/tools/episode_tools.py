@@ -49,7 +49,8 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     ) -> EpisodeStarted:
         """Start an episode: a durable, replayable record of one task. Share its id with every agent on the task.
 
-        Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"}, "agent_role": "ORCHESTRATOR"}.
+        Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"},
+        "agent_role": "ORCHESTRATOR"}.
         """
         with tool_errors():
             ctx.admit(writes=True)
@@ -61,7 +62,9 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         event_type: Annotated[
             str, Field(description="What happened.", examples=["plan", "code_generation", "test_run", "error"])
         ],
-        agent_role: Annotated[str, Field(description="Who did it; free text, well-known roles in examples.", examples=ROLES)],
+        agent_role: Annotated[
+            str, Field(description="Who did it; free text, well-known roles in examples.", examples=ROLES)
+        ],
         data: Annotated[
             dict[str, Any],
             Field(description=f"The event as a JSON object, at most {ctx.settings.max_event_data_chars:,} characters."),

@@ -16,7 +16,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     async def extract_patterns(
         code: Annotated[str, Field(description="The code to analyze: a function, a file, or a half-written snippet.")],
         language: Annotated[
-            str, Field(description="python, javascript, typescript (or tsx), go, rust, java; others become one snippet.")
+            str,
+            Field(description="python, javascript, typescript (or tsx), go, rust, java; others become one snippet."),
         ],
     ) -> ExtractionResult:
         """Show the reusable patterns in a piece of code — what extract_from_consensus would learn — storing nothing.

@@ -100,7 +100,9 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         solution: Annotated[str, Field(description="The complete solution (code and/or steps).")],
         language: Annotated[str | None, Field(description="Programming language, if any.")] = None,
         context: Annotated[str, Field(description="Constraints, environment, caveats.")] = "",
-        success_metrics: Annotated[SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')] = NO_SUCCESS_METRICS,
+        success_metrics: Annotated[
+            SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')
+        ] = NO_SUCCESS_METRICS,
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
     ) -> StoreResult:
         """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
@@ -178,9 +180,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
             list[MemoryType] | None,
             Field(description=f"Types to search (default all): {', '.join(MEMORY_TYPES)}."),
         ] = None,
-        where: Annotated[
-            dict[str, Any] | None, Field(description=f"Metadata filter. {FILTER_EXAMPLE}")
-        ] = None,
+        where: Annotated[dict[str, Any] | None, Field(description=f"Metadata filter. {FILTER_EXAMPLE}")] = None,
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 5,
     ) -> RecallResult:
         with tool_errors():
@@ -284,6 +284,7 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with resource_errors():
             await ctx.begin()
             return json.dumps((await ctx.app.memory.stats()).model_dump(), indent=2)
+
     # -- outcomes ----------------------------------------------------------------------------------
 
     @mcp.tool(annotations=APPENDS)
@@ -302,4 +303,3 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         with tool_errors():
             caller = await ctx.begin(agent_role, writes=True)
             return await ctx.app.memory.report_outcome(ctx.text("memory_id", memory_id), success, note, caller.voter)
-

@@ -113,6 +113,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("console_sessions", "episode_words", "events", "episodes", "store_facts", "memory_changes",
-                  "outcome_reports", "memories"):
+    for table in (
+        "console_sessions",
+        "episode_words",
+        "events",
+        "episodes",
+        "store_facts",
+        "memory_changes",
+        "outcome_reports",
+        "memories",
+    ):
         op.drop_table(table)
