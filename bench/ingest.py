@@ -27,7 +27,7 @@ from synthetic import draft, write_export
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.storage.embeddings import Embedder
-from mcp_memory.transfer.service import import_file
+from mcp_memory.transfer.importing import import_file
 
 
 def raw_rate(model: Any, texts: list[str], batch_size: int, threads: int) -> float:

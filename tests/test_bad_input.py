@@ -269,7 +269,9 @@ async def limited_client(limited_app: MemoryApp) -> AsyncIterator[Any]:
 def snapshot(app: MemoryApp) -> dict[str, list[dict[str, Any]]]:
     """Every stored record's metadata (counters and timestamps included), per type."""
     return {
-        memory_type: sorted(app.store.all_metadata(memory_type), key=lambda meta: str(meta["content_hash"]))
+        memory_type: sorted(
+            (meta for _, meta in app.store.scan_metadata(memory_type)), key=lambda meta: str(meta["content_hash"])
+        )
         for memory_type in MEMORY_TYPES
     }
 

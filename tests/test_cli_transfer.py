@@ -12,7 +12,8 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.storage.embeddings import Embedder
-from mcp_memory.transfer.service import export_to, import_file
+from mcp_memory.transfer.exporting import export_to
+from mcp_memory.transfer.importing import import_file
 from tests.helpers import RawStdioServer, server_env
 from tests.test_transfer import DRAFTS, fresh_app
 

@@ -29,8 +29,7 @@ THREADS_PER_PROCESS = 8
 
 
 def counters(app: MemoryApp, memory_id: str) -> tuple[int, int, int]:
-    item = app.store.get_any(memory_id)
-    assert item is not None
+    [item] = app.store.get(None, [memory_id])
     meta = item.metadata
     return meta["usage_count"], meta["success_count"], meta["failure_count"]
 

@@ -24,11 +24,11 @@ from mcp_memory.episodes import index as episode_index
 from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory.service import MemoryService
+from mcp_memory.storage.change_feed import StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
 from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
-from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.storage.store import MemoryStore
 
 LEGACY_DATA_DIR = Path(__file__).parent / "data" / "episodes-v1"  # written by the release that kept episodes.sqlite3
@@ -327,7 +327,7 @@ async def test_a_data_dir_of_the_release_with_an_episode_file_moves_every_episod
         for e in app.episodes.store.events(episode_id)
     ]
     assert moved_events == events_before
-    assert MemoryRows(app.database).fact(fact_key(data_dir / LEGACY_FILE)) is not None
+    assert StoreFacts(app.database).fact(fact_key(data_dir / LEGACY_FILE)) is not None
 
     [limits] = [row[0] for row in episodes_before if "rate limiting" in str(row[1])]
     assert app.episodes.store.search(["limits", "gateway"], 5, success_only=False) == [limits]

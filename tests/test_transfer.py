@@ -19,7 +19,8 @@ from mcp_memory.config import Settings
 from mcp_memory.errors import Conflict
 from mcp_memory.memory.drafts import error_draft, knowledge_draft, pattern_draft, solution_draft
 from mcp_memory.storage.embeddings import Embedder, packaged_model_path
-from mcp_memory.transfer.service import BadImportFile, export_to, import_file
+from mcp_memory.transfer.exporting import export_to
+from mcp_memory.transfer.importing import BadImportFile, import_file
 
 pytestmark = pytest.mark.anyio
 

@@ -28,15 +28,8 @@ from mcp_memory.edge.ownership import LOCK_NAME, OwnerInfo, StoreOwnership
 from mcp_memory.edge.proxy import ask_owner
 from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError, Unavailable
 from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult, ReconcileReport
-from mcp_memory.transfer.service import (
-    ExportReport,
-    ImportReport,
-    check_file,
-    copy_export,
-    count_exportable,
-    export_to,
-    import_file,
-)
+from mcp_memory.transfer.exporting import ExportReport, copy_export, count_exportable, export_to
+from mcp_memory.transfer.importing import ImportReport, check_file, import_file
 
 TYPE_NAMES: dict[str, MemoryType] = {
     **{t: t for t in MEMORY_TYPES},
@@ -181,9 +174,10 @@ def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: boo
         app.store.open()
         rows = app.store.rows
         if forever:
-            buried = [t for t in rows.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
+            tombstones = app.store.tombstones
+            buried = [t for t in tombstones.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
             if not dry_run:
-                rows.purge([t.id for t in buried])
+                tombstones.purge([t.id for t in buried])
             return PurgeReport(
                 "would be removed for good" if dry_run else "removed for good",
                 [(t.id, t.type, t.title) for t in buried],

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mcp_memory import __version__
@@ -169,10 +169,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     command = args.command or "serve"
     # Everything this program writes holds memories or secrets (the store, sessions, exports): the user's alone.
     os.umask(0o077)
+    status = _with_one_line_errors(command, args, lambda: _dispatch(command, args))
+    if status:
+        sys.exit(status)
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    """Settings from flags and environment, then the command; ``demo`` makes its own."""
     if command == "demo":
         from mcp_memory.edge.demo import run_demo
 
-        sys.exit(run_demo(data_dir=getattr(args, "data_dir", None), verbose=getattr(args, "verbose", 0)))
+        return run_demo(data_dir=getattr(args, "data_dir", None), verbose=getattr(args, "verbose", 0))
     from pydantic import ValidationError
 
     try:
@@ -180,47 +187,127 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ValidationError as exc:
         problems = "; ".join(_setting_problem(error) for error in exc.errors())
         print(f"mcp-memory: invalid setting ({problems}). Check the flags and MCP_MEMORY_* variables.", file=sys.stderr)
-        sys.exit(2)
+        return 2
     configure_logging(settings)
+    return COMMANDS[command](args, settings)
+
+
+def _with_one_line_errors(command: str, args: argparse.Namespace, run: Callable[[], int]) -> int:
+    """Our errors (a bad data dir, a taken port, a store out of reach, a bad argument) and the system's as one line
+    saying what to do, exit status 1; the traceback only with ``-v``."""
     try:
-        status = _run(command, args, settings)
+        return run()
     except Exception as exc:
-        # A bad data dir, a taken port, a store out of reach: one line saying what to do; the traceback with -v.
         problem = store_error_in(exc) or (exc if isinstance(exc, OSError) else None)
         if problem is None:
             raise
         if getattr(args, "verbose", 0):
             traceback.print_exception(exc)
         print(f"mcp-memory {command}: {problem}", file=sys.stderr)
-        status = 1
-    if status:
-        sys.exit(status)
+        return 1
 
 
-def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
-    """Run one command; its exit status."""
-    if command == "serve":
-        return serve(settings)
-    if command == "console":
-        return serve(settings.model_copy(update={"transport": "http"}), console_only=True)
-    if command == "seed":
-        app = _app(settings)
-        app.store.open()
-        print(
-            json.dumps(
-                app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})
-            )
-        )
-    elif command == "warm":
-        sys.exit(warm(settings))
-    elif command == "stats":
-        from mcp_memory.cli.commands import run_stats, stats_text
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings)
 
-        stats, episodes = run_stats(_app(settings))
-        print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup", "repair", "purge"):
-        _run_tool(command, args, settings)
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings.model_copy(update={"transport": "http"}), console_only=True)
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    app = _app(settings)
+    app.store.open()
+    counts = app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})
+    print(json.dumps(counts))
     return 0
+
+
+def _warm(args: argparse.Namespace, settings: Settings) -> int:
+    return warm(settings)
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli.commands import run_stats, stats_text
+
+    stats, episodes = run_stats(_app(settings))
+    print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
+    return 0
+
+
+def _recall(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli import commands
+
+    result = commands.run_recall(
+        _app(settings), args.query, commands.memory_types(args.types), args.language, args.n_results
+    )
+    print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from mcp_memory.app import MemoryApp, configured_embedder
+    from mcp_memory.cli import commands
+
+    app = MemoryApp(settings, embedder=configured_embedder(settings, batch_threads=args.threads))
+    report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
+    print(report.model_dump_json(indent=2) if args.json else commands.import_summary(report))
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli import commands
+
+    exported = commands.run_export(_app(settings), args.file, with_embeddings=args.with_embeddings)
+    print(commands.export_summary(exported, args.file), file=sys.stderr)
+    return 0
+
+
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli import commands
+
+    report = commands.run_purge(_app(settings), args.agent, args.since, args.dry_run, forever=args.tombstones)
+    print(commands.purge_summary(report))
+    return 0
+
+
+def _repair(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli import commands
+
+    print(commands.repair_summary(commands.run_repair(_app(settings))))
+    return 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from mcp_memory.cli import commands
+
+    backup = commands.run_backup(_app(settings), Path(args.folder))
+    print(commands.export_summary(backup.report, str(backup.export)))
+    if backup.database is not None:
+        print(f"Database copied to {backup.database} (SQLite online backup).")
+    else:
+        print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
+    print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "serve": _serve,
+    "console": _console,
+    "seed": _seed,
+    "warm": _warm,
+    "stats": _stats,
+    "recall": _recall,
+    "import": _import,
+    "export": _export,
+    "backup": _backup,
+    "repair": _repair,
+    "purge": _purge,
+}
 
 
 TYPE_CHOICES = {
@@ -237,45 +324,6 @@ TYPE_CHOICES = {
     "episode",
     "episodes",
 }
-
-
-def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> None:
-    """The commands for people and scripts."""
-    from pathlib import Path
-
-    from mcp_memory.cli import commands
-
-    if command == "import":
-        from mcp_memory.app import MemoryApp, configured_embedder
-
-        app = MemoryApp(settings, embedder=configured_embedder(settings, batch_threads=args.threads))
-    else:
-        app = _app(settings)
-    if command == "recall":
-        result = commands.run_recall(app, args.query, commands.memory_types(args.types), args.language, args.n_results)
-        print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
-    elif command == "import":
-        report = commands.run_import(app, Path(args.file), skip_bad=args.skip_bad, batch_size=args.batch_size)
-        print(report.model_dump_json(indent=2) if args.json else commands.import_summary(report))
-    elif command == "export":
-        exported = commands.run_export(app, args.file, with_embeddings=args.with_embeddings)
-        print(commands.export_summary(exported, args.file), file=sys.stderr)
-    elif command == "purge":
-        print(
-            commands.purge_summary(
-                commands.run_purge(app, args.agent, args.since, args.dry_run, forever=args.tombstones)
-            )
-        )
-    elif command == "repair":
-        print(commands.repair_summary(commands.run_repair(app)))
-    else:
-        backup = commands.run_backup(app, Path(args.folder))
-        print(commands.export_summary(backup.report, str(backup.export)))
-        if backup.database is not None:
-            print(f"Database copied to {backup.database} (SQLite online backup).")
-        else:
-            print("The database is PostgreSQL: back it up with pg_dump (the export above holds everything too).")
-        print(f"Restore with: mcp-memory import {backup.export} --data-dir NEW_DIR")
 
 
 def warm(settings: Settings) -> int:

@@ -100,12 +100,12 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
                     top_patterns.offer(item_id, meta)
     buckets = Buckets((day for _, _, day in days), today)
     shown = [name for name, _ in languages.most_common(TOP_LANGUAGES)]
-    type_rows = {t: [0.0] * len(buckets) for t in MEMORY_TYPES}
+    type_rows: dict[str, list[float]] = {t: [0.0] * len(buckets) for t in MEMORY_TYPES}
     language_rows = {name: [0.0] * len(buckets) for name in [*shown, "other"]}
     added = [0] * len(buckets)
-    for memory_type, language, day in days:
+    for kind, language, day in days:
         at = buckets.index(day)
-        type_rows[memory_type][at] += 1
+        type_rows[kind][at] += 1
         language_rows[language if language in language_rows else "other"][at] += 1
         added[at] += 1
     cumulative, running = [], 0

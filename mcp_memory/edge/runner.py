@@ -81,7 +81,7 @@ def owner_export_route(app: MemoryApp, secret: str) -> Any:
     from starlette.routing import Route
 
     from mcp_memory.edge.owner_console import presents_secret
-    from mcp_memory.transfer.service import streamed_export
+    from mcp_memory.transfer.exporting import streamed_export
 
     async def export(request: Request) -> Response:
         if not presents_secret(request, secret):

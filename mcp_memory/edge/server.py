@@ -3,7 +3,7 @@
 import hmac
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,7 +11,8 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import ValidationError
+from mcp_types import Icon, ToolAnnotations
+from pydantic import AnyHttpUrl, ValidationError
 
 from mcp_memory import __version__
 from mcp_memory.access.hosts import is_loopback
@@ -47,9 +48,28 @@ class MemoryServer(MCPServer):
     """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
     (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), and tidy tool descriptions."""
 
-    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
         """Tools described by their docstrings, without the docstring's indentation."""
-        super().add_tool(fn, *args, description=description or inspect.cleandoc(fn.__doc__ or "") or None, **kwargs)
+        super().add_tool(
+            fn,
+            name=name,
+            title=title,
+            description=description or inspect.cleandoc(fn.__doc__ or "") or None,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         try:
@@ -91,7 +111,7 @@ def _auth_settings(settings: Settings) -> AuthSettings:
     """Bearer tokens, and no OAuth: no protected-resource metadata, so clients are not sent to a login that
     does not exist (the SDK wants an issuer URL all the same; nothing serves it)."""
     base_url = f"http://{settings.host}:{settings.port}"
-    return AuthSettings(issuer_url=base_url, resource_server_url=None, validate_token_resource=False)
+    return AuthSettings(issuer_url=AnyHttpUrl(base_url), resource_server_url=None, validate_token_resource=False)
 
 
 BEARER_HINT = (

@@ -225,7 +225,7 @@ class EpisodeService:
             next_after_seq=next_after,
         )
 
-    async def list(self, status: EpisodeStatus | None, success: bool | None, limit: int) -> EpisodeList:
+    async def list_episodes(self, status: EpisodeStatus | None, success: bool | None, limit: int) -> EpisodeList:
         if status not in (None, "open", "ended"):
             raise InvalidInput("status", f"must be 'open', 'ended' or null, got {status!r}.")
         require_n_results(limit, 1000, "limit")

@@ -62,7 +62,7 @@ def _unit_patterns(unit: TsUnit, lines: list[str], language: str, spec: TsSpec) 
         structure_hash([*unit.extras, unit.node], spec, own_name=unit.name),
     )
     if unit.kind == "class" or unit.func is None:
-        facts = ClassFacts(
+        class_facts = ClassFacts(
             language=language,
             name=unit.name,
             qualified_name=unit.qualified_name,
@@ -75,7 +75,7 @@ def _unit_patterns(unit: TsUnit, lines: list[str], language: str, spec: TsSpec) 
             methods=unit.methods,
             fields=unit.fields,
         )
-        return [class_pattern(facts, lines)]
+        return [class_pattern(class_facts, lines)]
     func = unit.func
     body = func.child_by_field_name("body")
     is_async = any(

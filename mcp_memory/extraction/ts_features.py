@@ -165,11 +165,11 @@ def _go_errors(func: Node, spec: TsSpec) -> dict[str, Any] | None:
         callee(c) for c in calls if _last(callee(c)) in _GO_WRAPPERS or (callee(c) == "fmt.Errorf" and "%w" in text(c))
     ]
     sentinels = [
-        text(c.child_by_field_name("arguments").named_children[-1])
+        text(arguments.named_children[-1])
         for c in calls
         if callee(c) in {"errors.Is", "errors.As"}
-        and c.child_by_field_name("arguments")
-        and c.child_by_field_name("arguments").named_children
+        and (arguments := c.child_by_field_name("arguments")) is not None
+        and arguments.named_children
     ]
     handled = [n for check in checks for n in walk(check.child_by_field_name("consequence") or check)]
     loop = _retry_loop_around(func, spec, _GO_ERR_CHECK)
@@ -199,14 +199,8 @@ def _rust_errors(func: Node, spec: TsSpec) -> dict[str, Any] | None:
     if not (question_marks or err_arms or mappers):
         return None
     result = func.child_by_field_name("return_type")
-    arguments = [
-        text(c)
-        for c in (
-            result.child_by_field_name("type_arguments").named_children
-            if result is not None and result.child_by_field_name("type_arguments")
-            else []
-        )
-    ]
+    type_arguments = result.child_by_field_name("type_arguments") if result is not None else None
+    arguments = [text(c) for c in (type_arguments.named_children if type_arguments is not None else [])]
     caught = [re.sub(r"^Err\s*\(|\)$", "", field_text(a, "pattern").strip()) for a in err_arms]
     loop = _retry_loop_around(func, spec, re.compile(r"\bErr\b|\?"))
     return {

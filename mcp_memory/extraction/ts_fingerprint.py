@@ -20,9 +20,10 @@ def bound_names(nodes: list[Node], spec: TsSpec) -> set[str]:
             chain[node.id] = (parent, field)
             if node.type not in spec.identifiers or parent is None:
                 continue
-            holder, slot = parent, field
-            if holder.type in _PASS_THROUGH:
-                holder, slot = chain.get(holder.id, (None, None))
+            holder: Node | None = parent
+            slot = field
+            if parent.type in _PASS_THROUGH:
+                holder, slot = chain.get(parent.id, (None, None))
             if node.type.endswith("_pattern") or (holder is not None and (holder.type, slot) in spec.bindings):
                 names.add(text(node))
     return names

@@ -17,8 +17,10 @@ _EXPONENTIAL = re.compile(
     r"|\b2\s*\*\s*\w|\bexpo\b|exponential",
     re.IGNORECASE,
 )
-ASYNC_PATTERN_KEYS = ("async_with", "async_for", "gather", "task_group", "tasks", "timeouts", "semaphore")
-ASYNC_PATTERN_KEYS += ("channels", "select", "wait_group", "promises")
+ASYNC_PATTERN_KEYS = (
+    *("async_with", "async_for", "gather", "task_group", "tasks", "timeouts", "semaphore"),
+    *("channels", "select", "wait_group", "promises"),
+)
 _RETRY_WORD = re.compile(r"retr(y|ies|ying)|backoff|attempt", re.IGNORECASE)
 
 
@@ -49,7 +51,7 @@ def mentions_retry(text: str) -> bool:
 def is_async_pattern(details: dict[str, Any] | None) -> bool:
     """Worth its own pattern: it coordinates work (context managers, streams, tasks, timeouts),
     not merely awaits one call after another."""
-    return bool(details) and any(details.get(key) for key in ASYNC_PATTERN_KEYS)
+    return details is not None and any(details.get(key) for key in ASYNC_PATTERN_KEYS)
 
 
 def one_line(text: str) -> str:

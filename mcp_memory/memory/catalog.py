@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from mcp_memory.memory.words import BM25Index, code_tokens
 from mcp_memory.models import MemoryType
@@ -218,7 +218,7 @@ class Catalog:
         with catalog.lock:
             members = catalog.by_language.get(language)
             if members is None and not catalog.complete:
-                members = catalog.by_language[language] = set(self.store.find_ids(memory_type, {"language": language}))
+                members = catalog.by_language[language] = set(self.store.ids(memory_type, {"language": language}))
             snapshot = catalog.snapshots[language] = frozenset(members or ())
             return snapshot
 
@@ -248,13 +248,14 @@ class Catalog:
                         catalog.drop(change.memory_id)
                 else:
                     puts.setdefault(change.type, []).append(change.memory_id)
-            for memory_type, ids in puts.items():
-                catalog = self._types[memory_type]  # type: ignore[index]
+            for name, ids in puts.items():
+                memory_type = cast(MemoryType, name)
+                catalog = self._types[memory_type]
                 with catalog.lock:
-                    for item in self.store.get(memory_type, ids):  # type: ignore[arg-type]
+                    for item in self.store.get(memory_type, ids):
                         catalog.put(
                             item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None
-                        )  # type: ignore[arg-type]
+                        )
             for change in changes:
                 self._applied.add(change.seq)
                 self._seen = max(self._seen, change.seq)

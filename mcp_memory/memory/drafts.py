@@ -106,7 +106,8 @@ def knowledge_draft(
     source: str = "knowledge",
     fixed_id: str | None = None,
 ) -> MemoryDraft:
-    tags = metadata.get("tags") if isinstance(metadata.get("tags"), list) else []
+    listed = metadata.get("tags")
+    tags: list[Any] = listed if isinstance(listed, list) else []
     fields: dict[str, Any] = {"knowledge_type": knowledge_type}
     if isinstance(metadata.get("error_message"), str):
         fields["error_message"] = metadata["error_message"]
@@ -137,6 +138,6 @@ def _success_from_metrics(metrics: dict[str, Any]) -> bool | None:
     if isinstance(metrics.get("success"), bool):
         return metrics["success"]
     rate = metrics.get("success_rate")
-    if _is_number(rate):
+    if isinstance(rate, int | float) and not isinstance(rate, bool):
         return float(rate) >= 0.5
     return None

@@ -126,7 +126,8 @@ def type_for_id(memory_id_: str) -> MemoryType | None:
             return memory_type
     if memory_id_.startswith("seed_"):
         kind = memory_id_.split("_")[1] if memory_id_.count("_") >= 2 else ""
-        return {"pattern": "pattern", "bestpractice": "best_practice", "error": "error"}.get(kind)
+        seeded: dict[str, MemoryType] = {"pattern": "pattern", "bestpractice": "best_practice", "error": "error"}
+        return seeded.get(kind)
     return None
 
 

@@ -9,7 +9,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 
@@ -245,7 +245,7 @@ class MemoryService:
                     f"Memory '{item_id}' was written by '{writer or 'unknown'}'; an agent deletes only its own "
                     "memories. Report that it did not work (report_outcome) or ask an admin to delete it."
                 )
-            parts = self.store.find_ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
+            parts = self.store.ids(memory_type, {"part_of": item_id}) if item.metadata.get("parts", 1) != 1 else []
             self.store.delete_many(memory_type, [item_id, *parts], by, reason)
             self.mark_changed()
             return DeleteResult(
@@ -278,26 +278,26 @@ class MemoryService:
 
     async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
         require_n_results(limit, 1000, "limit")
-        found = await self.run(self.store.rows.buried, agent, limit)
+        found = await self.run(self.store.tombstones.buried, agent, limit)
         return [
             DeletedMemory(
                 id=t.id,
-                type=t.type,
+                type=cast(MemoryType, t.type),
                 title=t.title,
                 agent=t.agent or None,
                 deleted_at=iso_time(t.deleted_at),
                 deleted_by=t.deleted_by,
                 reason=t.reason,
-            )  # type: ignore[arg-type]
+            )
             for t in found
         ]
 
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)
-        found = self.store.get_any(item_id)
-        if found is None:
+        found = self.store.get(None, [item_id])
+        if not found:
             raise _no_memory(item_id)
-        return found
+        return found[0]
 
     async def stats(self) -> MemoryStats:
         def stats_blocking() -> MemoryStats:

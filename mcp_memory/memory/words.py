@@ -15,6 +15,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 K1 = 1.2
 B = 0.75
@@ -119,7 +120,7 @@ class BM25Index:
             return sum(_idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
 
     def search(
-        self, query_tokens: Iterable[str], limit: int, within: set[str] | None = None
+        self, query_tokens: Iterable[str], limit: int, within: AbstractSet[str] | None = None
     ) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
 

@@ -254,10 +254,12 @@ class Database:
     def insert_or_ignore(self, table: Any, values: dict[str, Any]) -> Any:
         """INSERT ... ON CONFLICT DO NOTHING, in this database's dialect."""
         if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        return dialect_insert(table).values(**values).on_conflict_do_nothing()
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).values(**values).on_conflict_do_nothing()
 
     def backup_to(self, target: Path) -> bool:
         """Copy an SQLite database with SQLite's online backup (safe while others write); False for PostgreSQL."""
@@ -309,3 +311,12 @@ def _is_unavailable(exc: Any) -> bool:
 def _first_line(exc: BaseException | None) -> str:
     text = str(exc or "").strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+IN_CHUNK = 500  # ids per IN (...) list
+
+
+def in_chunks(ids: list[str]) -> Iterator[list[str]]:
+    """``ids`` in lists short enough for one ``IN (...)`` each."""
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]

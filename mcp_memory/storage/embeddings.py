@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from mcp_memory.errors import CannotStart
+
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -59,7 +61,10 @@ class TorchEncoder:
         self.model = SentenceTransformer(str(path), device="cpu")
         # The method was renamed in sentence-transformers 5.x.
         dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dimension = int(dimension())
+        size = dimension()
+        if size is None:
+            raise CannotStart(f"The model at {path} does not say how long its vectors are; it is not a sentence model.")
+        self.dimension = int(size)
 
     def encode(self, texts: Sequence[str], batch_size: int, threads: int) -> Any:
         if threads != self._threads:

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from mcp_memory.errors import Unavailable
+from mcp_memory.storage.change_feed import StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.episode_models import EpisodeCopy, EventRow
-from mcp_memory.storage.memory_rows import MemoryRows
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def import_legacy_file(database: Database, insert: Callable[[Sequence[EpisodeCop
     """Copy the file's episodes into the database with ``insert`` unless done before; returns how many were new."""
     if not path.exists():
         return 0
-    facts = MemoryRows(database)
+    facts = StoreFacts(database)
     key = fact_key(path)
     if facts.fact(key) is not None:
         return 0
@@ -76,7 +77,7 @@ def _batches(path: Path) -> Iterator[list[EpisodeCopy]]:
         conn.execute("COMMIT")
 
 
-def _copy(conn: sqlite3.Connection, row: tuple) -> EpisodeCopy:  # type: ignore[type-arg]
+def _copy(conn: sqlite3.Connection, row: tuple[Any, ...]) -> EpisodeCopy:
     (n, episode_id, task, context_json, agent_role, status, success, metrics_json, summary, last_seq,
      started_at, updated_at, ended_at, digest_json, indexed_at) = row  # fmt: skip
     events = [

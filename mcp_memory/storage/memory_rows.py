@@ -1,4 +1,4 @@
-"""Memory rows in the database: text, fields, counters, the outcome log and the change feed.
+"""Memory rows in the database: text, fields, counters and the outcome log.
 
 Every counter change is one atomic statement (``SET usage_count = usage_count + 1``), and a store is an
 insert-or-bump keyed on the id (which is derived from the type and the content hash): however many servers store
@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 
-from mcp_memory.storage.database import Database
+from mcp_memory.storage.change_feed import record_changes
+from mcp_memory.storage.database import Database, in_chunks
 from mcp_memory.storage.schema import (
     memories,
-    memory_changes,
     outcome_reports,
     outcome_votes,
-    store_facts,
-    tombstones,
 )
 
 # Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
@@ -42,7 +40,6 @@ COLUMN_KEYS = (
 COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
-IN_CHUNK = 500  # ids per IN (...) list
 LOCAL_VOTER = "local"  # who votes when no token names the caller
 
 StoreOutcome = Literal["new", "duplicate", "replaced"]
@@ -71,25 +68,6 @@ class OutcomeNote:
     note: str
     agent: str
     at: float
-
-
-@dataclass(frozen=True)
-class Tombstone:
-    id: str
-    type: str
-    title: str
-    agent: str
-    deleted_at: float
-    deleted_by: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Change:
-    seq: int
-    memory_id: str
-    type: str
-    op: str  # "put" or "delete"
 
 
 def _values(item: StoredItem) -> dict[str, Any]:
@@ -124,7 +102,7 @@ def _count(value: Any) -> int:
         return 0
 
 
-_ROW_COLUMNS = (
+ROW_COLUMNS = (
     memories.c.id,
     memories.c.content,
     memories.c.flat_json,
@@ -143,7 +121,7 @@ _ROW_COLUMNS = (
 )
 
 
-def _item(row: Any) -> StoredItem:
+def stored_item(row: Any) -> StoredItem:
     metadata = json.loads(row.flat_json or "{}")
     metadata.update(
         type=row.type,
@@ -183,7 +161,7 @@ class MemoryRows:
             if self._inserted(conn, values):
                 if success is not None:
                     self._vote(conn, item.id, voter, success, now)
-                self._changed(conn, [(item.id, values["type"])], "put", now)
+                record_changes(conn, [(item.id, values["type"])], "put", now)
                 return "new", self._get_one(conn, item.id)
             same = conn.execute(
                 select(memories.c.id)
@@ -201,12 +179,12 @@ class MemoryRows:
                         failure_count=memories.c.failure_count + failed,
                         updated_at=now,
                     )
-                    .returning(*_ROW_COLUMNS)
+                    .returning(*ROW_COLUMNS)
                 ).one()
-                return "duplicate", _item(bumped)
+                return "duplicate", stored_item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))
-            self._changed(conn, [(item.id, values["type"])], "put", now)
+            record_changes(conn, [(item.id, values["type"])], "put", now)
             return "replaced", self._get_one(conn, item.id)
 
     @staticmethod
@@ -235,10 +213,10 @@ class MemoryRows:
         rows = [_values(item) for item in items]
         with self.db.write() as conn:
             ids = [row["id"] for row in rows]
-            for chunk in _chunks(ids):
+            for chunk in in_chunks(ids):
                 conn.execute(delete(memories).where(memories.c.id.in_(chunk)))
             conn.execute(insert(memories), rows)
-            self._changed(conn, [(row["id"], row["type"]) for row in rows], "put", time.time())
+            record_changes(conn, [(row["id"], row["type"]) for row in rows], "put", time.time())
 
     def import_legacy(self, items: Sequence[StoredItem]) -> int:
         """Rows of a store written by an earlier release, with their outcome notes; rows present are kept."""
@@ -263,7 +241,7 @@ class MemoryRows:
                         )
                     )
             if added:
-                self._changed(conn, [(i.id, i.metadata["type"]) for i in items], "put", time.time())
+                record_changes(conn, [(i.id, i.metadata["type"]) for i in items], "put", time.time())
         return added
 
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
@@ -299,84 +277,6 @@ class MemoryRows:
             )
             return Counters(counted.usage_count, counted.success_count, counted.failure_count, held.type)
 
-    def discard(self, items: Sequence[tuple[str, str]]) -> int:
-        """Remove rows that never were a memory anyone saw: a store whose vector could not be written."""
-        if not items:
-            return 0
-        with self.db.write(frees_space=True) as conn:
-            gone = 0
-            for chunk in _chunks([item_id for item_id, _ in items]):
-                conn.execute(delete(outcome_votes).where(outcome_votes.c.memory_id.in_(chunk)))
-                gone += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
-            self._changed(conn, list(items), "delete", time.time())
-            return gone
-
-    def bury(self, items: Sequence[tuple[str, str]], by: str, reason: str) -> int:
-        """Delete memories given as (id, type) into tombstones that keep who, when and why; returns how many."""
-        if not items:
-            return 0
-        now = time.time()
-        columns = [c.name for c in memories.columns]
-        with self.db.write(frees_space=True) as conn:
-            buried = 0
-            for chunk in _chunks([item_id for item_id, _ in items]):
-                conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk)))  # an earlier burial of the same id
-                rows = select(
-                    *memories.columns,
-                    literal(now).label("deleted_at"),
-                    literal(by).label("deleted_by"),
-                    literal(reason).label("delete_reason"),
-                ).where(memories.c.id.in_(chunk))
-                conn.execute(
-                    insert(tombstones).from_select([*columns, "deleted_at", "deleted_by", "delete_reason"], rows)
-                )
-                buried += conn.execute(delete(memories).where(memories.c.id.in_(chunk))).rowcount
-            self._changed(conn, list(items), "delete", now)
-            return buried
-
-    def unbury(self, item_id: str) -> StoredItem | None:
-        """Put a buried memory back (None when there is no such tombstone); a live row of the id stays as it is."""
-        columns = [c.name for c in memories.columns]
-        with self.db.write() as conn:
-            row = conn.execute(select(tombstones.c.type).where(tombstones.c.id == item_id)).first()
-            if row is None:
-                return None
-            if conn.execute(select(memories.c.id).where(memories.c.id == item_id)).first() is None:
-                back = select(*(tombstones.c[name] for name in columns)).where(tombstones.c.id == item_id)
-                conn.execute(insert(memories).from_select(columns, back))
-                self._changed(conn, [(item_id, row.type)], "put", time.time())
-            conn.execute(delete(tombstones).where(tombstones.c.id == item_id))
-            return self._get_one(conn, item_id)
-
-    def buried(self, agent: str | None = None, limit: int = 20) -> list[Tombstone]:
-        """Tombstones, newest first (of memories ``agent`` wrote, when given)."""
-        query = (
-            select(
-                tombstones.c.id,
-                tombstones.c.type,
-                tombstones.c.title,
-                tombstones.c.agent,
-                tombstones.c.deleted_at,
-                tombstones.c.deleted_by,
-                tombstones.c.delete_reason,
-            )
-            .order_by(tombstones.c.deleted_at.desc())
-            .limit(limit)
-        )
-        if agent is not None:
-            query = query.where(tombstones.c.agent == agent)
-        with self.db.read() as conn:
-            return [Tombstone(*row) for row in conn.execute(query)]
-
-    def purge(self, ids: Sequence[str]) -> int:
-        """Remove tombstones for good, with their votes (the outcome log stays)."""
-        gone = 0
-        with self.db.write() as conn:
-            for chunk in _chunks(list(ids)):
-                conn.execute(delete(outcome_votes).where(outcome_votes.c.memory_id.in_(chunk)))
-                gone += conn.execute(delete(tombstones).where(tombstones.c.id.in_(chunk))).rowcount
-        return gone
-
     def written_by(self, agent: str, since: float | None = None) -> list[tuple[str, str, str]]:
         """(id, type, title) of every live memory ``agent`` wrote (since ``since``), oldest first."""
         query = select(memories.c.id, memories.c.type, memories.c.title).where(memories.c.agent == agent)
@@ -385,20 +285,10 @@ class MemoryRows:
         with self.db.read() as conn:
             return [(r.id, r.type, r.title) for r in conn.execute(query.order_by(memories.c.created_at))]
 
-    @staticmethod
-    def _changed(conn: Any, items: Iterable[tuple[str, str]], op: str, now: float) -> None:
-        conn.execute(
-            insert(memory_changes),
-            [
-                {"memory_id": item_id, "type": memory_type, "op": op, "changed_at": now}
-                for item_id, memory_type in items
-            ],
-        )
-
     # -- reads -------------------------------------------------------------------------------------
 
     def _get_one(self, conn: Any, item_id: str) -> StoredItem:
-        return _item(conn.execute(select(*_ROW_COLUMNS).where(memories.c.id == item_id)).one())
+        return stored_item(conn.execute(select(*ROW_COLUMNS).where(memories.c.id == item_id)).one())
 
     def get(self, ids: Sequence[str], memory_type: str | None = None) -> list[StoredItem]:
         """Items by id (of ``memory_type`` when given), in no particular order; unknown ids are left out."""
@@ -407,9 +297,9 @@ class MemoryRows:
         # primary key — 40-130 ms instead of 0.3 ms for a recall's 20 ids at 10,000 memories.
         found: list[StoredItem] = []
         with self.db.read() as conn:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
-                rows = conn.execute(select(*_ROW_COLUMNS).where(memories.c.id.in_(chunk)))
-                found += [_item(row) for row in rows if memory_type is None or row.type == memory_type]
+            for chunk in in_chunks(list(dict.fromkeys(ids))):
+                rows = conn.execute(select(*ROW_COLUMNS).where(memories.c.id.in_(chunk)))
+                found += [stored_item(row) for row in rows if memory_type is None or row.type == memory_type]
         return found
 
     def type_of(self, item_id: str) -> str | None:
@@ -422,12 +312,12 @@ class MemoryRows:
         while True:
             with self.db.read() as conn:
                 rows = conn.execute(
-                    select(*_ROW_COLUMNS)
+                    select(*ROW_COLUMNS)
                     .where(memories.c.type == memory_type, memories.c.id > after)
                     .order_by(memories.c.id)
                     .limit(page)
                 ).all()
-            yield from (_item(row) for row in rows)
+            yield from (stored_item(row) for row in rows)
             if len(rows) < page:
                 return
             after = rows[-1].id
@@ -489,45 +379,3 @@ class MemoryRows:
                 .order_by(outcome_reports.c.n)
             ).all()
         return [OutcomeNote(bool(r.success), r.note, r.agent, r.reported_at) for r in rows]
-
-    # -- the change feed ---------------------------------------------------------------------------
-
-    def last_change(self) -> int:
-        with self.db.read() as conn:
-            return int(conn.execute(select(func.max(memory_changes.c.seq))).scalar() or 0)
-
-    def changes_after(self, seq: int, limit: int = 5000) -> list[Change]:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(memory_changes.c.seq, memory_changes.c.memory_id, memory_changes.c.type, memory_changes.c.op)
-                .where(memory_changes.c.seq > seq)
-                .order_by(memory_changes.c.seq)
-                .limit(limit)
-            ).all()
-        return [Change(int(r.seq), r.memory_id, r.type, r.op) for r in rows]
-
-    # -- facts -------------------------------------------------------------------------------------
-
-    def fact(self, key: str) -> str | None:
-        with self.db.read() as conn:
-            return conn.execute(select(store_facts.c.value).where(store_facts.c.key == key)).scalar()
-
-    def set_fact(self, key: str, value: str) -> None:
-        """Record a fact; servers starting together may record the same one at once."""
-        with self.db.write() as conn:
-            conn.execute(self.db.insert_or_ignore(store_facts, {"key": key, "value": value}))
-            conn.execute(update(store_facts).where(store_facts.c.key == key).values(value=value))
-
-    def fact_or_set(self, key: str, value: str) -> str:
-        """The fact's value; ``value`` is recorded first when there is none (the first writer wins)."""
-        current = self.fact(key)
-        if current is not None:
-            return current
-        with self.db.write() as conn:
-            conn.execute(self.db.insert_or_ignore(store_facts, {"key": key, "value": value}))
-        return self.fact(key) or value
-
-
-def _chunks(ids: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(ids), IN_CHUNK):
-        yield ids[start : start + IN_CHUNK]

@@ -19,18 +19,19 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mcp_memory.models import MEMORY_TYPES, MemoryType, ReconcileReport
+from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
 from mcp_memory.storage.memory_rows import (
     LEGACY_NOTES_KEY,
-    Change,
     Counters,
     MemoryRows,
     OutcomeNote,
     StoredItem,
     StoreOutcome,
 )
+from mcp_memory.storage.tombstone_rows import TombstoneRows
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
 __all__ = [
@@ -79,6 +80,9 @@ class MemoryStore:
     ) -> None:
         self.db = database or Database(None, data_dir)
         self.rows = MemoryRows(self.db)
+        self.tombstones = TombstoneRows(self.db)
+        self.feed = ChangeFeed(self.db)
+        self.facts = StoreFacts(self.db)
         self.index = ChromaIndex(embedder, data_dir, chroma_url)
         self.store_id = ""
         self._rows_only = False
@@ -101,7 +105,7 @@ class MemoryStore:
         """Open the database alone, for reading rows beside a server that owns the embedded vector store."""
         self._rows_only = True
         self.db.open()
-        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+        self.store_id = self.facts.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
 
     def open(self) -> None:
         """Open the database (migrating it) and Chroma; import a store an earlier release wrote (idempotent)."""
@@ -109,12 +113,12 @@ class MemoryStore:
             return
         self.db.open()
         self.index.open()
-        self.store_id = self.rows.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
-        if self.rows.fact(LEGACY_IMPORTED) is None:
+        self.store_id = self.facts.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
+        if self.facts.fact(LEGACY_IMPORTED) is None:
             imported = self.import_legacy()
             if imported:
                 logger.warning("imported %d memories from the Chroma store into the database", imported)
-            self.rows.set_fact(LEGACY_IMPORTED, "1")
+            self.facts.set_fact(LEGACY_IMPORTED, "1")
 
     def import_legacy(self) -> int:
         """Rows for records of releases that kept text and counters in Chroma metadata (present rows are kept)."""
@@ -132,26 +136,14 @@ class MemoryStore:
 
     # -- reads -------------------------------------------------------------------------------------
 
-    def get(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> list[StoredItem]:
-        """Items by id (those matching ``where``), in no particular order; unknown ids are left out."""
+    def get(
+        self, memory_type: MemoryType | None, ids: list[str], where: dict[str, Any] | None = None
+    ) -> list[StoredItem]:
+        """Items by id (of ``memory_type``, or of any type when it is None; those matching ``where``), in no
+        particular order; unknown ids are left out."""
         self.open()
         items = self.rows.get(ids, memory_type)
         return [item for item in items if matches(where, item.metadata)] if where else items
-
-    def get_any(self, item_id: str) -> StoredItem | None:
-        """One item of whatever type."""
-        self.open()
-        found = self.rows.get([item_id])
-        return found[0] if found else None
-
-    def with_vectors(
-        self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None
-    ) -> tuple[list[StoredItem], list[Any]]:
-        """Items by id that also match ``where`` and have a vector, with their vectors (aligned)."""
-        items = self.get(memory_type, ids, where)
-        vectors = self.index.vectors(memory_type, [item.id for item in items])
-        kept = [item for item in items if item.id in vectors]
-        return kept, [vectors[item.id] for item in kept]
 
     def nearest(
         self, memory_type: MemoryType, embedding: Any, n_results: int, where: dict[str, Any] | None = None
@@ -193,13 +185,12 @@ class MemoryStore:
         for item in self.rows.scan(memory_type, page):
             yield item.id, item.metadata
 
-    def scan(self, memory_type: MemoryType, page: int = 2000) -> Iterator[StoredItem]:
+    def ids(self, memory_type: MemoryType, where: dict[str, Any] | None = None) -> list[str]:
+        """Ids of the memories matching ``where`` (every id of the type without it: a snapshot to page through,
+        stable while others write)."""
         self.open()
-        return self.rows.scan(memory_type, page)
-
-    def find_ids(self, memory_type: MemoryType, where: dict[str, Any]) -> list[str]:
-        """Ids of the memories matching ``where``."""
-        self.open()
+        if not where:
+            return self.rows.ids(memory_type)
         if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source"):
             value = where[key]
             if isinstance(value, str):
@@ -214,14 +205,6 @@ class MemoryStore:
         found = self.get(memory_type, ids, row_where) if row_where else self.get(memory_type, ids)
         found.sort(key=lambda item: item.id)
         return found[:limit] if limit is not None else found
-
-    def all_metadata(self, memory_type: MemoryType) -> list[dict[str, Any]]:
-        return [metadata for _, metadata in self.scan_metadata(memory_type)]
-
-    def ids(self, memory_type: MemoryType) -> list[str]:
-        """Every id of one type: a snapshot to page through, stable while others write."""
-        self.open()
-        return self.rows.ids(memory_type)
 
     def exported(self, memory_type: MemoryType, ids: list[str], with_vectors: bool) -> list[tuple[StoredItem, Any]]:
         """Items with their whole outcome log in their metadata and, when asked, their vectors (None if none)."""
@@ -253,11 +236,11 @@ class MemoryStore:
         return self.rows.count_by(column)
 
     def changes_after(self, seq: int) -> list[Change]:
-        return self.rows.changes_after(seq)
+        return self.feed.changes_after(seq)
 
     def last_change(self) -> int:
         self.open()
-        return self.rows.last_change()
+        return self.feed.last_change()
 
     def size_on_disk(self) -> int | None:
         """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
@@ -300,7 +283,7 @@ class MemoryStore:
     def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
         """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
         self.open()
-        item = self.rows.unbury(item_id)
+        item = self.tombstones.unbury(item_id)
         if item is not None:
             self.put_vectors(item.metadata["type"], [item], [embed(item)])
         return item
@@ -314,7 +297,7 @@ class MemoryStore:
 
     def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
         """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
-        self.rows.discard([(item_id, memory_type) for item_id in ids])
+        self.tombstones.discard([(item_id, memory_type) for item_id in ids])
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)
@@ -323,7 +306,7 @@ class MemoryStore:
         """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
         ``reconcile`` removes."""
         self.open()
-        self.rows.bury([(item_id, memory_type) for item_id in ids], by, reason)
+        self.tombstones.bury([(item_id, memory_type) for item_id in ids], by, reason)
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)

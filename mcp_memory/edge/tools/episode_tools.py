@@ -116,7 +116,7 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         """List episodes, newest first; status='open' finds the ones never ended."""
         with tool_errors():
             ctx.admit()
-            return await ctx.app.episodes.list(status, success, limit)
+            return await ctx.app.episodes.list_episodes(status, success, limit)
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_episodes(

@@ -1,0 +1,40 @@
+"""The code floor every change keeps: ruff's rules and format, the import layers, and the type checker, all clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ruff", "check", "mcp_memory", "tests", "bench"),
+        ("ruff", "format", "--check", "mcp_memory", "tests", "bench"),
+        ("lint-imports",),
+        ("mypy",),
+    ],
+    ids=["ruff-check", "ruff-format", "import-layers", "mypy"],
+)
+def test_the_code_is_clean(command: tuple[str, ...]) -> None:
+    done = run(str(BIN / command[0]), *command[1:])
+    assert done.returncode == 0, f"{' '.join(command)} found problems:\n{done.stdout}\n{done.stderr}"
+
+
+def test_no_module_is_longer_than_400_lines() -> None:
+    long = {
+        str(path.relative_to(REPO_ROOT)): lines
+        for path in (REPO_ROOT / "mcp_memory").rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > 400
+    }
+    assert not long, f"split these modules by job: {long}"
