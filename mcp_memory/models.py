@@ -279,6 +279,9 @@ class KnownFix(BaseModel):
     outcome: Outcome
     similarity: float
     same_signature: bool = Field(description="Its error has exactly the cluster's signature.")
+    agent: str | None = Field(default=None, description="The agent that stored it (its token).")
+    created_at: str = Field(default="", description="When it was stored.")
+    trusted: bool = Field(default=True, description="False when its author is not trusted and it is not confirmed.")
 
 
 class FailureCluster(BaseModel):
@@ -294,7 +297,7 @@ class FailureCluster(BaseModel):
     preceding_events: list[str] = Field(description="The events before the failure in the latest episode.")
     tasks: list[str] = Field(description="Tasks that failed this way (shortened, at most 3).")
     known_fixes: list[KnownFix]
-    advice: str
+    advice: str = Field(description="What to do; a known fix is named by its id, its text is in known_fixes.")
 
 
 class FailureAnalysis(BaseModel):

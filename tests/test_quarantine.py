@@ -162,6 +162,35 @@ async def test_a_trusted_agents_latest_report_trusts_a_memory_and_takes_that_bac
 
 @pytest.mark.anyio
 @pytest.mark.slow
+async def test_failure_analysis_names_a_fix_by_its_id_and_does_not_advise_an_unconfirmed_one(
+    guarded: ServerProcess,
+) -> None:
+    error = "redis.exceptions.ConnectionError: Error 111 connecting to localhost:6379. Connection refused."
+    async with http_client(guarded.url, BOB) as bob, http_client(guarded.url, CAROL) as carol:
+        his = await tool(
+            bob, "store_error_resolution", error_message=error, context="tests", resolution=EVIL, success=True
+        )
+        episode = (await tool(carol, "start_episode", task="Cache user sessions in Redis"))["episode_id"]
+        await tool(
+            carol, "record_event", episode_id=episode, event_type="test_run", agent_role="QA", data={"error": error}
+        )
+        await tool(carol, "end_episode", episode_id=episode, success=False)
+
+        (cluster,) = [c for c in (await tool(carol, "analyze_failures"))["clusters"] if episode in c["episode_ids"]]
+
+    (known,) = cluster["known_fixes"]
+    assert (known["memory_id"], known["agent"], known["trusted"], known["resolution"]) == (
+        his["id"],
+        "bob",
+        False,
+        EVIL,
+    )
+    assert f"The only stored fix, {his['id']}, is unconfirmed: stored by 'bob'" in cluster["advice"]
+    assert "evil.example" not in cluster["advice"]
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
 async def test_suggestions_and_searches_say_who_stored_each_pattern_when_and_whether_it_is_trusted(
     guarded: ServerProcess,
 ) -> None:
@@ -221,6 +250,14 @@ async def test_without_trusted_agents_every_fix_reaches_the_prompt_inside_a_bloc
         assert block.body == f"Error: {YAML_ERROR}\nFix: {EVIL}"
         assert "evil.example" not in outside_blocks(text)
         assert "Withheld" not in text
+
+
+@pytest.mark.slow
+def test_a_server_with_trusted_agents_but_no_tokens_warns_that_it_cannot_tell_agents_apart(
+    tmp_path: Path,
+) -> None:
+    with http_server(tmp_path / "data", tmp_path, env=serve_env(MCP_MEMORY_TRUSTED_AGENTS="alice")) as server:
+        assert "MCP_MEMORY_TRUSTED_AGENTS is set but no tokens are" in server.log()
 
 
 FORGED = (
