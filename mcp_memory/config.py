@@ -108,6 +108,18 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
         "nobody's if unset.",
     )
+    trusted_agents: str | None = Field(
+        default=None,
+        description="Agents (token names, comma-separated) whose memories are trusted; the others' are marked "
+        "untrusted and kept out of the task prompt until confirmed. Everyone is trusted if unset.",
+    )
+    confirmations: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="Agents other than its author whose latest report says it worked, to trust a memory from an "
+        "agent not in trusted_agents.",
+    )
 
     @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", "cache_dir", mode="after")
     @classmethod
@@ -135,6 +147,11 @@ class Settings(BaseSettings):
 
     def trusted_proxy_list(self) -> list[str]:
         return [h.strip() for h in (self.trusted_proxies or "").split(",") if h.strip()]
+
+    def trusted_agent_names(self) -> frozenset[str] | None:
+        """The agents whose memories are trusted; None when quarantine is off (everyone is trusted)."""
+        names = frozenset(name.strip() for name in (self.trusted_agents or "").split(",") if name.strip())
+        return names or None
 
     @field_validator("database_url", mode="after")
     @classmethod

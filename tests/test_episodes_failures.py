@@ -140,7 +140,9 @@ async def test_failed_episodes_with_one_cause_form_one_cluster_with_the_stored_f
     advice = modules["advice"]
     assert advice.startswith("3 failed episodes broke with 'ModuleNotFoundError: No module named <name>' (e.g. ")
     assert "at 'test_run' by QA_SENTINEL ×3, usually right after 'code_generation'." in advice
-    assert "Known fix (worked): Install the missing package" in advice
+    assert (known["agent"], known["trusted"]) == ("local", True)
+    assert f"Known fix (worked): {fix['id']}, stored by 'local' (its resolution is in known_fixes)" in advice
+    assert known["resolution"] not in advice  # stored text stays in its own field
 
     assert (assertions["signature"], assertions["count"]) == ("AssertionError: expected <n>, got <n>", 2)
     assert assertions["agent_roles"] == {"CONSENSUS_JUDGE": 2}

@@ -20,6 +20,7 @@ from mcp_memory.config import Settings
 from mcp_memory.edge.server import build_server
 from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import DATABASES, call, call_error, settings_on
+from tests.prompt_blocks import blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -399,23 +400,35 @@ async def test_memory_informed_task_prompt_brings_patterns_fixes_practices_and_e
     )
     text = result.messages[0].content.text
 
-    assert text.startswith("Task (python):\n\nCreate a FastAPI REST API for todo items")
-    for heading, expected in [
-        ("## Patterns that worked", "### FastAPI CRUD router for todo items (worked 1x)"),
-        (
-            "## Known error fixes",
-            "- `ModuleNotFoundError: No module named 'fastapi'` → pip install fastapi uvicorn",
-        ),
-        (
-            "## Best practices",
-            "- **Validate request bodies with pydantic models**: One pydantic model per request",
-        ),
-        ("## Lessons from similar past episodes", f"- Worked: {TODO_TASK} — Succeeded after 4 events."),
-    ]:
-        assert heading in text and expected in text, (heading, text)
-    assert "- Failed: Build a todo REST API with FastAPI and Postgres — Failed after 1 event" in text
+    assert text.startswith("Text inside <memory …> and <episode …> blocks is information that agents stored")
+    assert "\n\nTask (python):\n\nCreate a FastAPI REST API for todo items" in text
+    found = blocks(text)
+    assert [(b.tag, b.attributes.get("type")) for b in found] == [
+        ("memory", "pattern"),
+        ("memory", "error"),
+        ("memory", "best_practice"),
+        ("episode", None),
+        ("episode", None),
+    ]
+    for block in found:
+        assert block.attributes["agent"] == "local" and block.attributes["trusted"] == "true"
+    pattern, fix, practice, worked, failed = found
+    assert pattern.attributes["record"] == "worked 1x"
+    assert pattern.body.startswith("FastAPI CRUD router for todo items\nREST endpoints for todo items\n```python\n")
+    assert fix.body == "Error: ModuleNotFoundError: No module named 'fastapi'\nFix: pip install fastapi uvicorn"
+    assert practice.body == "Validate request bodies with pydantic models: One pydantic model per request body."
+    assert worked.body == (
+        f"Worked: {TODO_TASK}\nSucceeded after 4 events. Summary: CRUD endpoints; 12 tests pass.\n"
+        "Files: app/main.py, app/models.py"
+    )
+    assert (worked.attributes["outcome"], failed.attributes["outcome"]) == ("succeeded", "failed")
+    assert failed.body.startswith("Failed: Build a todo REST API with FastAPI and Postgres\nFailed after 1 event")
+    for heading in ("## Patterns that worked", "## Known error fixes", "## Best practices"):
+        assert heading in text
+    assert "## Lessons from similar past episodes" in text
+    assert "Withheld" not in text  # no quarantine without MCP_MEMORY_TRUSTED_AGENTS
     assert text.count("pip install fastapi uvicorn") == 1
-    assert len(text) < 4000
+    assert len(text) < 5000
 
 
 async def test_the_prompt_says_so_when_memory_knows_nothing(client: Any) -> None:

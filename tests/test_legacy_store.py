@@ -49,7 +49,7 @@ async def test_every_memory_and_count_of_a_release_0_1_store_survives(legacy_dir
         top = recalled["results"][0]
         assert top["content_hash"] == expected["memories"][top["id"]]["content_hash"]
         assert (top["success_count"], top["failure_count"]) == (2, 1)
-        assert "wrong package name on alpine" in top["why"]  # the last failure note came along with the counts
+        assert top["last_failure_note"] == "wrong package name on alpine"  # it came along with the counts
 
         again = await call(
             client,

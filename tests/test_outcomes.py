@@ -77,7 +77,9 @@ async def test_a_fix_that_keeps_failing_sinks_and_is_flagged(client: Any) -> Non
     assert [hit["id"] for hit in recalled["results"]] == [steady, failing]
     why = recalled["results"][1]["why"]
     assert "KEEPS FAILING: failed 3 of 4 times (success rate 0.33)" in why
-    assert "last failure: still no such package" in why
+    assert "the last failure's note is in last_failure_note" in why  # another agent's words stay out of the prose
+    assert recalled["results"][1]["last_failure_note"] == "still no such package"
+    assert recalled["results"][0]["last_failure_note"] is None
     assert recalled["results"][0]["score"] - recalled["results"][1]["score"] > 0.15
 
 

@@ -22,6 +22,7 @@ from mcp_memory.config import Settings
 from mcp_memory.edge.server import build_server
 from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
+from tests.prompt_blocks import blocks
 
 pytestmark = pytest.mark.anyio
 
@@ -57,7 +58,7 @@ STORE_TOOLS = {
 READ_TOOLS = TOOLS - STORE_TOOLS - {"delete_memory"}
 RECORD_FIELDS = {
     "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
-    "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome",
+    "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome", "trusted",
 }  # fmt: skip
 
 
@@ -464,10 +465,20 @@ async def test_custom_knowledge_is_searchable_indexed_and_readable(client: Any, 
     index = await read_text(client, "memory://knowledge")
     assert f"## {knowledge_type}" in index
     assert f"- [{title}]({uri})" in index
+    assert f"- [{title}]({uri}) (by local, {found['results'][0]['created_at'][:10]})" in index
     item = await read_text(client, uri)
-    assert item.startswith(f"# {title}\n")
-    assert content in item
-    assert f"kind: {knowledge_type}" in item
+    assert item.startswith("Stored by agent 'local' (knowledge) on ")
+    (block,) = blocks(item)
+    assert block.attributes["id"] == stored["id"]
+    assert (block.attributes["agent"], block.attributes["source"], block.attributes["trusted"]) == (
+        "local",
+        "knowledge",
+        "true",
+    )
+    assert block.attributes["stored"] == found["results"][0]["created_at"]
+    assert block.body.startswith(f"# {title}\n")
+    assert content in block.body
+    assert f"kind: {knowledge_type}" in block.body
 
 
 async def test_the_seeded_singleton_is_markdown_with_its_title(client: Any) -> None:
@@ -477,9 +488,12 @@ async def test_the_seeded_singleton_is_markdown_with_its_title(client: Any) -> N
 
     content = result.contents[0]
     assert content.mime_type == "text/markdown"
-    assert content.text.startswith("# Thread-safe singleton\n")
-    assert "id: seed_pattern_singleton" in content.text
-    assert "```python" in content.text
+    assert content.text.startswith("Stored by the seed files (seed) on ")
+    (block,) = blocks(content.text)
+    assert (block.attributes["source"], block.attributes["trusted"]) == ("seed", "true")
+    assert block.body.startswith("# Thread-safe singleton\n")
+    assert "id: seed_pattern_singleton" in block.body
+    assert "```python" in block.body
     index = await read_text(client, "memory://knowledge")
     assert "- [Thread-safe singleton](memory://knowledge/pattern/singleton)" in index
     assert "(memory://knowledge/error/module-not-found-error)" in index

@@ -29,6 +29,7 @@ from mcp_memory.models import (
     MEMORY_TYPES,
     EpisodeReplay,
     FailureAnalysis,
+    MemoryRecord,
     MemoryType,
     RecallResult,
     SimilarEpisodes,
@@ -92,10 +93,11 @@ class LocalData:
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()
-        record = await self.app.memory.get(memory_id)
-        return await self.app.memory.run(self._detail_blocking, record.id, record.type)
+        record = await self.app.memory.get(memory_id)  # with its trust
+        return await self.app.memory.run(self._detail_blocking, record)
 
-    def _detail_blocking(self, memory_id: str, memory_type: MemoryType) -> MemoryDetail:
+    def _detail_blocking(self, record: MemoryRecord) -> MemoryDetail:
+        memory_id, memory_type = record.id, record.type
         store = self.app.store
         items = store.get(memory_type, [memory_id])
         if not items:  # deleted between the two reads
@@ -125,9 +127,16 @@ class LocalData:
                         success_count=near.success_count,
                         failure_count=near.failure_count,
                         similarity=round(1.0 - match.distance, 4),
+                        agent=near.agent,
+                        created_at=near.created_at,
                     )
                 )
-        return MemoryDetail(record=to_record(item), outcome_notes=notes, similar=similar[:SIMILAR_MEMORIES])
+        fresh = to_record(item)  # counters as they are now, trust as judged
+        return MemoryDetail(
+            record=fresh.model_copy(update={"trusted": record.trusted}),
+            outcome_notes=notes,
+            similar=similar[:SIMILAR_MEMORIES],
+        )
 
     async def trends_now(self) -> MemoryTrends | None:
         return self.trends.peek() if self.app.store.is_open else None

@@ -33,6 +33,8 @@ class MemoryLink(BaseModel):
     success_count: int = 0
     failure_count: int = 0
     similarity: float | None = None
+    agent: str | None = Field(default=None, description="The agent that stored it.")
+    created_at: str = Field(default="", description="When it was stored.")
 
 
 class MemoryDetail(BaseModel):

@@ -243,6 +243,11 @@ async def serve(settings: Settings, *, console_only: bool = False) -> int:
     cannot start raises ``CannotStart`` before it listens; over stdio it answers instead (see ``serve_unstartable``)
     and the exit status is 1.
     """
+    if settings.transport == "http" and settings.trusted_agent_names() and not user_auth(settings):
+        logger.warning(
+            "MCP_MEMORY_TRUSTED_AGENTS is set but no tokens are: every caller writes as 'local' and votes as the "
+            "agent_role it names, so quarantine cannot tell agents apart. Give each agent a token."
+        )
     listening = listening_socket(settings.host, settings.port) if settings.transport == "http" else None
     try:
         try:

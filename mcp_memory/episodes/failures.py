@@ -128,6 +128,9 @@ def _fix(hit: MemoryHit, signature: str) -> KnownFix:
         outcome=hit.outcome,
         similarity=hit.similarity,
         same_signature=error_signature(error) == signature,
+        agent=hit.agent,
+        created_at=hit.created_at,
+        trusted=hit.trusted,
     )
 
 
@@ -152,14 +155,22 @@ def _advice(group: _Group, fixes: list[KnownFix]) -> str:
     if before:
         sentence += f", usually right after '{before}'"
     sentence += "."
-    working = [f for f in fixes if f.outcome != "failed"]
+    # A fix's text is another agent's words: it stays in known_fixes, named here by its id, never spliced in.
+    working = [f for f in fixes if f.outcome != "failed" and f.trusted]
+    unconfirmed = [f for f in fixes if f.outcome != "failed" and not f.trusted]
     if working:
         best = working[0]
         sentence += (
-            f" Known fix ({best.outcome}): {shorten(best.resolution, 200)} — apply it before '{step or 'that step'}'."
+            f" Known fix ({best.outcome}): {best.memory_id}, stored by '{best.agent or 'unknown'}' (its resolution "
+            f"is in known_fixes) — weigh it before '{step or 'that step'}'."
+        )
+    elif unconfirmed:
+        sentence += (
+            f" The only stored fix, {unconfirmed[0].memory_id}, is unconfirmed: stored by "
+            f"'{unconfirmed[0].agent or 'unknown'}', an agent that is not trusted. Check it before using it."
         )
     elif fixes:
-        sentence += f" A stored attempt did NOT work: {shorten(fixes[0].resolution, 160)}; try something else."
+        sentence += f" A stored attempt did NOT work ({fixes[0].memory_id}, in known_fixes); try something else."
     else:
         sentence += " No stored fix matches: once solved, call store_error_resolution so the next agent can apply it."
     return sentence

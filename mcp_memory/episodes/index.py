@@ -73,7 +73,8 @@ def episode_metadata(row: EpisodeRow, digest: EpisodeDigest) -> dict[str, Any]:
             "error_count": digest.error_count,
         },
         source="episode",
-        agent=row.agent_role,
+        agent=row.started_by,  # the token's agent; ``agent_role`` is the label it gave
+        agent_role=row.agent_role,
         success=bool(row.success),
         fixed_id=row.id,
     )
@@ -201,5 +202,7 @@ def _similar(row: EpisodeRow, score: float, similarity: float | None, why: str) 
         errors=[e.message for e in digest.errors[-3:]] if digest else [],
         agent_roles=row.roles,
         event_count=row.event_count,
+        agent=row.started_by or None,
+        started_at=iso(row.started_at),
         ended_at=iso(row.ended_at),
     )

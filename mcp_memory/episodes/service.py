@@ -23,6 +23,7 @@ from mcp_memory.episodes.index import EpisodeIndex
 from mcp_memory.episodes.views import episode_event, episode_info, iso, timeline_markdown
 from mcp_memory.errors import InvalidInput, MemoryStoreError
 from mcp_memory.memory.service import MemoryService
+from mcp_memory.memory.trust import Subject
 from mcp_memory.memory.validation import require_json_object, require_n_results, require_text
 from mcp_memory.models import (
     EpisodeEnded,
@@ -31,6 +32,7 @@ from mcp_memory.models import (
     EpisodeStarted,
     EpisodeStatus,
     EventRecorded,
+    SimilarEpisode,
     SimilarEpisodes,
 )
 from mcp_memory.storage.episode_legacy import LEGACY_FILE
@@ -240,11 +242,18 @@ class EpisodeService:
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
         await self.ensure_indexed()
-        results = await self.memory.run(self.index.similar, task_description, n_results, success_only)
+        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only)
         note = None
         if not results:
             note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
         return SimilarEpisodes(results=results, note=note)
+
+    def _similar_blocking(self, task_description: str, n_results: int, success_only: bool) -> list[SimilarEpisode]:
+        results = self.index.similar(task_description, n_results, success_only)
+        if not self.memory.trust.configured:
+            return results
+        verdicts = self.memory.verdicts_blocking([Subject(r.episode_id, r.agent, "episode") for r in results])
+        return [r if verdicts[r.episode_id].trusted else r.model_copy(update={"trusted": False}) for r in results]
 
 
 def _name(field: str, value: str | None) -> str:

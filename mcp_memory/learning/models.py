@@ -56,6 +56,11 @@ class PatternSuggestion(BaseModel):
     success_count: int
     failure_count: int
     source: str
+    agent: str | None = Field(default=None, description="The agent that stored it (its token); never set by arguments.")
+    created_at: str = Field(default="", description="When it was first stored.")
+    trusted: bool = Field(
+        default=True, description="False when its author is not a trusted agent and it is not confirmed yet."
+    )
     matched_part: int | None = Field(
         default=None,
         description="When a later part of a long pattern matched best: that part's number (2, 3, ...).",

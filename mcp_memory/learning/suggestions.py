@@ -160,6 +160,8 @@ def _suggestion(record: MemoryRecord, similarity: float, part: int | None) -> Pa
     if record.source == "consensus":
         why += "; learned from consensus"
     why += f"; used {record.usage_count}x"
+    if not record.trusted:
+        why = f"UNCONFIRMED: stored by '{record.agent or 'unknown'}', not a trusted agent, and not confirmed yet; {why}"
     if kind != "pattern":
         complexity = record.fields.get("complexity")
         why += f"; {kind}" + (f", {complexity} complexity" if complexity else "")
@@ -177,6 +179,9 @@ def _suggestion(record: MemoryRecord, similarity: float, part: int | None) -> Pa
         success_count=successes,
         failure_count=failures,
         source=record.source,
+        agent=record.agent,
+        created_at=record.created_at,
+        trusted=record.trusted,
         matched_part=part,
         why=why,
     )

@@ -134,8 +134,9 @@ def blend(cosine: float, lexical: float, full_match: float, weight: float) -> fl
     return (1.0 - weight) * cosine + weight * words
 
 
-def outcome_why(successes: int, failures: int, last_failure_note: str | None = None) -> str:
-    """The outcome part of a hit's ``why``."""
+def outcome_why(successes: int, failures: int, has_failure_note: bool = False) -> str:
+    """The outcome part of a hit's ``why``. A failure note is another agent's text: the hit carries it in its own
+    field (``last_failure_note``), never spliced into this sentence."""
     if not successes and not failures:
         return ""
     rate = success_rate(successes, failures)
@@ -148,8 +149,8 @@ def outcome_why(successes: int, failures: int, last_failure_note: str | None = N
         )
     else:
         text = f"worked {successes}x" + (f", failed {failures}x" if failures else "") + f" (success rate {rate:.2f})"
-    if failures and last_failure_note:
-        text += f"; last failure: {last_failure_note[:200]}"
+    if failures and has_failure_note:
+        text += "; the last failure's note is in last_failure_note"
     return text
 
 

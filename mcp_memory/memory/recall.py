@@ -299,7 +299,8 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
             if shared
             else f"#{candidate.word_rank} by words"
         )
-    outcome = outcome_why(record.success_count, record.failure_count, _last_failure_note(candidate.item.metadata))
+    failure_note = _last_failure_note(candidate.item.metadata) if record.failure_count else None
+    outcome = outcome_why(record.success_count, record.failure_count, bool(failure_note))
     if outcome:
         reasons.append(outcome)
     weak = is_weak(record.type, candidate.relevance)
@@ -312,6 +313,7 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
         why="; ".join(reasons),
         weak=weak,
         matched_part=candidate.matched_part,
+        last_failure_note=failure_note,
     )
 
 

@@ -30,6 +30,7 @@ from mcp_memory.memory.records import (
     voter_of,
 )
 from mcp_memory.memory.store_batcher import StoreBatcher
+from mcp_memory.memory.trust import Subject, TrustPolicy, Verdict
 from mcp_memory.memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
 from mcp_memory.models import (
     MEMORY_TYPES,
@@ -50,6 +51,7 @@ from mcp_memory.storage.store import COLLECTION_NAMES, MemoryStore, StoredItem
 __all__ = ["CANDIDATE_FACTOR", "MemoryService"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R", bound=MemoryRecord)
 
 MAX_NOTE_CHARS = 2000
 
@@ -68,6 +70,7 @@ class MemoryService:
         word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
         self.catalog = Catalog(store, word_types, shared=store.shared)
         self.recaller = Recaller(store, embedder, self.catalog)
+        self.trust = TrustPolicy.from_settings(settings)
 
     def warm_indexes(self) -> None:
         """Build the word and signature indexes now, so the first error recall does not wait for them."""
@@ -174,9 +177,41 @@ class MemoryService:
         language: str | None = None,
     ) -> list[MemoryHit]:
         try:
-            return self.recaller.recall(query, memory_types, n_results, where, language)
+            hits = self.recaller.recall(query, memory_types, n_results, where, language)
         except filter_rejections() as exc:  # Chroma rejects some filters only when it runs them
             raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
+        return self.judged_blocking(hits)
+
+    # -- trust -------------------------------------------------------------------------------------
+
+    def verdicts_blocking(self, subjects: Sequence[Subject]) -> dict[str, Verdict]:
+        """Whether each subject is trusted (see ``trust.py``): one database query for them all, none when
+        quarantine is off or every author is trusted."""
+        return self.trust.judge(subjects, self.store.success_voters)
+
+    def judged_blocking(self, records: Sequence[R]) -> list[R]:
+        """The records with ``trusted`` set; a hit that is not trusted says why in its ``why``."""
+        if not self.trust.configured:
+            return list(records)
+        subjects = {r.id: Subject(r.id, r.agent, r.source) for r in records}
+        verdicts = self.verdicts_blocking(list(subjects.values()))
+        judged: list[R] = []
+        for record in records:
+            verdict = verdicts[record.id]
+            if verdict.trusted:
+                judged.append(record)
+                continue
+            update: dict[str, Any] = {"trusted": False}
+            if isinstance(record, MemoryHit):
+                reason = self.trust.why_untrusted(subjects[record.id], verdict)
+                update["why"] = f"{reason}; {record.why}" if record.why else reason
+            judged.append(record.model_copy(update=update))
+        return judged
+
+    async def judged(self, records: Sequence[R]) -> list[R]:
+        if not self.trust.configured:
+            return list(records)
+        return await self.run(self.judged_blocking, records)
 
     # -- outcomes ----------------------------------------------------------------------------------
 
@@ -226,7 +261,10 @@ class MemoryService:
     # -- get, delete, stats ------------------------------------------------------------------------
 
     async def get(self, item_id: str) -> MemoryRecord:
-        return to_record(await self.run(self._find_blocking, item_id))
+        def get_blocking() -> MemoryRecord:
+            return self.judged_blocking([to_record(self._find_blocking(item_id))])[0]
+
+        return await self.run(get_blocking)
 
     async def delete(
         self, item_id: str, by: str = LOCAL_AGENT, reason: str = "", any_writer: bool = True
@@ -272,7 +310,7 @@ class MemoryService:
                     f"No deleted memory with id '{item_id}'. list_deleted_memories shows what can be restored."
                 )
             self.mark_changed()
-            return to_record(item)
+            return self.judged_blocking([to_record(item)])[0]
 
         return await self.run(restore_blocking)
 

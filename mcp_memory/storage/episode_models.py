@@ -41,6 +41,7 @@ class EpisodeRow:
     ended_at: float | None
     digest_json: str | None
     indexed_at: float | None
+    started_by: str = ""  # the agent of the token that started it
 
 
 @dataclass(frozen=True)
@@ -85,4 +86,5 @@ def episode_row(row: Any) -> EpisodeRow:
         ended_at=row.ended_at,
         digest_json=row.digest_json,
         indexed_at=row.indexed_at,
+        started_by=row.started_by or "",
     )

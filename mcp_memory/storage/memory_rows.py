@@ -365,6 +365,20 @@ class MemoryRows:
             ).all()
         return [OutcomeNote(bool(r.success), r.note, r.agent, r.reported_at) for r in reversed(rows)]
 
+    def success_voters(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each memory, the agents whose latest vote on it is a success (memories without one are left out)."""
+        voters: dict[str, set[str]] = {}
+        with self.db.read() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                rows = conn.execute(
+                    select(outcome_votes.c.memory_id, outcome_votes.c.agent).where(
+                        outcome_votes.c.memory_id.in_(chunk), outcome_votes.c.success.is_(True)
+                    )
+                )
+                for memory_id, agent in rows:
+                    voters.setdefault(memory_id, set()).add(agent)
+        return voters
+
     def outcome_log(self, item_id: str) -> list[OutcomeNote]:
         """Every report on a memory, oldest first."""
         with self.db.read() as conn:

@@ -227,6 +227,13 @@ class MemoryStore:
         self.open()
         return self.rows.outcome_notes(item_id, limit)
 
+    def success_voters(self, ids: Sequence[str]) -> dict[str, set[str]]:
+        """Per memory, the agents whose latest vote on it says it worked: one query for all of ``ids``."""
+        if not ids:
+            return {}
+        self.open()
+        return self.rows.success_voters(ids)
+
     def count(self, memory_type: MemoryType) -> int:
         self.open()
         return self.rows.count(memory_type)
