@@ -369,7 +369,7 @@ class MemoryRows:
         """For each memory, the agents whose latest vote on it is a success (memories without one are left out)."""
         voters: dict[str, set[str]] = {}
         with self.db.read() as conn:
-            for chunk in _chunks(list(dict.fromkeys(ids))):
+            for chunk in in_chunks(list(dict.fromkeys(ids))):
                 rows = conn.execute(
                     select(outcome_votes.c.memory_id, outcome_votes.c.agent).where(
                         outcome_votes.c.memory_id.in_(chunk), outcome_votes.c.success.is_(True)
