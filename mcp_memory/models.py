@@ -203,7 +203,8 @@ class EpisodeInfo(BaseModel):
     status: EpisodeStatus
     outcome: EpisodeOutcome
     success: bool | None = Field(description="None while the episode is open.")
-    agent_role: str | None = Field(description="Who started it.")
+    agent_role: str | None = Field(description="The role it was started in (a label the caller gave).")
+    started_by: str = Field(default="", description="The agent (its token) that started it; never set by arguments.")
     agent_roles: list[str] = Field(description="Every role that recorded an event, in order of first appearance.")
     event_count: int
     context: dict[str, Any]

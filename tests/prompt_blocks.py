@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-OPENING = re.compile(r'^<(memory|episode)((?: [a-z_]+="[^"<>]*")+)>$')
+OPENING = re.compile(r'^<(memory|episode|event)((?: [a-z_]+="[^"<>]*")+)>$')
 ATTRIBUTE = re.compile(r' ([a-z_]+)="([^"]*)"')
-ANY_TAG = re.compile(r"^\s*<\s*/?\s*(memory|episode)\b", re.IGNORECASE)
+ANY_TAG = re.compile(r"^\s*<\s*/?\s*(memory|episode|event)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -45,4 +45,4 @@ def blocks(text: str) -> list[Block]:
 
 def outside_blocks(text: str) -> str:
     """The text with every block taken out: what the server itself says."""
-    return re.sub(r"^<(memory|episode) [^\n]*>\n.*?\n</\1>$", "", text, flags=re.MULTILINE | re.DOTALL)
+    return re.sub(r"^<(memory|episode|event) [^\n]*>\n.*?\n</\1>$", "", text, flags=re.MULTILINE | re.DOTALL)

@@ -1,10 +1,11 @@
 """Stored text as data: each memory in a delimited block that says who stored it, when, and whether it is trusted.
 
 Text that agents stored reaches other agents inside ``<memory …>`` … ``</memory>`` blocks (episodes:
-``<episode …>`` … ``</episode>``), the tag and its closing tag each on a line of their own. Whatever in stored text
-looks like the start or the end of such a block has its ``<`` written as ``&lt;``, so stored text can never close
-its block or open a forged one, and the attributes are the server's, never the text's. Nothing here tries to
-recognise hostile text by its words: the defence is structure, provenance and trust.
+``<episode …>`` … ``</episode>``, their events ``<event …>`` … ``</event>``), the tag and its closing tag each on
+a line of their own. Whatever in stored text looks like the start or the end of such a block has its ``<`` written
+as ``&lt;``, so stored text can never close its block or open a forged one, and the attributes are the server's,
+never the text's. Nothing here tries to recognise hostile text by its words: the defence is structure, provenance
+and trust.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 
 from mcp_memory.models import MemoryRecord
 
-BLOCK_TAGS = ("memory", "episode")
+BLOCK_TAGS = ("memory", "episode", "event")
 # "<", then (after any spacing or invisible characters) an optional "/" and a block tag's name, in any case.
 _INVISIBLE = r"[\s\u00ad\u180e\u200b-\u200f\u2028-\u202f\u2060-\u2064\ufeff]*"
 _LOOKALIKE = re.compile(rf"<(?={_INVISIBLE}/?{_INVISIBLE}(?:{'|'.join(BLOCK_TAGS)})(?![a-z0-9_]))", re.IGNORECASE)
