@@ -40,8 +40,9 @@ The peer runs offline with ``MCP_EMBEDDING_MODEL`` = a copy of the packaged mode
 ``sqlite_vec`` backend, and ``MCP_MEMORY_BASE_DIR`` / ``MCP_MEMORY_SQLITE_PATH`` / ``HF_HOME`` in the temp dir.
 
 Run: ``.venv/bin/python bench/peers.py --peer-python /work/peers-venv/bin/python [--count 300] [--rounds 2]
-[--json out.json] [--profile-ours DIR]``. ``--profile-ours`` records our server with py-spy (wall clock, idle
+[--json out.json] [--profile-ours DIR] [--ours-encoder onnx]``. ``--profile-ours`` records our server with py-spy (wall clock, idle
 and blocked time included) during the first round's stores and prints where a store's server time went.
+``--ours-encoder onnx`` runs ours on its ONNX Runtime encoder instead of torch: a what-if, not the comparison.
 """
 
 from __future__ import annotations
@@ -196,10 +197,14 @@ class Ours(Server):
     name = "mcp-memory"
     marker = "mcp_memory serve"
 
+    def __init__(self, data_dir: Path, encoder: str = "torch") -> None:
+        super().__init__(data_dir)
+        self.encoder = encoder
+
     def params(self) -> StdioServerParameters:
         env = base_env()
         env.update(MCP_MEMORY_DATA_DIR=str(self.data_dir), MCP_MEMORY_SEED_ON_START="false",
-                   MCP_MEMORY_EMBED_THREADS="1", PYTHONPATH=str(REPO))
+                   MCP_MEMORY_EMBED_THREADS="1", MCP_MEMORY_ENCODER=self.encoder, PYTHONPATH=str(REPO))
         return StdioServerParameters(command=sys.executable, args=["-m", "mcp_memory", "serve"], env=env,
                                      cwd=str(REPO))
 
@@ -465,6 +470,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="Rounds; the order flips every round.")
     parser.add_argument("--json", help="Write every figure (per-call times included) to this file.")
     parser.add_argument("--profile-ours", type=Path, help="Record our server with py-spy during the stores.")
+    parser.add_argument("--ours-encoder", choices=["torch", "onnx"], default="torch",
+                        help="Our encoder; 'onnx' departs from the same-model-on-torch comparison (a what-if).")
     args = parser.parse_args()
 
     docs, queries = corpus(args.count)
@@ -479,11 +486,12 @@ def main() -> None:
     peer_version = version.stdout.strip()
     names = [Ours.name, Peer.name]
     report: dict[str, Any] = {"count": len(docs), "queries": len(queries), "python": sys.version.split()[0],
+                              "ours_encoder": args.ours_encoder,
                               "peer_version": peer_version, "cpus": os.cpu_count(), "rounds": []}
     print(f"mcp-memory-service {peer_version}; work dir {work}")
     try:
         for number in range(1, args.rounds + 1):
-            sides: list[Server] = [Ours(work / f"ours-{number}"),
+            sides: list[Server] = [Ours(work / f"ours-{number}", args.ours_encoder),
                                    Peer(work / f"peer-{number}", args.peer_python, model)]
             for side in sides:
                 side.data_dir.mkdir()
