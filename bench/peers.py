@@ -40,8 +40,9 @@ The peer runs offline with ``MCP_EMBEDDING_MODEL`` = a copy of the packaged mode
 ``sqlite_vec`` backend, and ``MCP_MEMORY_BASE_DIR`` / ``MCP_MEMORY_SQLITE_PATH`` / ``HF_HOME`` in the temp dir.
 
 Run: ``.venv/bin/python bench/peers.py --peer-python /work/peers-venv/bin/python [--count 300] [--rounds 2]
-[--json out.json] [--profile-ours DIR] [--ours-encoder onnx]``. ``--profile-ours`` records our server with py-spy (wall clock, idle
-and blocked time included) during the first round's stores and prints where a store's server time went.
+[--json out.json] [--profile-ours DIR] [--ours-encoder onnx]``. ``--profile-ours`` records our server with py-spy
+(wall clock, idle and blocked time included) during the first round's stores and prints where a store's server
+time went.
 ``--ours-encoder onnx`` runs ours on its ONNX Runtime encoder instead of torch: a what-if, not the comparison.
 """
 
@@ -75,8 +76,18 @@ from mcp_timing import percentiles
 REPO = Path(__file__).resolve().parent.parent
 QUERY_DOCS = 300
 TOP_K = 5
-SKIP_TOP = {"test", "idlelib", "lib2to3", "site-packages", "tkinter", "turtledemo", "ensurepip", "venv",
-            "pydoc_data", "distutils"}
+SKIP_TOP = {
+    "test",
+    "idlelib",
+    "lib2to3",
+    "site-packages",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "venv",
+    "pydoc_data",
+    "distutils",
+}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(`'\"])")
 HASH_LINE = re.compile(r"hash: ([0-9a-f]{16,})", re.IGNORECASE)
 
@@ -132,8 +143,13 @@ def corpus(count: int) -> tuple[list[Doc], list[tuple[str, int]]]:
     candidates = []
     for text, name in texts.items():
         sentences = [s for s in SENTENCE_END.split(text) if s]
-        if (len(sentences) >= 3 and 200 <= len(text) <= 2000 and ">>>" not in text
-                and len(sentences[0]) >= 25 and len(sentences[-1]) >= 25):
+        if (
+            len(sentences) >= 3
+            and 200 <= len(text) <= 2000
+            and ">>>" not in text
+            and len(sentences[0]) >= 25
+            and len(sentences[-1]) >= 25
+        ):
             candidates.append(Doc(name, " ".join(sentences[1:-1]), [sentences[0], sentences[-1]]))
     candidates.sort(key=lambda d: _key(d.name))
     query_docs = candidates[: min(QUERY_DOCS, count)]
@@ -158,8 +174,13 @@ def corpus(count: int) -> tuple[list[Doc], list[tuple[str, int]]]:
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TOKENIZERS_PARALLELISM="false")
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     return env
 
 
@@ -203,10 +224,14 @@ class Ours(Server):
 
     def params(self) -> StdioServerParameters:
         env = base_env()
-        env.update(MCP_MEMORY_DATA_DIR=str(self.data_dir), MCP_MEMORY_SEED_ON_START="false",
-                   MCP_MEMORY_EMBED_THREADS="1", MCP_MEMORY_ENCODER=self.encoder, PYTHONPATH=str(REPO))
-        return StdioServerParameters(command=sys.executable, args=["-m", "mcp_memory", "serve"], env=env,
-                                     cwd=str(REPO))
+        env.update(
+            MCP_MEMORY_DATA_DIR=str(self.data_dir),
+            MCP_MEMORY_SEED_ON_START="false",
+            MCP_MEMORY_EMBED_THREADS="1",
+            MCP_MEMORY_ENCODER=self.encoder,
+            PYTHONPATH=str(REPO),
+        )
+        return StdioServerParameters(command=sys.executable, args=["-m", "mcp_memory", "serve"], env=env, cwd=str(REPO))
 
     def store_call(self, doc: Doc) -> tuple[str, dict[str, Any]]:
         return "add_custom_knowledge", {"title": doc.name, "content": doc.text, "knowledge_type": "best_practice"}
@@ -231,13 +256,18 @@ class Peer(Server):
 
     def params(self) -> StdioServerParameters:
         env = base_env()
-        env.update(MCP_EMBEDDING_MODEL=str(self.model), MCP_MEMORY_USE_ONNX="0",
-                   MCP_SEMANTIC_DEDUP_ENABLED="false", MCP_MEMORY_STORAGE_BACKEND="sqlite_vec",
-                   MCP_MEMORY_BASE_DIR=str(self.data_dir),
-                   MCP_MEMORY_SQLITE_PATH=str(self.data_dir / "sqlite_vec.db"),
-                   HF_HOME=str(self.data_dir / "hf"))
-        return StdioServerParameters(command=self.python, args=["-m", "mcp_memory_service.server"], env=env,
-                                     cwd=str(self.data_dir))
+        env.update(
+            MCP_EMBEDDING_MODEL=str(self.model),
+            MCP_MEMORY_USE_ONNX="0",
+            MCP_SEMANTIC_DEDUP_ENABLED="false",
+            MCP_MEMORY_STORAGE_BACKEND="sqlite_vec",
+            MCP_MEMORY_BASE_DIR=str(self.data_dir),
+            MCP_MEMORY_SQLITE_PATH=str(self.data_dir / "sqlite_vec.db"),
+            HF_HOME=str(self.data_dir / "hf"),
+        )
+        return StdioServerParameters(
+            command=self.python, args=["-m", "mcp_memory_service.server"], env=env, cwd=str(self.data_dir)
+        )
 
     def store_call(self, doc: Doc) -> tuple[str, dict[str, Any]]:
         return "memory_store", {"content": f"{doc.name}\n{doc.text}"}
@@ -326,8 +356,9 @@ async def call(client: Client, tool: tuple[str, dict[str, Any]]) -> tuple[float,
     return seconds * 1000, result
 
 
-async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str, int]],
-                 profile: Path | None) -> dict[str, Any]:
+async def round_(
+    servers: list[Server], docs: list[Doc], queries: list[tuple[str, int]], profile: Path | None
+) -> dict[str, Any]:
     figures: dict[str, dict[str, Any]] = {s.name: {"store_ms": [], "recall_ms": [], "hits": 0} for s in servers}
     loads = [load()]
     clients: dict[str, Client] = {}
@@ -342,8 +373,9 @@ async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str
             listed = time.perf_counter() - start
             ms, result = await call(client, server.store_call(docs[0]))
             server.ids[server.stored_id(result)] = 0
-            figures[server.name].update(spawn_tools_list_s=listed, spawn_first_store_s=time.perf_counter() - start,
-                                        first_store_ms=ms)
+            figures[server.name].update(
+                spawn_tools_list_s=listed, spawn_first_store_s=time.perf_counter() - start, first_store_ms=ms
+            )
             clients[server.name] = client
         loads.append(load())
         recorder = start_profile(profile) if profile else None
@@ -377,8 +409,7 @@ async def round_(servers: list[Server], docs: list[Doc], queries: list[tuple[str
             await client.list_tools()
             listed = time.perf_counter() - start
             await call(client, server.search_call(queries[0][0]))
-            figures[server.name].update(restart_tools_list_s=listed,
-                                        restart_first_recall_s=time.perf_counter() - start)
+            figures[server.name].update(restart_tools_list_s=listed, restart_first_recall_s=time.perf_counter() - start)
     loads.append(load())
     for server in servers:
         row = figures[server.name]
@@ -400,15 +431,34 @@ def start_profile(out: Path) -> tuple[subprocess.Popen[bytes], Path] | None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"ours-stores-{int(time.time())}.txt"
     print(f"profile: py-spy on pid {pid} → {path}", file=sys.stderr)
-    recorder = subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
-                                 "--threads", "--idle", "--output", str(path), "--nonblocking"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--threads",
+            "--idle",
+            "--output",
+            str(path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return recorder, path
 
 
 # Where a store's server time goes: frames (function names) of the store path, first match wins.
-STORE_PARTS = [("encode (the model)", "Encoder.encode"), ("vector index (Chroma upsert)", "ChromaIndex.upsert"),
-               ("database write (insert or bump, commit)", "insert_or_bump")]
+STORE_PARTS = [
+    ("encode (the model)", "Encoder.encode"),
+    ("vector index (Chroma upsert)", "ChromaIndex.upsert"),
+    ("database write (insert or bump, commit)", "insert_or_bump"),
+]
 
 
 def stop_profile(recorder: subprocess.Popen[bytes], path: Path) -> dict[str, float]:
@@ -439,7 +489,7 @@ def row_of(figures: dict[str, Any]) -> dict[str, str]:
         "recall p50 / p95 ms": f"{figures['recall_p50_ms']:.1f} / {figures['recall_p95_ms']:.1f}",
         "R@5": f"{figures['r_at_5']:.3f}",
         "RSS after stores / after queries MiB": f"{figures['rss_after_stores'] * mib:.0f} / "
-                                                f"{figures['rss_after_queries'] * mib:.0f}",
+        f"{figures['rss_after_queries'] * mib:.0f}",
         "spawn → tools/list s (empty dir)": f"{figures['spawn_tools_list_s']:.2f}",
         "spawn → first store s (empty dir)": f"{figures['spawn_first_store_s']:.2f}",
         "spawn → tools/list s (filled dir)": f"{figures['restart_tools_list_s']:.2f}",
@@ -453,9 +503,11 @@ def print_round(number: int, result: dict[str, Any], names: list[str]) -> None:
     print(f"\nround {number} (first each call pair: {result['order'][0]}; load average {loads})")
     rows = {name: row_of(result["servers"][name]) for name in names}
     ours, peer = result["servers"][names[0]], result["servers"][names[1]]
-    ratios = {"store p50 / p95 ms": ours["store_p50_ms"] / peer["store_p50_ms"],
-              "recall p50 / p95 ms": ours["recall_p50_ms"] / peer["recall_p50_ms"],
-              "RSS after stores / after queries MiB": ours["rss_after_stores"] / peer["rss_after_stores"]}
+    ratios = {
+        "store p50 / p95 ms": ours["store_p50_ms"] / peer["store_p50_ms"],
+        "recall p50 / p95 ms": ours["recall_p50_ms"] / peer["recall_p50_ms"],
+        "RSS after stores / after queries MiB": ours["rss_after_stores"] / peer["rss_after_stores"],
+    }
     print(f"| measure | {' | '.join(names)} | ours / peer |")
     print("| --- | " + " | ".join("---:" for _ in names) + " | ---: |")
     for measure in rows[names[0]]:
@@ -470,8 +522,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="Rounds; the order flips every round.")
     parser.add_argument("--json", help="Write every figure (per-call times included) to this file.")
     parser.add_argument("--profile-ours", type=Path, help="Record our server with py-spy during the stores.")
-    parser.add_argument("--ours-encoder", choices=["torch", "onnx"], default="torch",
-                        help="Our encoder; 'onnx' departs from the same-model-on-torch comparison (a what-if).")
+    parser.add_argument(
+        "--ours-encoder",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="Our encoder; 'onnx' departs from the same-model-on-torch comparison (a what-if).",
+    )
     args = parser.parse_args()
 
     docs, queries = corpus(args.count)
@@ -485,14 +541,22 @@ def main() -> None:
     version = subprocess.run([args.peer_python, "-c", probe], capture_output=True, text=True, check=True)
     peer_version = version.stdout.strip()
     names = [Ours.name, Peer.name]
-    report: dict[str, Any] = {"count": len(docs), "queries": len(queries), "python": sys.version.split()[0],
-                              "ours_encoder": args.ours_encoder,
-                              "peer_version": peer_version, "cpus": os.cpu_count(), "rounds": []}
+    report: dict[str, Any] = {
+        "count": len(docs),
+        "queries": len(queries),
+        "python": sys.version.split()[0],
+        "ours_encoder": args.ours_encoder,
+        "peer_version": peer_version,
+        "cpus": os.cpu_count(),
+        "rounds": [],
+    }
     print(f"mcp-memory-service {peer_version}; work dir {work}")
     try:
         for number in range(1, args.rounds + 1):
-            sides: list[Server] = [Ours(work / f"ours-{number}", args.ours_encoder),
-                                   Peer(work / f"peer-{number}", args.peer_python, model)]
+            sides: list[Server] = [
+                Ours(work / f"ours-{number}", args.ours_encoder),
+                Peer(work / f"peer-{number}", args.peer_python, model),
+            ]
             for side in sides:
                 side.data_dir.mkdir()
             if number % 2 == 0:
