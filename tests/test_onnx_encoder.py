@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -58,12 +59,46 @@ def graphs(cache: Path) -> list[Path]:
 def test_onnx_vectors_equal_torch_vectors_on_real_texts(graph_cache: Path, torch_encoder: TorchEncoder) -> None:
     onnx = OnnxEncoder.open(packaged_model_path(), graph_cache)
     texts = real_texts()
-    for batch_size in (32, 1):  # padded batches, and single texts as queries are encoded
+    for batch_size in (32, 1):  # batches (of texts of one length), and single texts as queries are encoded
         cosines = np.sum(onnx.encode(texts, batch_size, 1) * torch_encoder.encode(texts, batch_size, 1), axis=1)
         assert cosines.min() >= 0.9999, (batch_size, texts[int(cosines.argmin())][:80], cosines.min())
     assert onnx.dimension == torch_encoder.dimension == 384
     for text in texts[-4:] + texts[:3]:
         assert onnx.count_word_pieces(text) == torch_encoder.count_word_pieces(text)
+
+
+def invariance_texts() -> list[str]:
+    """Texts of many lengths, several of each length: the error dev set as stored and asked, code, odd inputs."""
+    rows = [json.loads(line) for line in ERRORS.open()]
+    texts = [error_draft(r["stored"]["error_message"], r["context"], r["resolution"], True).embed_text for r in rows]
+    texts += [q["query"] for r in rows for q in r["queries"]][:120]
+    texts += [path.read_text(errors="replace")[:4000] for path in sorted(REAL_CODE.rglob("*.*"))[:12]]
+    return [*texts, "", "   ", "x", "Ünïcödé 中文 🎉 café", "word " * 600, "word " * 700, "KeyError: 'a'"]
+
+
+def test_a_texts_onnx_vector_is_the_same_to_the_bit_in_any_batch(graph_cache: Path) -> None:
+    onnx = OnnxEncoder.open(packaged_model_path(), graph_cache)
+    texts = invariance_texts()
+    alone = [onnx.encode([text], 1, 1)[0].tobytes() for text in texts]
+    lengths = [len(encoding.ids) for encoding in onnx.spec.tokenize(onnx._tokenizer, texts)]
+    assert len(set(lengths)) > 50 and len(lengths) - len(set(lengths)) > 100  # many lengths, many texts sharing one
+
+    def check(rows: list[int], batch_size: int, threads: int) -> None:
+        vectors = onnx.encode([texts[i] for i in rows], batch_size, threads)
+        changed = [texts[i][:60] for i, vector in zip(rows, vectors, strict=True) if vector.tobytes() != alone[i]]
+        assert not changed, (batch_size, threads, len(rows), changed[:3])
+
+    everything = list(range(len(texts)))
+    for batch_size, threads in ((64, 1), (64, 2), (8, 1), (3, 1), (1, 2)):
+        check(everything, batch_size, threads)
+    chance = random.Random(7)
+    for _ in range(40):  # random companions, sizes, orders and repeats
+        rows = chance.choices(everything, k=chance.randint(2, 40))
+        check(rows, chance.choice((2, 5, 8, 32, 64)), chance.choice((1, 2)))
+    for length in sorted(set(lengths)):  # every text beside all others of its length
+        same = [i for i in everything if lengths[i] == length]
+        if len(same) > 1:
+            check(same + same[::-1], 64, 1)
 
 
 def test_a_server_answers_a_recall_without_importing_torch(graph_cache: Path, tmp_path: Path) -> None:

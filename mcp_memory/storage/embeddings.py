@@ -286,10 +286,10 @@ def _embedding_function_class() -> Any:
             return "mcp_memory_minilm"
 
         def default_space(self) -> str:  # type: ignore[override]
-            return "cosine"
+            return "ip"  # over unit vectors, the cosine distance (see vectors.py)
 
         def supported_spaces(self) -> list[str]:  # type: ignore[override]
-            return ["cosine"]
+            return ["ip", "cosine"]  # cosine: collections of earlier releases
 
         def get_config(self) -> dict[str, Any]:
             return {"model": self._embedder.model_name}

@@ -5,6 +5,10 @@ needs torch) into a cache folder named by a fingerprint of the model's files, so
 weights, never reuse a graph. Tokenization uses the model's ``tokenizer.json``, truncated at the model's
 ``max_seq_length``; pooling (mean over the attention mask) and L2 normalization follow its ``modules.json``.
 A cached graph must reproduce torch's vector of a probe text, or it is exported again.
+
+A text's vector does not depend on the texts encoded with it (to the bit): a call to ONNX Runtime holds only texts
+of one exact number of word pieces, so no padding enters an attention softmax, a matrix product or the pooling,
+and the rows of one call never mix. A store, a batch of stores and an import give a text the same vector.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ PROBE_TEXT = "ImportError: cannot import name 'Foo' from partially initialized m
 MIN_PROBE_COSINE = 0.9999
 EXPORT_TIMEOUT_SECONDS = 900.0
 # Texts per ONNX Runtime call: batches of 8 encoded code ~1.7x and error texts ~1.3x faster than batches of 32
-# (bench/README.md), likely as a small batch's attention scores stay in the CPU's cache.
+# (bench/README.md), likely as a small batch's attention scores stay in the CPU's cache. Texts of one call all have
+# the same number of word pieces (see ``OnnxEncoder.encode``).
 MAX_BATCH = 8
 _FINGERPRINTS = "fingerprints.json"
 
@@ -77,7 +82,7 @@ class ModelSpec:
             raise EncoderUnavailable(f"cannot read the model's configuration in {folder}: {exc}") from exc
 
     def tokenizer(self) -> Any:
-        """The model's fast tokenizer, truncating at ``max_seq_length`` (texts are padded per batch, see ``feeds``)."""
+        """The model's fast tokenizer, truncating at ``max_seq_length``, without padding."""
         from tokenizers import Tokenizer
 
         tokenizer = Tokenizer.from_file(str(self.transformer_folder / "tokenizer.json"))
@@ -90,7 +95,7 @@ class ModelSpec:
         return tokenizer.encode_batch([text.lower() for text in texts] if self.do_lower_case else list(texts))
 
     def feeds(self, tokenizer: Any, texts: Sequence[str], names: Sequence[str]) -> dict[str, np.ndarray]:
-        """The graph's inputs for ``texts``, padded to the longest."""
+        """The graph's inputs for ``texts``, padded to the longest (the export's sample; encoding never pads)."""
         return padded(self.tokenize(tokenizer, texts), names)
 
     def fingerprint(self, memo_dir: Path | None = None) -> str:
@@ -206,22 +211,26 @@ class OnnxEncoder:
         return encoder
 
     def encode(self, texts: Sequence[str], batch_size: int, threads: int) -> np.ndarray:
-        """Unit vectors for ``texts`` (float32, one row each).
+        """Unit vectors for ``texts`` (float32, one row each), each the same whatever the batch it came in.
 
-        Texts are batched by their number of word pieces, longest first, at most ``MAX_BATCH`` at a time: ONNX
-        Runtime runs small batches of like lengths faster than large ones (bench/README.md), and a batch's
-        composition changes a vector only by float rounding, as padding is masked out.
+        One call to ONNX Runtime takes at most ``MAX_BATCH`` texts of one exact number of word pieces: nothing is
+        padded, so the vector of a text is the one it gets alone. (Padding, though masked out, enters the sums of
+        the softmax and of the matrix products; whether their last bits then move depends on the CPU's kernels.)
+        No time goes to padding either.
         """
         session = self._session(threads)
         encodings = self.spec.tokenize(self._tokenizer, texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        same_length: dict[int, list[int]] = {}
+        for row, encoding in enumerate(encodings):
+            same_length.setdefault(len(encoding.ids), []).append(row)
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         step = max(1, min(batch_size, MAX_BATCH))
-        for start in range(0, len(order), step):
-            rows = order[start : start + step]
-            feeds = padded([encodings[i] for i in rows], self._inputs)
-            hidden = session.run(None, feeds)[0]
-            result[rows] = pooled_unit_vectors(hidden, feeds["attention_mask"])
+        for rows_of_length in same_length.values():
+            for start in range(0, len(rows_of_length), step):
+                rows = rows_of_length[start : start + step]
+                feeds = padded([encodings[i] for i in rows], self._inputs)
+                hidden = session.run(None, feeds)[0]
+                result[rows] = pooled_unit_vectors(hidden, feeds["attention_mask"])
         return result
 
     def count_word_pieces(self, text: str) -> int:

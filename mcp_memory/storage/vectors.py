@@ -1,6 +1,13 @@
-"""The Chroma vector index: one collection per memory type, cosine space, our own embedding function.
+"""The Chroma vector index: one collection per memory type, our own embedding function.
 
 Holds vectors and the flat fields filters need; never text or counters (those are the database's).
+
+Collections are created in inner-product space: for our unit vectors its distance, 1 - dot, is the cosine distance,
+and Chroma keeps an inner-product vector exactly as written. A cosine collection scales every vector it is given to
+unit length again, which moves the last bits of many (a quarter to a third of the model's vectors; of those read
+back and written again, one in eight moves once more), so a store exported with its vectors and imported elsewhere
+would not export the same bytes. Collections created in cosine space by earlier releases stay as they are (Chroma
+cannot change a collection's space).
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ COLLECTION_NAMES: dict[MemoryType, str] = {
 MODEL_KEY = "embedding_model"
 # Collections written before the model was recorded were all written by the packaged model.
 UNRECORDED_MODEL = "all-MiniLM-L6-v2"
+SPACE = "ip"
+# Vectors further than this from unit length (say, from a hand-made import file) are scaled to it; the encoders'
+# own are within 1e-6, and are written as they are.
+UNIT_TOLERANCE = 1e-4
 
 
 class ChromaIndex:
@@ -89,7 +100,7 @@ class ChromaIndex:
                     memory_type: client.get_or_create_collection(
                         name=name,
                         embedding_function=embedding_function,
-                        metadata={"hnsw:space": "cosine", MODEL_KEY: model},
+                        metadata={"hnsw:space": SPACE, MODEL_KEY: model},
                     )
                     for memory_type, name in COLLECTION_NAMES.items()
                 }
@@ -173,8 +184,9 @@ class ChromaIndex:
             offset += page
 
     def upsert(self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any) -> None:
+        vectors = unit_rows(embeddings)
         with self._writing():
-            self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=embeddings)
+            self.collection(memory_type).upsert(ids=ids, metadatas=metadatas, embeddings=list(vectors))
 
     def delete(self, memory_type: MemoryType, ids: list[str]) -> None:
         if ids:
@@ -207,6 +219,19 @@ class ChromaIndex:
             return None
         root = self._data_dir / "chroma"
         return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def unit_rows(embeddings: Any) -> Any:
+    """The vectors as float32 rows, those far from unit length scaled to it (the others untouched, to the bit)."""
+    import numpy as np
+
+    rows = np.asarray(embeddings, dtype=np.float32)
+    norms = np.linalg.norm(rows.astype(np.float64), axis=1)
+    off = (np.abs(norms - 1.0) > UNIT_TOLERANCE) & (norms > 0)
+    if off.any():
+        rows = rows.copy()
+        rows[off] = (rows[off] / norms[off, None]).astype(np.float32)
+    return rows
 
 
 def _check_model(collection: Any, model: str, location: str) -> None:
