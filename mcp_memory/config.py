@@ -63,9 +63,10 @@ class Settings(BaseSettings):
     max_results: int = Field(default=50, ge=1, le=1000, description="Largest n_results a recall accepts.")
     embed_threads: int = Field(default=1, ge=1, le=64, description="Threads used for encoding.")
     encoder: Literal["onnx", "torch"] = Field(
-        default="torch",
+        default="onnx",
         description="'onnx': ONNX Runtime over a graph exported once from the model (fast start, no torch while "
-        "serving; torch serves if it fails); 'torch': sentence-transformers on torch.",
+        "serving, a text's vector independent of its batch; torch serves if it fails); 'torch': "
+        "sentence-transformers on torch.",
     )
     cache_dir: Path = Field(
         default_factory=default_cache_dir, description="Where exported ONNX graphs are kept (per user, any data dir)."

@@ -104,7 +104,7 @@ class Embedder:
         cache_size: int = 8192,
         batch_threads: int | None = None,
         bulk_batch_size: int = BULK_BATCH_SIZE,
-        encoder: EncoderName = "torch",
+        encoder: EncoderName = "onnx",
         cache_dir: Path | None = None,
     ) -> None:
         self._model_path = model_path

@@ -12,6 +12,9 @@ cannot change a collection's space).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +24,12 @@ from urllib.parse import urlparse
 
 from mcp_memory.errors import CannotStart, Conflict, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.models import MemoryType
-from mcp_memory.storage.data_dir import check_data_dir
+from mcp_memory.storage.data_dir import check_data_dir, private_dir
 from mcp_memory.storage.database import DAMAGED_SIGNS
 from mcp_memory.storage.embeddings import Embedder, make_chroma_embedding_function
 from mcp_memory.storage.space import LOW_SPACE_BYTES, free_bytes
+
+logger = logging.getLogger(__name__)
 
 COLLECTION_NAMES: dict[MemoryType, str] = {
     "pattern": "code_patterns",
@@ -93,6 +98,7 @@ class ChromaIndex:
                 else:
                     assert self._data_dir is not None
                     check_data_dir(self._data_dir)
+                    write_ahead_log(self._data_dir / "chroma" / "chroma.sqlite3")
                     client = chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
                 embedding_function = make_chroma_embedding_function(self._embedder)
                 model = self._embedder.model_name
@@ -219,6 +225,26 @@ class ChromaIndex:
             return None
         root = self._data_dir / "chroma"
         return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def write_ahead_log(path: Path) -> None:
+    """Put the embedded Chroma's SQLite file in WAL mode, creating the file if there is none yet.
+
+    Chroma opens its file without choosing a journal mode, so the one kept in the file holds. In its default
+    rollback-journal mode an upsert waits for ~8 fsyncs (the journal, then the file, for each of its
+    transactions); in WAL mode for fewer, and the upsert of one vector took 3.7 ms p50 / 5.1 ms p95 against
+    5.1 / 10.4 ms (bench/README.md). Only a server that owns the data dir opens it, so no other connection is
+    open. A file SQLite cannot read is left alone: Chroma then says it is damaged, as before.
+    """
+    private_dir(path.parent)
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=10)) as connection:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if mode != "wal":
+                    logger.warning("the vector index %s stays in journal mode %s (WAL unavailable here)", path, mode)
+    except sqlite3.DatabaseError as exc:
+        logger.debug("not setting WAL mode on %s: %s", path, exc)
 
 
 def unit_rows(embeddings: Any) -> Any:

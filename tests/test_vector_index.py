@@ -1,0 +1,82 @@
+"""The embedded vector index: its SQLite file in WAL mode, new and old stores alike; vectors kept as written."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.config import Settings as ChromaSettings
+
+from mcp_memory.errors import StoreDamaged
+from mcp_memory.memory.drafts import error_draft
+from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.store import MemoryStore
+from mcp_memory.storage.vectors import SPACE
+
+
+def journal_mode(data_dir: Path) -> str:
+    with contextlib.closing(sqlite3.connect(data_dir / "chroma" / "chroma.sqlite3")) as connection:
+        return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+def test_a_new_store_writes_vectors_through_a_write_ahead_log_and_keeps_it(tmp_path: Path, embedder: Embedder) -> None:
+    store = MemoryStore(embedder, tmp_path)
+    store.open()
+    vector = embedder.encode_batch(["KeyError: 'user_id'"])
+    store.index.upsert("error", ["err_1"], [{"type": "error"}], vector)
+    assert journal_mode(tmp_path) == "wal"
+    assert store.index.collection("error").configuration_json["hnsw"]["space"] == SPACE == "ip"
+    assert np.asarray(store.index.vectors("error", ["err_1"])["err_1"], dtype=np.float32).tobytes() == vector.tobytes()
+    SharedSystemClient.clear_system_cache()
+
+    again = MemoryStore(embedder, tmp_path)
+    again.open()
+    assert journal_mode(tmp_path) == "wal" and again.index.count("error") == 1
+
+
+def test_a_store_of_an_earlier_release_is_switched_to_the_write_ahead_log_with_its_vectors(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    client = chromadb.PersistentClient(
+        path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    old = client.get_or_create_collection("errors", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    vectors = np.eye(3, 384, dtype=np.float32)
+    old.add(ids=["a", "b", "c"], embeddings=list(vectors), metadatas=[{"type": "error"}] * 3)
+    assert journal_mode(tmp_path) == "delete"
+    SharedSystemClient.clear_system_cache()
+
+    store = MemoryStore(embedder, tmp_path)
+    store.open()
+    assert journal_mode(tmp_path) == "wal"
+    assert store.index.collection("error").configuration_json["hnsw"]["space"] == "cosine"  # a space stays
+    assert store.index.nearest("error", vectors[1], 3)[0][0] == "b"
+    store.index.upsert("error", ["d"], [{"type": "error"}], embedder.encode_batch(["ValueError: bad"]))
+    assert store.index.count("error") == 4
+
+
+def test_a_file_that_is_not_a_database_is_left_for_chroma_to_report(tmp_path: Path, embedder: Embedder) -> None:
+    (tmp_path / "chroma").mkdir(parents=True)
+    (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"this is not an SQLite database file" * 200)
+    with pytest.raises(StoreDamaged, match="move that folder aside"):
+        MemoryStore(embedder, tmp_path).open()
+    assert (tmp_path / "chroma" / "chroma.sqlite3").read_bytes().startswith(b"this is not")
+
+
+@pytest.mark.anyio
+async def test_a_store_then_an_immediate_recall_finds_it(tmp_path: Path, embedder: Embedder) -> None:
+    from mcp_memory.app import MemoryApp
+    from mcp_memory.config import Settings
+
+    settings = Settings(data_dir=tmp_path, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
+    app = MemoryApp(settings, embedder=embedder)
+    for n in range(5):
+        stored = await app.memory.remember(error_draft(f"ImportError: cannot import name 'x{n}'", "", "fix it", True))
+        found = await app.memory.recall(f"cannot import name 'x{n}'", ["error"], 3)
+        assert found.results[0].id == stored.id
+    assert journal_mode(tmp_path) == "wal"
