@@ -9,6 +9,7 @@ from __future__ import annotations
 from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.episodes.views import shorten, title
 from mcp_memory.errors import Unavailable
+from mcp_memory.memory.projects import EVERY_PROJECT
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import normalize_language, require_text
 from mcp_memory.models import MemoryHit, SimilarEpisode
@@ -20,16 +21,22 @@ CODE_CHARS = 1500
 
 
 async def memory_informed_task(
-    memory: MemoryService, episodes: EpisodeService, task_description: str, language: str | None
+    memory: MemoryService,
+    episodes: EpisodeService,
+    task_description: str,
+    language: str | None,
+    project: str | None = EVERY_PROJECT,
 ) -> str:
-    """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
+    """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons: of
+    ``project`` and global ones (``"*"``: every project)."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
     lang = normalize_language(language)
-    patterns = await memory.recall(task_description, ["pattern"], 3, language=lang, query_field="task_description")
-    fixes = await memory.recall(task_description, ["error"], 4, query_field="task_description")
-    practices = await memory.recall(task_description, ["best_practice"], 2, query_field="task_description")
+    field = "task_description"
+    patterns = await memory.recall(task_description, ["pattern"], 3, language=lang, query_field=field, project=project)
+    fixes = await memory.recall(task_description, ["error"], 4, query_field=field, project=project)
+    practices = await memory.recall(task_description, ["best_practice"], 2, query_field=field, project=project)
     try:
-        similar = (await episodes.recall_similar(task_description, 6, success_only=False)).results
+        similar = (await episodes.recall_similar(task_description, 6, success_only=False, project=project)).results
     except Unavailable:  # a database that fails costs the lessons, not the prompt
         similar = []
 
@@ -49,6 +56,8 @@ async def memory_informed_task(
         sections.append("## Lessons from similar past episodes\n\n" + "\n".join(lessons))
 
     header = f"Task ({lang}):" if lang else "Task:"
+    if project and project != EVERY_PROJECT:
+        header = header.replace("Task", f"Task in project {project}", 1)
     parts = [f"{header}\n\n{task_description.strip()}"]
     if sections:
         parts.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, cast, func, select
@@ -23,11 +24,14 @@ class EpisodeLists:
     def _read(self) -> Any:
         raise NotImplementedError
 
-    def recent(self, status: str | None, success: bool | None, limit: int) -> tuple[list[EpisodeRow], int]:
-        """Newest first, and how many match in all."""
+    def recent(
+        self, status: str | None, success: bool | None, limit: int, projects: Collection[str] | None = None
+    ) -> tuple[list[EpisodeRow], int]:
+        """Newest first (of ``projects`` when given), and how many match in all."""
         where = [c for c in (
             None if status is None else episodes.c.status == status,
             None if success is None else episodes.c.success.is_(success),
+            None if projects is None else episodes.c.project.in_(sorted(projects)),
         ) if c is not None]  # fmt: skip
         with self._read() as conn:
             total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
@@ -62,10 +66,19 @@ class EpisodeLists:
             return int(conn.execute(select(func.count()).where(episodes.c.status == "ended")).scalar_one())
 
     def page(
-        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
+        self,
+        outcome: str | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
     ) -> tuple[list[EpisodeRow], int, list[str]]:
-        """Newest first, filtered by outcome, role and a piece of the task; how many match; every role known."""
+        """Newest first, filtered by outcome, role, a piece of the task and a project ("" global; None: any); how
+        many match; every role known."""
         where = []
+        if project is not None:
+            where.append(episodes.c.project == project)
         if outcome:
             where.append(OUTCOMES[outcome])
         if role:

@@ -41,6 +41,7 @@ class EpisodeRow:
     ended_at: float | None
     digest_json: str | None
     indexed_at: float | None
+    project: str = ""  # "" is global
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class EpisodeCopy:
     indexed_at: float | None = None
     words: tuple[str, str] | None = field(default=None)  # (task tokens, event tokens), space-separated
     started_by: str = ""  # the agent of the token that started it
+    project: str = ""
 
 
 def episode_row(row: Any) -> EpisodeRow:
@@ -85,4 +87,5 @@ def episode_row(row: Any) -> EpisodeRow:
         ended_at=row.ended_at,
         digest_json=row.digest_json,
         indexed_at=row.indexed_at,
+        project=row.project or "",
     )

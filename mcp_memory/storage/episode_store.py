@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,20 @@ class EpisodeStore(EpisodeLists):
     # -- writes ------------------------------------------------------------------------------------
 
     def create(
-        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float, started_by: str = ""
+        self,
+        episode_id: str,
+        task: str,
+        context_json: str,
+        agent_role: str | None,
+        now: float,
+        started_by: str = "",
+        project: str = "",
     ) -> None:
         with self._write() as conn:
             conn.execute(
                 insert(episodes).values(
                     id=episode_id, task=task, context_json=context_json, agent_role=agent_role, status="open",
-                    started_by=started_by,
+                    started_by=started_by, project=project,
                     metrics_json="{}", summary="", roles="|", last_seq=0, started_at=now, updated_at=now,
                 )
             )  # fmt: skip
@@ -177,6 +184,7 @@ class EpisodeStore(EpisodeLists):
                     "summary": copy.summary, "roles": roles, "last_seq": len(copy.events),
                     "started_at": copy.started_at, "updated_at": copy.updated_at, "ended_at": copy.ended_at,
                     "digest_json": copy.digest_json, "indexed_at": copy.indexed_at, "started_by": copy.started_by,
+                    "project": copy.project,
                 }  # fmt: skip
                 if not conn.execute(self.db.insert_or_ignore(episodes, values)).rowcount:
                     continue  # stored already: left as it is
@@ -256,6 +264,7 @@ class EpisodeStore(EpisodeLists):
                     metrics_json=row.metrics_json, summary=row.summary, started_at=row.started_at,
                     updated_at=row.updated_at, ended_at=row.ended_at,
                     events=_events(conn, row.id, 0, None, up_to=row.last_seq), started_by=row.started_by,
+                    project=row.project,
                 )  # fmt: skip
 
     # -- word index --------------------------------------------------------------------------------
@@ -265,10 +274,13 @@ class EpisodeStore(EpisodeLists):
         with self._read() as conn:
             return episode_words.document_frequencies(conn, terms)
 
-    def search(self, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
-        """Episode ids ranked by BM25 over their task and events words (any term may match)."""
+    def search(
+        self, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+    ) -> list[str]:
+        """Episode ids ranked by BM25 over their task and events words (any term may match), of ``projects`` when
+        given."""
         with self._read() as conn:
-            return episode_words.search(conn, terms, limit, success_only)
+            return episode_words.search(conn, terms, limit, success_only, projects)
 
     def indexed_words(self, episode_id: str) -> set[str]:
         """The words the word index holds for one episode."""

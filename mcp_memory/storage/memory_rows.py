@@ -25,21 +25,10 @@ from mcp_memory.storage.schema import (
     tombstones,
 )
 
-# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
-COLUMN_KEYS = (
-    "type",
-    "title",
-    "language",
-    "agent",
-    "source",
-    "created_at",
-    "updated_at",
-    "content_hash",
-    "usage_count",
-    "success_count",
-    "failure_count",
-)
 COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
+TEXT_KEYS = ("type", "title", "language", "agent", "source", "project", "content_hash")
+# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
+COLUMN_KEYS = (*TEXT_KEYS, "created_at", "updated_at", *COUNTER_KEYS)
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
 IN_CHUNK = 500  # ids per IN (...) list
@@ -114,6 +103,7 @@ def _values(item: StoredItem) -> dict[str, Any]:
         "usage_count": _count(meta.get("usage_count")),
         "success_count": _count(meta.get("success_count")),
         "failure_count": _count(meta.get("failure_count")),
+        "project": str(meta.get("project") or ""),
     }
 
 
@@ -140,6 +130,7 @@ _ROW_COLUMNS = (
     memories.c.success_count,
     memories.c.failure_count,
     memories.c.last_failure_note,
+    memories.c.project,
 )
 
 
@@ -160,6 +151,9 @@ def _item(row: Any) -> StoredItem:
     )
     if row.last_failure_note:
         metadata["last_failure_note"] = row.last_failure_note
+    metadata.pop("project", None)  # an old caller's own "project" key is not the memory's project
+    if row.project:  # global memories carry no project key, as before projects
+        metadata["project"] = row.project
     return StoredItem(row.id, row.content, metadata)
 
 

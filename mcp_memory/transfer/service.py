@@ -31,6 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.errors import Conflict, InvalidInput, Unavailable
+from mcp_memory.memory.projects import MAX_PROJECT_CHARS
 from mcp_memory.memory.redraft import embed_text_of
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 from mcp_memory.storage.memory_rows import LEGACY_NOTES_KEY
@@ -147,11 +148,16 @@ def export_lines(app: MemoryApp, with_embeddings: bool = False, progress: Progre
 
 
 def export_to(
-    app: MemoryApp, out: TextIO, with_embeddings: bool = False, progress: Progress | None = None
+    app: MemoryApp,
+    out: TextIO,
+    with_embeddings: bool = False,
+    progress: Progress | None = None,
+    project: str | None = None,
 ) -> ExportReport:
+    """Write the export (of one project's memories and episodes when ``project`` is given; "" is global)."""
     start = time.monotonic()
     counts: dict[str, int] = {t: 0 for t in (*EXPORTED_TYPES, "episode", "header")}
-    for kind, line in _export_records(app, with_embeddings, progress):
+    for kind, line in _export_records(app, with_embeddings, progress, project):
         out.write(line)
         out.write("\n")
         counts[kind] += 1
@@ -166,10 +172,10 @@ def export_to(
 END_KIND = "end"  # closes a streamed export, so a stream cut short is never taken for a whole one
 
 
-def streamed_export(app: MemoryApp, with_embeddings: bool) -> Iterator[str]:
+def streamed_export(app: MemoryApp, with_embeddings: bool, project: str | None = None) -> Iterator[str]:
     """The export as lines ending in a newline, then an end line (what a data dir's owner streams to the CLI)."""
     written = 0
-    for _, line in _export_records(app, with_embeddings, None):
+    for _, line in _export_records(app, with_embeddings, None, project):
         written += 1
         yield line + "\n"
     yield _dumps({"kind": END_KIND, "lines": written}) + "\n"
@@ -206,14 +212,19 @@ def copy_export(lines: Iterable[str], out: TextIO, progress: Progress | None = N
     )
 
 
-def count_exportable(app: MemoryApp) -> int:
-    """How many records an export writes (for a progress bar)."""
+def count_exportable(app: MemoryApp, project: str | None = None) -> int:
+    """How many records an export (of ``project``) writes (for a progress bar)."""
     app.store.open()
+    if project is not None:
+        counts = app.store.count_by("project", [project])
+        return sum(counts.values()) + app.episodes.store.recent(None, None, 1, [project])[1]
     return sum(app.store.count(t) for t in EXPORTED_TYPES) + _episode_count(app)
 
 
-def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | None) -> Iterator[tuple[str, str]]:
-    """(kind, line) pairs, kind being a memory type, "episode" or "header"."""
+def _export_records(
+    app: MemoryApp, with_embeddings: bool, progress: Progress | None, project: str | None = None
+) -> Iterator[tuple[str, str]]:
+    """(kind, line) pairs, kind being a memory type, "episode" or "header"; of ``project`` only when given."""
     header: dict[str, Any] = {
         "kind": "header",
         "format": FORMAT,
@@ -226,7 +237,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
     store = app.store
     store.open()
     for memory_type in EXPORTED_TYPES:
-        ids = sorted(store.ids(memory_type))
+        ids = sorted(store.ids(memory_type) if project is None else store.find_ids(memory_type, {"project": project}))
         for start in range(0, len(ids), READ_BATCH):
             chunk = ids[start : start + READ_BATCH]
             by_id = {item.id: (item, vector) for item, vector in store.exported(memory_type, chunk, with_embeddings)}
@@ -236,7 +247,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
                     yield memory_type, _dumps(_memory_line(memory_type, item, vector))
             if progress:
                 progress(len(chunk))
-    for episode in episode_lines(app.episodes.store):
+    for episode in episode_lines(app.episodes.store, project):
         yield "episode", _dumps(episode)
         if progress:
             progress(1)
@@ -517,6 +528,7 @@ def _parse(line: bytes) -> Header | MemoryLine | EpisodeLine:
 _COUNTERS = ("usage_count", "success_count", "failure_count")
 _TIMES = ("created_at", "updated_at")
 _TEXTS = ("type", "title", "language", "agent", "source", "content_hash", "tags", "signature", "last_failure_note")
+_TEXTS += ("project",)  # at most MAX_PROJECT_CHARS, the column's width
 _JSON_OBJECTS = ("fields_json", "metadata_json")
 
 
@@ -542,6 +554,8 @@ def _check_memory(line: MemoryLine, max_text_chars: int) -> None:
     for key in _TEXTS:
         if key in metadata and not isinstance(metadata[key], str):
             raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a string")
+    if len(metadata.get("project") or "") > MAX_PROJECT_CHARS:
+        raise ValueError(f"metadata.project: longer than {MAX_PROJECT_CHARS} characters")
     for key in _JSON_OBJECTS:
         if key in metadata and not isinstance(_json_or_none(metadata[key]), dict):
             raise ValueError(f'metadata.{key}: is not a JSON object in a string, e.g. "{{}}"')
