@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     seed_on_start: bool = Field(default=True, description="Seed the knowledge base when the server starts.")
+    project: str = Field(
+        default="",
+        max_length=200,
+        description="The project of callers that name none and whose client has no roots; empty is global.",
+    )
     seeds_dir: Path = Field(default_factory=default_seeds_dir)
     max_text_chars: int = Field(default=100_000, ge=100, description="Longest accepted text argument.")
     max_event_data_chars: int = Field(
@@ -152,6 +157,14 @@ class Settings(BaseSettings):
         """The agents whose memories are trusted; None when quarantine is off (everyone is trusted)."""
         names = frozenset(name.strip() for name in (self.trusted_agents or "").split(",") if name.strip())
         return names or None
+
+    @field_validator("project", mode="after")
+    @classmethod
+    def _project_is_one(cls, value: str) -> str:
+        value = value.strip()
+        if value == "*" or any(ord(c) < 32 for c in value):
+            raise ValueError("must name one project (a repository or folder name), or be empty for global")
+        return value
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -32,8 +32,11 @@ class MemoryRecord(BaseModel):
         description="The agent that wrote it: the name of its token ('local' without tokens); never set by arguments.",
     )
     agent_role: str | None = Field(default=None, description="The role the writer said it plays (a label).")
-    created_at: str
-    updated_at: str
+    project: str = Field(default="", description='The project it belongs to; "" is global (seen from every project).')
+    created_at: str = Field(description="When it was first stored (UTC, ISO 8601).")
+    created_ago: str = Field(default="", description='created_at in words, e.g. "3 days ago", "just now".')
+    updated_at: str = Field(description="When it was last stored again, reported on or changed.")
+    updated_ago: str = Field(default="", description='updated_at in words, e.g. "2 hours ago".')
     content_hash: str
     usage_count: int = Field(description="How often this memory was stored or confirmed.")
     success_count: int
@@ -105,6 +108,9 @@ class RecallResult(BaseModel):
     """Memories recalled for a query, best first."""
 
     query: str
+    project: str = Field(
+        default="*", description='The project searched, with global memories ("*": every project; "": global only).'
+    )
     results: list[MemoryHit]
     note: str | None = Field(default=None, description="Anything the caller should know about these results.")
 
@@ -146,9 +152,17 @@ class ReconcileReport(BaseModel):
 class MemoryStats(BaseModel):
     """Counts and facts about the store."""
 
+    project: str = Field(
+        default="*",
+        description="Whose memories total, by_type and by_language count: a project with the global "
+        'ones, "*" for every project.',
+    )
     total: int
     by_type: dict[str, int]
     by_language: dict[str, int]
+    by_project: dict[str, int] = Field(
+        default_factory=dict, description='Memories per project in the whole store ("" is global).'
+    )
     collections: dict[str, int] = Field(description="Records per Chroma collection.")
     data_dir: str | None
     chroma_url: str | None
@@ -177,6 +191,7 @@ EpisodeOutcome = Literal["open", "succeeded", "failed"]
 class EpisodeStarted(BaseModel):
     episode_id: str = Field(description="Pass it to record_event and end_episode.")
     task: str
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
     started_at: str
     message: str
 
@@ -212,6 +227,7 @@ class EpisodeInfo(BaseModel):
     summary: str
     started_at: str
     ended_at: str | None
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
 
 
 class EpisodeEvent(BaseModel):
@@ -264,9 +280,12 @@ class SimilarEpisode(BaseModel):
         description="False when MCP_MEMORY_TRUSTED_AGENTS is set and the agent that started it is not trusted, "
         "nor confirmed by enough others.",
     )
+    ended_ago: str = Field(default="", description='ended_at in words, e.g. "3 days ago".')
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
 
 
 class SimilarEpisodes(BaseModel):
+    project: str = Field(default="*", description='The project searched, with global episodes ("*": every project).')
     results: list[SimilarEpisode]
     note: str | None = None
 

@@ -58,7 +58,8 @@ STORE_TOOLS = {
 READ_TOOLS = TOOLS - STORE_TOOLS - {"delete_memory"}
 RECORD_FIELDS = {
     "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
-    "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome", "trusted",
+    "project", "created_at", "created_ago", "updated_at", "updated_ago", "content_hash", "usage_count",
+    "success_count", "failure_count", "outcome", "trusted",
 }  # fmt: skip
 
 
@@ -339,6 +340,7 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     assert len(record["content_hash"]) == 64
     assert record["created_at"] == record["updated_at"]
     assert record["created_at"].endswith("+00:00")
+    assert (record["created_ago"], record["updated_ago"], record["project"]) == ("just now", "just now", "")
 
 
 @BOTH_DATABASES

@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_flags(seed)
     stats = command("stats", "Print memory statistics (a table; --json for machines).")
     stats.add_argument("--json", action="store_true", help="Print the statistics as JSON.")
+    stats.add_argument("--project", default="*", help='Count one project with the global memories (default "*": all).')
     store_flags(stats)
     recall = command("recall", "Recall memories for a query and print them as a table.")
     recall.add_argument("query", help="What to look for, in words or code.")
@@ -79,11 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     recall.add_argument("--language", help="Only memories in this language, e.g. python.")
     recall.add_argument("-n", "--n-results", type=int, default=5, help="How many to show (default 5).")
+    recall.add_argument(
+        "--project", default="*", help='Search one project with the global memories (default "*": every project).'
+    )
     recall.add_argument("--json", action="store_true", help="Print the full results as JSON.")
     store_flags(recall)
     export = command("export", "Export every memory and episode to a JSON-lines file.")
     export.add_argument("file", help="Where to write (- for stdout). Written whole or not at all.")
     export.add_argument("--with-embeddings", action="store_true", help="Carry the vectors, so import skips the model.")
+    export.add_argument("--project", help='Only this project\'s memories and episodes ("" for the global ones).')
     store_flags(export)
     load = command("import", "Import a JSON-lines export; re-running it adds only what is missing.")
     load.add_argument("file", help="A file written by export (or backup).")
@@ -230,7 +235,7 @@ def _warm(args: argparse.Namespace, settings: Settings) -> int:
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_memory.cli.commands import run_stats, stats_text
 
-    stats, episodes = run_stats(_app(settings))
+    stats, episodes = run_stats(_app(settings), args.project)
     print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
     return 0
 
@@ -238,9 +243,8 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
 def _recall(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_memory.cli import commands
 
-    result = commands.run_recall(
-        _app(settings), args.query, commands.memory_types(args.types), args.language, args.n_results
-    )
+    types = commands.memory_types(args.types)
+    result = commands.run_recall(_app(settings), args.query, types, args.language, args.n_results, args.project)
     print(result.model_dump_json(indent=2) if args.json else commands.recall_table(result))
     return 0
 
@@ -260,7 +264,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from mcp_memory.cli import commands
 
-    exported = commands.run_export(_app(settings), args.file, with_embeddings=args.with_embeddings)
+    exported = commands.run_export(
+        _app(settings), args.file, with_embeddings=args.with_embeddings, project=args.project
+    )
     print(commands.export_summary(exported, args.file), file=sys.stderr)
     return 0
 

@@ -23,6 +23,7 @@ from mcp_memory.console.models import (
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
 from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.memory.projects import EVERY_PROJECT
 from mcp_memory.memory.records import to_record
 from mcp_memory.memory.validation import normalize_language
 from mcp_memory.models import (
@@ -85,11 +86,25 @@ class LocalData:
         return await anyio.to_thread.run_sync(func, *args)
 
     async def search(
-        self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
+        self,
+        query: str,
+        types: list[MemoryType],
+        language: str | None,
+        agent: str | None,
+        n_results: int,
+        project: str | None = None,
     ) -> RecallResult:
         await self.app.ready()
         where = {"agent": agent} if agent else None
-        return await self.app.memory.recall(query, types, n_results, language=normalize_language(language), where=where)
+        language = normalize_language(language)
+        return await self.app.memory.recall(
+            query,
+            types,
+            n_results,
+            language=language,
+            where=where,
+            project=EVERY_PROJECT if project is None else project,
+        )
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()
@@ -158,9 +173,15 @@ class LocalData:
         )
 
     async def episodes(
-        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
+        self,
+        outcome: EpisodeFilter | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
     ) -> EpisodePage:
-        return await self._thread(self.queries.page, outcome, role, text, offset, limit)
+        return await self._thread(self.queries.page, outcome, role, text, offset, limit, project)
 
     async def episode(self, episode_id: str, after_seq: int, limit: int) -> EpisodeReplay:
         return await self.app.episodes.get(episode_id, after_seq, limit)

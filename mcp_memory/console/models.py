@@ -78,6 +78,7 @@ class MemoryTrends(BaseModel):
     by_type: dict[str, int]
     by_language: dict[str, int] = Field(description="Most frequent first; 'none' for memories without one.")
     agents: dict[str, int] = Field(description="Memories per writing agent, most first.")
+    by_project: dict[str, int] = Field(default_factory=dict, description='Memories per project, most first; "" global.')
     granularity: Granularity
     buckets: list[str] = Field(description="Start of each bucket (ISO date), oldest first.")
     added_by_type: list[Series]

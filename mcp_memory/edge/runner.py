@@ -88,7 +88,9 @@ def owner_export_route(app: MemoryApp, secret: str) -> Any:
             return JSONResponse({"kind": "unauthorized", "message": "Wrong or missing secret."}, status_code=401)
         await app.ready()
         with_embeddings = request.query_params.get("with_embeddings") == "1"
-        return StreamingResponse(streamed_export(app, with_embeddings), media_type="application/x-ndjson")
+        project = request.query_params.get("project")  # one project's memories and episodes; all when absent
+        lines = streamed_export(app, with_embeddings, project)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
 
     return Route(EXPORT_PATH, export, methods=["GET"])
 

@@ -22,6 +22,7 @@ from mcp_memory.episodes.digest import DigestBuilder, token_text
 from mcp_memory.episodes.index import EpisodeIndex
 from mcp_memory.episodes.views import episode_event, episode_info, iso, timeline_markdown
 from mcp_memory.errors import InvalidInput, MemoryStoreError
+from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope, require_project
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.trust import Subject
 from mcp_memory.memory.validation import require_json_object, require_n_results, require_text
@@ -59,7 +60,7 @@ class EpisodeService:
         self.settings = settings
         self.memory = memory
         self.store = store or EpisodeStore(memory.store.db, settings.data_dir / LEGACY_FILE)
-        self.index = EpisodeIndex(self.store, memory.store, memory.embedder)
+        self.index = EpisodeIndex(self.store, memory.store, memory.embedder, memory.recaller.dense)
         self._limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         self._pending_checked = False
         self._pending_lock = threading.Lock()
@@ -70,23 +71,26 @@ class EpisodeService:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def start(
-        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = "", project: str = ""
     ) -> EpisodeStarted:
-        """``agent`` (the token's) is recorded as who started it: only it or an admin may end it."""
-        return await self._db(self.start_blocking, task, context, agent_role, agent)
+        """``agent`` (the token's) is recorded as who started it: only it or an admin may end it. The episode
+        belongs to ``project`` ("" is global)."""
+        return await self._db(self.start_blocking, task, context, agent_role, agent, project)
 
     def start_blocking(
-        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = "", project: str = ""
     ) -> EpisodeStarted:
         require_text("task", task, self.settings.max_text_chars)
         context_json = dumps(require_json_object("context", context, self.settings.max_text_chars))
         role = _name("agent_role", agent_role) if agent_role is not None else None
+        project = require_project(project, allow_every=False) or ""
         episode_id = f"ep_{uuid.uuid4().hex}"
         now = time.time()
-        self.store.create(episode_id, task, context_json, role, now, started_by=agent)
+        self.store.create(episode_id, task, context_json, role, now, started_by=agent, project=project)
         return EpisodeStarted(
             episode_id=episode_id,
             task=task,
+            project=project,
             started_at=iso(now) or "",
             message="Started. Record each step with record_event and finish with end_episode.",
         )
@@ -227,29 +231,41 @@ class EpisodeService:
             next_after_seq=next_after,
         )
 
-    async def list_episodes(self, status: EpisodeStatus | None, success: bool | None, limit: int) -> EpisodeList:
+    async def list_episodes(
+        self, status: EpisodeStatus | None, success: bool | None, limit: int, project: str | None = EVERY_PROJECT
+    ) -> EpisodeList:
+        """Newest first: of ``project`` and global ones (``"*"``, the default here: every project)."""
         if status not in (None, "open", "ended"):
             raise InvalidInput("status", f"must be 'open', 'ended' or null, got {status!r}.")
         require_n_results(limit, 1000, "limit")
-        rows, total = await self._db(self.store.recent, status, success, limit)
+        scope = ProjectScope.of(project)
+        rows, total = await self._db(self.store.recent, status, success, limit, scope.projects)
         return EpisodeList(episodes=[episode_info(row) for row in rows], total=total)
 
     async def recent_failures(self, limit: int) -> list[EpisodeRow]:
         """The most recently ended failed episodes, with their digests."""
         return await self._db(self.store.failed, limit)
 
-    async def recall_similar(self, task_description: str, n_results: int, success_only: bool) -> SimilarEpisodes:
+    async def recall_similar(
+        self, task_description: str, n_results: int, success_only: bool, project: str | None = EVERY_PROJECT
+    ) -> SimilarEpisodes:
+        """Ended episodes like the task: of ``project`` and global ones (``"*"``, the default here: every project)."""
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
+        scope = ProjectScope.of(project)
         await self.ensure_indexed()
-        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only)
+        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only, scope)
         note = None
         if not results:
             note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
-        return SimilarEpisodes(results=results, note=note)
+            if self.index.dense.left_out("episode", scope):
+                note += ' Episodes of other projects were not searched; project="*" searches them too.'
+        return SimilarEpisodes(project=scope.label, results=results, note=note)
 
-    def _similar_blocking(self, task_description: str, n_results: int, success_only: bool) -> list[SimilarEpisode]:
-        results = self.index.similar(task_description, n_results, success_only)
+    def _similar_blocking(
+        self, task_description: str, n_results: int, success_only: bool, scope: ProjectScope
+    ) -> list[SimilarEpisode]:
+        results = self.index.similar(task_description, n_results, success_only, scope)
         if not self.memory.trust.configured:
             return results
         verdicts = self.memory.verdicts_blocking([Subject(r.episode_id, r.agent, "episode") for r in results])

@@ -16,14 +16,16 @@ import anyio
 from mcp_memory.config import Settings
 from mcp_memory.errors import Forbidden, InvalidInput, NotFound
 from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.moments import TimeWindow
+from mcp_memory.memory.projects import EVERY_PROJECT, EVERYWHERE, ProjectScope
 from mcp_memory.memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
 from mcp_memory.memory.recall import CANDIDATE_FACTOR, Recaller
 from mcp_memory.memory.records import (
     LOCAL_AGENT,
     MemoryDraft,
     content_hash,
+    draft_id,
     iso_time,
-    memory_id,
     new_metadata,
     outcome_of,
     to_record,
@@ -31,7 +33,13 @@ from mcp_memory.memory.records import (
 )
 from mcp_memory.memory.store_batcher import StoreBatcher
 from mcp_memory.memory.trust import Subject, TrustPolicy, Verdict
-from mcp_memory.memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
+from mcp_memory.memory.validation import (
+    FILTER_EXAMPLE,
+    and_filters,
+    chroma_where,
+    require_n_results,
+    require_text,
+)
 from mcp_memory.models import (
     MEMORY_TYPES,
     DeletedMemory,
@@ -118,7 +126,7 @@ class MemoryService:
         inserted: dict[MemoryType, list[str]] = {}
         for draft in drafts:
             digest = content_hash(draft.type, draft.identity_text)
-            item_id = draft.fixed_id or memory_id(draft.type, digest)
+            item_id = draft_id(draft, digest)
             item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
             outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
             if outcome != "duplicate":
@@ -156,17 +164,29 @@ class MemoryService:
         language: str | None = None,
         where: dict[str, Any] | None = None,
         query_field: str = "query",
+        project: str | None = EVERY_PROJECT,
+        since: str | None = None,
+        until: str | None = None,
     ) -> RecallResult:
+        """The best memories for ``query``: of ``project`` and global ones (``"*"``, the default here: every
+        project), stored between ``since`` and ``until`` (ages such as "7d", or ISO dates/times) when given."""
         require_text(query_field, query, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
-        chroma_filter = chroma_where(where)
-        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language)
+        scope = ProjectScope.of(project)
+        window = TimeWindow.of(since, until)
+        chroma_filter = and_filters(chroma_where(where), window.where())
+        hits = await self.run(
+            self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language, scope
+        )
         note = None
         if not hits:
-            note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+            filtered = where or language or not window.open
+            note = "Nothing matches these filters." if filtered else "Nothing stored matches yet."
+            if any(self.recaller.dense.left_out(t, scope) for t in memory_types):
+                note += ' Memories of other projects were not searched; project="*" searches them too.'
         elif all(hit.weak for hit in hits):
             note = NO_CLOSE_MATCH
-        return RecallResult(query=query, results=hits, note=note)
+        return RecallResult(query=query, project=scope.label, results=hits, note=note)
 
     def _recall_blocking(
         self,
@@ -175,9 +195,10 @@ class MemoryService:
         n_results: int,
         where: dict[str, Any] | None,
         language: str | None = None,
+        scope: ProjectScope = EVERYWHERE,
     ) -> list[MemoryHit]:
         try:
-            hits = self.recaller.recall(query, memory_types, n_results, where, language)
+            hits = self.recaller.recall(query, memory_types, n_results, where, language, scope)
         except filter_rejections() as exc:  # Chroma rejects some filters only when it runs them
             raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
         return self.judged_blocking(hits)
@@ -337,18 +358,29 @@ class MemoryService:
             raise _no_memory(item_id)
         return found[0]
 
-    async def stats(self) -> MemoryStats:
+    async def stats(self, project: str | None = EVERY_PROJECT) -> MemoryStats:
+        """Counts per type and language of the memories ``project`` sees (its own and global ones; ``"*"``: all),
+        and per project of every memory in the store."""
+        scope = ProjectScope.of(project)
+
         def stats_blocking() -> MemoryStats:
             by_type: dict[str, int] = dict.fromkeys(MEMORY_TYPES, 0)
             by_language: Counter[str] = Counter()
-            for (memory_type, language), count in self.store.count_by("language").items():
+            for (memory_type, language), count in self.store.count_by("language", scope.projects).items():
                 by_type[memory_type] = by_type.get(memory_type, 0) + count
                 by_language[language or "none"] += count
+            by_project: Counter[str] = Counter()
+            stored: Counter[str] = Counter()  # every project's
+            for (memory_type, name), count in self.store.count_by("project").items():
+                by_project[name] += count
+                stored[memory_type] += count
             return MemoryStats(
+                project=scope.label,
                 total=sum(by_type.values()),
                 by_type=by_type,
                 by_language=dict(by_language),
-                collections={COLLECTION_NAMES[t]: by_type[t] for t in MEMORY_TYPES},
+                by_project=dict(sorted(by_project.items())),
+                collections={COLLECTION_NAMES[t]: stored[t] for t in MEMORY_TYPES},
                 data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
                 chroma_url=self.settings.chroma_url,
                 size_on_disk_bytes=self.store.size_on_disk(),

@@ -14,8 +14,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Container, Iterable, Sequence
 
 K1 = 1.2
 B = 0.75
@@ -120,7 +119,7 @@ class BM25Index:
             return sum(_idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
 
     def search(
-        self, query_tokens: Iterable[str], limit: int, within: AbstractSet[str] | None = None
+        self, query_tokens: Iterable[str], limit: int, within: Container[str] | None = None
     ) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
 
@@ -139,7 +138,7 @@ class BM25Index:
             rare = [(term, posting) for term, posting in terms if len(posting) <= common_df]
             found: set[str] = set().union(*(posting.keys() for _, posting in rare)) if rare else set()
             if within is not None:
-                found &= within
+                found = {doc_id for doc_id in found if doc_id in within}
             scan_all = len(found) < limit
             scores: dict[str, float] = {}
             for _, posting in terms:

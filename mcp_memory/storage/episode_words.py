@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Float, case, cast, delete, func, insert, select, update
@@ -53,8 +53,10 @@ def document_frequencies(conn: Any, terms: Sequence[str]) -> dict[str, int]:
     return {term: int(count) for term, count in found}
 
 
-def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
-    """Episode ids ranked by BM25 over task and event words (any term may match)."""
+def search(
+    conn: Any, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+) -> list[str]:
+    """Episode ids ranked by BM25 over task and event words (any term may match), of ``projects`` when given."""
     terms = [t for t in terms if len(t) <= MAX_TERM_CHARS]
     if not terms:
         return []
@@ -85,6 +87,8 @@ def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> l
     )
     if success_only:
         query = query.where(episodes.c.success.is_(True))
+    if projects is not None:
+        query = query.where(episodes.c.project.in_(sorted(projects)))
     return [row[0] for row in conn.execute(query)]
 
 

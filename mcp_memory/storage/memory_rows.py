@@ -23,21 +23,10 @@ from mcp_memory.storage.schema import (
     outcome_votes,
 )
 
-# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
-COLUMN_KEYS = (
-    "type",
-    "title",
-    "language",
-    "agent",
-    "source",
-    "created_at",
-    "updated_at",
-    "content_hash",
-    "usage_count",
-    "success_count",
-    "failure_count",
-)
 COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
+TEXT_KEYS = ("type", "title", "language", "agent", "source", "project", "content_hash")
+# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
+COLUMN_KEYS = (*TEXT_KEYS, "created_at", "updated_at", *COUNTER_KEYS)
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
 LOCAL_VOTER = "local"  # who votes when no token names the caller
@@ -92,6 +81,7 @@ def _values(item: StoredItem) -> dict[str, Any]:
         "usage_count": _count(meta.get("usage_count")),
         "success_count": _count(meta.get("success_count")),
         "failure_count": _count(meta.get("failure_count")),
+        "project": str(meta.get("project") or ""),
     }
 
 
@@ -118,6 +108,7 @@ ROW_COLUMNS = (
     memories.c.success_count,
     memories.c.failure_count,
     memories.c.last_failure_note,
+    memories.c.project,
 )
 
 
@@ -138,6 +129,9 @@ def stored_item(row: Any) -> StoredItem:
     )
     if row.last_failure_note:
         metadata["last_failure_note"] = row.last_failure_note
+    metadata.pop("project", None)  # an old caller's own "project" key is not the memory's project
+    if row.project:  # global memories carry no project key, as before projects
+        metadata["project"] = row.project
     return StoredItem(row.id, row.content, metadata)
 
 

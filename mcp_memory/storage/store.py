@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from mcp_memory.storage.memory_rows import (
     StoredItem,
     StoreOutcome,
 )
+from mcp_memory.storage.project_rows import ProjectRows
 from mcp_memory.storage.tombstone_rows import TombstoneRows
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
@@ -83,6 +84,7 @@ class MemoryStore:
         self.tombstones = TombstoneRows(self.db)
         self.feed = ChangeFeed(self.db)
         self.facts = StoreFacts(self.db)
+        self.projects = ProjectRows(self.db)
         self.index = ChromaIndex(embedder, data_dir, chroma_url)
         self.store_id = ""
         self._rows_only = False
@@ -191,7 +193,7 @@ class MemoryStore:
         self.open()
         if not where:
             return self.rows.ids(memory_type)
-        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source"):
+        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source", "project"):
             value = where[key]
             if isinstance(value, str):
                 return self.rows.ids_where(memory_type, **{key: value})
@@ -238,9 +240,15 @@ class MemoryStore:
         self.open()
         return self.rows.count(memory_type)
 
-    def count_by(self, column: str) -> dict[tuple[str, str], int]:
+    def count_by(self, column: str, projects: Collection[str] | None = None) -> dict[tuple[str, str], int]:
+        """Counts per (type, value of ``column``), of the memories in ``projects`` (every project when None)."""
         self.open()
-        return self.rows.count_by(column)
+        return self.projects.count_by(column, projects)
+
+    def project_members(self, memory_type: MemoryType) -> list[tuple[str, str]]:
+        """(id, project) of every memory of one type that belongs to a project (global ones are left out)."""
+        self.open()
+        return self.projects.members(memory_type)
 
     def changes_after(self, seq: int) -> list[Change]:
         return self.feed.changes_after(seq)
