@@ -8,7 +8,8 @@ import pytest
 
 from mcp_memory.memory.error_signature import error_focus, error_signature, signature_if_named
 from mcp_memory.memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
-from mcp_memory.memory.words import BM25Index, code_tokens
+from mcp_memory.memory.word_index import BM25Index
+from mcp_memory.words import code_tokens
 from tests.conftest import call
 
 pytestmark = pytest.mark.anyio

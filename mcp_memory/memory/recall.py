@@ -35,10 +35,10 @@ from mcp_memory.memory.ranking import (
 )
 from mcp_memory.memory.records import to_record
 from mcp_memory.memory.validation import and_filters
-from mcp_memory.memory.words import code_tokens
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from mcp_memory.words import code_tokens
 
 OVERFETCH_MIN_SHARE = 0.10
 OVERFETCH_SLACK = 2.0
