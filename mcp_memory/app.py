@@ -97,7 +97,7 @@ class MemoryApp:
                 return
             steps = (
                 self.store.open,
-                self.episodes.store.open,
+                self.episodes.open_blocking,
                 self._seed_if_configured,
                 self.embedder.load,
                 self.embedder.warm,

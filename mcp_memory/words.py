@@ -1,12 +1,12 @@
-"""Code-aware words, and the BM25 weights every word index scores with.
+"""Code-aware words and the BM25 weights over them: the one tokenizer and scoring of every word index.
 
-Error messages are full of identifiers: ``ModuleNotFoundError``, ``json.decoder``, ``max_retries``,
-``getUserName``. ``code_tokens`` keeps each identifier whole (so an exact name matches strongly), adds its
-snake_case and camelCase parts (so ``user_name`` meets ``getUserName``) and keeps dotted names whole as well as
-split.
+Error messages, tasks and agent steps are full of identifiers: ``ModuleNotFoundError``, ``json.decoder``,
+``max_retries``, ``getUserName``. ``code_tokens`` keeps each identifier whole (so an exact name matches strongly),
+adds its snake_case and camelCase parts (so ``user_name`` meets ``getUserName``), keeps dotted names whole as well
+as split, and keeps numbers of two digits or more (issue numbers, status codes).
 
-Memories' in-memory index (``memory/word_index.py``) and the episodes' postings, scored in SQL
-(``storage/episode_words.py``), both score with Okapi BM25, ``idf`` below times ``tf * (K1 + 1) / (tf + K1 *
+Two indexes use them: memories' in-memory index (``memory/word_index.py``) and the episodes' postings, scored in
+SQL (``storage/episode_words.py``). Both score with Okapi BM25, ``idf`` below times ``tf * (K1 + 1) / (tf + K1 *
 (1 - B + B * length / average length))``. This module imports nothing of the project, so the storage layer may use it
 as well as the services above it.
 """
@@ -16,10 +16,14 @@ from __future__ import annotations
 import math
 import re
 
+# Stored words were made by this version of ``code_tokens``; a store whose episode words were made by another one
+# is indexed again when it opens (``EpisodeService.open_blocking``). Raise it whenever the tokens change.
+TOKENS_VERSION = "2"
+
 K1 = 1.2
 B = 0.75
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*|\d+")
 _PARTS = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _STOPWORDS = frozenset(
     {
@@ -33,7 +37,8 @@ _STOPWORDS = frozenset(
 
 
 def code_tokens(text: str) -> list[str]:
-    """Lower-cased words of ``text``: identifiers and dotted names whole, plus their snake/camel/dot parts."""
+    """Lower-cased words of ``text``: identifiers and dotted names whole, plus their snake/camel/dot parts, and
+    numbers; no stopwords, nothing shorter than two characters."""
     found: list[str] = []
     for match in _WORD.finditer(text):
         name = match.group(0)

@@ -21,6 +21,7 @@ from chromadb.api.shared_system_client import SharedSystemClient
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.episodes import index as episode_index
+from mcp_memory.episodes.digest import query_terms
 from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory.service import MemoryService
@@ -30,6 +31,7 @@ from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
 from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
 from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.storage.store import MemoryStore
+from mcp_memory.words import TOKENS_VERSION, code_tokens
 
 LEGACY_DATA_DIR = Path(__file__).parent / "data" / "episodes-v1"  # written by the release that kept episodes.sqlite3
 WRITER = textwrap.dedent(
@@ -213,6 +215,27 @@ def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> 
     assert (embedder.loaded, vectors.is_open) == (False, False)
 
 
+def test_words_an_earlier_tokenizer_made_are_indexed_again_once_when_episodes_open(settings: Settings) -> None:
+    embedder = Embedder()  # never loaded: only the words are read and written
+    vectors = MemoryStore(embedder, settings.data_dir)
+    earlier = EpisodeService(settings, MemoryService(settings, embedder, vectors))
+    task = "Fix the json.decoder crash in ConfigLoader"
+    episode_id = earlier.start_blocking(task, {}, None).episode_id
+    earlier.end_blocking(episode_id, True, {}, "")
+    # What the release before wrote: dotted names only split, and no tokenizer version recorded.
+    earlier.store.save_words([(episode_id, "fix json decoder crash configloader config loader", "")])
+    assert earlier.store.words_version() is None
+    assert earlier.store.search(["json.decoder"], 5, success_only=False) == []
+
+    upgraded = EpisodeService(settings, MemoryService(settings, embedder, vectors))
+    upgraded.open_blocking()
+
+    assert upgraded.store.indexed_words(episode_id) == set(code_tokens(task))
+    assert upgraded.store.search(query_terms("json.decoder crash"), 5, success_only=False) == [episode_id]
+    assert upgraded.store.words_version() == TOKENS_VERSION
+    assert upgraded.reindex_words_blocking() == 0  # recorded in the database: the next server does nothing
+
+
 @pytest.mark.anyio
 async def test_an_episode_ended_but_not_indexed_before_a_crash_is_found_after_restart(
     settings: Settings, embedder: Embedder
@@ -331,6 +354,11 @@ async def test_a_data_dir_of_the_release_with_an_episode_file_moves_every_episod
 
     [limits] = [row[0] for row in episodes_before if "rate limiting" in str(row[1])]
     assert app.episodes.store.search(["limits", "gateway"], 5, success_only=False) == [limits]
+    assert "limits.py" not in app.episodes.store.indexed_words(limits)  # the file's words, by that release's tokenizer
+    found = await app.episodes.recall_similar("Rate limits in gateway/limits.py", 3, False)  # indexed again first
+    assert [r.episode_id for r in found.results][:1] == [limits]
+    assert "limits.py" in app.episodes.store.indexed_words(limits)
+    assert app.episodes.store.words_version() == TOKENS_VERSION
     [still_open] = [row for row in episodes_before if row[4] == "open"]
     recorded = await app.episodes.record(str(still_open[0]), "edit", "WRITER", {"file": "docs/faq.md"})
     assert recorded.seq == int(str(still_open[9])) + 1

@@ -24,6 +24,12 @@ def test_code_tokens_keep_identifiers_and_dotted_names_whole_and_split_them() ->
     assert "in" not in tokens
 
 
+def test_code_tokens_keep_numbers_of_two_digits_or_more_and_drop_stopwords_and_single_characters() -> None:
+    assert code_tokens("Fix issue 4821 in the v2 API: HTTP 404, not 5 retries") == [
+        "fix", "issue", "4821", "v2", "api", "http", "404", "not", "retries"
+    ]  # fmt: skip
+
+
 def test_bm25_ranks_the_rarer_shared_word_first_and_follows_replace_and_remove() -> None:
     index = BM25Index()
     index.add("a", code_tokens("ModuleNotFoundError: No module named 'fastapi'"))

@@ -27,6 +27,7 @@ from mcp_memory.errors import Conflict, Forbidden, NotFound
 from mcp_memory.storage import episode_words
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.episode_models import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
+from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.storage.schema import episodes, events
 
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
@@ -45,6 +46,9 @@ OUTCOMES: dict[str, Any] = {
     "succeeded": and_(episodes.c.status == "ended", episodes.c.success.is_(True)),
     "failed": and_(episodes.c.status == "ended", episodes.c.success.is_(False)),
 }
+# The ``store_facts`` key holding which version of the tokenizer made the episode words (none: the first one).
+WORDS_VERSION_FACT = "episode_words_version"
+LEGACY_WORDS_VERSION = "1"  # the words an earlier release's episode file holds
 
 
 class EpisodeStore:
@@ -67,7 +71,8 @@ class EpisodeStore:
             if self.legacy_file is not None:
                 from mcp_memory.storage.episode_legacy import import_legacy_file
 
-                import_legacy_file(self.db, self._insert_copies, self.legacy_file)
+                if import_legacy_file(self.db, self._insert_copies, self.legacy_file):
+                    MemoryRows(self.db).set_fact(WORDS_VERSION_FACT, LEGACY_WORDS_VERSION)
             self._opened = True
 
     def _read(self) -> Any:
@@ -161,6 +166,22 @@ class EpisodeStore:
                 .returning(episodes.c.n)
             ).scalar_one()
             episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def save_words(self, words: Sequence[tuple[str, str, str]]) -> None:
+        """Index episodes' words again, in one transaction: (episode id, task tokens, event tokens) each."""
+        with self._write() as conn:
+            for episode_id, task_tokens, event_tokens in words:
+                n = conn.execute(select(episodes.c.n).where(episodes.c.id == episode_id)).scalar_one()
+                episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def words_version(self) -> str | None:
+        """Which version of the tokenizer made the stored episode words (None: the first, unrecorded one)."""
+        self.open()
+        return MemoryRows(self.db).fact(WORDS_VERSION_FACT)
+
+    def set_words_version(self, version: str) -> None:
+        self.open()
+        MemoryRows(self.db).set_fact(WORDS_VERSION_FACT, version)
 
     def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
         with self._write() as conn:
@@ -279,6 +300,17 @@ class EpisodeStore:
                 .limit(limit)
             )
             return [episode_row(row) for row in found]
+
+    def with_words(self, after_n: int, limit: int) -> list[tuple[int, EpisodeRow]]:
+        """Episodes the word index holds, with their numbers, in the order they were stored (after ``after_n``)."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(episodes)
+                .where(episodes.c.task_words.is_not(None), episodes.c.n > after_n)
+                .order_by(episodes.c.n)
+                .limit(limit)
+            )
+            return [(int(row.n), episode_row(row)) for row in found]
 
     def count(self) -> int:
         with self._read() as conn:
