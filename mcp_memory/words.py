@@ -17,7 +17,7 @@ import math
 import re
 
 # Stored words were made by this version of ``code_tokens``; a store whose episode words were made by another one
-# is indexed again when it opens (``EpisodeService.open_blocking``). Raise it whenever the tokens change.
+# has them made again once (``EpisodeService.ensure_words_blocking``). Raise it whenever the tokens change.
 TOKENS_VERSION = "2"
 
 K1 = 1.2

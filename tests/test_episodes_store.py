@@ -215,7 +215,7 @@ def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> 
     assert (embedder.loaded, vectors.is_open) == (False, False)
 
 
-def test_words_an_earlier_tokenizer_made_are_indexed_again_once_when_episodes_open(settings: Settings) -> None:
+def test_words_an_earlier_tokenizer_made_are_indexed_again_once_and_found_by_the_new_words(settings: Settings) -> None:
     embedder = Embedder()  # never loaded: only the words are read and written
     vectors = MemoryStore(embedder, settings.data_dir)
     earlier = EpisodeService(settings, MemoryService(settings, embedder, vectors))
@@ -228,12 +228,30 @@ def test_words_an_earlier_tokenizer_made_are_indexed_again_once_when_episodes_op
     assert earlier.store.search(["json.decoder"], 5, success_only=False) == []
 
     upgraded = EpisodeService(settings, MemoryService(settings, embedder, vectors))
-    upgraded.open_blocking()
+    upgraded.ensure_words_blocking()
 
     assert upgraded.store.indexed_words(episode_id) == set(code_tokens(task))
     assert upgraded.store.search(query_terms("json.decoder crash"), 5, success_only=False) == [episode_id]
     assert upgraded.store.words_version() == TOKENS_VERSION
     assert upgraded.reindex_words_blocking() == 0  # recorded in the database: the next server does nothing
+
+
+def test_the_background_start_makes_episode_words_of_an_earlier_tokenizer_again(
+    settings: Settings, embedder: Embedder
+) -> None:
+    app = MemoryApp(settings, embedder=embedder)
+    episode_id = app.episodes.start_blocking("Fix the json.decoder crash", {}, None).episode_id
+    app.episodes.end_blocking(episode_id, True, {}, "")
+    app.episodes.store.save_words([(episode_id, "fix json decoder crash", "")])  # as the release before wrote them
+    SharedSystemClient.clear_system_cache()
+
+    restarted = MemoryApp(settings, embedder=embedder)
+    warmup = restarted.start_in_background(delay=0)
+    assert warmup is not None
+    warmup.join(timeout=60)
+
+    assert restarted.episodes.store.search(["json.decoder"], 5, success_only=False) == [episode_id]
+    assert restarted.episodes.store.words_version() == TOKENS_VERSION
 
 
 @pytest.mark.anyio

@@ -182,9 +182,10 @@ class EpisodeService:
         digest = builder.finish(bool(row.success))
         return digest, token_text(row.task, " ".join(digest.files_changed)), token_text(builder.lexical_events())
 
-    def open_blocking(self) -> None:
-        """Open the store; once per process, index its episodes' words again if an earlier tokenizer made them."""
-        self.store.open()
+    def ensure_words_blocking(self) -> None:
+        """Once per process, after the start (in the warm-up) or before the first recall, whichever comes first:
+        index the episodes' words again if an earlier tokenizer made them. Not part of the start itself: on a large
+        store it reads every event, and memory calls wait for the start."""
         if self._words_checked:
             return
         with self._words_lock:
@@ -223,13 +224,13 @@ class EpisodeService:
         return done
 
     async def ensure_indexed(self) -> None:
-        """Once per process, before the first recall: index words of an earlier tokenizer again (``open_blocking``)
-        and repair what an earlier crash left pending."""
+        """Once per process, before the first recall: words of an earlier tokenizer made again
+        (``ensure_words_blocking``), and what an earlier crash left pending repaired."""
         if self._pending_checked:
             return
 
         def repair() -> None:
-            self.open_blocking()
+            self.ensure_words_blocking()
             with self._pending_lock:
                 if not self._pending_checked:
                     repaired = self.finish_pending_blocking()
