@@ -28,7 +28,7 @@ from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
-from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
+from mcp_memory.storage.episode_store import WORDS_VERSION_FACT, EpisodeStore, NewEvent
 from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.storage.store import MemoryStore
 from mcp_memory.words import TOKENS_VERSION, code_tokens
@@ -38,7 +38,7 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
+    from mcp_memory.storage.episode_store import WORDS_VERSION_FACT, EpisodeStore, NewEvent
     from mcp_memory.storage.database import Database
 
     url, episode_id, name, count, go = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])
@@ -74,6 +74,12 @@ def new_store(database: Database) -> tuple[EpisodeStore, str]:
     store = EpisodeStore(database)
     store.create("ep_shared", "One task, many agents", "{}", None, time.time())
     return store, "ep_shared"
+
+
+def forget_words_version(database: Database) -> None:
+    """Leave the database as the release before left it: no record of the tokenizer that made its words."""
+    with database.write() as conn:
+        conn.exec_driver_sql(f"DELETE FROM store_facts WHERE key = '{WORDS_VERSION_FACT}'")
 
 
 def start_writers(
@@ -215,6 +221,13 @@ def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> 
     assert (embedder.loaded, vectors.is_open) == (False, False)
 
 
+def test_a_new_store_records_its_tokenizer_so_its_words_are_never_indexed_again(database: Database) -> None:
+    store = EpisodeStore(database)
+    store.create("ep_new", "Fix the json.decoder crash", "{}", None, time.time())
+
+    assert store.words_version() == TOKENS_VERSION
+
+
 def test_words_an_earlier_tokenizer_made_are_indexed_again_once_and_found_by_the_new_words(settings: Settings) -> None:
     embedder = Embedder()  # never loaded: only the words are read and written
     vectors = MemoryStore(embedder, settings.data_dir)
@@ -224,10 +237,11 @@ def test_words_an_earlier_tokenizer_made_are_indexed_again_once_and_found_by_the
     earlier.end_blocking(episode_id, True, {}, "")
     # What the release before wrote: dotted names only split, and no tokenizer version recorded.
     earlier.store.save_words([(episode_id, "fix json decoder crash configloader config loader", "")])
-    assert earlier.store.words_version() is None
+    forget_words_version(earlier.store.db)
     assert earlier.store.search(["json.decoder"], 5, success_only=False) == []
 
     upgraded = EpisodeService(settings, MemoryService(settings, embedder, vectors))
+    assert upgraded.store.words_version() is None  # opening a store that holds words records nothing
     upgraded.ensure_words_blocking()
 
     assert upgraded.store.indexed_words(episode_id) == set(code_tokens(task))
@@ -243,6 +257,7 @@ def test_the_background_start_makes_episode_words_of_an_earlier_tokenizer_again(
     episode_id = app.episodes.start_blocking("Fix the json.decoder crash", {}, None).episode_id
     app.episodes.end_blocking(episode_id, True, {}, "")
     app.episodes.store.save_words([(episode_id, "fix json decoder crash", "")])  # as the release before wrote them
+    forget_words_version(app.database)
     SharedSystemClient.clear_system_cache()
 
     restarted = MemoryApp(settings, embedder=embedder)

@@ -29,6 +29,7 @@ from mcp_memory.storage.database import Database
 from mcp_memory.storage.episode_models import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
 from mcp_memory.storage.memory_rows import MemoryRows
 from mcp_memory.storage.schema import episodes, events
+from mcp_memory.words import TOKENS_VERSION
 
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
 
@@ -46,7 +47,8 @@ OUTCOMES: dict[str, Any] = {
     "succeeded": and_(episodes.c.status == "ended", episodes.c.success.is_(True)),
     "failed": and_(episodes.c.status == "ended", episodes.c.success.is_(False)),
 }
-# The ``store_facts`` key holding which version of the tokenizer made the episode words (none: the first one).
+# The ``store_facts`` key holding which version of the tokenizer made the episode words (none: the first one, which
+# recorded nothing).
 WORDS_VERSION_FACT = "episode_words_version"
 LEGACY_WORDS_VERSION = "1"  # the words an earlier release's episode file holds
 
@@ -61,18 +63,26 @@ class EpisodeStore:
         self._open_lock = threading.Lock()
 
     def open(self) -> None:
-        """Open the database, and move in the episodes of an earlier release's file once."""
+        """Open the database, move in the episodes of an earlier release's file once, and record which tokenizer
+        made the episode words when the store holds none yet (every word it gets is made by this one)."""
         if self._opened:
             return
         with self._open_lock:
             if self._opened:
                 return
             self.db.open()
+            facts = MemoryRows(self.db)
             if self.legacy_file is not None:
                 from mcp_memory.storage.episode_legacy import import_legacy_file
 
                 if import_legacy_file(self.db, self._insert_copies, self.legacy_file):
-                    MemoryRows(self.db).set_fact(WORDS_VERSION_FACT, LEGACY_WORDS_VERSION)
+                    facts.set_fact(WORDS_VERSION_FACT, LEGACY_WORDS_VERSION)
+            if facts.fact(WORDS_VERSION_FACT) is None:
+                with self.db.read() as conn:
+                    worded = conn.execute(select(episodes.c.n).where(episodes.c.task_words.is_not(None)).limit(1))
+                    holds_words = worded.first() is not None
+                if not holds_words:
+                    facts.fact_or_set(WORDS_VERSION_FACT, TOKENS_VERSION)
             self._opened = True
 
     def _read(self) -> Any:
