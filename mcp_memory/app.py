@@ -131,7 +131,7 @@ class MemoryApp:
         """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
 
         After the start proper, the thread builds the error word index (a recall that comes first waits for
-        that build instead of starting its own).
+        that build instead of starting its own), then makes episode words again if an earlier tokenizer made them.
 
         The short delay keeps the import of torch and Chroma (which holds the GIL for long stretches) from
         slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds.
@@ -150,6 +150,8 @@ class MemoryApp:
                     self.reconcile()
                 if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
+                if self._started and not _exiting.is_set():
+                    self.episodes.ensure_words_blocking()
             except StoreDamaged:  # start_error holds it: the server stops, saying so once (runner.stop_if_damaged)
                 return
             except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import anyio
 
 from mcp_memory.config import Settings
-from mcp_memory.episodes.digest import DigestBuilder, token_text
+from mcp_memory.episodes.digest import DigestBuilder, EpisodeDigest, token_text
 from mcp_memory.episodes.index import EpisodeIndex
 from mcp_memory.episodes.views import episode_event, episode_info, iso, timeline_markdown
 from mcp_memory.errors import InvalidInput, MemoryStoreError
@@ -38,6 +38,7 @@ from mcp_memory.models import (
 )
 from mcp_memory.storage.episode_legacy import LEGACY_FILE
 from mcp_memory.storage.episode_store import EpisodeRow, EpisodeStore, NewEvent, dumps
+from mcp_memory.words import TOKENS_VERSION
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,8 @@ class EpisodeService:
         self._limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         self._pending_checked = False
         self._pending_lock = threading.Lock()
+        self._words_checked = False
+        self._words_lock = threading.Lock()
 
     async def _db(self, func: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
@@ -172,18 +175,50 @@ class EpisodeService:
 
     def _save_digest(self, row: EpisodeRow) -> EpisodeRow:
         """Read the ended episode once and store its salient facts and words."""
+        digest, task_tokens, event_tokens = self._digest(row)
+        digest_json = digest.model_dump_json()
+        self.store.save_digest(row.id, digest_json, task_tokens, event_tokens)
+        return dataclasses.replace(row, digest_json=digest_json)
+
+    def _digest(self, row: EpisodeRow) -> tuple[EpisodeDigest, str, str]:
+        """An ended episode's digest and its words (task and files, then events), from one read of its events."""
         builder = DigestBuilder(row.task, json.loads(row.metrics_json), row.summary)
         for event in self.store.scan_events(row.id):
             builder.add(event.seq, event.event_type, event.agent_role, json.loads(event.data_json))
         digest = builder.finish(bool(row.success))
-        digest_json = digest.model_dump_json()
-        self.store.save_digest(
-            row.id,
-            digest_json,
-            token_text(row.task, " ".join(digest.files_changed)),
-            token_text(builder.lexical_events()),
-        )
-        return dataclasses.replace(row, digest_json=digest_json)
+        return digest, token_text(row.task, " ".join(digest.files_changed)), token_text(builder.lexical_events())
+
+    def ensure_words_blocking(self) -> None:
+        """Once per process, after the start (in the warm-up) or before the first recall, whichever comes first:
+        index the episodes' words again if an earlier tokenizer made them. Not part of the start itself: on a large
+        store it reads every event, and memory calls wait for the start."""
+        if self._words_checked:
+            return
+        with self._words_lock:
+            if not self._words_checked:
+                reindexed = self.reindex_words_blocking()
+                if reindexed:
+                    logger.warning("indexed the words of %d episodes again (tokenizer %s)", reindexed, TOKENS_VERSION)
+                self._words_checked = True
+
+    def reindex_words_blocking(self) -> int:
+        """Index every episode's words again unless the current tokenizer made them; returns how many.
+
+        Servers sharing the database may do it at once: each writes the same words. The version is recorded last,
+        so a re-index cut short is done again from the start.
+        """
+        if self.store.words_version() == TOKENS_VERSION:
+            return 0
+        done = after = 0
+        while page := self.store.with_words(after, PENDING_BATCH):
+            words: list[tuple[str, str, str]] = []
+            for _, row in page:
+                _, task_tokens, event_tokens = self._digest(row)
+                words.append((row.id, task_tokens, event_tokens))
+            self.store.save_words(words)
+            after, done = page[-1][0], done + len(page)
+        self.store.set_words_version(TOKENS_VERSION)
+        return done
 
     def finish_pending_blocking(self) -> int:
         """Digest and index every ended episode that lacks either (after a crash or an unreachable store)."""
@@ -195,11 +230,13 @@ class EpisodeService:
         return done
 
     async def ensure_indexed(self) -> None:
-        """Once per process, before the first recall: repair what an earlier crash left pending."""
+        """Once per process, before the first recall: words of an earlier tokenizer made again
+        (``ensure_words_blocking``), and what an earlier crash left pending repaired."""
         if self._pending_checked:
             return
 
         def repair() -> None:
+            self.ensure_words_blocking()
             with self._pending_lock:
                 if not self._pending_checked:
                     repaired = self.finish_pending_blocking()

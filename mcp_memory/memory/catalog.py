@@ -31,9 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from mcp_memory.memory.words import BM25Index, code_tokens
+from mcp_memory.memory.word_index import BM25Index
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from mcp_memory.words import code_tokens
 
 logger = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from mcp_memory.memory.ranking import (
     policy_for,
 )
 from mcp_memory.memory.records import to_record
-from mcp_memory.memory.words import code_tokens
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from mcp_memory.words import code_tokens
 
 CANDIDATE_FACTOR = 3
 SHORTLIST_SLACK = 5

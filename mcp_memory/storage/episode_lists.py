@@ -57,6 +57,17 @@ class EpisodeLists:
             )
             return [episode_row(row) for row in found]
 
+    def with_words(self, after_n: int, limit: int) -> list[tuple[int, EpisodeRow]]:
+        """Episodes the word index holds, with their numbers, in the order they were stored (after ``after_n``)."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(episodes)
+                .where(episodes.c.task_words.is_not(None), episodes.c.n > after_n)
+                .order_by(episodes.c.n)
+                .limit(limit)
+            )
+            return [(int(row.n), episode_row(row)) for row in found]
+
     def count(self) -> int:
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(episodes)).scalar_one())

@@ -25,10 +25,12 @@ from sqlalchemy import insert, or_, select, true, update
 
 from mcp_memory.errors import Conflict, Forbidden, NotFound
 from mcp_memory.storage import episode_words
+from mcp_memory.storage.change_feed import StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.episode_lists import EpisodeLists
 from mcp_memory.storage.episode_models import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
 from mcp_memory.storage.schema import episodes, events
+from mcp_memory.words import TOKENS_VERSION
 
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
 
@@ -40,6 +42,10 @@ EVENT_COLUMNS = (
     events.c.recorded_at,
     events.c.agent,
 )
+# The ``store_facts`` key holding which version of the tokenizer made the episode words (none: the first one, which
+# recorded nothing).
+WORDS_VERSION_FACT = "episode_words_version"
+LEGACY_WORDS_VERSION = "1"  # the words an earlier release's episode file holds
 
 
 class EpisodeStore(EpisodeLists):
@@ -52,17 +58,26 @@ class EpisodeStore(EpisodeLists):
         self._open_lock = threading.Lock()
 
     def open(self) -> None:
-        """Open the database, and move in the episodes of an earlier release's file once."""
+        """Open the database, move in the episodes of an earlier release's file once, and record which tokenizer
+        made the episode words when the store holds none yet (every word it gets is made by this one)."""
         if self._opened:
             return
         with self._open_lock:
             if self._opened:
                 return
             self.db.open()
+            facts = StoreFacts(self.db)
             if self.legacy_file is not None:
                 from mcp_memory.storage.episode_legacy import import_legacy_file
 
-                import_legacy_file(self.db, self._insert_copies, self.legacy_file)
+                if import_legacy_file(self.db, self._insert_copies, self.legacy_file):
+                    facts.set_fact(WORDS_VERSION_FACT, LEGACY_WORDS_VERSION)
+            if facts.fact(WORDS_VERSION_FACT) is None:
+                with self.db.read() as conn:
+                    worded = conn.execute(select(episodes.c.n).where(episodes.c.task_words.is_not(None)).limit(1))
+                    holds_words = worded.first() is not None
+                if not holds_words:
+                    facts.fact_or_set(WORDS_VERSION_FACT, TOKENS_VERSION)
             self._opened = True
 
     def _read(self) -> Any:
@@ -163,6 +178,22 @@ class EpisodeStore(EpisodeLists):
                 .returning(episodes.c.n)
             ).scalar_one()
             episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def save_words(self, words: Sequence[tuple[str, str, str]]) -> None:
+        """Index episodes' words again, in one transaction: (episode id, task tokens, event tokens) each."""
+        with self._write() as conn:
+            for episode_id, task_tokens, event_tokens in words:
+                n = conn.execute(select(episodes.c.n).where(episodes.c.id == episode_id)).scalar_one()
+                episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def words_version(self) -> str | None:
+        """Which version of the tokenizer made the stored episode words (None: the first, unrecorded one)."""
+        self.open()
+        return StoreFacts(self.db).fact(WORDS_VERSION_FACT)
+
+    def set_words_version(self, version: str) -> None:
+        self.open()
+        StoreFacts(self.db).set_fact(WORDS_VERSION_FACT, version)
 
     def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
         with self._write() as conn:
