@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, func, insert, literal, select, update
 
 from mcp_memory.storage.database import Database
+from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, follow_merges, set_status
 from mcp_memory.storage.schema import (
     memories,
     memory_changes,
@@ -45,7 +46,7 @@ LEGACY_NOTES_KEY = "outcome_notes_json"
 IN_CHUNK = 500  # ids per IN (...) list
 LOCAL_VOTER = "local"  # who votes when no token names the caller
 
-StoreOutcome = Literal["new", "duplicate", "replaced"]
+StoreOutcome = Literal["new", "duplicate", "replaced", "revived"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ class MemoryRows:
     ) -> tuple[StoreOutcome, StoredItem]:
         """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
         content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
-        A success flag is ``voter``'s vote (see ``report``). Returns what happened and the row as it now is."""
+        A success flag is ``voter``'s vote (see ``report``). A store of a merged memory's content counts on the
+        memory it was merged into; one of an archived memory's brings it back ("revived": it needs its vector).
+        Returns what happened and the row as it now is."""
         values = _values(item)
         now = values["updated_at"]
         with self.db.write() as conn:
@@ -191,10 +194,12 @@ class MemoryRows:
                 .with_for_update()
             ).first()
             if same is not None:
-                worked, failed = self._vote(conn, item.id, voter, success, now) if success is not None else (0, 0)
+                # A merged memory's uses count on the one it was merged into; an archived one is used again.
+                target, status = follow_merges(conn, item.id)
+                worked, failed = self._vote(conn, target, voter, success, now) if success is not None else (0, 0)
                 bumped = conn.execute(
                     update(memories)
-                    .where(memories.c.id == item.id)
+                    .where(memories.c.id == target)
                     .values(
                         usage_count=memories.c.usage_count + 1,
                         success_count=memories.c.success_count + worked,
@@ -203,6 +208,8 @@ class MemoryRows:
                     )
                     .returning(*_ROW_COLUMNS)
                 ).one()
+                if status == ARCHIVED and set_status(conn, target, ACTIVE, None, ARCHIVED, now):
+                    return "revived", _item(bumped)
                 return "duplicate", _item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))
