@@ -22,7 +22,7 @@ from mcp_memory.console.models import (
     StoreOverview,
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
-from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.errors import MemoryStoreError
 from mcp_memory.memory.records import to_record
 from mcp_memory.memory.validation import normalize_language
 from mcp_memory.models import (
@@ -92,15 +92,12 @@ class LocalData:
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()
-        record = await self.app.memory.get(memory_id)
-        return await self.app.memory.run(self._detail_blocking, record.id, record.type)
+        return await self.app.memory.run(self._detail_blocking, memory_id)
 
-    def _detail_blocking(self, memory_id: str, memory_type: MemoryType) -> MemoryDetail:
+    def _detail_blocking(self, memory_id: str) -> MemoryDetail:
         store = self.app.store
-        items = store.get(memory_type, [memory_id])
-        if not items:  # deleted between the two reads
-            raise NotFound(f"No memory with id '{memory_id}'.")
-        item = items[0]
+        record = self.app.memory.links.get_blocking(memory_id)
+        memory_type = record.type
         vectors = list(store.vectors(memory_type, [memory_id]).values())
         notes = [
             OutcomeNote(success=note.success, note=note.note, agent=note.agent, at=_iso(note.at))
@@ -127,7 +124,7 @@ class LocalData:
                         similarity=round(1.0 - match.distance, 4),
                     )
                 )
-        return MemoryDetail(record=to_record(item), outcome_notes=notes, similar=similar[:SIMILAR_MEMORIES])
+        return MemoryDetail(record=record, outcome_notes=notes, similar=similar[:SIMILAR_MEMORIES])
 
     async def trends_now(self) -> MemoryTrends | None:
         return self.trends.peek() if self.app.store.is_open else None
