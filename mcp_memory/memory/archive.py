@@ -49,6 +49,8 @@ def restore_blocking(memory: MemoryService, item_id: str) -> MemoryWithLinks:
             f"unlink_memories(from_id='{newest[-1] if newest else '...'}', to_id='{item_id}', relation='supersedes') "
             "brings it back into recall."
         )
+    if moved and store.links.keep_superseded(item_id):  # a newer memory still replaces it: readable, not recalled
+        moved = []
     store.back_in_recall(moved, memory.encode_items)
     memory.mark_changed()
     return memory.links.get_blocking(item_id)

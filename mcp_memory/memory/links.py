@@ -78,13 +78,11 @@ class MemoryLinker:
     ) -> None:
         if known[to_id][0] != "memory":
             raise InvalidInput("to_id", f"'{to_id}' is an episode; only a memory can be superseded.")
-        if known[from_id][2] != ACTIVE:
+        if known[from_id][2] != ACTIVE:  # what something supersedes is never active: no supersession goes round
             raise Conflict(
                 f"Memory '{from_id}' is {known[from_id][2]} itself, not in recall: it cannot supersede another. "
                 "Supersede with a memory recall returns (store the new version first)."
             )
-        if self.store.links.reaches(from_id, to_id, SUPERSEDES) or self.store.links.reaches(to_id, from_id, SUPERSEDES):
-            raise Conflict(f"'{from_id}' and '{to_id}' already supersede one another (directly or through others).")
         target = self.store.get_any(to_id)
         writer = str(target.metadata.get("agent") or "") if target is not None else ""
         if not admin and writer != agent:

@@ -184,21 +184,16 @@ class MemoryLinks:
             ).all()
         return [_link(row) for row in rows]
 
-    def reaches(self, start: str, goal: str, relation: str, limit: int = 1000) -> bool:
-        """Whether links of ``relation`` lead from ``start`` to ``goal`` (a supersedes cycle would hide both)."""
-        seen, frontier = {start}, [start]
-        with self.db.read() as conn:
-            while frontier and len(seen) < limit:
-                nexts = conn.execute(
-                    select(memory_links.c.to_id).where(
-                        memory_links.c.from_id.in_(frontier), memory_links.c.relation == relation
-                    )
-                ).scalars()
-                frontier = [n for n in nexts if n not in seen]
-                if goal in frontier:
-                    return True
-                seen.update(frontier)
-        return False
+    def keep_superseded(self, memory_id: str) -> bool:
+        """A memory just back in recall that something still supersedes goes out again (superseded); whether it
+        did."""
+        now = time.time()
+        with self.db.write() as conn:
+            newest = self._superseders(conn, memory_id)
+            if not newest:
+                return False
+            set_status(conn, memory_id, SUPERSEDED, f"superseded by {newest[-1]}", ACTIVE, now)
+            return True
 
     def lookup(self, ids: Sequence[str]) -> dict[str, tuple[str, str, str | None]]:
         """What each id is: ("memory", title, status) or ("episode", task, None); unknown ids are left out."""
