@@ -1,4 +1,5 @@
-"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | warm | demo``.
+"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | repair | purge |
+consolidate | warm | demo``.
 
 Flags beat environment beats defaults.
 """
@@ -122,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
     store_flags(purge)
+    consolidate = command(
+        "consolidate",
+        "Merge near-duplicate memories and archive ones that only failed or went unused (a server owning the store "
+        "does it every MCP_MEMORY_CONSOLIDATE_EVERY).",
+    )
+    consolidate.add_argument("--dry-run", action="store_true", help="Say what would be done and why; change nothing.")
+    consolidate.add_argument("--project", help='Only this project\'s memories ("" for those of no project).')
+    consolidate.add_argument("--json", action="store_true", help="Print the full report as JSON.")
+    store_flags(consolidate)
     command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument(
@@ -218,7 +228,7 @@ def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
 
         stats, episodes = run_stats(_app(settings))
         print(stats.model_dump_json(indent=2) if args.json else stats_text(stats, episodes))
-    elif command in ("recall", "import", "export", "backup", "repair", "purge"):
+    elif command in ("recall", "import", "export", "backup", "repair", "purge", "consolidate"):
         _run_tool(command, args, settings)
     return 0
 
@@ -268,6 +278,11 @@ def _run_tool(command: str, args: argparse.Namespace, settings: Settings) -> Non
         )
     elif command == "repair":
         print(commands.repair_summary(commands.run_repair(app)))
+    elif command == "consolidate":
+        from mcp_memory.cli.consolidate import consolidate_summary, run_consolidate
+
+        report = run_consolidate(app, args.dry_run, args.project)
+        print(report.model_dump_json(indent=2) if args.json else consolidate_summary(report))
     else:
         backup = commands.run_backup(app, Path(args.folder))
         print(commands.export_summary(backup.report, str(backup.export)))
