@@ -95,7 +95,9 @@ class MemoryWithLinks(MemoryRecord):
     status_at: str | None = None
     superseded_by: str | None = Field(default=None, description="The newest memory that supersedes this one.")
     merged_into: str | None = Field(default=None, description="The memory this near-duplicate was merged into.")
-    last_used_at: str | None = Field(default=None, description="The day a recall last returned it.")
+    last_used_at: str | None = Field(
+        default=None, description="When a recall last returned it (the first time that day)."
+    )
     links: list[LinkedItem] = Field(default_factory=list, description="Oldest first.")
 
 

@@ -1,14 +1,9 @@
 """Consolidation: near-duplicates merged into the one with the best record, dead weight archived.
 
-**Merges.** Two memories of one type and one project whose stored vectors are at least ``MERGE_THRESHOLDS[type]``
-apart in cosine (measured by ``bench/dedup_threshold.py`` on the dev sets: no pair of different functions,
-solutions or error messages reaches it), in the same language, errors with the same error signature, and not one
-that only worked beside one that only failed, are one memory written twice. The one with the better record (more
-successes than failures, then more uses, then the older) keeps recall; the other's counters are added to it and it
-stays readable, out of recall, with a ``merged_into`` link that keeps what was added (``restore_memory`` undoes
-the merge). Its outcome log and votes stay on it. Neighbours come from the vector index (the nearest few of each
-memory); a group merges into its best member only where each member is itself that close to it, so no chain of
-near neighbours merges two memories that are not.
+**Merges.** Near-duplicates (``duplicates.py``: one type, project and language, cosine at or above the type's
+threshold measured on the dev sets, errors with one signature and the same fix) merge into the one with the better
+record: its counters go up by the other's, and the other stays readable, out of recall, with a ``merged_into``
+link that keeps what was added (``restore_memory`` undoes the merge). Its outcome log and votes stay on it.
 
 Only memories new or changed since the last run are compared (a run remembers how far the change feed was), so a
 daily run costs what a day added; the first run, and a run for one ``--project``, compare everything.
@@ -30,12 +25,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from mcp_memory.memory.duplicates import DuplicateFinder, Merge
 from mcp_memory.memory.validation import require_text
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.archive import Candidate
@@ -46,11 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The lowest cosine at which two memories of a type are one (bench/dedup_threshold.py, bench/README.md).
-MERGE_THRESHOLDS: dict[str, float] = {"pattern": 0.97, "solution": 0.97, "error": 0.97, "best_practice": 0.97}
 MERGE_TYPES: tuple[MemoryType, ...] = ("pattern", "solution", "error", "best_practice")
-NEIGHBOURS = 6
-BATCH = 256
 MIN_FAILURES = 3
 AGENT = "consolidation"  # who the merged_into links are recorded by
 LEASE = "consolidation"
@@ -92,35 +84,6 @@ class Stopped(Exception):
     """The process is stopping: a run ends between two steps (what was applied stays applied)."""
 
 
-@dataclass(frozen=True)
-class _Merge:
-    duplicate: Candidate
-    survivor: Candidate
-    similarity: float
-
-
-def _record(candidate: Candidate) -> tuple[int, int, float, str]:
-    """Better records sort first: more successes than failures, then more uses, then the older one."""
-    return (
-        -(candidate.success_count - candidate.failure_count),
-        -candidate.usage_count,
-        candidate.created_at,
-        candidate.id,
-    )
-
-
-def _compatible(a: Candidate, b: Candidate) -> bool:
-    """Same project and language; errors with one signature; never a memory that only worked with one that only
-    failed (a fix and a failed attempt at it are two things to know)."""
-    if a.project != b.project or a.language != b.language:
-        return False
-    if a.type == "error" and (not a.signature or a.signature != b.signature):
-        return False
-    only_worked = {c.id for c in (a, b) if c.success_count and not c.failure_count}
-    only_failed = {c.id for c in (a, b) if c.failure_count and not c.success_count}
-    return not (only_worked and only_failed)
-
-
 def _count(number: int, word: str) -> str:
     return f"{number} {word}" + ("" if number == 1 else "s")
 
@@ -133,6 +96,7 @@ class Consolidator:
         self.store = memory.store
         self.archive_after = archive_after
         self.leases = Leases(memory.store.db)
+        self.duplicates = DuplicateFinder(memory.store, memory.embedder)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop: threading.Event | None = None
 
@@ -174,113 +138,33 @@ class Consolidator:
 
     # -- merges ------------------------------------------------------------------------------------
 
-    def _plan_merges(self, project: str | None, checked_through: int | None) -> tuple[list[_Merge], int]:
-        merges: list[_Merge] = []
+    def _plan_merges(self, project: str | None, checked_through: int | None) -> tuple[list[Merge], int]:
+        merges: list[Merge] = []
         compared = 0
+        changes = self._changed_ids(checked_through) if checked_through is not None else None
         for memory_type in MERGE_TYPES:
-            changed = self._changed_ids(memory_type, checked_through) if checked_through is not None else None
+            changed = changes.get(memory_type, []) if changes is not None else None
             if changed is not None and not changed:
                 continue
-            known: dict[str, Candidate] = {}
-            pairs: dict[tuple[str, str], float] = {}
-            batch: list[Candidate] = []
-            for candidate in self.store.states.candidates(memory_type, project, changed):
-                known[candidate.id] = candidate
-                batch.append(candidate)
-                if len(batch) >= BATCH:
-                    pairs.update(self._close_pairs(memory_type, batch, known))
-                    compared += len(batch)
-                    batch = []
-                    self._renew()
-            if batch:
-                pairs.update(self._close_pairs(memory_type, batch, known))
-                compared += len(batch)
-            merges += self._groups(memory_type, pairs, known)
+            asked = self.store.states.candidates(memory_type, project, changed)
+            found, count = self.duplicates.merges(memory_type, asked, self._renew)
+            merges += found
+            compared += count
         return merges, compared
 
-    def _changed_ids(self, memory_type: str, after: int) -> list[str]:
-        """Ids of a type written since change ``after`` (new stores, new content, memories back in recall)."""
-        ids: dict[str, None] = {}
-        while True:
-            changes = self.store.rows.changes_after(after)
+    def _changed_ids(self, after: int) -> dict[str, list[str]]:
+        """Ids per type written since change ``after`` (new stores, new content, memories back in recall)."""
+        ids: dict[str, dict[str, None]] = {}
+        while changes := self.store.rows.changes_after(after):
             for change in changes:
-                if change.type == memory_type and change.op == "put":
-                    ids[change.memory_id] = None
-            if not changes:
-                return list(ids)
+                if change.op == "put":
+                    ids.setdefault(change.type, {})[change.memory_id] = None
             after = changes[-1].seq
-
-    def _close_pairs(
-        self, memory_type: MemoryType, batch: list[Candidate], known: dict[str, Candidate]
-    ) -> dict[tuple[str, str], float]:
-        """Pairs of a batch member and a neighbour at or above the type's threshold that may merge."""
-        threshold = MERGE_THRESHOLDS[memory_type]
-        vectors = self.store.index.vectors(memory_type, [c.id for c in batch])
-        asked = [c for c in batch if c.id in vectors]
-        found = self.store.index.nearest_many(memory_type, [vectors[c.id] for c in asked], NEIGHBOURS + 1)
-        close = {
-            (candidate.id, other): 1.0 - distance
-            for candidate, neighbours in zip(asked, found, strict=True)
-            for other, distance in neighbours
-            if other != candidate.id and 1.0 - distance >= threshold
-        }
-        missing = [other for _, other in close if other not in known]
-        for candidate in self.store.states.candidates(memory_type, ids=missing) if missing else ():
-            known[candidate.id] = candidate
-        return {
-            tuple(sorted(pair)): similarity  # type: ignore[misc]
-            for pair, similarity in close.items()
-            if pair[1] in known and _compatible(known[pair[0]], known[pair[1]])
-        }
-
-    def _groups(
-        self, memory_type: MemoryType, pairs: dict[tuple[str, str], float], known: dict[str, Candidate]
-    ) -> list[_Merge]:
-        """Connected pairs as groups; each member close enough to its group's best merges into it."""
-        parent: dict[str, str] = {}
-
-        def root(item: str) -> str:
-            while parent.setdefault(item, item) != item:
-                parent[item] = parent[parent[item]]
-                item = parent[item]
-            return item
-
-        for a, b in pairs:
-            parent[root(a)] = root(b)
-        groups: dict[str, list[Candidate]] = {}
-        for item in parent:
-            groups.setdefault(root(item), []).append(known[item])
-        merges: list[_Merge] = []
-        for members in groups.values():
-            if len(members) < 2:
-                continue
-            best, *others = sorted(members, key=_record)
-            similarity = self._similarities(memory_type, best.id, [o.id for o in others], pairs)
-            threshold = MERGE_THRESHOLDS[memory_type]
-            merges += [
-                _Merge(other, best, similarity[other.id]) for other in others if similarity[other.id] >= threshold
-            ]
-        return merges
-
-    def _similarities(
-        self, memory_type: MemoryType, best: str, others: list[str], pairs: dict[tuple[str, str], float]
-    ) -> dict[str, float]:
-        """Cosine of each of ``others`` to ``best`` (from the pairs, else from the stored vectors)."""
-        found = {o: pairs[tuple(sorted((best, o)))] for o in others if tuple(sorted((best, o))) in pairs}  # type: ignore[index]
-        rest = [o for o in others if o not in found]
-        if rest:
-            import numpy as np
-
-            vectors = self.store.index.vectors(memory_type, [best, *rest])
-            if best in vectors:
-                anchor = np.asarray(vectors[best], dtype=np.float32)
-                for other in rest:
-                    found[other] = float(anchor @ np.asarray(vectors[other])) if other in vectors else -1.0
-        return {o: found.get(o, -1.0) for o in others}
+        return {memory_type: list(found) for memory_type, found in ids.items()}
 
     # -- archives ----------------------------------------------------------------------------------
 
-    def _plan_archives(self, project: str | None, merges: list[_Merge]) -> list[ArchiveAction]:
+    def _plan_archives(self, project: str | None, merges: list[Merge]) -> list[ArchiveAction]:
         """What only ever failed or went unused, judged after the planned merges (a survivor with the records of
         the memories merged into it)."""
         now = time.time()
@@ -321,9 +205,9 @@ class Consolidator:
 
     # -- applying ----------------------------------------------------------------------------------
 
-    def _apply(self, merges: list[_Merge], archives: list[ArchiveAction]) -> tuple[list[_Merge], list[ArchiveAction]]:
+    def _apply(self, merges: list[Merge], archives: list[ArchiveAction]) -> tuple[list[Merge], list[ArchiveAction]]:
         """Merge, then archive; what no longer applies when its turn comes (changed meanwhile) is left out."""
-        done: list[_Merge] = []
+        done: list[Merge] = []
         for merge in merges:
             note = f"cosine {merge.similarity:.3f}"
             moved = self.store.links.merge(merge.duplicate.id, merge.survivor.id, note, AGENT)
@@ -350,7 +234,7 @@ class Consolidator:
     # -- the report --------------------------------------------------------------------------------
 
     @staticmethod
-    def _merge_action(merge: _Merge) -> MergeAction:
+    def _merge_action(merge: Merge) -> MergeAction:
         duplicate, survivor = merge.duplicate, merge.survivor
         why = f"near-duplicate of {survivor.id} (cosine {merge.similarity:.3f}"
         why += ", same error signature)" if duplicate.type == "error" else ")"
@@ -391,7 +275,7 @@ class Consolidator:
         )
 
 
-def _combined(merges: Iterable[_Merge]) -> dict[str, Candidate]:
+def _combined(merges: Iterable[Merge]) -> dict[str, Candidate]:
     """Each survivor with the counters and latest activity of everything merged into it."""
     survivors: dict[str, Candidate] = {}
     for merge in merges:

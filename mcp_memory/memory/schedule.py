@@ -36,6 +36,7 @@ class ScheduledConsolidation:
         self.ready = ready
         self.stop_event = stop or threading.Event()
         self.reports: list[ConsolidationReport] = []  # this process's runs, newest last (the last few)
+        self.ran = threading.Event()  # set after each run of this process
         self.thread = threading.Thread(target=self._run, name="mcp-memory-consolidation", daemon=True)
 
     def start(self) -> threading.Thread:
@@ -57,6 +58,7 @@ class ScheduledConsolidation:
                     continue
                 report = self.consolidator.run_blocking(stop=self.stop_event)
                 self.reports = [*self.reports[-9:], report]
+                self.ran.set()
                 if report.merged or report.archived:
                     logger.info(
                         "consolidated: %d near-duplicates merged, %d memories archived in %.1f s",

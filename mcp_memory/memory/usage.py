@@ -1,10 +1,10 @@
 """When each memory was last recalled, tracked without slowing recall down.
 
 A recall only adds the ids it returned (not the weak matches) to a set in memory. A background thread writes the
-set every ``FLUSH_SECONDS`` in one statement per 500 ids, at the granularity of a day: the stored value is the
-day's first second, an id already written today is not written again by this process, and the statement skips rows
-already marked that day (by another server). Archiving looks for memories unused for months, so a day is fine;
-what a crash loses is at most the last few seconds of marks.
+set every ``FLUSH_SECONDS`` in one statement per 500 ids, at most once a day per memory: an id already written today
+is not written again by this process, and the statement skips rows already marked today (by another server). So
+``last_used_at`` is the first recall of the latest day a memory was recalled; archiving looks for memories unused
+for months. What a crash loses is at most the last few seconds of marks.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def day_of(moment: float) -> float:
 class UsageTracker:
     """Collects recalled ids and writes their day of use in batches, off the recall's path."""
 
-    def __init__(self, write: Callable[[Sequence[str], float], int], flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(
+        self, write: Callable[[Sequence[str], float, float], int], flush_seconds: float = FLUSH_SECONDS
+    ) -> None:
         self._write = write
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
@@ -58,7 +60,7 @@ class UsageTracker:
         if not batch:
             return 0
         try:
-            marked = self._write(sorted(batch), today)
+            marked = self._write(sorted(batch), today, time.time())
         except MemoryStoreError as exc:  # the database is away: keep the marks for the next flush
             logger.warning("could not record when memories were last used: %s", exc)
             with self._lock:

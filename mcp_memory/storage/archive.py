@@ -1,8 +1,8 @@
 """Which memories are in recall, which are archived, and when each was last used: the rows consolidation reads.
 
 Archiving sets a memory's ``status`` (and its parts') to ``archived``; restoring sets it back (see
-``memory_links.set_status``). ``last_used_at`` holds the day a recall last returned a memory, written in batches
-by ``memory.usage`` (never in the recall's own path).
+``memory_links.set_status``). ``last_used_at`` holds when a recall last returned a memory (at most once a day),
+written in batches by ``memory.usage`` (never in the recall's own path).
 """
 
 from __future__ import annotations
@@ -236,8 +236,8 @@ class MemoryStates:
             with self.db.read() as conn:
                 yield conn.execute(base.where(memories.c.id.in_(chunk))).all()
 
-    def touch(self, ids: Sequence[str], day: float) -> int:
-        """Mark memories used on ``day`` (the day's first second), unless already marked that day or later."""
+    def touch(self, ids: Sequence[str], day: float, now: float) -> int:
+        """Mark memories used ``now``, unless already marked on that ``day`` (its first second) or later."""
         touched = 0
         with self.db.write() as conn:
             for chunk in _chunks(list(ids)):
@@ -247,6 +247,6 @@ class MemoryStates:
                         memories.c.id.in_(chunk),
                         or_(memories.c.last_used_at.is_(None), memories.c.last_used_at < day),
                     )
-                    .values(last_used_at=day)
+                    .values(last_used_at=now)
                 ).rowcount
         return touched

@@ -49,7 +49,7 @@ memories = Table(
     Column("status", String(16), nullable=False, server_default=""),
     Column("status_at", Float),
     Column("status_note", Text),
-    Column("last_used_at", Float),  # the day a recall last returned it (see memory/usage.py)
+    Column("last_used_at", Float),  # when a recall last returned it, at most once a day (see memory/usage.py)
     Index("memories_by_type", "type", "created_at"),
     Index("memories_by_hash", "type", "content_hash"),
     Index("memories_by_part", "part_of"),

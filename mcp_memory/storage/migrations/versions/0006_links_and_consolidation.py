@@ -2,7 +2,7 @@
 
 - ``status`` on memories (and tombstones, which mirror them): "" is in recall; ``superseded``, ``merged`` and
   ``archived`` rows stay readable but have no vector. ``status_at`` and ``status_note`` say when and why;
-  ``last_used_at`` is the day a recall last returned it.
+  ``last_used_at`` is when a recall last returned it (its first recall that day).
 - ``memory_links``: from one memory to a memory or an episode, with a relation, who made it and when.
 - ``leases``: one holder at a time for work that servers sharing a database must not do twice (consolidation).
 
