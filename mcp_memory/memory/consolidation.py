@@ -1,9 +1,10 @@
 """Consolidation: near-duplicates merged into the one with the best record, dead weight archived.
 
 **Merges.** Near-duplicates (``duplicates.py``: one type, project and language, cosine at or above the type's
-threshold measured on the dev sets, errors with one signature and the same fix) merge into the one with the better
-record: its counters go up by the other's, and the other stays readable, out of recall, with a ``merged_into``
-link that keeps what was added (``restore_memory`` undoes the merge). Its outcome log and votes stay on it.
+threshold measured on the dev sets, and the same content: code of one structure, or one error line with the same
+fix) merge into the one with the better record: its counters go up by the other's, and the other stays readable,
+out of recall, with a ``merged_into`` link that keeps what was added (``restore_memory`` undoes the merge). Its
+outcome log and votes stay on it.
 
 Only memories new or changed since the last run are compared (a run remembers how far the change feed was), so a
 daily run costs what a day added; the first run, and a run for one ``--project``, compare everything.
@@ -24,8 +25,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MERGE_TYPES: tuple[MemoryType, ...] = ("pattern", "solution", "error", "best_practice")
+# Best practices are written by people (seeds, add_custom_knowledge): never consolidated.
+MERGE_TYPES: tuple[MemoryType, ...] = ("pattern", "solution", "error")
 MIN_FAILURES = 3
+APPLY_BATCH = 500  # merges or archives per transaction and per vector delete
 AGENT = "consolidation"  # who the merged_into links are recorded by
 LEASE = "consolidation"
 LEASE_SECONDS = 600.0
@@ -84,6 +87,20 @@ class Stopped(Exception):
     """The process is stopping: a run ends between two steps (what was applied stays applied)."""
 
 
+@dataclass(frozen=True)
+class _Steps:
+    """What happens between two steps of a run: stop if asked; a real run renews its lease."""
+
+    renew: Callable[[], object] | None
+    stop: threading.Event | None
+
+    def between(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped
+        if self.renew is not None:
+            self.renew()
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}" + ("" if number == 1 else "s")
 
@@ -96,9 +113,9 @@ class Consolidator:
         self.store = memory.store
         self.archive_after = archive_after
         self.leases = Leases(memory.store.db)
-        self.duplicates = DuplicateFinder(memory.store, memory.embedder)
+        self.duplicates = DuplicateFinder(memory.store)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop: threading.Event | None = None
+        self._running = threading.Lock()  # one real run at a time in this process (the lease: across processes)
 
     async def run(self, dry_run: bool = False, project: str | None = None) -> ConsolidationReport:
         return await self.memory.run(self.run_blocking, dry_run, project)
@@ -106,29 +123,40 @@ class Consolidator:
     def run_blocking(
         self, dry_run: bool = False, project: str | None = None, stop: threading.Event | None = None
     ) -> ConsolidationReport:
-        """One consolidation (a ``dry_run`` only says what it would do); a set ``stop`` ends it between two steps
-        (``Stopped``)."""
+        """One consolidation (a ``dry_run`` only says what it would do, and runs beside a real one); a set
+        ``stop`` ends it between two steps (``Stopped``)."""
         started = time.monotonic()
-        self._stop = stop
         if project is not None:
             project = require_text("project", project, 200, allow_empty=True).strip()
         self.store.open()
-        if not dry_run and not self.leases.acquire(LEASE, self.holder, LEASE_SECONDS):
-            return self._report(dry_run, project, 0, [], [], started, "another server is consolidating this memory")
+        if dry_run:
+            return self._run(_Steps(None, stop), project, started)
+        if not self._running.acquire(blocking=False):
+            return self._report(False, project, 0, [], [], started, "a consolidation is running in this server")
         try:
-            self.memory.usage.flush()
-            through = self.store.rows.last_change()
-            checked = None if project is not None else self.store.rows.fact(CHECKED_FACT)
-            merges, compared = self._plan_merges(project, int(checked) if checked else None)
-            archives = self._plan_archives(project, merges)
-            if not dry_run:
-                merges, archives = self._apply(merges, archives)
-                if project is None:
-                    self.store.rows.set_fact(CHECKED_FACT, str(through))
-                self.store.rows.set_fact(LAST_RUN_FACT, str(time.time()))
-        finally:
-            if not dry_run:
+            if not self.leases.acquire(LEASE, self.holder, LEASE_SECONDS):
+                return self._report(False, project, 0, [], [], started, "another server is consolidating this memory")
+            try:
+                return self._run(
+                    _Steps(lambda: self.leases.acquire(LEASE, self.holder, LEASE_SECONDS), stop), project, started
+                )
+            finally:
                 self.leases.release(LEASE, self.holder)
+        finally:
+            self._running.release()
+
+    def _run(self, steps: _Steps, project: str | None, started: float) -> ConsolidationReport:
+        dry_run = steps.renew is None
+        self.memory.usage.flush()
+        through = self.store.rows.last_change()
+        checked = None if project is not None else self.store.rows.fact(CHECKED_FACT)
+        merges, compared = self._plan_merges(project, int(checked) if checked else None, steps)
+        archives = self._plan_archives(project, merges)
+        if not dry_run:
+            merges, archives = self._apply(merges, archives, steps)
+            if project is None:
+                self.store.rows.set_fact(CHECKED_FACT, str(through))
+            self.store.rows.set_fact(LAST_RUN_FACT, str(time.time()))
         merged = [self._merge_action(m) for m in merges]
         return self._report(dry_run, project, compared, merged, archives, started)
 
@@ -138,7 +166,7 @@ class Consolidator:
 
     # -- merges ------------------------------------------------------------------------------------
 
-    def _plan_merges(self, project: str | None, checked_through: int | None) -> tuple[list[Merge], int]:
+    def _plan_merges(self, project: str | None, checked_through: int | None, steps: _Steps) -> tuple[list[Merge], int]:
         merges: list[Merge] = []
         compared = 0
         changes = self._changed_ids(checked_through) if checked_through is not None else None
@@ -147,7 +175,7 @@ class Consolidator:
             if changed is not None and not changed:
                 continue
             asked = self.store.states.candidates(memory_type, project, changed)
-            found, count = self.duplicates.merges(memory_type, asked, self._renew)
+            found, count = self.duplicates.merges(memory_type, asked, steps.between)
             merges += found
             compared += count
         return merges, compared
@@ -205,31 +233,29 @@ class Consolidator:
 
     # -- applying ----------------------------------------------------------------------------------
 
-    def _apply(self, merges: list[Merge], archives: list[ArchiveAction]) -> tuple[list[Merge], list[ArchiveAction]]:
-        """Merge, then archive; what no longer applies when its turn comes (changed meanwhile) is left out."""
+    def _apply(
+        self, merges: list[Merge], archives: list[ArchiveAction], steps: _Steps
+    ) -> tuple[list[Merge], list[ArchiveAction]]:
+        """Merge, then archive, a batch per transaction (and per vector delete); what no longer applies when its
+        turn comes (changed meanwhile) is left out."""
         done: list[Merge] = []
-        for merge in merges:
-            note = f"cosine {merge.similarity:.3f}"
-            moved = self.store.links.merge(merge.duplicate.id, merge.survivor.id, note, AGENT)
-            if moved is not None:
-                self.store.leave_recall(moved)
-                done.append(merge)
-            self._renew()
+        for start in range(0, len(merges), APPLY_BATCH):
+            batch = {m.duplicate.id: m for m in merges[start : start + APPLY_BATCH]}
+            notes = [(m.duplicate.id, m.survivor.id, f"cosine {m.similarity:.3f}") for m in batch.values()]
+            merged = self.store.links.merge(notes, AGENT)
+            self.store.leave_recall([row for _, moved in merged for row in moved])
+            done += [batch[duplicate] for duplicate, _ in merged]
+            steps.between()
         archived: list[ArchiveAction] = []
-        for action in archives:
-            moved = self.store.states.archive(action.id, action.why)
-            if moved:
-                self.store.leave_recall(moved)
-                archived.append(action)
+        for start in range(0, len(archives), APPLY_BATCH):
+            batch_actions = archives[start : start + APPLY_BATCH]
+            moved = self.store.states.archive([(a.id, a.why) for a in batch_actions])
+            self.store.leave_recall([row for rows in moved.values() for row in rows])
+            archived += [a for a in batch_actions if a.id in moved]
+            steps.between()
         if done or archived:
             self.memory.mark_changed()
         return done, archived
-
-    def _renew(self) -> None:
-        """Between two steps: stop if asked, else keep the lease."""
-        if self._stop is not None and self._stop.is_set():
-            raise Stopped
-        self.leases.acquire(LEASE, self.holder, LEASE_SECONDS)
 
     # -- the report --------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ class Candidate:
     project: str
     language: str
     signature: str
-    outcome_fields: str  # the fields that say what a memory tells to do (an error's resolution, as JSON)
+    fields_json: str  # the parts it was stored with (code, solution, error message, resolution), as JSON
     usage_count: int
     success_count: int
     failure_count: int
@@ -111,10 +111,13 @@ class MemoryStates:
             )
             return {row[0]: int(row[1]) for row in rows}
 
-    def archive(self, memory_id: str, reason: str) -> Moved:
-        """Archive a memory in recall (with its parts); which ones left recall."""
+    def archive(self, reasons: Sequence[tuple[str, str]]) -> dict[str, Moved]:
+        """Archive memories in recall (with their parts), each with its reason, in one transaction; what left
+        recall, by memory (one no longer in recall is left out)."""
+        now = time.time()
         with self.db.write() as conn:
-            return set_status(conn, memory_id, ARCHIVED, reason, ACTIVE, time.time())
+            moved = {memory_id: set_status(conn, memory_id, ARCHIVED, why, ACTIVE, now) for memory_id, why in reasons}
+        return {memory_id: rows for memory_id, rows in moved.items() if rows}
 
     def unarchive(self, memory_id: str) -> Moved:
         with self.db.write() as conn:
@@ -213,7 +216,7 @@ class MemoryStates:
                     project=row.project,
                     language=row.language,
                     signature=str(flat.get("signature") or ""),
-                    outcome_fields=str(flat.get("fields_json") or "{}"),
+                    fields_json=str(flat.get("fields_json") or "{}"),
                     usage_count=row.usage_count,
                     success_count=row.success_count,
                     failure_count=row.failure_count,

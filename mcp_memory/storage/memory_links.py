@@ -214,30 +214,36 @@ class MemoryLinks:
 
     # -- consolidation -----------------------------------------------------------------------------
 
-    def merge(self, duplicate: str, survivor: str, note: str, agent: str) -> Moved | None:
-        """Fold ``duplicate`` into ``survivor`` in one transaction: the survivor's counters go up by the
+    def merge(self, merges: Sequence[tuple[str, str, str]], agent: str) -> list[tuple[str, Moved]]:
+        """Fold each (duplicate, survivor, note) in one transaction: the survivor's counters go up by the
         duplicate's, the duplicate (with its parts) leaves recall, and a ``merged_into`` link keeps what was moved.
-        Its outcome log and votes stay on it. None when either is no longer in recall (nothing changes)."""
+        Its outcome log and votes stay on it. A merge where either is no longer in recall is left out; the rest are
+        returned with what left recall."""
         now = time.time()
+        done: list[tuple[str, Moved]] = []
         with self.db.write() as conn:
-            rows = {
-                row.id: row
-                for row in conn.execute(
-                    select(memories.c.id, memories.c.status, *(memories.c[c] for c in COUNTERS))
-                    .where(memories.c.id.in_([duplicate, survivor]))
-                    .with_for_update()
+            for duplicate, survivor, note in merges:
+                rows = {
+                    row.id: row
+                    for row in conn.execute(
+                        select(memories.c.id, memories.c.status, *(memories.c[c] for c in COUNTERS))
+                        .where(memories.c.id.in_([duplicate, survivor]))
+                        .with_for_update()
+                    )
+                }
+                if len(rows) < 2 or any(row.status != ACTIVE for row in rows.values()):
+                    continue
+                moved = {c: int(getattr(rows[duplicate], c)) for c in COUNTERS}
+                conn.execute(
+                    update(memories)
+                    .where(memories.c.id == survivor)
+                    .values(**{c: memories.c[c] + moved[c] for c in COUNTERS})
                 )
-            }
-            if len(rows) < 2 or any(row.status != ACTIVE for row in rows.values()):
-                return None
-            moved = {c: int(getattr(rows[duplicate], c)) for c in COUNTERS}
-            conn.execute(
-                update(memories)
-                .where(memories.c.id == survivor)
-                .values(**{c: memories.c[c] + moved[c] for c in COUNTERS})
-            )
-            self._insert(conn, duplicate, survivor, MERGED_INTO, agent, note, moved, now)
-            return set_status(conn, duplicate, MERGED, f"merged into {survivor}: {note}", ACTIVE, now)
+                self._insert(conn, duplicate, survivor, MERGED_INTO, agent, note, moved, now)
+                done.append(
+                    (duplicate, set_status(conn, duplicate, MERGED, f"merged into {survivor}: {note}", ACTIVE, now))
+                )
+        return done
 
     def unmerge(self, duplicate: str) -> tuple[str, Moved] | None:
         """Undo a merge: the survivor gives back the counts it was given (never below zero), the link goes, and
@@ -266,17 +272,3 @@ class MemoryLinks:
                 )
             )
             return link.to_id, set_status(conn, duplicate, ACTIVE, None, MERGED, now)
-
-    def merged_into(self, duplicates: Sequence[str]) -> dict[str, str]:
-        """Where each of ``duplicates`` was merged."""
-        found: dict[str, str] = {}
-        with self.db.read() as conn:
-            for start in range(0, len(duplicates), 500):
-                chunk = list(duplicates[start : start + 500])
-                rows = conn.execute(
-                    select(memory_links.c.from_id, memory_links.c.to_id).where(
-                        memory_links.c.from_id.in_(chunk), memory_links.c.relation == MERGED_INTO
-                    )
-                )
-                found.update((row.from_id, row.to_id) for row in rows)
-        return found
