@@ -59,6 +59,8 @@ RECORD_FIELDS = {
     "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
     "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome",
 }  # fmt: skip
+# get_memory adds whether recall returns the memory and its links.
+STATE_FIELDS = {"status", "status_note", "status_at", "superseded_by", "merged_into", "last_used_at", "links"}
 
 
 @asynccontextmanager
@@ -321,7 +323,11 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
 
     record = await call(client, "get_memory", id=stored["id"])
 
-    assert set(record) == RECORD_FIELDS
+    assert set(record) == RECORD_FIELDS | STATE_FIELDS
+    assert {key: record[key] for key in STATE_FIELDS} == {
+        "status": "active", "status_note": None, "status_at": None, "superseded_by": None, "merged_into": None,
+        "last_used_at": None, "links": [],
+    }  # fmt: skip
     assert record["id"] == stored["id"]
     assert (record["type"], record["title"], record["content"], record["language"]) == (
         "pattern", "Singleton", SINGLETON, "python",

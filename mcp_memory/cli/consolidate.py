@@ -11,7 +11,6 @@ import json
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.cli.commands import owner_of, sole_writer
-from mcp_memory.cli.terminal import one_line, table
 from mcp_memory.edge.ownership import OwnerInfo
 from mcp_memory.errors import InvalidInput, Unavailable
 from mcp_memory.memory.consolidation import ConsolidationReport
@@ -52,7 +51,7 @@ def consolidate_through_owner(owner: OwnerInfo, dry_run: bool, project: str | No
 
 
 def consolidate_summary(report: ConsolidationReport) -> str:
-    """What was done (or would be, in a dry run) and why, memory by memory."""
+    """What was done (or would be, in a dry run) and why, one line per memory."""
     if report.skipped:
         return f"Nothing done: {report.skipped}. Try again later."
     merges, archives = len(report.merged), len(report.archived)
@@ -63,10 +62,13 @@ def consolidate_summary(report: ConsolidationReport) -> str:
         f"{report.compared:,} memories in {report.seconds:.1f} s."
         + (" Dry run: nothing changed." if report.dry_run else "")
     ]
-    rows = [["merge", m.id, m.into, m.type, m.project, one_line(m.why)] for m in report.merged]
-    rows += [["archive", a.id, "", a.type, a.project, one_line(a.why)] for a in report.archived]
-    if rows:
-        lines += ["", table(["action", "memory", "into", "type", "project", "why"], rows[:SHOWN], width=200)]
+    rows = [f"merge    {m.id} into {m.into} ({_kind(m.type, m.project)}): {m.why}" for m in report.merged]
+    rows += [f"archive  {a.id} ({_kind(a.type, a.project)}): {a.why}" for a in report.archived]
+    lines += [f"  {row}" for row in rows[:SHOWN]]
     if len(rows) > SHOWN:
-        lines.append(f"... and {len(rows) - SHOWN:,} more (--json lists all)")
+        lines.append(f"  ... and {len(rows) - SHOWN:,} more (--json lists all)")
     return "\n".join(lines)
+
+
+def _kind(memory_type: str, project: str) -> str:
+    return f"{memory_type}, project '{project}'" if project else memory_type

@@ -239,22 +239,24 @@ class Consolidator:
         """Merge, then archive, a batch per transaction (and per vector delete); what no longer applies when its
         turn comes (changed meanwhile) is left out."""
         done: list[Merge] = []
-        for start in range(0, len(merges), APPLY_BATCH):
-            batch = {m.duplicate.id: m for m in merges[start : start + APPLY_BATCH]}
-            notes = [(m.duplicate.id, m.survivor.id, f"cosine {m.similarity:.3f}") for m in batch.values()]
-            merged = self.store.links.merge(notes, AGENT)
-            self.store.leave_recall([row for _, moved in merged for row in moved])
-            done += [batch[duplicate] for duplicate, _ in merged]
-            steps.between()
         archived: list[ArchiveAction] = []
-        for start in range(0, len(archives), APPLY_BATCH):
-            batch_actions = archives[start : start + APPLY_BATCH]
-            moved = self.store.states.archive([(a.id, a.why) for a in batch_actions])
-            self.store.leave_recall([row for rows in moved.values() for row in rows])
-            archived += [a for a in batch_actions if a.id in moved]
-            steps.between()
-        if done or archived:
-            self.memory.mark_changed()
+        try:
+            for start in range(0, len(merges), APPLY_BATCH):
+                batch = {m.duplicate.id: m for m in merges[start : start + APPLY_BATCH]}
+                notes = [(m.duplicate.id, m.survivor.id, f"cosine {m.similarity:.3f}") for m in batch.values()]
+                merged = self.store.links.merge(notes, AGENT)
+                self.store.leave_recall([row for _, moved in merged for row in moved])
+                done += [batch[duplicate] for duplicate, _ in merged]
+                steps.between()
+            for start in range(0, len(archives), APPLY_BATCH):
+                actions = archives[start : start + APPLY_BATCH]
+                moved = self.store.states.archive([(a.id, a.why) for a in actions])
+                self.store.leave_recall([row for rows in moved.values() for row in rows])
+                archived += [a for a in actions if a.id in moved]
+                steps.between()
+        finally:
+            if done or archived:  # caches of derived results (suggestions) see what was applied, even if stopped
+                self.memory.mark_changed()
         return done, archived
 
     # -- the report --------------------------------------------------------------------------------
@@ -262,12 +264,11 @@ class Consolidator:
     @staticmethod
     def _merge_action(merge: Merge) -> MergeAction:
         duplicate, survivor = merge.duplicate, merge.survivor
-        why = f"near-duplicate of {survivor.id} (cosine {merge.similarity:.3f}"
-        why += ", same error signature)" if duplicate.type == "error" else ")"
-        why += (
-            f"; that one has the better record ({survivor.success_count} worked, {survivor.failure_count} failed, "
-            f"used {survivor.usage_count}× against {duplicate.success_count}, {duplicate.failure_count}, "
-            f"{duplicate.usage_count}×)"
+        same = "the same error line and fix" if duplicate.type == "error" else "code of the same structure"
+        why = (
+            f"near-duplicate (cosine {merge.similarity:.3f}, {same}); the other has the better record "
+            f"({survivor.success_count} worked, {survivor.failure_count} failed, used {survivor.usage_count}× against "
+            f"{duplicate.success_count}, {duplicate.failure_count}, {duplicate.usage_count}×)"
         )
         return MergeAction(
             id=duplicate.id,

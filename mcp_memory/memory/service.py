@@ -127,16 +127,23 @@ class MemoryService:
             outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
             if outcome in ("new", "replaced"):
                 to_index.setdefault(draft.type, {})[item_id] = (row, draft)
+            elif outcome == "revived" and self.store.links.keep_superseded(row.id):
+                outcome = "duplicate"  # archived, stored again, but a newer memory supersedes it: not recalled
             elif outcome == "revived":  # archived, stored again: back into recall with its parts
                 revived += [(i, draft.type) for i in (row.id, *self.store.find_ids(draft.type, {"part_of": row.id}))]
             if outcome == "new":
                 inserted.setdefault(draft.type, []).append(item_id)
             results.append(
                 _store_result(
-                    row.id, draft.type, row.metadata, duplicate=outcome in ("duplicate", "revived"),
-                    updated=outcome == "replaced", revived=outcome == "revived", merged=row.id != item_id,
+                    row.id,
+                    draft.type,
+                    row.metadata,
+                    duplicate=outcome in ("duplicate", "revived"),
+                    updated=outcome == "replaced",
+                    revived=outcome == "revived",
+                    merged=row.id != item_id,
                 )
-            )  # fmt: skip
+            )
         try:
             if revived:
                 self.store.back_in_recall(revived, self.encode_items)
