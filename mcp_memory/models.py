@@ -76,6 +76,74 @@ class MemoryHit(MemoryRecord):
     )
 
 
+LinkRelation = Literal["supersedes", "fixes", "caused_by", "related"]
+MemoryStatus = Literal["active", "superseded", "merged", "archived"]
+
+
+class LinkedItem(BaseModel):
+    """One link of a memory, seen from that memory."""
+
+    relation: str = Field(
+        description="supersedes, fixes, caused_by or related (made by an agent); learned_from (the episode it was "
+        "learned in); merged_into (consolidation folded a near-duplicate into a better memory)."
+    )
+    direction: Literal["out", "in"] = Field(description="out: this memory → other; in: other → this memory.")
+    other_id: str
+    other_kind: Literal["memory", "episode", "missing"] = Field(description="missing: deleted since.")
+    other_title: str | None = None
+    other_status: MemoryStatus | None = Field(default=None, description="For a memory: whether it is in recall.")
+    note: str = ""
+    agent: str = Field(description="The agent that made the link ('consolidation' for merges).")
+    created_at: str
+
+
+class MemoryWithLinks(MemoryRecord):
+    """One memory in full, with whether recall returns it and every link from and to it."""
+
+    status: MemoryStatus = Field(
+        description="active: recall returns it; superseded, merged or archived: readable here, not recalled."
+    )
+    status_note: str | None = Field(default=None, description="Why it left recall, when it did.")
+    status_at: str | None = None
+    superseded_by: str | None = Field(default=None, description="The newest memory that supersedes this one.")
+    merged_into: str | None = Field(default=None, description="The memory this near-duplicate was merged into.")
+    last_used_at: str | None = Field(
+        default=None, description="When a recall last returned it (the first time that day)."
+    )
+    links: list[LinkedItem] = Field(default_factory=list, description="Oldest first.")
+
+
+class LinkChange(BaseModel):
+    """What link_memories or unlink_memories did."""
+
+    from_id: str
+    to_id: str
+    relation: str
+    changed: bool = Field(description="False when the link was already there (link) or was not there (unlink).")
+    left_recall: list[str] = Field(default_factory=list, description="Memories recall no longer returns.")
+    back_in_recall: list[str] = Field(default_factory=list, description="Memories recall returns again.")
+    message: str
+
+
+class ArchivedMemory(BaseModel):
+    """A memory consolidation archived: out of recall, readable with get_memory, back with restore_memory."""
+
+    id: str
+    type: MemoryType
+    title: str
+    agent: str | None
+    project: str
+    archived_at: str
+    reason: str
+    usage_count: int
+    success_count: int
+    failure_count: int
+
+
+class ArchivedMemories(BaseModel):
+    memories: list[ArchivedMemory] = Field(description="Most recently archived first.")
+
+
 class StoreResult(BaseModel):
     """What a store call did."""
 
@@ -169,6 +237,10 @@ class MemoryStats(BaseModel):
     size_on_disk_bytes: int | None
     model: str
     model_loaded: bool
+    out_of_recall: dict[str, int] = Field(
+        default_factory=dict,
+        description="Memories kept but not recalled: superseded, merged, archived (counted in total).",
+    )
 
 
 class SeedCounts(BaseModel):

@@ -61,6 +61,8 @@ RECORD_FIELDS = {
     "project", "created_at", "created_ago", "updated_at", "updated_ago", "content_hash", "usage_count",
     "success_count", "failure_count", "outcome", "trusted",
 }  # fmt: skip
+# get_memory adds whether recall returns the memory and its links.
+STATE_FIELDS = {"status", "status_note", "status_at", "superseded_by", "merged_into", "last_used_at", "links"}
 
 
 @asynccontextmanager
@@ -323,7 +325,11 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
 
     record = await call(client, "get_memory", id=stored["id"])
 
-    assert set(record) == RECORD_FIELDS
+    assert set(record) == RECORD_FIELDS | STATE_FIELDS
+    assert {key: record[key] for key in STATE_FIELDS} == {
+        "status": "active", "status_note": None, "status_at": None, "superseded_by": None, "merged_into": None,
+        "last_used_at": None, "links": [],
+    }  # fmt: skip
     assert record["id"] == stored["id"]
     assert (record["type"], record["title"], record["content"], record["language"]) == (
         "pattern", "Singleton", SINGLETON, "python",

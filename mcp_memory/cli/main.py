@@ -1,4 +1,5 @@
-"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | warm | demo``.
+"""Command line: ``mcp-memory serve | console | seed | stats | recall | import | export | backup | repair | purge |
+consolidate | warm | demo``.
 
 Flags beat environment beats defaults.
 """
@@ -127,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("--dry-run", action="store_true", help="Say what would happen; change nothing.")
     store_flags(purge)
+    consolidate = command(
+        "consolidate",
+        "Merge near-duplicate memories and archive ones that only failed or went unused (a server owning the store "
+        "does it every MCP_MEMORY_CONSOLIDATE_EVERY).",
+    )
+    consolidate.add_argument("--dry-run", action="store_true", help="Say what would be done and why; change nothing.")
+    consolidate.add_argument("--project", help='Only this project\'s memories ("" for those of no project).')
+    consolidate.add_argument("--json", action="store_true", help="Print the full report as JSON.")
+    store_flags(consolidate)
     command("warm", "Prepare the embedding model (export its ONNX graph once), so a server's first start is fast.")
     demo = command("demo", "Spawn the server and play a complete agent workflow against it.")
     demo.add_argument(
@@ -301,6 +311,14 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _consolidate(args: argparse.Namespace, settings: Settings) -> int:
+    from mcp_memory.cli.consolidate import consolidate_summary, run_consolidate
+
+    report = run_consolidate(_app(settings), args.dry_run, args.project)
+    print(report.model_dump_json(indent=2) if args.json else consolidate_summary(report))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": _serve,
     "console": _console,
@@ -313,6 +331,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "backup": _backup,
     "repair": _repair,
     "purge": _purge,
+    "consolidate": _consolidate,
 }
 
 

@@ -22,7 +22,7 @@ from mcp_memory.console.models import (
     StoreOverview,
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
-from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.errors import MemoryStoreError
 from mcp_memory.memory.projects import EVERY_PROJECT
 from mcp_memory.memory.records import to_record
 from mcp_memory.memory.validation import normalize_language
@@ -108,16 +108,14 @@ class LocalData:
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()
-        record = await self.app.memory.get(memory_id)  # with its trust
-        return await self.app.memory.run(self._detail_blocking, record)
+        judged = await self.app.memory.get(memory_id)  # with its trust
+        return await self.app.memory.run(self._detail_blocking, judged)
 
-    def _detail_blocking(self, record: MemoryRecord) -> MemoryDetail:
-        memory_id, memory_type = record.id, record.type
+    def _detail_blocking(self, judged: MemoryRecord) -> MemoryDetail:
+        memory_id = judged.id
         store = self.app.store
-        items = store.get(memory_type, [memory_id])
-        if not items:  # deleted between the two reads
-            raise NotFound(f"No memory with id '{memory_id}'.")
-        item = items[0]
+        record = self.app.memory.links.get_blocking(memory_id)
+        memory_type = record.type
         vectors = list(store.vectors(memory_type, [memory_id]).values())
         notes = [
             OutcomeNote(success=note.success, note=note.note, agent=note.agent, at=_iso(note.at))
@@ -146,9 +144,8 @@ class LocalData:
                         created_at=near.created_at,
                     )
                 )
-        fresh = to_record(item)  # counters as they are now, trust as judged
         return MemoryDetail(
-            record=fresh.model_copy(update={"trusted": record.trusted}),
+            record=record.model_copy(update={"trusted": judged.trusted}),
             outcome_notes=notes,
             similar=similar[:SIMILAR_MEMORIES],
         )

@@ -109,9 +109,13 @@ async def start_owner_socket(
     from mcp_memory.console.local import local_data
     from mcp_memory.edge.owner_console import owner_data_route
 
-    # The consoles of forwarding processes read through the owner too, and so do the CLI's export and backup.
+    # The consoles of forwarding processes read through the owner too, and so do the CLI's export, backup and
+    # consolidate.
     starlette_app.router.routes.append(owner_data_route(local_data(app), ownership.secret))
     starlette_app.router.routes.append(owner_export_route(app, ownership.secret))
+    from mcp_memory.edge.owner_consolidate import owner_consolidate_route
+
+    starlette_app.router.routes.append(owner_consolidate_route(app, ownership.secret))
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,
@@ -284,10 +288,16 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         app = MemoryApp(settings)
         if open_first:
             await app.open_store()
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
-            await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening, stop)
-            task_group.cancel_scope.cancel()
+        app.consolidate_on_schedule()  # servers sharing a database take turns (a database lease)
+        try:
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+                await serve_front(
+                    build_server(app), settings, local_console(app, settings), console_only, listening, stop
+                )
+                task_group.cancel_scope.cancel()
+        finally:
+            app.stop_schedule()
         if damaged:
             raise damaged[0]
         return
@@ -302,6 +312,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         if open_now:
             await app.open_store()
         task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+        app.consolidate_on_schedule()  # the owner consolidates; processes that forward to it do not
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
         return build_server(app, limiter=limiter)
@@ -334,6 +345,8 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                         await stopped.wait()
                 task_group.cancel_scope.cancel()
     finally:
+        for app in owned_apps:
+            app.stop_schedule()
         ownership.release()
     if damaged:
         raise damaged[0]

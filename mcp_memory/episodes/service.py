@@ -20,8 +20,9 @@ import anyio
 from mcp_memory.config import Settings
 from mcp_memory.episodes.digest import DigestBuilder, EpisodeDigest, token_text
 from mcp_memory.episodes.index import EpisodeIndex
-from mcp_memory.episodes.views import episode_event, episode_info, iso, timeline_markdown
-from mcp_memory.errors import InvalidInput, MemoryStoreError
+from mcp_memory.episodes.views import episode_event, episode_info, iso, shorten, timeline_markdown
+from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError
+from mcp_memory.memory.error_signature import exception_line
 from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope, require_project
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.trust import Subject
@@ -114,6 +115,36 @@ class EpisodeService:
             raise InvalidInput("events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}.")
         new = [self._event(event_type, role, data) for event_type, role, data in events]
         return self.store.append(episode_id, new, time.time()) if new else []
+
+    async def learned_fix(
+        self,
+        episode_id: str,
+        memory_id: str,
+        error_message: str,
+        resolution: str,
+        success: bool,
+        agent: str,
+        agent_role: str | None,
+    ) -> str:
+        """An error fix (or failed attempt) stored during an episode: linked to it (learned_from) and, while the
+        episode is open, recorded in it as an ``error_fixed`` or ``fix_failed`` event. Says what was done."""
+        episode_id = require_text("episode_id", episode_id, MAX_ID_CHARS).strip()
+        linked = await self.memory.run(self.memory.links.learned_in, [memory_id], episode_id, agent)
+        if not linked:
+            return f"No episode '{episode_id}': the fix is stored, not linked to an episode."
+        line = shorten(exception_line(error_message) or error_message, 300)
+        if success:
+            event_type, data = "error_fixed", {"memory_id": memory_id, "fixed": line, "fix": shorten(resolution, 500)}
+        else:
+            event_type, data = (
+                "fix_failed",
+                {"memory_id": memory_id, "error": line, "attempt": shorten(resolution, 500)},
+            )
+        try:
+            event = await self.record(episode_id, event_type, agent_role or agent or "agent", data, agent)
+        except Conflict:  # ended: the link stands, the replay is closed
+            return f"Linked to episode {episode_id} (it has ended: no event recorded)."
+        return f"Linked to episode {episode_id} and recorded there as event #{event.seq} ({event_type})."
 
     def _event(self, event_type: str, agent_role: str, data: dict[str, Any]) -> NewEvent:
         if not isinstance(data, dict):

@@ -35,6 +35,9 @@ class ConsensusLearned(BaseModel):
     episode_event_seq: int | None = Field(
         default=None, description="Sequence number of the 'consensus' event recorded in the episode, if any."
     )
+    episode_linked: bool = Field(
+        default=False, description="True when the solution and patterns are linked (learned_from) to the episode."
+    )
     message: str
 
 

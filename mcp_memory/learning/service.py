@@ -89,6 +89,9 @@ class PatternLearning:
         stored = await self.memory.run(self._store_blocking, inputs, episode_id, author, project)
         learned = _learned(stored, inputs)
         if episode_id is not None:
+            ids = [learned.solution_id, *(p.id for p in (*learned.new_patterns, *learned.reinforced_patterns))]
+            linked = await self.memory.run(self.memory.links.learned_in, ids, episode_id, author)
+            learned = learned.model_copy(update={"episode_linked": bool(linked)})
             learned = await self._record_event(learned, inputs, episode_id, inputs.agent_role)
         return learned
 

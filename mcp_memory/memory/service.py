@@ -16,6 +16,7 @@ import anyio
 from mcp_memory.config import Settings
 from mcp_memory.errors import Forbidden, InvalidInput, NotFound
 from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.links import MemoryLinker
 from mcp_memory.memory.moments import TimeWindow
 from mcp_memory.memory.projects import EVERY_PROJECT, EVERYWHERE, ProjectScope
 from mcp_memory.memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
@@ -33,6 +34,7 @@ from mcp_memory.memory.records import (
 )
 from mcp_memory.memory.store_batcher import StoreBatcher
 from mcp_memory.memory.trust import Subject, TrustPolicy, Verdict
+from mcp_memory.memory.usage import UsageTracker
 from mcp_memory.memory.validation import (
     FILTER_EXAMPLE,
     and_filters,
@@ -42,12 +44,14 @@ from mcp_memory.memory.validation import (
 )
 from mcp_memory.models import (
     MEMORY_TYPES,
+    ArchivedMemories,
     DeletedMemory,
     DeleteResult,
     MemoryHit,
     MemoryRecord,
     MemoryStats,
     MemoryType,
+    MemoryWithLinks,
     OutcomeReport,
     RecallResult,
     StoreResult,
@@ -79,6 +83,8 @@ class MemoryService:
         self.catalog = Catalog(store, word_types, shared=store.shared)
         self.recaller = Recaller(store, embedder, self.catalog)
         self.trust = TrustPolicy.from_settings(settings)
+        self.links = MemoryLinker(self)
+        self.usage = UsageTracker(store.states.touch)
 
     def warm_indexes(self) -> None:
         """Build the word and signature indexes now, so the first error recall does not wait for them."""
@@ -124,21 +130,34 @@ class MemoryService:
         results: list[StoreResult] = []
         to_index: dict[MemoryType, dict[str, tuple[StoredItem, MemoryDraft]]] = {}
         inserted: dict[MemoryType, list[str]] = {}
+        revived: list[tuple[str, str]] = []
         for draft in drafts:
             digest = content_hash(draft.type, draft.identity_text)
             item_id = draft_id(draft, digest)
             item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
             outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
-            if outcome != "duplicate":
+            if outcome in ("new", "replaced"):
                 to_index.setdefault(draft.type, {})[item_id] = (row, draft)
+            elif outcome == "revived" and self.store.links.keep_superseded(row.id):
+                outcome = "duplicate"  # archived, stored again, but a newer memory supersedes it: not recalled
+            elif outcome == "revived":  # archived, stored again: back into recall with its parts
+                revived += [(i, draft.type) for i in (row.id, *self.store.ids(draft.type, {"part_of": row.id}))]
             if outcome == "new":
                 inserted.setdefault(draft.type, []).append(item_id)
             results.append(
                 _store_result(
-                    item_id, draft.type, row.metadata, duplicate=outcome == "duplicate", updated=outcome == "replaced"
+                    row.id,
+                    draft.type,
+                    row.metadata,
+                    duplicate=outcome in ("duplicate", "revived"),
+                    updated=outcome == "replaced",
+                    revived=outcome == "revived",
+                    merged=row.id != item_id,
                 )
             )
         try:
+            if revived:
+                self.store.back_in_recall(revived, self.encode_items)
             for memory_type, entries in to_index.items():
                 vectors = self.embedder.encode_batch([draft.embed_text for _, draft in entries.values()])
                 self.store.put_vectors(memory_type, [row for row, _ in entries.values()], vectors)
@@ -152,6 +171,12 @@ class MemoryService:
         finally:
             self.mark_changed()
         return results
+
+    def encode_items(self, items: Sequence[StoredItem]) -> Any:
+        """Vectors of stored memories, from the text each was embedded from."""
+        from mcp_memory.memory.redraft import embed_text_of
+
+        return self.embedder.encode_batch([embed_text_of(item) for item in items])
 
     # -- recall ------------------------------------------------------------------------------------
 
@@ -178,6 +203,7 @@ class MemoryService:
         hits = await self.run(
             self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language, scope
         )
+        self.usage.used(hit.id for hit in hits if not hit.weak)
         note = None
         if not hits:
             filtered = where or language or not window.open
@@ -319,21 +345,17 @@ class MemoryService:
 
         return await self.run(delete_blocking)
 
-    async def restore(self, item_id: str) -> MemoryRecord:
-        """Bring a deleted memory back, with its counters and a fresh vector."""
-        require_text("id", item_id, 200)
-        from mcp_memory.memory.redraft import embed_text_of
+    async def restore(self, item_id: str) -> MemoryWithLinks:
+        """Bring a deleted, archived or merged memory back into recall, with its counters and a fresh vector."""
+        from mcp_memory.memory.archive import restore_blocking
 
-        def restore_blocking() -> MemoryRecord:
-            item = self.store.restore(item_id, lambda found: self.embedder.encode([embed_text_of(found)])[0])
-            if item is None:
-                raise NotFound(
-                    f"No deleted memory with id '{item_id}'. list_deleted_memories shows what can be restored."
-                )
-            self.mark_changed()
-            return self.judged_blocking([to_record(item)])[0]
+        return await self.run(lambda: self.judged_blocking([restore_blocking(self, item_id)])[0])
 
-        return await self.run(restore_blocking)
+    async def archived(self, project: str | None, limit: int) -> ArchivedMemories:
+        """Archived memories, most recently archived first (of one project when given)."""
+        from mcp_memory.memory.archive import archived_blocking
+
+        return await self.run(archived_blocking, self, project, limit)
 
     async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
         require_n_results(limit, 1000, "limit")
@@ -386,6 +408,7 @@ class MemoryService:
                 size_on_disk_bytes=self.store.size_on_disk(),
                 model=self.embedder.model_name,
                 model_loaded=self.embedder.loaded,
+                out_of_recall=self.store.states.counts(),
             )
 
         return await self.run(stats_blocking)
@@ -398,9 +421,20 @@ def _no_memory(item_id: str) -> NotFound:
 
 
 def _store_result(
-    item_id: str, memory_type: MemoryType, metadata: dict[str, Any], *, duplicate: bool, updated: bool = False
+    item_id: str,
+    memory_type: MemoryType,
+    metadata: dict[str, Any],
+    *,
+    duplicate: bool,
+    updated: bool = False,
+    revived: bool = False,
+    merged: bool = False,
 ) -> StoreResult:
-    if duplicate:
+    if merged:
+        message = f"Already known: merged into {item_id}, which counted this use."
+    elif revived:
+        message = "Already known and archived: counted this use and brought it back into recall."
+    elif duplicate:
         message = "Already known: counted this use instead of storing a second copy."
     elif updated:
         message = "Replaced the stored content with the new version."

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from mcp_memory.storage.change_feed import record_changes
 from mcp_memory.storage.database import Database, in_chunks
+from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, follow_merges, set_status
 from mcp_memory.storage.schema import (
     memories,
     outcome_reports,
@@ -31,7 +32,7 @@ COLUMN_KEYS = (*TEXT_KEYS, "created_at", "updated_at", *COUNTER_KEYS)
 LEGACY_NOTES_KEY = "outcome_notes_json"
 LOCAL_VOTER = "local"  # who votes when no token names the caller
 
-StoreOutcome = Literal["new", "duplicate", "replaced"]
+StoreOutcome = Literal["new", "duplicate", "replaced", "revived"]
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ class MemoryRows:
     ) -> tuple[StoreOutcome, StoredItem]:
         """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
         content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
-        A success flag is ``voter``'s vote (see ``report``). Returns what happened and the row as it now is."""
+        A success flag is ``voter``'s vote (see ``report``). A store of a merged memory's content counts on the
+        memory it was merged into; one of an archived memory's brings it back ("revived": it needs its vector).
+        Returns what happened and the row as it now is."""
         values = _values(item)
         now = values["updated_at"]
         with self.db.write() as conn:
@@ -163,10 +166,12 @@ class MemoryRows:
                 .with_for_update()
             ).first()
             if same is not None:
-                worked, failed = self._vote(conn, item.id, voter, success, now) if success is not None else (0, 0)
+                # A merged memory's uses count on the one it was merged into; an archived one is used again.
+                target, status = follow_merges(conn, item.id)
+                worked, failed = self._vote(conn, target, voter, success, now) if success is not None else (0, 0)
                 bumped = conn.execute(
                     update(memories)
-                    .where(memories.c.id == item.id)
+                    .where(memories.c.id == target)
                     .values(
                         usage_count=memories.c.usage_count + 1,
                         success_count=memories.c.success_count + worked,
@@ -175,6 +180,8 @@ class MemoryRows:
                     )
                     .returning(*ROW_COLUMNS)
                 ).one()
+                if status == ARCHIVED and set_status(conn, target, ACTIVE, None, ARCHIVED, now):
+                    return "revived", stored_item(bumped)
                 return "duplicate", stored_item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))

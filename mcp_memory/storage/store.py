@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mcp_memory.models import MEMORY_TYPES, MemoryType, ReconcileReport
+from mcp_memory.storage.archive import MemoryStates
 from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
+from mcp_memory.storage.memory_links import ACTIVE, MemoryLinks, Moved
 from mcp_memory.storage.memory_rows import (
     LEGACY_NOTES_KEY,
     Counters,
@@ -85,6 +87,8 @@ class MemoryStore:
         self.feed = ChangeFeed(self.db)
         self.facts = StoreFacts(self.db)
         self.projects = ProjectRows(self.db)
+        self.links = MemoryLinks(self.db)
+        self.states = MemoryStates(self.db)
         self.index = ChromaIndex(embedder, data_dir, chroma_url)
         self.store_id = ""
         self._rows_only = False
@@ -296,16 +300,32 @@ class MemoryStore:
         return added
 
     def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
-        """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
+        """Bring a deleted memory back (with a fresh vector when it was in recall); None when nothing by that id
+        was deleted."""
         self.open()
         item = self.tombstones.unbury(item_id)
-        if item is not None:
+        state = self.states.of(item_id) if item is not None else None
+        if item is not None and state is not None and state.status == ACTIVE:
             self.put_vectors(item.metadata["type"], [item], [embed(item)])
         return item
 
     def report(self, item_id: str, success: bool, note: str, agent: str) -> Counters | None:
         self.open()
         return self.rows.report(item_id, success, note, agent)
+
+    def leave_recall(self, moved: Moved) -> None:
+        """Remove the vectors of memories whose rows just left recall (superseded, merged, archived)."""
+        for memory_type, ids in _by_type(moved).items():
+            self.index.delete(memory_type, ids)
+            for listener in self._listeners:
+                listener.removed(memory_type, ids)
+
+    def back_in_recall(self, moved: Moved, embed: Callable[[list[StoredItem]], Sequence[Any]]) -> None:
+        """Index again the memories whose rows just came back into recall."""
+        for memory_type, ids in _by_type(moved).items():
+            items = self.rows.get(ids, memory_type)
+            if items:
+                self.put_vectors(memory_type, items, embed(items))
 
     def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
         self.delete_many(memory_type, [item_id], by, reason)
@@ -343,13 +363,14 @@ class MemoryStore:
         encode: Callable[[list[str]], Sequence[Any]],
         settle_seconds: float = 0.0,
     ) -> ReconcileReport:
-        """Embed rows that have no vector, remove vectors of this store that have no row. With other writers
+        """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall (a
+        memory superseded, merged or archived has none). With other writers
         about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
         their own vectors first."""
         self.open()
         report = ReconcileReport()
         for memory_type in MEMORY_TYPES:
-            rows = set(self.rows.ids(memory_type))
+            rows = set(self.states.live_ids(memory_type))
             tagged = dict(self.index.tagged_ids(memory_type))
             orphans = [i for i, tag in tagged.items() if i not in rows and tag == self.store_id]
             if orphans:
@@ -366,3 +387,10 @@ class MemoryStore:
                     self.put_vectors(memory_type, items, encode([embed_text(item) for item in items]))
                     report.embedded += len(items)
         return report
+
+
+def _by_type(moved: Moved) -> dict[MemoryType, list[str]]:
+    grouped: dict[MemoryType, list[str]] = {}
+    for item_id, memory_type in moved:
+        grouped.setdefault(memory_type, []).append(item_id)  # type: ignore[arg-type]
+    return grouped

@@ -31,9 +31,9 @@ from mcp_memory.models import (
     DeletedMemories,
     DeleteResult,
     KnowledgeType,
-    MemoryRecord,
     MemoryStats,
     MemoryType,
+    MemoryWithLinks,
     OutcomeReport,
     RecallResult,
     SeedCounts,
@@ -188,12 +188,17 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         ],
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
         project: ProjectStored = None,
+        episode_id: Annotated[
+            str | None, Field(description="The episode you hit the error in: the fix is linked to it.")
+        ] = None,
     ) -> StoreResult:
         """Store how an error was resolved — or that an attempt failed, so nobody repeats it.
 
-        Example: {"error_message": "ModuleNotFoundError: No module named 'fastapi'", "context": "starting the API",
-        "resolution": "pip install fastapi uvicorn", "success": true}. It is stored in your project (leave
-        `project` out) unless you name another, or "" for global (a fix that holds in any project).
+        With the episode_id of the task you are on, the fix is linked to that episode (learned_from) and recorded
+        in it as an event. Example: {"error_message": "ModuleNotFoundError: No module named 'fastapi'",
+        "context": "starting the API", "resolution": "pip install fastapi uvicorn", "success": true}. It is stored
+        in your project (leave `project` out) unless you name another, or "" for global (a fix that holds in any
+        project).
         """
         with tool_errors():
             caller = await ctx.begin(agent_role, writes=True)
@@ -204,7 +209,15 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.text("resolution", resolution),
                 success,
             )
-            return await ctx.app.memory.remember(caller.stamped(draft, in_project))
+            if episode_id is not None:
+                ctx.text("episode_id", episode_id)
+            stored = await ctx.app.memory.remember(caller.stamped(draft, in_project))
+            if episode_id is None:
+                return stored
+            note = await ctx.app.episodes.learned_fix(
+                episode_id, stored.id, error_message, resolution, success, caller.agent, caller.role
+            )
+            return stored.model_copy(update={"message": f"{stored.message} {note}"})
 
     @mcp.tool(
         annotations=READ_ONLY,
@@ -259,11 +272,13 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool(annotations=READ_ONLY)
     async def get_memory(
         id: Annotated[str, Field(description="A memory id from a store or recall result.")],
-    ) -> MemoryRecord:
-        """Read one memory in full by its id."""
+    ) -> MemoryWithLinks:
+        """Read one memory in full by its id, with every link from and to it and whether recall returns it
+        (status active; or superseded, merged, archived: readable here but not recalled, with superseded_by or
+        merged_into naming the memory to use instead)."""
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.memory.get(id)
+            return await ctx.app.memory.links.get(id)
 
     @mcp.tool(annotations=DESTRUCTIVE)
     async def delete_memory(
@@ -279,12 +294,17 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool(annotations=WRITES)
     async def restore_memory(
-        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
-    ) -> MemoryRecord:
-        """Admin: bring a deleted memory back, with its counts."""
+        id: Annotated[
+            str,
+            Field(description="The id of a deleted, archived or merged memory (list_deleted_memories, list_archived)."),
+        ],
+    ) -> MemoryWithLinks:
+        """Admin: bring a memory back into recall, with its counts: a deleted one (from its tombstone), an archived
+        one, or a near-duplicate consolidation merged (the memory it was merged into gives back its counts). A
+        superseded memory comes back by unlink_memories instead."""
         with tool_errors():
             caller = await ctx.begin()
-            caller.require_admin("restore deleted memories")
+            caller.require_admin("restore memories")
             return await ctx.app.memory.restore(ctx.text("id", id))
 
     @mcp.tool(annotations=READ_ONLY)
