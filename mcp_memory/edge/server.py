@@ -21,7 +21,7 @@ from mcp_memory.access.tokens import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.edge.projects import CallerProjects
-from mcp_memory.edge.tools import episode_tools, learning_tools, link_tools, memory_tools
+from mcp_memory.edge.tools import episode_tools, knowledge_tools, learning_tools, link_tools, memory_tools
 from mcp_memory.edge.tools.context import AskClient, ToolContext, current_agent, current_identity, serving
 from mcp_memory.memory.validation import argument_problems
 
@@ -232,7 +232,7 @@ def build_server(
         log_level=settings.log_level,
     )
     context = ToolContext(app, limiter or rate_limiter(settings), projects)
-    for group in (memory_tools, link_tools, episode_tools, learning_tools):
+    for group in (memory_tools, knowledge_tools, link_tools, episode_tools, learning_tools):
         group.register(mcp, context)
     return mcp
 

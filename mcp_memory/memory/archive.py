@@ -11,12 +11,12 @@ A superseded memory is not restored here: removing the ``supersedes`` link (``un
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory.records import iso_time
 from mcp_memory.memory.validation import require_n_results, require_text
-from mcp_memory.models import ArchivedMemories, ArchivedMemory, MemoryWithLinks
+from mcp_memory.models import ArchivedMemories, ArchivedMemory, DeletedMemory, MemoryType, MemoryWithLinks
 from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, MERGED, SUPERSEDED, Moved
 
 if TYPE_CHECKING:
@@ -78,3 +78,20 @@ def archived_blocking(memory: MemoryService, project: str | None, limit: int) ->
             for row in rows
         ]
     )
+
+
+def deleted_blocking(memory: MemoryService, agent: str | None, limit: int) -> list[DeletedMemory]:
+    """Tombstones, newest first (of memories ``agent`` wrote, when given)."""
+    require_n_results(limit, 1000, "limit")
+    return [
+        DeletedMemory(
+            id=t.id,
+            type=cast(MemoryType, t.type),
+            title=t.title,
+            agent=t.agent or None,
+            deleted_at=iso_time(t.deleted_at),
+            deleted_by=t.deleted_by,
+            reason=t.reason,
+        )
+        for t in memory.store.tombstones.buried(agent, limit)
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from mcp_memory.memory.error_signature import error_signature
 from mcp_memory.memory.moments import age_in_words
-from mcp_memory.models import MemoryRecord, MemoryType, Outcome
+from mcp_memory.models import MemoryRecord, MemoryType, Outcome, StoreResult
 from mcp_memory.storage.memory_rows import StoredItem
 
 ID_PREFIXES: dict[MemoryType, str] = {
@@ -226,3 +226,36 @@ def _seconds(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def store_result(
+    item_id: str,
+    memory_type: MemoryType,
+    metadata: dict[str, Any],
+    *,
+    duplicate: bool,
+    updated: bool = False,
+    revived: bool = False,
+    merged: bool = False,
+) -> StoreResult:
+    """What a store call answers: the id, whether it was known already, and the counters as they now are."""
+    if merged:
+        message = f"Already known: merged into {item_id}, which counted this use."
+    elif revived:
+        message = "Already known and archived: counted this use and brought it back into recall."
+    elif duplicate:
+        message = "Already known: counted this use instead of storing a second copy."
+    elif updated:
+        message = "Replaced the stored content with the new version."
+    else:
+        message = "Stored."
+    return StoreResult(
+        id=item_id,
+        type=memory_type,
+        duplicate=duplicate,
+        updated=updated,
+        usage_count=int(metadata["usage_count"]),
+        success_count=int(metadata["success_count"]),
+        failure_count=int(metadata["failure_count"]),
+        message=message,
+    )

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 
@@ -26,9 +25,9 @@ from mcp_memory.memory.records import (
     MemoryDraft,
     content_hash,
     draft_id,
-    iso_time,
     new_metadata,
     outcome_of,
+    store_result,
     to_record,
     voter_of,
 )
@@ -58,7 +57,7 @@ from mcp_memory.models import (
 )
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import filter_rejections
-from mcp_memory.storage.store import COLLECTION_NAMES, MemoryStore, StoredItem
+from mcp_memory.storage.store import MemoryStore, StoredItem
 
 __all__ = ["CANDIDATE_FACTOR", "MemoryService"]
 logger = logging.getLogger(__name__)
@@ -145,7 +144,7 @@ class MemoryService:
             if outcome == "new":
                 inserted.setdefault(draft.type, []).append(item_id)
             results.append(
-                _store_result(
+                store_result(
                     row.id,
                     draft.type,
                     row.metadata,
@@ -358,20 +357,10 @@ class MemoryService:
         return await self.run(archived_blocking, self, project, limit)
 
     async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
-        require_n_results(limit, 1000, "limit")
-        found = await self.run(self.store.tombstones.buried, agent, limit)
-        return [
-            DeletedMemory(
-                id=t.id,
-                type=cast(MemoryType, t.type),
-                title=t.title,
-                agent=t.agent or None,
-                deleted_at=iso_time(t.deleted_at),
-                deleted_by=t.deleted_by,
-                reason=t.reason,
-            )
-            for t in found
-        ]
+        """Deleted memories, newest first (of those ``agent`` wrote, when given)."""
+        from mcp_memory.memory.archive import deleted_blocking
+
+        return await self.run(deleted_blocking, self, agent, limit)
 
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)
@@ -383,70 +372,12 @@ class MemoryService:
     async def stats(self, project: str | None = EVERY_PROJECT) -> MemoryStats:
         """Counts per type and language of the memories ``project`` sees (its own and global ones; ``"*"``: all),
         and per project of every memory in the store."""
-        scope = ProjectScope.of(project)
+        from mcp_memory.memory.stats import stats_blocking
 
-        def stats_blocking() -> MemoryStats:
-            by_type: dict[str, int] = dict.fromkeys(MEMORY_TYPES, 0)
-            by_language: Counter[str] = Counter()
-            for (memory_type, language), count in self.store.count_by("language", scope.projects).items():
-                by_type[memory_type] = by_type.get(memory_type, 0) + count
-                by_language[language or "none"] += count
-            by_project: Counter[str] = Counter()
-            stored: Counter[str] = Counter()  # every project's
-            for (memory_type, name), count in self.store.count_by("project").items():
-                by_project[name] += count
-                stored[memory_type] += count
-            return MemoryStats(
-                project=scope.label,
-                total=sum(by_type.values()),
-                by_type=by_type,
-                by_language=dict(by_language),
-                by_project=dict(sorted(by_project.items())),
-                collections={COLLECTION_NAMES[t]: stored[t] for t in MEMORY_TYPES},
-                data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
-                chroma_url=self.settings.chroma_url,
-                size_on_disk_bytes=self.store.size_on_disk(),
-                model=self.embedder.model_name,
-                model_loaded=self.embedder.loaded,
-                out_of_recall=self.store.states.counts(),
-            )
-
-        return await self.run(stats_blocking)
+        return await self.run(stats_blocking, self, project)
 
 
 def _no_memory(item_id: str) -> NotFound:
     return NotFound(
         f"No memory with id '{item_id}'. Ids come from store and recall results; use search_memory to find one."
-    )
-
-
-def _store_result(
-    item_id: str,
-    memory_type: MemoryType,
-    metadata: dict[str, Any],
-    *,
-    duplicate: bool,
-    updated: bool = False,
-    revived: bool = False,
-    merged: bool = False,
-) -> StoreResult:
-    if merged:
-        message = f"Already known: merged into {item_id}, which counted this use."
-    elif revived:
-        message = "Already known and archived: counted this use and brought it back into recall."
-    elif duplicate:
-        message = "Already known: counted this use instead of storing a second copy."
-    elif updated:
-        message = "Replaced the stored content with the new version."
-    else:
-        message = "Stored."
-    return StoreResult(
-        id=item_id,
-        type=memory_type,
-        duplicate=duplicate,
-        updated=updated,
-        usage_count=int(metadata["usage_count"]),
-        success_count=int(metadata["success_count"]),
-        failure_count=int(metadata["failure_count"]),
-        message=message,
     )
