@@ -28,10 +28,10 @@ from functools import lru_cache
 
 from mcp_memory.extraction import extract_patterns
 from mcp_memory.memory.error_signature import exception_line
-from mcp_memory.memory.words import code_tokens
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.archive import Candidate
 from mcp_memory.storage.store import MemoryStore
+from mcp_memory.words import code_tokens
 
 # The lowest cosine at which two memories of a type are one, given the same content (bench/dedup_threshold.py).
 MERGE_THRESHOLDS: dict[str, float] = {"pattern": 0.90, "solution": 0.90, "error": 0.80}
