@@ -20,7 +20,7 @@ from mcp_memory.access.tokens import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.edge.projects import CallerProjects
-from mcp_memory.edge.tools import episode_tools, learning_tools, memory_tools
+from mcp_memory.edge.tools import episode_tools, knowledge_tools, learning_tools, memory_tools
 from mcp_memory.edge.tools.context import AskClient, ToolContext, current_agent, current_identity, serving
 from mcp_memory.memory.validation import argument_problems
 
@@ -42,7 +42,8 @@ A shared, persistent memory for coding agents. Before a task: recall_similar_pat
 recall_error_solutions (or search_memory across everything). After a task: store what worked
 (store_code_pattern, store_solution) and every error you fixed or failed to fix (store_error_resolution).
 Storing the same thing twice is safe: it counts the reuse instead of duplicating. Seeded knowledge is
-readable at memory://knowledge."""
+readable at memory://knowledge. Memories belong to projects: by default you store into and recall from your
+own project (found from your workspace) plus the global memories; pass project="*" to search every project."""
 
 
 class MemoryServer(MCPServer):
@@ -212,7 +213,7 @@ def build_server(
         log_level=settings.log_level,
     )
     context = ToolContext(app, limiter or rate_limiter(settings), projects)
-    for group in (memory_tools, episode_tools, learning_tools):
+    for group in (memory_tools, knowledge_tools, episode_tools, learning_tools):
         group.register(mcp, context)
     return mcp
 
