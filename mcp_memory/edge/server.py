@@ -43,7 +43,8 @@ A shared, persistent memory for coding agents. Before a task: recall_similar_pat
 recall_error_solutions (or search_memory across everything). After a task: store what worked
 (store_code_pattern, store_solution) and every error you fixed or failed to fix (store_error_resolution).
 Storing the same thing twice is safe: it counts the reuse instead of duplicating. Seeded knowledge is
-readable at memory://knowledge."""
+readable at memory://knowledge. Memories belong to projects: by default you store into and recall from your
+own project (found from your workspace) plus the global memories; pass project="*" to search every project."""
 
 
 class MemoryServer(MCPServer):

@@ -61,7 +61,8 @@ class _Ask:
     n_results: int
     where: dict[str, Any] | None
     language: str | None
-    left_out: LeftOut | None  # what the project scope leaves out of this type (None: nothing)
+    scope: ProjectScope
+    left_out: LeftOut | None  # what the project scope leaves out of this type, as far as the catalog knows
 
 
 class Recaller:
@@ -91,7 +92,7 @@ class Recaller:
             if text not in embeddings:
                 embeddings[text] = self.embedder.encode([text])[0]
             left_out = self.dense.left_out(memory_type, scope)
-            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language, left_out)
+            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language, scope, left_out)
             candidates = self._rank(ask)
             ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
@@ -152,10 +153,10 @@ class Recaller:
             candidate.relevance = blend(candidate.cosine, candidate.words, full_match, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
-        return self._with_outcomes(memory_type, candidates.values(), n_results, ask.left_out), len(nearest) < depth
+        return self._with_outcomes(memory_type, candidates.values(), n_results, ask.scope), len(nearest) < depth
 
     def _with_outcomes(
-        self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int, left_out: LeftOut | None
+        self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int, scope: ProjectScope
     ) -> list[_Candidate]:
         """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
 
@@ -173,7 +174,7 @@ class Recaller:
                 candidate.item = items.get(candidate.id)
                 if candidate.item is None:  # deleted in between
                     continue
-                if left_out is not None and candidate.item.metadata.get("project", "") in left_out.projects:
+                if not scope.admits(str(candidate.item.metadata.get("project") or "")):
                     continue  # written by another server since the catalog last followed the database
                 candidate.score = candidate.relevance + _outcome_adjustment(candidate.item)
                 ranked.append(candidate)

@@ -4,7 +4,7 @@ translation."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -131,7 +131,11 @@ class ToolContext:
 
     app: MemoryApp
     limiter: RateLimiter
-    projects: CallerProjects = field(default_factory=lambda: CallerProjects(""))
+    projects: CallerProjects | None = None  # MCP_MEMORY_PROJECT's when not given
+
+    def __post_init__(self) -> None:
+        if self.projects is None:
+            self.projects = CallerProjects(self.settings.project)
 
     @property
     def settings(self) -> Settings:
@@ -149,6 +153,7 @@ class ToolContext:
             context = None
         if request is None or context is None:
             return self.settings.project
+        assert self.projects is not None
         found = await self.projects.of(context.session, context.request_id, context.meta, request.input_responses)
         if isinstance(found, InputRequiredResult):
             raise AskClient(found)
