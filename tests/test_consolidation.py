@@ -25,7 +25,7 @@ from mcp_memory.config import Settings
 from mcp_memory.memory.duplicates import MERGE_THRESHOLDS
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.schema import memories
-from tests.conftest import REPO_ROOT, call, call_error
+from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
 from tests.helpers import server_env
 
 pytestmark = pytest.mark.anyio
@@ -100,6 +100,7 @@ async def statuses(client: Any, ids: list[str]) -> list[str]:
 # -- merging near-duplicates ---------------------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_errors_written_twice_merge_with_their_counts_summed(client: Any, app: MemoryApp) -> None:
     rows = dev_errors(8)
     firsts, seconds = [], []
@@ -251,6 +252,7 @@ async def test_a_dry_run_says_what_it_would_do_and_changes_nothing(client: Any, 
 # -- archiving ----------------------------------------------------------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_what_only_failed_is_archived_listed_and_restored(client: Any, app: MemoryApp) -> None:
     failing = await store_error(client, "KeyError: 'tenant_id'", "reading the request", "use .get()", success=False)
     twice = await store_error(client, "KeyError: 'region'", "reading settings", "default to us-east-1", success=False)
@@ -320,6 +322,7 @@ async def test_what_nobody_used_for_longer_than_archive_after_is_archived_but_se
     assert (await call(client, "get_memory", id=stale))["status"] == "active"
 
 
+@BOTH_DATABASES
 async def test_restoring_a_merged_memory_gives_back_the_counts_it_brought(client: Any, app: MemoryApp) -> None:
     row = dev_errors(1)[0]
     message, context = row["stored"]["error_message"], row["context"]
@@ -345,6 +348,7 @@ async def test_restoring_a_merged_memory_gives_back_the_counts_it_brought(client
 # -- on a schedule, from the command line, and who may do what ---------------------------------------------
 
 
+@BOTH_DATABASES
 async def test_a_scheduled_run_fires_at_its_interval(settings: Settings, embedder: Embedder) -> None:
     from mcp import Client
 

@@ -4,13 +4,16 @@ do what (real servers behind tokens)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
-from tests.conftest import call, call_error
+from tests.conftest import BOTH_DATABASES, call, call_error
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +42,7 @@ def recalled(result: dict[str, Any]) -> list[str]:
     return [hit["id"] for hit in result["results"]]
 
 
+@BOTH_DATABASES
 async def test_a_link_is_recorded_with_its_agent_and_shown_from_both_ends(client: Any) -> None:
     fix = await store_fix(client, NEW_FIX)
     pattern = await store_pattern(
@@ -76,6 +80,7 @@ async def test_a_link_is_recorded_with_its_agent_and_shown_from_both_ends(client
     assert f"No link {fix['id']} related {pattern['id']}" in gone
 
 
+@BOTH_DATABASES
 async def test_a_superseded_memory_leaves_every_recall_and_get_memory_still_reads_it(client: Any) -> None:
     old = await store_fix(client, OLD_FIX)
     new = await store_fix(client, NEW_FIX)
@@ -225,6 +230,32 @@ async def test_an_error_fix_stored_during_an_episode_is_linked_and_recorded_ther
     ]
     unknown = await store_fix(client, "pip install --upgrade pyyaml", episode_id="ep_missing")
     assert "No episode 'ep_missing': the fix is stored, not linked to an episode." in unknown["message"]
+
+
+async def test_the_console_memory_page_shows_the_links_and_why_it_is_not_recalled(client: Any, app: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from mcp_memory.console.app import build_console
+    from mcp_memory.console.local import LocalData
+
+    old, new = await store_fix(client, OLD_FIX), await store_fix(client, NEW_FIX)
+    episode = (await call(client, "start_episode", task="Load the YAML config at start-up"))["episode_id"]
+    await call(client, "link_memories", from_id=new["id"], to_id=old["id"], relation="supersedes", note="wrong name")
+    await call(client, "link_memories", from_id=old["id"], to_id=episode, relation="caused_by")
+
+    def page() -> str:
+        with TestClient(build_console(LocalData(app), app.settings), base_url="http://127.0.0.1:8765") as console:
+            shown = console.get(f"/memories/{old['id']}")
+            assert shown.status_code == 200
+            return shown.text
+
+    html = await anyio.to_thread.run_sync(page)
+
+    text = " ".join(re.sub(r"<[^>]+>", " ", unescape(html)).split())
+    assert f"Not recalled: superseded by {new['id']}" in text
+    assert f'href="/memories/{new["id"]}"' in html and f'href="/episodes/{episode}"' in html
+    assert "← supersedes" in text and "wrong name" in text
+    assert "caused by Load the YAML config at start-up · episode · local" in text
 
 
 # -- roles, through real servers behind tokens ------------------------------------------------------------

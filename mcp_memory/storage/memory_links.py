@@ -49,19 +49,17 @@ def _link(row: Any) -> Link:
     return Link(row.from_id, row.to_id, row.relation, row.agent, row.note, row.created_at, detail)
 
 
-def with_parts(memory_id: str) -> Any:
-    """The memory and the parts of its code (a long pattern is stored as a pattern plus parts)."""
-    return or_(memories.c.id == memory_id, memories.c.part_of == memory_id)
-
-
 def set_status(conn: Any, memory_id: str, status: str, note: str | None, was: str, now: float) -> Moved:
-    """Move a memory and its parts from status ``was`` to ``status`` in this transaction; which ones moved. The
-    change feed says they left recall (or came back), so other servers' indexes follow."""
+    """Move a memory and the parts of its code (a long pattern is stored as a pattern plus parts) from status ``was``
+    to ``status`` in this transaction; which ones moved. The change feed says they left recall (or came back), so
+    other servers' indexes follow."""
+    # Looked up by id and by part_of first: in one statement with ``OR`` SQLite walks the status index instead.
+    parts = conn.execute(select(memories.c.id).where(memories.c.part_of == memory_id)).scalars()
     moved = [
         (row.id, row.type)
         for row in conn.execute(
             update(memories)
-            .where(with_parts(memory_id), memories.c.status == was)
+            .where(memories.c.id.in_([memory_id, *parts]), memories.c.status == was)
             .values(status=status, status_at=now, status_note=note)
             .returning(memories.c.id, memories.c.type)
         )

@@ -316,9 +316,7 @@ class MemoryStore:
     def leave_recall(self, moved: Moved) -> None:
         """Remove the vectors of memories whose rows just left recall (superseded, merged, archived)."""
         for memory_type, ids in _by_type(moved).items():
-            self.index.delete(memory_type, ids)
-            for listener in self._listeners:
-                listener.removed(memory_type, ids)
+            self._unindex(memory_type, ids)
 
     def back_in_recall(self, moved: Moved, embed: Callable[[list[StoredItem]], Sequence[Any]]) -> None:
         """Index again the memories whose rows just came back into recall."""
@@ -333,15 +331,17 @@ class MemoryStore:
     def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
         """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
         self.tombstones.discard([(item_id, memory_type) for item_id in ids])
-        self.index.delete(memory_type, ids)
-        for listener in self._listeners:
-            listener.removed(memory_type, ids)
+        self._unindex(memory_type, ids)
 
     def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
         """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
         ``reconcile`` removes."""
         self.open()
         self.tombstones.bury([(item_id, memory_type) for item_id in ids], by, reason)
+        self._unindex(memory_type, ids)
+
+    def _unindex(self, memory_type: MemoryType, ids: list[str]) -> None:
+        """Vectors out of the index (the rows are already written), and listeners told."""
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)
@@ -364,9 +364,8 @@ class MemoryStore:
         settle_seconds: float = 0.0,
     ) -> ReconcileReport:
         """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall (a
-        memory superseded, merged or archived has none). With other writers
-        about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
-        their own vectors first."""
+        superseded, merged or archived memory has none). With other writers about (a serving process, servers
+        sharing the database), ``settle_seconds`` lets stores in flight add their own vectors first."""
         self.open()
         report = ReconcileReport()
         for memory_type in MEMORY_TYPES:
