@@ -25,7 +25,7 @@ from mcp_memory.config import Settings
 from mcp_memory.memory.duplicates import MERGE_THRESHOLDS
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.schema import memories
-from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
+from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error, shared_data
 from tests.helpers import server_env
 
 pytestmark = pytest.mark.anyio
@@ -136,13 +136,13 @@ async def test_errors_written_twice_merge_with_their_counts_summed(client: Any, 
 
 
 def cosqa_pool() -> dict[int, str]:
-    rows = (json.loads(line) for line in (REPO_ROOT.parent / "shared" / "data" / "cosqa-code-pool.jsonl").open())
+    rows = (json.loads(line) for line in shared_data("cosqa-code-pool.jsonl").open())
     return {row["code_id"]: row["code"] for row in rows}
 
 
 def cosqa_queries() -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
-    for line in (REPO_ROOT.parent / "shared" / "data" / "cosqa-dev-queries.jsonl").open():
+    for line in shared_data("cosqa-dev-queries.jsonl").open():
         row = json.loads(line)
         found.setdefault(row["gold_code_id"], []).append(row["query"])
     return found
