@@ -107,6 +107,8 @@ async def test_a_superseded_memory_leaves_every_recall_and_get_memory_still_read
     )
     assert shown["links"][0]["relation"] == "supersedes" and shown["links"][0]["direction"] == "in"
     assert (await call(client, "get_memory", id=new["id"]))["status"] == "active"
+    refused = await call_error(client, "restore_memory", id=old["id"])
+    assert f"unlink_memories(from_id='{new['id']}', to_id='{old['id']}', relation='supersedes') brings it" in refused
 
     back = await call(client, "unlink_memories", from_id=new["id"], to_id=old["id"], relation="supersedes")
 

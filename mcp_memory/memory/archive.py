@@ -17,7 +17,7 @@ from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory.records import iso_time
 from mcp_memory.memory.validation import require_n_results, require_text
 from mcp_memory.models import ArchivedMemories, ArchivedMemory, DeletedMemory, MemoryType, MemoryWithLinks
-from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, MERGED, SUPERSEDED, Moved
+from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, MERGED, SUPERSEDED, SUPERSEDES, Moved
 
 if TYPE_CHECKING:
     from mcp_memory.memory.service import MemoryService
@@ -43,7 +43,9 @@ def restore_blocking(memory: MemoryService, item_id: str) -> MemoryWithLinks:
         unmerged = store.links.unmerge(item_id)
         moved = unmerged[1] if unmerged is not None else []
     elif state.status == SUPERSEDED and unburied is None:
-        newest = [link.from_id for link in store.links.of(item_id) if link.relation == "supersedes"]
+        newest = [
+            link.from_id for link in store.links.of(item_id) if link.relation == SUPERSEDES and link.to_id == item_id
+        ]
         raise Conflict(
             f"Memory '{item_id}' is superseded by {', '.join(newest) or 'another memory'}, not deleted or archived. "
             f"unlink_memories(from_id='{newest[-1] if newest else '...'}', to_id='{item_id}', relation='supersedes') "
