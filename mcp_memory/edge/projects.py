@@ -5,7 +5,7 @@ In order: the tool's ``project`` argument; the project a forwarding process name
 capability — the first root's git ``origin`` repository name when it is a checkout with an origin, else its folder
 name; ``MCP_MEMORY_PROJECT``; else global (``""``).
 
-Roots are asked once per connection and kept in the connection's state, until the client says they changed
+Roots are asked once per connection and kept for it (``ConnectionProjects``), until the client says they changed
 (``notifications/roots/list_changed``). A 2026-07-28 connection has no back-channel and no session: the question
 rides an ``InputRequiredResult`` and the client answers it with the retried call, on every call that needs it.
 """
@@ -13,7 +13,8 @@ rides an ``InputRequiredResult`` and the client answers it with the retried call
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -31,8 +32,8 @@ from mcp_memory.memory.projects import require_project
 logger = logging.getLogger(__name__)
 
 PROJECT_META_KEY = "mcp-memory/project"  # a forwarding process names its client's project here
+ROOTS_CHANGED = "notifications/roots/list_changed"
 ROOTS_QUESTION = "mcp-memory/roots"  # the key of the roots question in an InputRequiredResult
-STATE_KEY = "mcp-memory/project"  # where a connection's project is kept
 ROOTS_TIMEOUT_SECONDS = 5.0
 
 
@@ -110,13 +111,45 @@ def _origin_url(config: str) -> str | None:
     return None
 
 
-def connection_state(session: Any) -> dict[str, Any] | None:
-    """The state the SDK keeps per client connection (it outlives requests; a 2026-07-28 request has its own)."""
-    # The session is made per request; its connection is what a client holds, and the SDK offers its ``state`` as
-    # the per-connection scratch space. The session names it only privately.
-    connection = getattr(session, "_connection", None)
-    state = getattr(connection, "state", None)
-    return state if isinstance(state, dict) else None
+class ConnectionProjects:
+    """The project found for each open connection.
+
+    A connection is known by its ``initialize`` parameters: the one object the session's public API
+    (``client_params``) hands out unchanged for a connection's whole life (a 2026-07-28 request brings its own, so
+    nothing outlives it). An entry goes when that object does, with its connection."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, str] = {}
+
+    def get(self, session: Any) -> str | None:
+        params = getattr(session, "client_params", None)
+        return None if params is None else self._known.get(id(params))
+
+    def remember(self, session: Any, project: str) -> None:
+        params = getattr(session, "client_params", None)
+        if params is None:
+            return
+        key = id(params)
+        if key not in self._known:
+            weakref.finalize(params, self._known.pop, key, None)
+        self._known[key] = project
+
+    def forget(self, session: Any) -> None:
+        params = getattr(session, "client_params", None)
+        if params is not None:
+            self._known.pop(id(params), None)
+
+
+class ForgetOnRootsChanged:
+    """Server middleware: after a client's ``notifications/roots/list_changed`` its project is found again."""
+
+    def __init__(self, projects: CallerProjects) -> None:
+        self.projects = projects
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        if ctx.request_id is None and ctx.method == ROOTS_CHANGED:
+            self.projects.forget(ctx.session)
+        return await call_next(ctx)
 
 
 def forwarded_project(meta: Mapping[str, Any] | None) -> str | None:
@@ -136,6 +169,7 @@ class CallerProjects:
 
     def __init__(self, default: str) -> None:
         self.default = default
+        self.known = ConnectionProjects()
 
     async def of(
         self, session: Any, request_id: Any, meta: Mapping[str, Any] | None, input_responses: Mapping[str, Any] | None
@@ -144,9 +178,8 @@ class CallerProjects:
         named = forwarded_project(meta)
         if named is not None:
             return named
-        state = connection_state(session)
-        known = state.get(STATE_KEY) if state is not None else None
-        if isinstance(known, str):
+        known = self.known.get(session)
+        if known is not None:
             return known
         capabilities = getattr(session, "client_capabilities", None)
         if capabilities is None or capabilities.roots is None:
@@ -159,8 +192,7 @@ class CallerProjects:
         else:
             roots = await self._ask_roots(session, request_id)
         project = (project_of_roots(roots.roots) if roots is not None else None) or self.default
-        if state is not None:
-            state[STATE_KEY] = project
+        self.known.remember(session, project)
         return project
 
     @staticmethod
@@ -175,12 +207,9 @@ class CallerProjects:
             logger.warning("the client declared roots but did not list them (%s); using the default project", exc)
             return None
 
-    @staticmethod
-    def forget(session: Any) -> None:
+    def forget(self, session: Any) -> None:
         """The client's roots changed: ask again on the next call that needs the project."""
-        state = connection_state(session)
-        if state is not None:
-            state.pop(STATE_KEY, None)
+        self.known.forget(session)
 
 
 def _roots_answer(answer: Any) -> ListRootsResult | None:

@@ -32,7 +32,7 @@ from mcp_memory.edge.server import (
     user_auth,
 )
 from mcp_memory.edge.startup import listening_socket
-from mcp_memory.edge.stdio import answering_stdio
+from mcp_memory.edge.stdio import serve_stdio
 from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.storage.data_dir import check_data_dir
 
@@ -160,13 +160,7 @@ async def serve_front(
     """The transport agents talk to: stdio, or streamable HTTP at /mcp on ``listening`` (with the web console on
     ``console``)."""
     if settings.transport == "stdio":
-        # MCPServer.run_stdio_async runs its low-level server the same way, over the SDK's plain transport.
-        lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
-        if lowlevel is None:
-            await front.run_stdio_async()  # type: ignore[union-attr]
-            return
-        async with answering_stdio() as (read_stream, write_stream):
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        await serve_stdio(front)
         return
     options: dict[str, Any] = {
         "host": settings.host,

@@ -11,7 +11,6 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import NotificationParams
 from mcp_types import Icon, ToolAnnotations
 from pydantic import AnyHttpUrl, ValidationError
 
@@ -20,7 +19,7 @@ from mcp_memory.access.hosts import is_loopback
 from mcp_memory.access.tokens import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.edge.projects import CallerProjects
+from mcp_memory.edge.projects import CallerProjects, ForgetOnRootsChanged
 from mcp_memory.edge.tools import episode_tools, knowledge_tools, learning_tools, link_tools, memory_tools
 from mcp_memory.edge.tools.context import AskClient, ToolContext, current_agent, current_identity, serving
 from mcp_memory.memory.validation import argument_problems
@@ -53,15 +52,8 @@ class MemoryServer(MCPServer):
     request's context at hand for finding the caller's project (``ToolContext.project``)."""
 
     def __init__(self, *args: Any, projects: CallerProjects | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self.projects = projects or CallerProjects("")
-
-        async def roots_changed(ctx: Any, params: Any) -> None:
-            self.projects.forget(ctx.session)
-
-        self._lowlevel_server.add_notification_handler(
-            "notifications/roots/list_changed", NotificationParams, roots_changed
-        )
+        super().__init__(*args, middleware=[ForgetOnRootsChanged(self.projects)], **kwargs)
 
     def add_tool(
         self,
