@@ -16,6 +16,8 @@ from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import MemoryStoreError, StoreDamaged
 from mcp_memory.knowledge.service import KnowledgeBase
 from mcp_memory.learning.service import PatternLearning
+from mcp_memory.memory.consolidation import Consolidator
+from mcp_memory.memory.schedule import ScheduledConsolidation
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.models import ReconcileReport
 from mcp_memory.storage.console_sessions import ConsoleSessions
@@ -30,6 +32,7 @@ EXIT_WAIT_SECONDS = 30.0
 # A store in flight while the start-up reconcile looks has its vector added within this time.
 RECONCILE_SETTLE_SECONDS = 2.0
 _warmups: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+_schedules: weakref.WeakSet[ScheduledConsolidation] = weakref.WeakSet()
 _exiting = threading.Event()
 
 
@@ -40,9 +43,12 @@ def _let_warmups_finish() -> None:
     next step (opening the store, seeding, loading the model, one encode, the word index), and one in the middle
     of a step is given the time to finish it."""
     _exiting.set()
+    for schedule in list(_schedules):  # a consolidation stops between two steps
+        schedule.stop()
     deadline = time.monotonic() + EXIT_WAIT_SECONDS
-    for thread in list(_warmups):
-        thread.join(max(0.0, deadline - time.monotonic()))
+    for thread in [*_warmups, *(schedule.thread for schedule in list(_schedules))]:
+        if thread.is_alive():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def warming_up() -> bool:
@@ -81,6 +87,8 @@ class MemoryApp:
         self.episodes = EpisodeService(settings, self.memory)
         self.failures = FailureAnalyst(self.episodes, self.memory)
         self.learning = PatternLearning(settings, self.memory, self.episodes)
+        self.consolidator = Consolidator(self.memory, settings.archive_after)
+        self.schedule: ScheduledConsolidation | None = None
         self._start_lock = threading.Lock()
         self._started = False
         # Why the last start failed (a data dir, database or Chroma server out of reach), until a start succeeds.
@@ -131,7 +139,7 @@ class MemoryApp:
         """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
 
         After the start proper, the thread builds the error word index (a recall that comes first waits for
-        that build instead of starting its own).
+        that build instead of starting its own), then makes episode words again if an earlier tokenizer made them.
 
         The short delay keeps the import of torch and Chroma (which holds the GIL for long stretches) from
         slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds.
@@ -150,6 +158,8 @@ class MemoryApp:
                     self.reconcile()
                 if self._started and not _exiting.is_set():
                     self.memory.warm_indexes()
+                if self._started and not _exiting.is_set():
+                    self.episodes.ensure_words_blocking()
             except StoreDamaged:  # start_error holds it: the server stops, saying so once (runner.stop_if_damaged)
                 return
             except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries
@@ -166,6 +176,23 @@ class MemoryApp:
         thread.start()
         self._warmup = thread
         return thread
+
+    def consolidate_on_schedule(self) -> ScheduledConsolidation | None:
+        """Consolidate every MCP_MEMORY_CONSOLIDATE_EVERY (None when it is 0), until ``stop_schedule`` or exit;
+        for the process that owns the store (or a server on a shared database)."""
+        if self.settings.consolidate_every <= 0 or self.schedule is not None:
+            return self.schedule
+        self.schedule = ScheduledConsolidation(
+            self.consolidator, self.settings.consolidate_every, self.start_blocking, stop=threading.Event()
+        )
+        _schedules.add(self.schedule)
+        self.schedule.start()
+        return self.schedule
+
+    def stop_schedule(self) -> None:
+        """Stop consolidating, and wait for a run's current step: the store may pass to another process next."""
+        if self.schedule is not None:
+            self.schedule.stop(wait=EXIT_WAIT_SECONDS)
 
     def reconcile(self, settle_seconds: float = RECONCILE_SETTLE_SECONDS) -> ReconcileReport:
         """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""

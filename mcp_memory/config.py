@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     seed_on_start: bool = Field(default=True, description="Seed the knowledge base when the server starts.")
+    project: str = Field(
+        default="",
+        max_length=200,
+        description="The project of callers that name none and whose client has no roots; empty is global.",
+    )
     seeds_dir: Path = Field(default_factory=default_seeds_dir)
     max_text_chars: int = Field(default=100_000, ge=100, description="Longest accepted text argument.")
     max_event_data_chars: int = Field(
@@ -104,6 +109,17 @@ class Settings(BaseSettings):
         description="Requests refused for a wrong or missing token per client address per minute "
         "before that address gets 429 for the rest of the minute.",
     )
+    consolidate_every: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="How often a serving owner of the store consolidates it (merges near-duplicates, archives "
+        "what only failed or went unused): a duration such as 24h, 30m or 7d (seconds as a number); 0 = never.",
+    )
+    archive_after: float = Field(
+        default=180 * 86_400.0,
+        gt=0,
+        description="Consolidation archives a memory nobody recalled or used for this long (e.g. 180d, 26w).",
+    )
     trusted_proxies: str | None = Field(
         default=None,
         description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); "
@@ -121,6 +137,11 @@ class Settings(BaseSettings):
         description="Agents other than its author whose latest report says it worked, to trust a memory from an "
         "agent not in trusted_agents.",
     )
+
+    @field_validator("consolidate_every", "archive_after", mode="before")
+    @classmethod
+    def _duration_in_seconds(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("data_dir", "seeds_dir", "tokens_file", "model_path", "cache_dir", mode="after")
     @classmethod
@@ -154,6 +175,14 @@ class Settings(BaseSettings):
         names = frozenset(name.strip() for name in (self.trusted_agents or "").split(",") if name.strip())
         return names or None
 
+    @field_validator("project", mode="after")
+    @classmethod
+    def _project_is_one(cls, value: str) -> str:
+        value = value.strip()
+        if value == "*" or any(ord(c) < 32 for c in value):
+            raise ValueError("must name one project (a repository or folder name), or be empty for global")
+        return value
+
     @field_validator("database_url", mode="after")
     @classmethod
     def _database_url_is_known(cls, value: str | None) -> str | None:
@@ -168,6 +197,18 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?$")
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as "90s", "30m", "24h", "180d" or "2w" (a bare number is seconds)."""
+    match = DURATION.match(text.strip().lower())
+    if match is None:
+        raise ValueError(f"'{text}' is not a duration such as 90s, 30m, 24h, 180d or 2w")
+    return float(match.group(1)) * DURATION_SECONDS[match.group(2) or "s"]
 
 
 SQLITE_FILE = "memory.sqlite3"

@@ -32,8 +32,11 @@ class MemoryRecord(BaseModel):
         description="The agent that wrote it: the name of its token ('local' without tokens); never set by arguments.",
     )
     agent_role: str | None = Field(default=None, description="The role the writer said it plays (a label).")
-    created_at: str
-    updated_at: str
+    project: str = Field(default="", description='The project it belongs to; "" is global (seen from every project).')
+    created_at: str = Field(description="When it was first stored (UTC, ISO 8601).")
+    created_ago: str = Field(default="", description='created_at in words, e.g. "3 days ago", "just now".')
+    updated_at: str = Field(description="When it was last stored again, reported on or changed.")
+    updated_ago: str = Field(default="", description='updated_at in words, e.g. "2 hours ago".')
     content_hash: str
     usage_count: int = Field(description="How often this memory was stored or confirmed.")
     success_count: int
@@ -73,6 +76,74 @@ class MemoryHit(MemoryRecord):
     )
 
 
+LinkRelation = Literal["supersedes", "fixes", "caused_by", "related"]
+MemoryStatus = Literal["active", "superseded", "merged", "archived"]
+
+
+class LinkedItem(BaseModel):
+    """One link of a memory, seen from that memory."""
+
+    relation: str = Field(
+        description="supersedes, fixes, caused_by or related (made by an agent); learned_from (the episode it was "
+        "learned in); merged_into (consolidation folded a near-duplicate into a better memory)."
+    )
+    direction: Literal["out", "in"] = Field(description="out: this memory → other; in: other → this memory.")
+    other_id: str
+    other_kind: Literal["memory", "episode", "missing"] = Field(description="missing: deleted since.")
+    other_title: str | None = None
+    other_status: MemoryStatus | None = Field(default=None, description="For a memory: whether it is in recall.")
+    note: str = ""
+    agent: str = Field(description="The agent that made the link ('consolidation' for merges).")
+    created_at: str
+
+
+class MemoryWithLinks(MemoryRecord):
+    """One memory in full, with whether recall returns it and every link from and to it."""
+
+    status: MemoryStatus = Field(
+        description="active: recall returns it; superseded, merged or archived: readable here, not recalled."
+    )
+    status_note: str | None = Field(default=None, description="Why it left recall, when it did.")
+    status_at: str | None = None
+    superseded_by: str | None = Field(default=None, description="The newest memory that supersedes this one.")
+    merged_into: str | None = Field(default=None, description="The memory this near-duplicate was merged into.")
+    last_used_at: str | None = Field(
+        default=None, description="When a recall last returned it (the first time that day)."
+    )
+    links: list[LinkedItem] = Field(default_factory=list, description="Oldest first.")
+
+
+class LinkChange(BaseModel):
+    """What link_memories or unlink_memories did."""
+
+    from_id: str
+    to_id: str
+    relation: str
+    changed: bool = Field(description="False when the link was already there (link) or was not there (unlink).")
+    left_recall: list[str] = Field(default_factory=list, description="Memories recall no longer returns.")
+    back_in_recall: list[str] = Field(default_factory=list, description="Memories recall returns again.")
+    message: str
+
+
+class ArchivedMemory(BaseModel):
+    """A memory consolidation archived: out of recall, readable with get_memory, back with restore_memory."""
+
+    id: str
+    type: MemoryType
+    title: str
+    agent: str | None
+    project: str
+    archived_at: str
+    reason: str
+    usage_count: int
+    success_count: int
+    failure_count: int
+
+
+class ArchivedMemories(BaseModel):
+    memories: list[ArchivedMemory] = Field(description="Most recently archived first.")
+
+
 class StoreResult(BaseModel):
     """What a store call did."""
 
@@ -105,6 +176,9 @@ class RecallResult(BaseModel):
     """Memories recalled for a query, best first."""
 
     query: str
+    project: str = Field(
+        default="*", description='The project searched, with global memories ("*": every project; "": global only).'
+    )
     results: list[MemoryHit]
     note: str | None = Field(default=None, description="Anything the caller should know about these results.")
 
@@ -146,15 +220,27 @@ class ReconcileReport(BaseModel):
 class MemoryStats(BaseModel):
     """Counts and facts about the store."""
 
+    project: str = Field(
+        default="*",
+        description="Whose memories total, by_type and by_language count: a project with the global "
+        'ones, "*" for every project.',
+    )
     total: int
     by_type: dict[str, int]
     by_language: dict[str, int]
+    by_project: dict[str, int] = Field(
+        default_factory=dict, description='Memories per project in the whole store ("" is global).'
+    )
     collections: dict[str, int] = Field(description="Records per Chroma collection.")
     data_dir: str | None
     chroma_url: str | None
     size_on_disk_bytes: int | None
     model: str
     model_loaded: bool
+    out_of_recall: dict[str, int] = Field(
+        default_factory=dict,
+        description="Memories kept but not recalled: superseded, merged, archived (counted in total).",
+    )
 
 
 class SeedCounts(BaseModel):
@@ -177,6 +263,7 @@ EpisodeOutcome = Literal["open", "succeeded", "failed"]
 class EpisodeStarted(BaseModel):
     episode_id: str = Field(description="Pass it to record_event and end_episode.")
     task: str
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
     started_at: str
     message: str
 
@@ -212,6 +299,7 @@ class EpisodeInfo(BaseModel):
     summary: str
     started_at: str
     ended_at: str | None
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
 
 
 class EpisodeEvent(BaseModel):
@@ -264,9 +352,12 @@ class SimilarEpisode(BaseModel):
         description="False when MCP_MEMORY_TRUSTED_AGENTS is set and the agent that started it is not trusted, "
         "nor confirmed by enough others.",
     )
+    ended_ago: str = Field(default="", description='ended_at in words, e.g. "3 days ago".')
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
 
 
 class SimilarEpisodes(BaseModel):
+    project: str = Field(default="*", description='The project searched, with global episodes ("*": every project).')
     results: list[SimilarEpisode]
     note: str | None = None
 

@@ -17,6 +17,15 @@ from mcp_memory.config import Settings
 from mcp_memory.storage.embeddings import Embedder
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """A file of the outside development data next to the checkout; tests that need it skip where it is absent."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
 
 
 @pytest.fixture(scope="session")

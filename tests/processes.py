@@ -92,8 +92,9 @@ class ServerProcess:
 
 
 def serve_env(**extra: str) -> dict[str, str]:
-    """The environment of a spawned server: offline, no seeding (fast), no inherited MCP_MEMORY_* settings."""
-    return server_env(MCP_MEMORY_SEED_ON_START="false", **extra)
+    """The environment of a spawned server: offline, no seeding (fast), no scheduled consolidation (a test's memories
+    change only as the test says), no inherited MCP_MEMORY_* settings."""
+    return server_env(**{"MCP_MEMORY_SEED_ON_START": "false", "MCP_MEMORY_CONSOLIDATE_EVERY": "0", **extra})
 
 
 @contextmanager

@@ -12,18 +12,19 @@ from typing import Any
 import pytest
 
 from mcp_memory.app import MemoryApp
-from tests.conftest import REPO_ROOT, call
+from tests.conftest import call, shared_data
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE = REPO_ROOT.parent / "shared" / "data" / "episodes-sample.jsonl"
 LIBRARY_SIZE = 40
 
 
 def load_runs() -> list[dict[str, Any]]:
-    if not SAMPLE.exists():
-        pytest.skip(f"{SAMPLE} is not available")
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for line in shared_data("episodes-sample.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def import_run(app: MemoryApp, run: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from chromadb.api.shared_system_client import SharedSystemClient
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.episodes import index as episode_index
+from mcp_memory.episodes.digest import query_terms
 from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import Conflict, NotFound
 from mcp_memory.memory.service import MemoryService
@@ -28,15 +29,16 @@ from mcp_memory.storage.change_feed import StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.episode_legacy import LEGACY_FILE, fact_key
-from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
+from mcp_memory.storage.episode_store import WORDS_VERSION_FACT, EpisodeStore, NewEvent
 from mcp_memory.storage.store import MemoryStore
+from mcp_memory.words import TOKENS_VERSION, code_tokens
 
 LEGACY_DATA_DIR = Path(__file__).parent / "data" / "episodes-v1"  # written by the release that kept episodes.sqlite3
 WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from mcp_memory.storage.episode_store import EpisodeStore, NewEvent
+    from mcp_memory.storage.episode_store import WORDS_VERSION_FACT, EpisodeStore, NewEvent
     from mcp_memory.storage.database import Database
 
     url, episode_id, name, count, go = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5])
@@ -72,6 +74,12 @@ def new_store(database: Database) -> tuple[EpisodeStore, str]:
     store = EpisodeStore(database)
     store.create("ep_shared", "One task, many agents", "{}", None, time.time())
     return store, "ep_shared"
+
+
+def forget_words_version(database: Database) -> None:
+    """Leave the database as the release before left it: no record of the tokenizer that made its words."""
+    with database.write() as conn:
+        conn.exec_driver_sql(f"DELETE FROM store_facts WHERE key = '{WORDS_VERSION_FACT}'")
 
 
 def start_writers(
@@ -213,6 +221,54 @@ def test_recording_never_loads_the_model_or_opens_chroma(settings: Settings) -> 
     assert (embedder.loaded, vectors.is_open) == (False, False)
 
 
+def test_a_new_store_records_its_tokenizer_so_its_words_are_never_indexed_again(database: Database) -> None:
+    store = EpisodeStore(database)
+    store.create("ep_new", "Fix the json.decoder crash", "{}", None, time.time())
+
+    assert store.words_version() == TOKENS_VERSION
+
+
+def test_words_an_earlier_tokenizer_made_are_indexed_again_once_and_found_by_the_new_words(settings: Settings) -> None:
+    embedder = Embedder()  # never loaded: only the words are read and written
+    vectors = MemoryStore(embedder, settings.data_dir)
+    earlier = EpisodeService(settings, MemoryService(settings, embedder, vectors))
+    task = "Fix the json.decoder crash in ConfigLoader"
+    episode_id = earlier.start_blocking(task, {}, None).episode_id
+    earlier.end_blocking(episode_id, True, {}, "")
+    # What the release before wrote: dotted names only split, and no tokenizer version recorded.
+    earlier.store.save_words([(episode_id, "fix json decoder crash configloader config loader", "")])
+    forget_words_version(earlier.store.db)
+    assert earlier.store.search(["json.decoder"], 5, success_only=False) == []
+
+    upgraded = EpisodeService(settings, MemoryService(settings, embedder, vectors))
+    assert upgraded.store.words_version() is None  # opening a store that holds words records nothing
+    upgraded.ensure_words_blocking()
+
+    assert upgraded.store.indexed_words(episode_id) == set(code_tokens(task))
+    assert upgraded.store.search(query_terms("json.decoder crash"), 5, success_only=False) == [episode_id]
+    assert upgraded.store.words_version() == TOKENS_VERSION
+    assert upgraded.reindex_words_blocking() == 0  # recorded in the database: the next server does nothing
+
+
+def test_the_background_start_makes_episode_words_of_an_earlier_tokenizer_again(
+    settings: Settings, embedder: Embedder
+) -> None:
+    app = MemoryApp(settings, embedder=embedder)
+    episode_id = app.episodes.start_blocking("Fix the json.decoder crash", {}, None).episode_id
+    app.episodes.end_blocking(episode_id, True, {}, "")
+    app.episodes.store.save_words([(episode_id, "fix json decoder crash", "")])  # as the release before wrote them
+    forget_words_version(app.database)
+    SharedSystemClient.clear_system_cache()
+
+    restarted = MemoryApp(settings, embedder=embedder)
+    warmup = restarted.start_in_background(delay=0)
+    assert warmup is not None
+    warmup.join(timeout=60)
+
+    assert restarted.episodes.store.search(["json.decoder"], 5, success_only=False) == [episode_id]
+    assert restarted.episodes.store.words_version() == TOKENS_VERSION
+
+
 @pytest.mark.anyio
 async def test_an_episode_ended_but_not_indexed_before_a_crash_is_found_after_restart(
     settings: Settings, embedder: Embedder
@@ -331,6 +387,11 @@ async def test_a_data_dir_of_the_release_with_an_episode_file_moves_every_episod
 
     [limits] = [row[0] for row in episodes_before if "rate limiting" in str(row[1])]
     assert app.episodes.store.search(["limits", "gateway"], 5, success_only=False) == [limits]
+    assert "limits.py" not in app.episodes.store.indexed_words(limits)  # the file's words, by that release's tokenizer
+    found = await app.episodes.recall_similar("Rate limits in gateway/limits.py", 3, False)  # indexed again first
+    assert [r.episode_id for r in found.results][:1] == [limits]
+    assert "limits.py" in app.episodes.store.indexed_words(limits)
+    assert app.episodes.store.words_version() == TOKENS_VERSION
     [still_open] = [row for row in episodes_before if row[4] == "open"]
     recorded = await app.episodes.record(str(still_open[0]), "edit", "WRITER", {"file": "docs/faq.md"})
     assert recorded.seq == int(str(still_open[9])) + 1

@@ -156,7 +156,7 @@ async def test_the_episode_tools_are_listed_with_schemas_and_honest_annotations(
     assert "QA_SENTINEL" in schema["properties"]["agent_role"]["examples"]
     assert "REJECTED" in tools["record_event"].description and "65,536" in tools["record_event"].description
     prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
-    assert [a.name for a in prompts["memory_informed_task"].arguments] == ["task_description", "language"]
+    assert [a.name for a in prompts["memory_informed_task"].arguments] == ["task_description", "language", "project"]
     templates = (await client.list_resource_templates()).resource_templates
     assert "memory://episodes/{episode_id}" in {t.uri_template for t in templates}
 

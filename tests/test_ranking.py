@@ -8,7 +8,8 @@ import pytest
 
 from mcp_memory.memory.error_signature import error_focus, error_signature, signature_if_named
 from mcp_memory.memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
-from mcp_memory.memory.words import BM25Index, code_tokens
+from mcp_memory.memory.word_index import BM25Index
+from mcp_memory.words import code_tokens
 from tests.conftest import call
 
 pytestmark = pytest.mark.anyio
@@ -21,6 +22,12 @@ def test_code_tokens_keep_identifiers_and_dotted_names_whole_and_split_them() ->
     assert {"json", "decoder", "jsondecodeerror", "decode", "error"} <= set(tokens)
     assert {"getusername", "get", "user", "name", "max_retries", "max", "retries"} <= set(tokens)
     assert "in" not in tokens
+
+
+def test_code_tokens_keep_numbers_of_two_digits_or_more_and_drop_stopwords_and_single_characters() -> None:
+    assert code_tokens("Fix issue 4821 in the v2 API: HTTP 404, not 5 retries") == [
+        "fix", "issue", "4821", "v2", "api", "http", "404", "not", "retries"
+    ]  # fmt: skip
 
 
 def test_bm25_ranks_the_rarer_shared_word_first_and_follows_replace_and_remove() -> None:

@@ -58,8 +58,11 @@ STORE_TOOLS = {
 READ_TOOLS = TOOLS - STORE_TOOLS - {"delete_memory"}
 RECORD_FIELDS = {
     "id", "type", "title", "content", "language", "fields", "tags", "metadata", "source", "agent", "agent_role",
-    "created_at", "updated_at", "content_hash", "usage_count", "success_count", "failure_count", "outcome", "trusted",
+    "project", "created_at", "created_ago", "updated_at", "updated_ago", "content_hash", "usage_count",
+    "success_count", "failure_count", "outcome", "trusted",
 }  # fmt: skip
+# get_memory adds whether recall returns the memory and its links.
+STATE_FIELDS = {"status", "status_note", "status_at", "superseded_by", "merged_into", "last_used_at", "links"}
 
 
 @asynccontextmanager
@@ -322,7 +325,11 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
 
     record = await call(client, "get_memory", id=stored["id"])
 
-    assert set(record) == RECORD_FIELDS
+    assert set(record) == RECORD_FIELDS | STATE_FIELDS
+    assert {key: record[key] for key in STATE_FIELDS} == {
+        "status": "active", "status_note": None, "status_at": None, "superseded_by": None, "merged_into": None,
+        "last_used_at": None, "links": [],
+    }  # fmt: skip
     assert record["id"] == stored["id"]
     assert (record["type"], record["title"], record["content"], record["language"]) == (
         "pattern", "Singleton", SINGLETON, "python",
@@ -339,6 +346,7 @@ async def test_get_memory_returns_every_field_of_a_record(client: Any) -> None:
     assert len(record["content_hash"]) == 64
     assert record["created_at"] == record["updated_at"]
     assert record["created_at"].endswith("+00:00")
+    assert (record["created_ago"], record["updated_ago"], record["project"]) == ("just now", "just now", "")
 
 
 @BOTH_DATABASES

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +25,8 @@ from mcp_memory.console.render import human_bytes
 from mcp_memory.edge.ownership import LOCK_NAME, OwnerInfo, StoreOwnership
 from mcp_memory.edge.proxy import ask_owner
 from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError, Unavailable
+from mcp_memory.memory.moments import parse_moment
+from mcp_memory.memory.projects import require_project
 from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult, ReconcileReport
 from mcp_memory.transfer.exporting import ExportReport, copy_export, count_exportable, export_to
 from mcp_memory.transfer.importing import ImportReport, check_file, import_file
@@ -88,18 +88,22 @@ def run_import(app: MemoryApp, path: Path, *, skip_bad: bool, batch_size: int, q
     return report
 
 
-def run_export(app: MemoryApp, target: str, *, with_embeddings: bool, quiet: bool = False) -> ExportReport:
+def run_export(
+    app: MemoryApp, target: str, *, with_embeddings: bool, quiet: bool = False, project: str | None = None
+) -> ExportReport:
     """Write the export to ``target`` (``-`` for stdout); a file appears whole or not at all. On a data dir a
-    server owns, that server writes it (streamed over its socket)."""
+    server owns, that server writes it (streamed over its socket). With ``project``, only that project's memories
+    and episodes ("" : the global ones)."""
+    project = require_project(project, "--project", allow_every=False)
     owner = owner_of(app)
     if owner is not None:
         app.store.open_rows_only()  # only to count what comes, for the progress bar
-    progress = Progress(count_exportable(app), "exporting", enabled=False if quiet else None)
+    progress = Progress(count_exportable(app, project), "exporting", enabled=False if quiet else None)
 
     def write(out: TextIO) -> ExportReport:
         if owner is not None:
-            return export_through_owner(owner, out, with_embeddings, progress.advance)
-        return export_to(app, out, with_embeddings, progress.advance)
+            return export_through_owner(owner, out, with_embeddings, progress.advance, project)
+        return export_to(app, out, with_embeddings, progress.advance, project)
 
     if target == "-":
         report = write(sys.stdout)
@@ -135,25 +139,6 @@ def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> Backup:
     copied = app.database.backup_to(database)
     report = run_export(app, str(path), with_embeddings=True, quiet=quiet)
     return Backup(path, report, database if copied else None)
-
-
-AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([mhdw])$")
-AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_moment(text: str, field: str) -> float:
-    """A time given as an ISO date/time or as an age ("90m", "36h", "7d", "2w"), as a Unix timestamp."""
-    text = text.strip()
-    age = AGE.match(text)
-    if age:
-        return time.time() - float(age.group(1)) * AGE_UNITS[age.group(2)]
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(
-            field, f"'{text}' is neither an ISO date/time nor an age.", "Use e.g. 2026-12-01 or 7d."
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 @dataclass
@@ -228,7 +213,9 @@ def owner_of(app: MemoryApp) -> OwnerInfo | None:
     return ownership.owner_info() if ownership.held_by_other() else None
 
 
-def export_through_owner(owner: OwnerInfo, out: TextIO, with_embeddings: bool, progress: Any) -> ExportReport:
+def export_through_owner(
+    owner: OwnerInfo, out: TextIO, with_embeddings: bool, progress: Any, project: str | None = None
+) -> ExportReport:
     """Have the owning server write the export, streamed over its socket."""
     import httpx2
 
@@ -237,6 +224,8 @@ def export_through_owner(owner: OwnerInfo, out: TextIO, with_embeddings: bool, p
     transport = httpx2.HTTPTransport(uds=str(owner.socket_path))
     headers = {"Authorization": f"Bearer {owner.secret}.cli"}
     params = {"with_embeddings": "1" if with_embeddings else "0"}
+    if project is not None:
+        params["project"] = project
     try:
         with (
             httpx2.Client(transport=transport, timeout=httpx2.Timeout(30.0, read=600.0)) as client,
@@ -273,36 +262,43 @@ def export_summary(report: ExportReport, target: str) -> str:
 # -- recall / stats -------------------------------------------------------------------------------
 
 
-def run_recall(app: MemoryApp, query: str, types: list[MemoryType], language: str | None, n: int) -> RecallResult:
+def run_recall(
+    app: MemoryApp, query: str, types: list[MemoryType], language: str | None, n: int, project: str = "*"
+) -> RecallResult:
+    """The best memories of ``project`` and global ones ("*": every project)."""
     from mcp_memory.memory.validation import normalize_language
 
     owner = owner_of(app)
     if owner is not None:
         where = {"language": normalize_language(language)} if language else None
-        answer = ask_owner(
-            owner, "search_memory", {"query": query, "memory_types": types, "where": where, "n_results": n}
-        )
-        return RecallResult.model_validate(answer)
+        asked = {"query": query, "memory_types": types, "where": where, "n_results": n, "project": project}
+        return RecallResult.model_validate(ask_owner(owner, "search_memory", asked))
     app.store.open()
-    return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language)))
+    return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language), project=project))
 
 
 def recall_table(result: RecallResult) -> str:
     if not result.results:
         return result.note or "Nothing found."
+    heads = ["#", "score", "type", "outcome", "language", "title", "id"]
     rows = [
         [rank, f"{hit.score:.3f}", hit.type, hit.outcome, hit.language or "", one_line(hit.title), hit.id]
         for rank, hit in enumerate(result.results, 1)
     ]
-    return table(["#", "score", "type", "outcome", "language", "title", "id"], rows, align_right=["#", "score"])
+    if any(hit.project for hit in result.results):  # a project column once projects show up
+        heads.insert(4, "project")
+        for row, hit in zip(rows, result.results, strict=True):
+            row.insert(4, hit.project or "-")
+    return table(heads, rows, align_right=["#", "score"])
 
 
-def run_stats(app: MemoryApp) -> tuple[MemoryStats, int]:
+def run_stats(app: MemoryApp, project: str = "*") -> tuple[MemoryStats, int]:
+    """Counts of ``project`` with the global memories ("*": all), and per project of the whole store."""
     owner = owner_of(app)
     if owner is not None:
-        return MemoryStats.model_validate(ask_owner(owner, "memory_stats", {})), _episode_count(app)
+        return MemoryStats.model_validate(ask_owner(owner, "memory_stats", {"project": project})), _episode_count(app)
     app.store.open()
-    stats = anyio.run(app.memory.stats)
+    stats = anyio.run(lambda: app.memory.stats(project))
     return stats, _episode_count(app)
 
 
@@ -321,6 +317,9 @@ def stats_text(stats: MemoryStats, episodes: int) -> str:
         lines += ["", table(["language", "count"], [[k, f"{v:,}"] for k, v in languages[:15]], align_right=["count"])]
         if len(languages) > 15:
             lines.append(f"... and {len(languages) - 15} more languages (--json lists all)")
+    if set(stats.by_project) - {""}:
+        projects = [[name or "(global)", f"{count:,}"] for name, count in stats.by_project.items()]
+        lines += ["", table(["project", "count"], projects, align_right=["count"])]
     return "\n".join(lines)
 
 

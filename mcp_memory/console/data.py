@@ -18,8 +18,16 @@ class ConsoleData(Protocol):
     """Read-only access to memories and episodes. Raises ``NotFound`` and ``InvalidInput`` like the services."""
 
     async def search(
-        self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
-    ) -> RecallResult: ...
+        self,
+        query: str,
+        types: list[MemoryType],
+        language: str | None,
+        agent: str | None,
+        n_results: int,
+        project: str | None = None,
+    ) -> RecallResult:
+        """The best memories; with ``project``, what an agent in that project recalls (its own and global ones)."""
+        ...
 
     async def memory(self, memory_id: str) -> MemoryDetail: ...
 
@@ -30,8 +38,16 @@ class ConsoleData(Protocol):
     async def overview(self) -> StoreOverview: ...
 
     async def episodes(
-        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
-    ) -> EpisodePage: ...
+        self,
+        outcome: EpisodeFilter | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
+    ) -> EpisodePage:
+        """A page of episodes, newest first; with ``project``, that project's only ("" the global ones)."""
+        ...
 
     async def episode(self, episode_id: str, after_seq: int, limit: int) -> EpisodeReplay: ...
 

@@ -16,7 +16,7 @@ class EpisodeRows(Protocol):
     """The episode store's two queries for people (it runs them in the shared database)."""
 
     def page(
-        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
+        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int, project: str | None
     ) -> tuple[list[Any], int, list[str]]: ...
 
     def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]: ...
@@ -29,10 +29,16 @@ class EpisodeQueries:
         self.store = store
 
     def page(
-        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
+        self,
+        outcome: EpisodeFilter | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
     ) -> EpisodePage:
-        """Newest first, with how many match in all and every role known."""
-        rows, total, roles = self.store.page(outcome, role, text, offset, limit)
+        """Newest first (of one project when ``project`` is given), with how many match in all and every role known."""
+        rows, total, roles = self.store.page(outcome, role, text, offset, limit, project)
         views = [EpisodeRowView(info=info, duration_seconds=episode_duration(info)) for info in map(episode_info, rows)]
         return EpisodePage(episodes=views, total=total, offset=offset, limit=limit, roles=roles)
 

@@ -22,7 +22,8 @@ from mcp_memory.console.models import (
     StoreOverview,
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
-from mcp_memory.errors import MemoryStoreError, NotFound
+from mcp_memory.errors import MemoryStoreError
+from mcp_memory.memory.projects import EVERY_PROJECT
 from mcp_memory.memory.records import to_record
 from mcp_memory.memory.validation import normalize_language
 from mcp_memory.models import (
@@ -85,24 +86,36 @@ class LocalData:
         return await anyio.to_thread.run_sync(func, *args)
 
     async def search(
-        self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
+        self,
+        query: str,
+        types: list[MemoryType],
+        language: str | None,
+        agent: str | None,
+        n_results: int,
+        project: str | None = None,
     ) -> RecallResult:
         await self.app.ready()
         where = {"agent": agent} if agent else None
-        return await self.app.memory.recall(query, types, n_results, language=normalize_language(language), where=where)
+        language = normalize_language(language)
+        return await self.app.memory.recall(
+            query,
+            types,
+            n_results,
+            language=language,
+            where=where,
+            project=EVERY_PROJECT if project is None else project,
+        )
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         await self.app.ready()
-        record = await self.app.memory.get(memory_id)  # with its trust
-        return await self.app.memory.run(self._detail_blocking, record)
+        judged = await self.app.memory.get(memory_id)  # with its trust
+        return await self.app.memory.run(self._detail_blocking, judged)
 
-    def _detail_blocking(self, record: MemoryRecord) -> MemoryDetail:
-        memory_id, memory_type = record.id, record.type
+    def _detail_blocking(self, judged: MemoryRecord) -> MemoryDetail:
+        memory_id = judged.id
         store = self.app.store
-        items = store.get(memory_type, [memory_id])
-        if not items:  # deleted between the two reads
-            raise NotFound(f"No memory with id '{memory_id}'.")
-        item = items[0]
+        record = self.app.memory.links.get_blocking(memory_id)
+        memory_type = record.type
         vectors = list(store.vectors(memory_type, [memory_id]).values())
         notes = [
             OutcomeNote(success=note.success, note=note.note, agent=note.agent, at=_iso(note.at))
@@ -131,9 +144,8 @@ class LocalData:
                         created_at=near.created_at,
                     )
                 )
-        fresh = to_record(item)  # counters as they are now, trust as judged
         return MemoryDetail(
-            record=fresh.model_copy(update={"trusted": record.trusted}),
+            record=record.model_copy(update={"trusted": judged.trusted}),
             outcome_notes=notes,
             similar=similar[:SIMILAR_MEMORIES],
         )
@@ -158,9 +170,15 @@ class LocalData:
         )
 
     async def episodes(
-        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
+        self,
+        outcome: EpisodeFilter | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
     ) -> EpisodePage:
-        return await self._thread(self.queries.page, outcome, role, text, offset, limit)
+        return await self._thread(self.queries.page, outcome, role, text, offset, limit, project)
 
     async def episode(self, episode_id: str, after_seq: int, limit: int) -> EpisodeReplay:
         return await self.app.episodes.get(episode_id, after_seq, limit)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_memory.models import EpisodeInfo, MemoryRecord, MemoryType, Outcome
+from mcp_memory.models import EpisodeInfo, MemoryType, MemoryWithLinks, Outcome
 
 EpisodeFilter = Literal["open", "succeeded", "failed"]
 Granularity = Literal["day", "week", "month"]
@@ -40,7 +40,7 @@ class MemoryLink(BaseModel):
 class MemoryDetail(BaseModel):
     """One memory with what the page shows around it."""
 
-    record: MemoryRecord
+    record: MemoryWithLinks = Field(description="The memory, whether recall returns it, and its links both ways.")
     outcome_notes: list[OutcomeNote] = Field(description="Reported uses with a note, oldest first (the last 10).")
     similar: list[MemoryLink] = Field(description="Nearest memories of the same type by stored vector.")
 
@@ -78,6 +78,7 @@ class MemoryTrends(BaseModel):
     by_type: dict[str, int]
     by_language: dict[str, int] = Field(description="Most frequent first; 'none' for memories without one.")
     agents: dict[str, int] = Field(description="Memories per writing agent, most first.")
+    by_project: dict[str, int] = Field(default_factory=dict, description='Memories per project, most first; "" global.')
     granularity: Granularity
     buckets: list[str] = Field(description="Start of each bucket (ISO date), oldest first.")
     added_by_type: list[Series]

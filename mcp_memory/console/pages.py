@@ -116,6 +116,7 @@ class Pages:
         types: list[MemoryType] = [t for t in MEMORY_TYPES if t in wanted] or list(MEMORY_TYPES)
         language = text_param(request, "language", 40) or None
         agent = text_param(request, "agent", 200) or None
+        project = text_param(request, "project", 200) or None
         pages = max(1, math.ceil(self.settings.max_results / SEARCH_PER_PAGE))
         page = int_param(request, "page", 1, 1, pages)
         context: dict[str, Any] = {
@@ -124,6 +125,7 @@ class Pages:
             "all_types": len(types) == len(MEMORY_TYPES),
             "language": language,
             "agent": agent,
+            "project": project,
             "page": page,
             "type_labels": present.TYPE_LABELS,
         }
@@ -136,7 +138,7 @@ class Pages:
                 return self.render(request, "search.html", {**context, "recent": recent.episodes, "hits": None}, home)
             wanted_n = min(self.settings.max_results, page * SEARCH_PER_PAGE + 1)
             try:
-                result = await self.data.search(query, types, language, agent, wanted_n)
+                result = await self.data.search(query, types, language, agent, wanted_n, project)
             except InvalidInput as exc:
                 return self.render(request, "search.html", {**context, "hits": [], "error": str(exc)}, status=400)
             terms = query_terms(query)
@@ -182,12 +184,15 @@ class Pages:
         outcome = outcome if outcome in OUTCOMES else None
         role = text_param(request, "role", 100) or None
         text = text_param(request, "q", 500) or None
+        project = text_param(request, "project", 200) or None
         page = int_param(request, "page", 1, 1, 1_000_000)
 
         async def run() -> Response:
-            listed = await self.data.episodes(outcome, role, text, (page - 1) * EPISODES_PER_PAGE, EPISODES_PER_PAGE)  # type: ignore[arg-type]
+            offset = (page - 1) * EPISODES_PER_PAGE
+            listed = await self.data.episodes(outcome, role, text, offset, EPISODES_PER_PAGE, project)  # type: ignore[arg-type]
             pages = max(1, math.ceil(listed.total / EPISODES_PER_PAGE))
             context = {"listed": listed, "outcome": outcome, "role": role, "text": text, "page": page, "pages": pages}
+            context["project"] = project
             return self.render(request, "episodes.html", context, listed)
 
         return await self.guarded(request, run)

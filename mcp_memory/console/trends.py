@@ -77,6 +77,7 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
     by_type: Counter[str] = Counter()
     languages: Counter[str] = Counter()
     agents: Counter[str] = Counter()
+    projects: Counter[str] = Counter()
     outcomes: dict[str, Counter[str]] = {}
     record: dict[str, list[int]] = {}
     top_patterns, top_all = _Top(TOP_REUSED), _Top(TOP_REUSED)
@@ -90,6 +91,7 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
             languages[language] += 1
             if meta.get("agent"):
                 agents[str(meta["agent"])] += 1
+            projects[str(meta.get("project") or "")] += 1
             outcomes[memory_type][outcome_of(successes, failures)] += 1
             record[memory_type][0] += successes
             record[memory_type][1] += failures
@@ -117,6 +119,7 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
         by_type={t: by_type[t] for t in MEMORY_TYPES},
         by_language=dict(languages.most_common()),
         agents=dict(agents.most_common()),
+        by_project=dict(projects.most_common()),
         granularity=buckets.granularity,
         buckets=buckets.iso_labels(),
         added_by_type=[Series(label=t, values=v) for t, v in type_rows.items() if by_type[t]],

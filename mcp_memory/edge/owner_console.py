@@ -130,9 +130,16 @@ class OwnerData:
             raise Unavailable(f"The store's owner answered {method} with something unexpected: {exc}") from exc
 
     async def search(
-        self, query: str, types: list[MemoryType], language: str | None, agent: str | None, n_results: int
+        self,
+        query: str,
+        types: list[MemoryType],
+        language: str | None,
+        agent: str | None,
+        n_results: int,
+        project: str | None = None,
     ) -> RecallResult:
-        return await self._call("search", query=query, types=types, language=language, agent=agent, n_results=n_results)
+        asked = {"query": query, "types": types, "language": language, "agent": agent, "n_results": n_results}
+        return await self._call("search", **asked, **({"project": project} if project is not None else {}))
 
     async def memory(self, memory_id: str) -> MemoryDetail:
         return await self._call("memory", memory_id=memory_id)
@@ -144,9 +151,16 @@ class OwnerData:
         return await self._call("overview")
 
     async def episodes(
-        self, outcome: EpisodeFilter | None, role: str | None, text: str | None, offset: int, limit: int
+        self,
+        outcome: EpisodeFilter | None,
+        role: str | None,
+        text: str | None,
+        offset: int,
+        limit: int,
+        project: str | None = None,
     ) -> EpisodePage:
-        return await self._call("episodes", outcome=outcome, role=role, text=text, offset=offset, limit=limit)
+        asked = {"outcome": outcome, "role": role, "text": text, "offset": offset, "limit": limit}
+        return await self._call("episodes", **asked, **({"project": project} if project is not None else {}))
 
     async def episode(self, episode_id: str, after_seq: int, limit: int) -> EpisodeReplay:
         return await self._call("episode", episode_id=episode_id, after_seq=after_seq, limit=limit)

@@ -3,6 +3,9 @@
 A forwarding process loads neither the model nor Chroma. If the owner goes away, the next request
 takes ownership (see ``ownership``), opens the store in this process and from then on is answered
 here — and this process starts serving the other processes in turn.
+
+The caller's project is found here, where the client's session is (its roots, or this process's
+MCP_MEMORY_PROJECT), and named to the owner in each request's ``_meta`` (``edge.projects``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import mcp_types as types
@@ -25,6 +28,7 @@ from mcp_types import CONNECTION_CLOSED
 from mcp_memory import __version__
 from mcp_memory.config import Settings
 from mcp_memory.edge.ownership import OwnerInfo, StoreOwnership
+from mcp_memory.edge.projects import PROJECT_META_KEY, CallerProjects
 from mcp_memory.errors import MemoryStoreError, Unavailable, find_in
 
 logger = logging.getLogger(__name__)
@@ -74,6 +78,7 @@ class OwnerLink:
         self._open_lock = anyio.Lock()
         self._sessions: dict[str, _Upstream] = {}
         self._read_only_tools: set[str] | None = None
+        self._project_tools: set[str] = set()
 
     async def _client(self, agent: str | None) -> Client:
         """An open client session to the owner for this agent, reused across requests."""
@@ -165,6 +170,15 @@ class OwnerLink:
         self._read_only_tools = {
             tool.name for tool in listed.tools if tool.annotations is not None and tool.annotations.read_only_hint
         }
+        self._project_tools = {
+            tool.name for tool in listed.tools if "project" in (tool.input_schema.get("properties") or {})
+        }
+
+    async def tool_takes_project(self, name: str) -> bool:
+        """Whether the tool reads or writes a project (so the owner needs the caller's)."""
+        if self._read_only_tools is None:
+            self.remember_tools(await self.forward(lambda c: c.list_tools()))
+        return name in self._project_tools
 
     async def _take_over_if_free(self) -> None:
         async with self._takeover_lock:
@@ -188,17 +202,32 @@ def _tool_error(text: str) -> types.CallToolResult:
 
 def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: Callable[[], str | None]) -> Server:
     """A low-level MCP server whose every request is answered by the owner."""
+    projects = CallerProjects(link.settings.project)
+
+    async def caller(ctx: Any, params: Any) -> types.RequestParamsMeta | types.InputRequiredResult:
+        """The ``_meta`` that names the client's project to the owner, or the roots question to ask the client."""
+        found = await projects.of(ctx.session, ctx.request_id, ctx.meta, params.input_responses)
+        if isinstance(found, types.InputRequiredResult):
+            return found
+        return cast(types.RequestParamsMeta, {PROJECT_META_KEY: found})
 
     async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         listed = await link.forward(lambda c: c.list_tools())
         link.remember_tools(listed)
         return listed
 
-    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
         try:
             read_only = await link.tool_is_read_only(params.name)
+            meta = await caller(ctx, params) if await link.tool_takes_project(params.name) else None
+            if isinstance(meta, types.InputRequiredResult):
+                return meta
             return await link.forward(
-                lambda c: c.call_tool(params.name, params.arguments or {}), current_agent(), read_only=read_only
+                lambda c: c.call_tool(params.name, params.arguments or {}, meta=meta),
+                current_agent(),
+                read_only=read_only,
             )
         except Unavailable as exc:
             return _tool_error(str(exc))
@@ -217,16 +246,32 @@ def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: C
     ) -> types.ListResourceTemplatesResult:
         return await link.forward(lambda c: c.list_resource_templates())
 
-    async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
-        return await link.forward(lambda c: c.read_resource(params.uri), current_agent())
+    async def read_resource(
+        ctx: Any, params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult | types.InputRequiredResult:
+        meta = await caller(ctx, params)
+        if isinstance(meta, types.InputRequiredResult):
+            return meta
+        return await link.forward(lambda c: c.read_resource(params.uri, meta=meta), current_agent())
 
     async def list_prompts(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
         return await link.forward(lambda c: c.list_prompts())
 
-    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
-        return await link.forward(lambda c: c.get_prompt(params.name, params.arguments or {}), current_agent())
+    async def get_prompt(
+        ctx: Any, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult | types.InputRequiredResult:
+        meta = await caller(ctx, params)
+        if isinstance(meta, types.InputRequiredResult):
+            return meta
+        return await link.forward(
+            lambda c: c.get_prompt(params.name, params.arguments or {}, meta=meta),
+            current_agent(),
+        )
 
-    return Server(
+    async def roots_changed(ctx: Any, params: Any) -> None:
+        projects.forget(ctx.session)
+
+    server = Server(
         "mcp-memory",
         version=__version__,
         title="mcp-memory",
@@ -239,6 +284,8 @@ def build_forwarding_server(link: OwnerLink, instructions: str, current_agent: C
         on_list_prompts=list_prompts,
         on_get_prompt=get_prompt,
     )
+    server.add_notification_handler("notifications/roots/list_changed", types.NotificationParams, roots_changed)
+    return server
 
 
 def ask_owner(owner: OwnerInfo, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

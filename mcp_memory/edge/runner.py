@@ -32,7 +32,7 @@ from mcp_memory.edge.server import (
     user_auth,
 )
 from mcp_memory.edge.startup import listening_socket
-from mcp_memory.edge.stdio import answering_stdio
+from mcp_memory.edge.stdio import serve_stdio
 from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.storage.data_dir import check_data_dir
 
@@ -88,7 +88,9 @@ def owner_export_route(app: MemoryApp, secret: str) -> Any:
             return JSONResponse({"kind": "unauthorized", "message": "Wrong or missing secret."}, status_code=401)
         await app.ready()
         with_embeddings = request.query_params.get("with_embeddings") == "1"
-        return StreamingResponse(streamed_export(app, with_embeddings), media_type="application/x-ndjson")
+        project = request.query_params.get("project")  # one project's memories and episodes; all when absent
+        lines = streamed_export(app, with_embeddings, project)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
 
     return Route(EXPORT_PATH, export, methods=["GET"])
 
@@ -107,9 +109,13 @@ async def start_owner_socket(
     from mcp_memory.console.local import local_data
     from mcp_memory.edge.owner_console import owner_data_route
 
-    # The consoles of forwarding processes read through the owner too, and so do the CLI's export and backup.
+    # The consoles of forwarding processes read through the owner too, and so do the CLI's export, backup and
+    # consolidate.
     starlette_app.router.routes.append(owner_data_route(local_data(app), ownership.secret))
     starlette_app.router.routes.append(owner_export_route(app, ownership.secret))
+    from mcp_memory.edge.owner_consolidate import owner_consolidate_route
+
+    starlette_app.router.routes.append(owner_consolidate_route(app, ownership.secret))
     server = _uvicorn_server(
         starlette_app,
         quiet_signals=True,
@@ -154,13 +160,7 @@ async def serve_front(
     """The transport agents talk to: stdio, or streamable HTTP at /mcp on ``listening`` (with the web console on
     ``console``)."""
     if settings.transport == "stdio":
-        # MCPServer.run_stdio_async runs its low-level server the same way, over the SDK's plain transport.
-        lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
-        if lowlevel is None:
-            await front.run_stdio_async()  # type: ignore[union-attr]
-            return
-        async with answering_stdio() as (read_stream, write_stream):
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        await serve_stdio(front)
         return
     options: dict[str, Any] = {
         "host": settings.host,
@@ -282,10 +282,16 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         app = MemoryApp(settings)
         if open_first:
             await app.open_store()
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
-            await serve_front(build_server(app), settings, local_console(app, settings), console_only, listening, stop)
-            task_group.cancel_scope.cancel()
+        app.consolidate_on_schedule()  # servers sharing a database take turns (a database lease)
+        try:
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+                await serve_front(
+                    build_server(app), settings, local_console(app, settings), console_only, listening, stop
+                )
+                task_group.cancel_scope.cancel()
+        finally:
+            app.stop_schedule()
         if damaged:
             raise damaged[0]
         return
@@ -300,6 +306,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         if open_now:
             await app.open_store()
         task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
+        app.consolidate_on_schedule()  # the owner consolidates; processes that forward to it do not
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
         socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
         return build_server(app, limiter=limiter)
@@ -332,6 +339,8 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                         await stopped.wait()
                 task_group.cancel_scope.cancel()
     finally:
+        for app in owned_apps:
+            app.stop_schedule()
         ownership.release()
     if damaged:
         raise damaged[0]

@@ -19,8 +19,9 @@ from mcp_memory.access.hosts import is_loopback
 from mcp_memory.access.tokens import AgentTokens, RateLimiter, shared_tokens
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
-from mcp_memory.edge.tools import episode_tools, learning_tools, memory_tools
-from mcp_memory.edge.tools.context import ToolContext, current_agent, current_identity
+from mcp_memory.edge.projects import CallerProjects, ForgetOnRootsChanged
+from mcp_memory.edge.tools import episode_tools, knowledge_tools, learning_tools, link_tools, memory_tools
+from mcp_memory.edge.tools.context import AskClient, ToolContext, current_agent, current_identity, serving
 from mcp_memory.memory.validation import argument_problems
 
 __all__ = [
@@ -41,12 +42,18 @@ A shared, persistent memory for coding agents. Before a task: recall_similar_pat
 recall_error_solutions (or search_memory across everything). After a task: store what worked
 (store_code_pattern, store_solution) and every error you fixed or failed to fix (store_error_resolution).
 Storing the same thing twice is safe: it counts the reuse instead of duplicating. Seeded knowledge is
-readable at memory://knowledge."""
+readable at memory://knowledge. Memories belong to projects: by default you store into and recall from your
+own project (found from your workspace) plus the global memories; pass project="*" to search every project."""
 
 
 class MemoryServer(MCPServer):
     """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
-    (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), and tidy tool descriptions."""
+    (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), tidy tool descriptions, and every
+    request's context at hand for finding the caller's project (``ToolContext.project``)."""
+
+    def __init__(self, *args: Any, projects: CallerProjects | None = None, **kwargs: Any) -> None:
+        self.projects = projects or CallerProjects("")
+        super().__init__(*args, middleware=[ForgetOnRootsChanged(self.projects)], **kwargs)
 
     def add_tool(
         self,
@@ -71,9 +78,26 @@ class MemoryServer(MCPServer):
             structured_output=structured_output,
         )
 
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        try:
+            with serving(context):
+                return await super().get_prompt(name, arguments, context)
+        except AskClient as ask:
+            return ask.question
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        try:
+            with serving(context):
+                return await super().read_resource(uri, context)
+        except AskClient as ask:
+            return ask.question
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         try:
-            return await super().call_tool(name, arguments, context)
+            with serving(context):
+                return await super().call_tool(name, arguments, context)
+        except AskClient as ask:
+            return ask.question
         except ToolError as exc:
             tool = self._tool_manager.get_tool(name)
             if not isinstance(exc.__cause__, ValidationError) or tool is None:
@@ -189,8 +213,10 @@ def build_server(
         yield {}
 
     auth_options = forwarded_auth(forwarded_secret) if forwarded_secret else user_auth(settings)
+    projects = CallerProjects(settings.project)
     mcp = MemoryServer(
         "mcp-memory",
+        projects=projects,
         lifespan=warm_up,
         **auth_options,
         title="mcp-memory",
@@ -198,8 +224,8 @@ def build_server(
         instructions=INSTRUCTIONS,
         log_level=settings.log_level,
     )
-    context = ToolContext(app, limiter or rate_limiter(settings))
-    for group in (memory_tools, episode_tools, learning_tools):
+    context = ToolContext(app, limiter or rate_limiter(settings), projects)
+    for group in (memory_tools, knowledge_tools, link_tools, episode_tools, learning_tools):
         group.register(mcp, context)
     return mcp
 

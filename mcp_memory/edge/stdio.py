@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from anyio.streams.memory import MemoryObjectReceiveStream
+from mcp.server import MCPServer, Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
@@ -71,3 +72,18 @@ async def answering_stdio() -> AsyncIterator[tuple[MemoryObjectReceiveStream[Any
                 yield receive, write_stream
             finally:
                 task_group.cancel_scope.cancel()
+
+
+async def serve_stdio(front: MCPServer | Server) -> None:
+    """Serve ``front`` over stdin and stdout through ``answering_stdio``.
+
+    A low-level ``Server`` runs on any streams. An ``MCPServer`` runs its low-level server the same way in
+    ``run_stdio_async``, on the SDK's plain streams; the SDK offers no public way to hand it others and names that
+    server only privately (its own in-memory client reaches it likewise). Should a release rename it, the SDK's
+    stdio serves: everything works but an unreadable line goes unanswered."""
+    lowlevel = getattr(front, "_lowlevel_server", None) if isinstance(front, MCPServer) else front
+    if not isinstance(lowlevel, Server):
+        await front.run_stdio_async()  # type: ignore[union-attr]
+        return
+    async with answering_stdio() as (read_stream, write_stream):
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

@@ -89,3 +89,41 @@ class ConsensusResult(KnownKeys):
 NO_SUCCESS_METRICS = SuccessMetrics()
 NO_EPISODE_METRICS = EpisodeMetrics()
 NO_CONSENSUS_RESULT = ConsensusResult()
+
+
+# The project and time arguments that reads and stores share.
+ProjectSearched = Annotated[
+    str | None,
+    Field(
+        description="Which project to search, always with the global memories (seeds, shared knowledge). Leave it "
+        "out to search your own project: the server finds it from your workspace (the client's MCP roots: the git "
+        'origin repository name or folder name) or from its MCP_MEMORY_PROJECT. "*" searches every project; "" '
+        'only global memories; a name such as "acme-api" searches that project.',
+        examples=["*", "acme-api"],
+    ),
+]
+ProjectStored = Annotated[
+    str | None,
+    Field(
+        description="The project it belongs to. Leave it out to store it in your own project (found from your "
+        "workspace's MCP roots, or the server's MCP_MEMORY_PROJECT). \"\" stores it as global, seen from every "
+        "project: only for what holds everywhere.",
+        examples=["acme-api"],
+    ),
+]
+Since = Annotated[
+    str | None,
+    Field(
+        description='Only memories first stored at or after this: an age ("90m", "36h", "7d", "2w") or an ISO date '
+        'or time ("2026-03-01", "2026-03-01T14:00:00Z"; UTC unless it says otherwise).',
+        examples=["7d", "2026-03-01"],
+    ),
+]
+Until = Annotated[
+    str | None,
+    Field(
+        description='Only memories first stored at or before this: an age ("30d" = older than 30 days) or an ISO '
+        "date or time; a date alone includes that whole day.",
+        examples=["30d", "2026-03-31"],
+    ),
+]

@@ -8,7 +8,6 @@ So the digest keeps both: a short summary text to embed and a token stream for t
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mcp_memory.memory.error_signature import exception_line
+from mcp_memory.words import code_tokens
 
 # Keys read first when an event is turned into words: the ones agents put their reasoning and actions in.
 # fmt: off
@@ -39,18 +39,6 @@ LEXICAL_CHARS = 200_000
 MAX_FILES = 50
 MAX_ERRORS = 20
 PRECEDING = 3
-
-# fmt: off
-_STOPWORDS = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
-    "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
-    "just", "let", "me", "my", "no", "not", "of", "on", "or", "our", "so", "than", "that", "the",
-    "their", "then", "there", "these", "they", "this", "to", "too", "us", "was", "we", "were", "what",
-    "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your",
-})
-# fmt: on
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
-_CAMEL = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 class EventBrief(BaseModel):
@@ -203,26 +191,14 @@ def embed_text(task: str, summary: str, digest: EpisodeDigest) -> str:
     return "\n".join(lines)
 
 
-def tokens(text: str) -> list[str]:
-    """Code-aware words: identifiers whole and split at snake_case and camelCase, lower-cased, no stopwords."""
-    found: list[str] = []
-    for word in _WORD.findall(text):
-        parts = [p for p in _CAMEL.split(word) if p]
-        for part in (word, *parts) if len(parts) > 1 else (word,):
-            lowered = part.lower()
-            if len(lowered) > 1 and lowered not in _STOPWORDS:
-                found.append(lowered)
-    return found
-
-
 def token_text(*texts: str) -> str:
     """Texts as space-separated tokens, the form the lexical index stores."""
-    return " ".join(t for text in texts for t in tokens(text))
+    return " ".join(t for text in texts for t in code_tokens(text))
 
 
 def query_terms(text: str) -> list[str]:
     """Distinct tokens of a query, in order of first appearance."""
-    return list(dict.fromkeys(tokens(text)))
+    return list(dict.fromkeys(code_tokens(text)))
 
 
 def _shorten(text: str, limit: int) -> str:

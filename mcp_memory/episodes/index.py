@@ -18,6 +18,9 @@ from typing import Any
 
 from mcp_memory.episodes.digest import EpisodeDigest, embed_text, query_terms
 from mcp_memory.episodes.views import how_it_ended, iso, outcome, shorten, title
+from mcp_memory.memory.dense import DenseSearch
+from mcp_memory.memory.moments import age_in_words
+from mcp_memory.memory.projects import EVERYWHERE, ProjectScope
 from mcp_memory.memory.records import MemoryDraft, content_hash, new_metadata
 from mcp_memory.models import SimilarEpisode
 from mcp_memory.storage.embeddings import Embedder
@@ -77,6 +80,7 @@ def episode_metadata(row: EpisodeRow, digest: EpisodeDigest) -> dict[str, Any]:
         agent_role=row.agent_role,
         success=bool(row.success),
         fixed_id=row.id,
+        project=row.project,
     )
     metadata = new_metadata(draft, content_hash("episode", draft.identity_text), now=row.ended_at)
     metadata["created_at"] = row.started_at
@@ -93,10 +97,11 @@ class Rankings:
 class EpisodeIndex:
     """Writes ended episodes to the vector store and ranks them for a new task."""
 
-    def __init__(self, episodes: EpisodeStore, vectors: MemoryStore, embedder: Embedder) -> None:
+    def __init__(self, episodes: EpisodeStore, vectors: MemoryStore, embedder: Embedder, dense: DenseSearch) -> None:
         self.episodes = episodes
         self.vectors = vectors
         self.embedder = embedder
+        self.dense = dense  # the memories' nearest-vector search: it keeps project scopes off Chroma's filter
 
     def add(self, rows: Sequence[EpisodeRow]) -> None:
         """Embed and upsert ended episodes (their digests must be saved), then mark them indexed."""
@@ -112,29 +117,29 @@ class EpisodeIndex:
         self.vectors.add("episode", items, vectors)
         self.episodes.mark_indexed([row.id for row in rows], time.time())
 
-    def rankings(self, query: str, depth: int, success_only: bool) -> Rankings:
-        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25).
+    def rankings(self, query: str, depth: int, success_only: bool, scope: ProjectScope = EVERYWHERE) -> Rankings:
+        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25), in ``scope``.
 
         The word search runs in its own thread while the query is embedded: both wait on C code.
         """
-        lexical = _WORD_SEARCH.submit(self._lexical, query, depth, success_only)
+        lexical = _WORD_SEARCH.submit(self._lexical, query, depth, success_only, scope)
         embedding = self.embedder.encode([query])[0]
-        return Rankings(cosine=self._dense(embedding, depth, success_only), **lexical.result())
+        return Rankings(cosine=self._dense(embedding, depth, success_only, scope), **lexical.result())
 
-    def _dense(self, embedding: list[float], depth: int, success_only: bool) -> dict[str, float]:
+    def _dense(self, embedding: list[float], depth: int, success_only: bool, scope: ProjectScope) -> dict[str, float]:
+        left_out = self.dense.left_out("episode", scope)
         if not success_only:
-            return {i: 1.0 - d for i, d in self.vectors.nearest("episode", embedding, depth)}
+            return dict(self.dense.nearest("episode", embedding, depth, None, None, left_out))
         # Chroma's metadata filter costs ~30x a query for ids alone (10k episodes); most episodes succeed,
         # so a wider list is filtered here, and Chroma's filter is used only when that finds too few.
-        wide = self.vectors.nearest("episode", embedding, depth * SUCCESS_WIDENING)
+        wide = self.dense.nearest("episode", embedding, depth * SUCCESS_WIDENING, None, None, left_out)
         succeeded = self.episodes.succeeded([i for i, _ in wide])
-        found = {i: 1.0 - d for i, d in wide if i in succeeded}
+        found = {i: cosine for i, cosine in wide if i in succeeded}
         if len(found) < depth and len(wide) == depth * SUCCESS_WIDENING:
-            narrow = self.vectors.nearest("episode", embedding, depth, {"success": True})
-            found = {i: 1.0 - d for i, d in narrow}
+            found = dict(self.dense.nearest("episode", embedding, depth, {"success": True}, None, left_out))
         return dict(list(found.items())[:depth])
 
-    def _lexical(self, query: str, depth: int, success_only: bool) -> dict[str, list[str]]:
+    def _lexical(self, query: str, depth: int, success_only: bool, scope: ProjectScope) -> dict[str, list[str]]:
         terms = query_terms(query)
         frequencies = self.episodes.document_frequencies(terms)
         # Common words weigh little in BM25 but their posting lists grow with the history. Skipping words in
@@ -142,11 +147,13 @@ class EpisodeIndex:
         common = max(1, int(self.episodes.count_ended() * COMMON_WORD_SHARE))
         searched = [t for t in terms if 0 < frequencies.get(t, 0) <= common]
         rare = sorted(searched, key=lambda t: frequencies[t])[:MAX_QUERY_TERMS]
-        return {"lexical": self.episodes.search(rare, depth, success_only), "terms": rare}
+        return {"lexical": self.episodes.search(rare, depth, success_only, scope.projects), "terms": rare}
 
-    def similar(self, query: str, n_results: int, success_only: bool) -> list[SimilarEpisode]:
+    def similar(
+        self, query: str, n_results: int, success_only: bool, scope: ProjectScope = EVERYWHERE
+    ) -> list[SimilarEpisode]:
         depth = max(FUSION_DEPTH, 2 * n_results)
-        ranked = self.rankings(query, depth, success_only)
+        ranked = self.rankings(query, depth, success_only, scope)
         fused = reciprocal_rank_fusion([list(ranked.cosine), ranked.lexical])
         rows = self.episodes.rows([episode_id for episode_id, _ in fused])
         results: list[SimilarEpisode] = []
@@ -154,6 +161,8 @@ class EpisodeIndex:
             row = rows.get(episode_id)
             if row is None or row.status != "ended" or (success_only and not row.success):
                 continue  # a vector without its record (another data dir on a shared Chroma server)
+            if not scope.admits(row.project):
+                continue
             why = _why(query, row, ranked, self.episodes)
             results.append(_similar(row, score, ranked.cosine.get(episode_id), why))
             if len(results) == n_results:
@@ -205,4 +214,6 @@ def _similar(row: EpisodeRow, score: float, similarity: float | None, why: str) 
         agent=row.started_by or None,
         started_at=iso(row.started_at),
         ended_at=iso(row.ended_at),
+        ended_ago=age_in_words(row.ended_at),
+        project=row.project,
     )

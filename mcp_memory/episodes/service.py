@@ -18,10 +18,12 @@ from typing import Any, TypeVar
 import anyio
 
 from mcp_memory.config import Settings
-from mcp_memory.episodes.digest import DigestBuilder, token_text
+from mcp_memory.episodes.digest import DigestBuilder, EpisodeDigest, token_text
 from mcp_memory.episodes.index import EpisodeIndex
-from mcp_memory.episodes.views import episode_event, episode_info, iso, timeline_markdown
-from mcp_memory.errors import InvalidInput, MemoryStoreError
+from mcp_memory.episodes.views import episode_event, episode_info, iso, shorten, timeline_markdown
+from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError
+from mcp_memory.memory.error_signature import exception_line
+from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope, require_project
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.trust import Subject
 from mcp_memory.memory.validation import require_json_object, require_n_results, require_text
@@ -37,6 +39,7 @@ from mcp_memory.models import (
 )
 from mcp_memory.storage.episode_legacy import LEGACY_FILE
 from mcp_memory.storage.episode_store import EpisodeRow, EpisodeStore, NewEvent, dumps
+from mcp_memory.words import TOKENS_VERSION
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,10 +62,12 @@ class EpisodeService:
         self.settings = settings
         self.memory = memory
         self.store = store or EpisodeStore(memory.store.db, settings.data_dir / LEGACY_FILE)
-        self.index = EpisodeIndex(self.store, memory.store, memory.embedder)
+        self.index = EpisodeIndex(self.store, memory.store, memory.embedder, memory.recaller.dense)
         self._limiter = anyio.CapacityLimiter(DATABASE_THREADS)
         self._pending_checked = False
         self._pending_lock = threading.Lock()
+        self._words_checked = False
+        self._words_lock = threading.Lock()
 
     async def _db(self, func: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
@@ -70,23 +75,26 @@ class EpisodeService:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     async def start(
-        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = "", project: str = ""
     ) -> EpisodeStarted:
-        """``agent`` (the token's) is recorded as who started it: only it or an admin may end it."""
-        return await self._db(self.start_blocking, task, context, agent_role, agent)
+        """``agent`` (the token's) is recorded as who started it: only it or an admin may end it. The episode
+        belongs to ``project`` ("" is global)."""
+        return await self._db(self.start_blocking, task, context, agent_role, agent, project)
 
     def start_blocking(
-        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = ""
+        self, task: str, context: dict[str, Any], agent_role: str | None, agent: str = "", project: str = ""
     ) -> EpisodeStarted:
         require_text("task", task, self.settings.max_text_chars)
         context_json = dumps(require_json_object("context", context, self.settings.max_text_chars))
         role = _name("agent_role", agent_role) if agent_role is not None else None
+        project = require_project(project, allow_every=False) or ""
         episode_id = f"ep_{uuid.uuid4().hex}"
         now = time.time()
-        self.store.create(episode_id, task, context_json, role, now, started_by=agent)
+        self.store.create(episode_id, task, context_json, role, now, started_by=agent, project=project)
         return EpisodeStarted(
             episode_id=episode_id,
             task=task,
+            project=project,
             started_at=iso(now) or "",
             message="Started. Record each step with record_event and finish with end_episode.",
         )
@@ -107,6 +115,36 @@ class EpisodeService:
             raise InvalidInput("events", f"{len(events):,} in one call; the limit is {MAX_EVENTS_PER_CALL:,}.")
         new = [self._event(event_type, role, data) for event_type, role, data in events]
         return self.store.append(episode_id, new, time.time()) if new else []
+
+    async def learned_fix(
+        self,
+        episode_id: str,
+        memory_id: str,
+        error_message: str,
+        resolution: str,
+        success: bool,
+        agent: str,
+        agent_role: str | None,
+    ) -> str:
+        """An error fix (or failed attempt) stored during an episode: linked to it (learned_from) and, while the
+        episode is open, recorded in it as an ``error_fixed`` or ``fix_failed`` event. Says what was done."""
+        episode_id = require_text("episode_id", episode_id, MAX_ID_CHARS).strip()
+        linked = await self.memory.run(self.memory.links.learned_in, [memory_id], episode_id, agent)
+        if not linked:
+            return f"No episode '{episode_id}': the fix is stored, not linked to an episode."
+        line = shorten(exception_line(error_message) or error_message, 300)
+        if success:
+            event_type, data = "error_fixed", {"memory_id": memory_id, "fixed": line, "fix": shorten(resolution, 500)}
+        else:
+            event_type, data = (
+                "fix_failed",
+                {"memory_id": memory_id, "error": line, "attempt": shorten(resolution, 500)},
+            )
+        try:
+            event = await self.record(episode_id, event_type, agent_role or agent or "agent", data, agent)
+        except Conflict:  # ended: the link stands, the replay is closed
+            return f"Linked to episode {episode_id} (it has ended: no event recorded)."
+        return f"Linked to episode {episode_id} and recorded there as event #{event.seq} ({event_type})."
 
     def _event(self, event_type: str, agent_role: str, data: dict[str, Any]) -> NewEvent:
         if not isinstance(data, dict):
@@ -168,18 +206,50 @@ class EpisodeService:
 
     def _save_digest(self, row: EpisodeRow) -> EpisodeRow:
         """Read the ended episode once and store its salient facts and words."""
+        digest, task_tokens, event_tokens = self._digest(row)
+        digest_json = digest.model_dump_json()
+        self.store.save_digest(row.id, digest_json, task_tokens, event_tokens)
+        return dataclasses.replace(row, digest_json=digest_json)
+
+    def _digest(self, row: EpisodeRow) -> tuple[EpisodeDigest, str, str]:
+        """An ended episode's digest and its words (task and files, then events), from one read of its events."""
         builder = DigestBuilder(row.task, json.loads(row.metrics_json), row.summary)
         for event in self.store.scan_events(row.id):
             builder.add(event.seq, event.event_type, event.agent_role, json.loads(event.data_json))
         digest = builder.finish(bool(row.success))
-        digest_json = digest.model_dump_json()
-        self.store.save_digest(
-            row.id,
-            digest_json,
-            token_text(row.task, " ".join(digest.files_changed)),
-            token_text(builder.lexical_events()),
-        )
-        return dataclasses.replace(row, digest_json=digest_json)
+        return digest, token_text(row.task, " ".join(digest.files_changed)), token_text(builder.lexical_events())
+
+    def ensure_words_blocking(self) -> None:
+        """Once per process, after the start (in the warm-up) or before the first recall, whichever comes first:
+        index the episodes' words again if an earlier tokenizer made them. Not part of the start itself: on a large
+        store it reads every event, and memory calls wait for the start."""
+        if self._words_checked:
+            return
+        with self._words_lock:
+            if not self._words_checked:
+                reindexed = self.reindex_words_blocking()
+                if reindexed:
+                    logger.warning("indexed the words of %d episodes again (tokenizer %s)", reindexed, TOKENS_VERSION)
+                self._words_checked = True
+
+    def reindex_words_blocking(self) -> int:
+        """Index every episode's words again unless the current tokenizer made them; returns how many.
+
+        Servers sharing the database may do it at once: each writes the same words. The version is recorded last,
+        so a re-index cut short is done again from the start.
+        """
+        if self.store.words_version() == TOKENS_VERSION:
+            return 0
+        done = after = 0
+        while page := self.store.with_words(after, PENDING_BATCH):
+            words: list[tuple[str, str, str]] = []
+            for _, row in page:
+                _, task_tokens, event_tokens = self._digest(row)
+                words.append((row.id, task_tokens, event_tokens))
+            self.store.save_words(words)
+            after, done = page[-1][0], done + len(page)
+        self.store.set_words_version(TOKENS_VERSION)
+        return done
 
     def finish_pending_blocking(self) -> int:
         """Digest and index every ended episode that lacks either (after a crash or an unreachable store)."""
@@ -191,11 +261,13 @@ class EpisodeService:
         return done
 
     async def ensure_indexed(self) -> None:
-        """Once per process, before the first recall: repair what an earlier crash left pending."""
+        """Once per process, before the first recall: words of an earlier tokenizer made again
+        (``ensure_words_blocking``), and what an earlier crash left pending repaired."""
         if self._pending_checked:
             return
 
         def repair() -> None:
+            self.ensure_words_blocking()
             with self._pending_lock:
                 if not self._pending_checked:
                     repaired = self.finish_pending_blocking()
@@ -227,29 +299,41 @@ class EpisodeService:
             next_after_seq=next_after,
         )
 
-    async def list_episodes(self, status: EpisodeStatus | None, success: bool | None, limit: int) -> EpisodeList:
+    async def list_episodes(
+        self, status: EpisodeStatus | None, success: bool | None, limit: int, project: str | None = EVERY_PROJECT
+    ) -> EpisodeList:
+        """Newest first: of ``project`` and global ones (``"*"``, the default here: every project)."""
         if status not in (None, "open", "ended"):
             raise InvalidInput("status", f"must be 'open', 'ended' or null, got {status!r}.")
         require_n_results(limit, 1000, "limit")
-        rows, total = await self._db(self.store.recent, status, success, limit)
+        scope = ProjectScope.of(project)
+        rows, total = await self._db(self.store.recent, status, success, limit, scope.projects)
         return EpisodeList(episodes=[episode_info(row) for row in rows], total=total)
 
     async def recent_failures(self, limit: int) -> list[EpisodeRow]:
         """The most recently ended failed episodes, with their digests."""
         return await self._db(self.store.failed, limit)
 
-    async def recall_similar(self, task_description: str, n_results: int, success_only: bool) -> SimilarEpisodes:
+    async def recall_similar(
+        self, task_description: str, n_results: int, success_only: bool, project: str | None = EVERY_PROJECT
+    ) -> SimilarEpisodes:
+        """Ended episodes like the task: of ``project`` and global ones (``"*"``, the default here: every project)."""
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
+        scope = ProjectScope.of(project)
         await self.ensure_indexed()
-        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only)
+        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only, scope)
         note = None
         if not results:
             note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
-        return SimilarEpisodes(results=results, note=note)
+            if self.index.dense.left_out("episode", scope):
+                note += ' Episodes of other projects were not searched; project="*" searches them too.'
+        return SimilarEpisodes(project=scope.label, results=results, note=note)
 
-    def _similar_blocking(self, task_description: str, n_results: int, success_only: bool) -> list[SimilarEpisode]:
-        results = self.index.similar(task_description, n_results, success_only)
+    def _similar_blocking(
+        self, task_description: str, n_results: int, success_only: bool, scope: ProjectScope
+    ) -> list[SimilarEpisode]:
+        results = self.index.similar(task_description, n_results, success_only, scope)
         if not self.memory.trust.configured:
             return results
         verdicts = self.memory.verdicts_blocking([Subject(r.episode_id, r.agent, "episode") for r in results])

@@ -14,6 +14,7 @@ from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.episodes.views import shorten, title
 from mcp_memory.errors import Unavailable
 from mcp_memory.memory.blocks import DATA_PREAMBLE, block, fence, memory_block, neutralise
+from mcp_memory.memory.projects import EVERY_PROJECT
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import normalize_language, require_text
 from mcp_memory.models import MemoryHit, SimilarEpisode
@@ -28,21 +29,27 @@ UNTRUSTED_SLACK = 4
 
 
 async def memory_informed_task(
-    memory: MemoryService, episodes: EpisodeService, task_description: str, language: str | None
+    memory: MemoryService,
+    episodes: EpisodeService,
+    task_description: str,
+    language: str | None,
+    project: str | None = EVERY_PROJECT,
 ) -> str:
-    """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons."""
+    """A prompt with the task, then recalled patterns, error fixes, best practices and episode lessons: of
+    ``project`` and global ones (``"*"``: every project)."""
     require_text("task_description", task_description, memory.settings.max_text_chars)
     lang = normalize_language(language)
     slack = UNTRUSTED_SLACK if memory.trust.configured else 0
+    field = "task_description"
     patterns = await memory.recall(
-        task_description, ["pattern"], PATTERNS + slack, language=lang, query_field="task_description"
+        task_description, ["pattern"], PATTERNS + slack, language=lang, query_field=field, project=project
     )
-    fixes = await memory.recall(task_description, ["error"], FIXES + slack, query_field="task_description")
+    fixes = await memory.recall(task_description, ["error"], FIXES + slack, query_field=field, project=project)
     practices = await memory.recall(
-        task_description, ["best_practice"], PRACTICES + slack, query_field="task_description"
+        task_description, ["best_practice"], PRACTICES + slack, query_field=field, project=project
     )
     try:
-        similar = (await episodes.recall_similar(task_description, 6, success_only=False)).results
+        similar = (await episodes.recall_similar(task_description, 6, success_only=False, project=project)).results
     except Unavailable:  # a database that fails costs the lessons, not the prompt
         similar = []
 
@@ -63,6 +70,8 @@ async def memory_informed_task(
         sections.append("## Lessons from similar past episodes\n\n" + "\n\n".join(lessons))
 
     header = f"Task ({lang}):" if lang else "Task:"
+    if project and project != EVERY_PROJECT:
+        header = header.replace("Task", f"Task in project {neutralise(project)}", 1)
     parts = [DATA_PREAMBLE, f"{header}\n\n{neutralise(task_description.strip())}"]
     if sections:
         parts.append(

@@ -46,6 +46,7 @@ def episode_info(row: EpisodeRow) -> EpisodeInfo:
         summary=row.summary,
         started_at=iso(row.started_at, "milliseconds") or "",
         ended_at=iso(row.ended_at, "milliseconds"),
+        project=row.project,
     )
 
 

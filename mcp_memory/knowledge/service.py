@@ -10,6 +10,7 @@ from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.knowledge.seeds import SeedItem, load_seed_items
 from mcp_memory.memory.blocks import memory_block, neutralise
 from mcp_memory.memory.drafts import knowledge_draft
+from mcp_memory.memory.projects import EVERY_PROJECT, GLOBAL, ProjectScope, require_project
 from mcp_memory.memory.records import CALLER_RESERVED_KEYS, MemoryDraft, content_hash, new_metadata, to_record
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.models import KnowledgeType, MemoryRecord, SeedCounts, StoreResult
@@ -104,9 +105,16 @@ class KnowledgeBase:
         )
 
     async def add(
-        self, title: str, content: str, knowledge_type: KnowledgeType, metadata: dict[str, Any], agent: str
+        self,
+        title: str,
+        content: str,
+        knowledge_type: KnowledgeType,
+        metadata: dict[str, Any],
+        agent: str,
+        project: str | None = None,
     ) -> StoreResult:
-        """Custom knowledge from a caller: its metadata may not pose as provenance (see ``CALLER_RESERVED_KEYS``)."""
+        """Custom knowledge from a caller: its metadata may not pose as provenance (see ``CALLER_RESERVED_KEYS``).
+        It is global unless ``project`` (or, without that, ``metadata["project"]``) names a project."""
         reserved = sorted(set(metadata) & CALLER_RESERVED_KEYS)
         if reserved:
             raise InvalidInput(
@@ -115,18 +123,23 @@ class KnowledgeBase:
                 "where it came from.",
                 'Use other names, e.g. {"team": "platform", "language": "python"}.',
             )
+        if project is None and isinstance(metadata.get("project"), str):
+            project = require_project(metadata["project"], "metadata", allow_every=False)
         draft = knowledge_draft(title, content, knowledge_type, metadata)
         draft.agent = agent
+        draft.project = require_project(project, allow_every=False) or GLOBAL
         return await self.memory.remember(draft)
 
-    async def index(self) -> list[MemoryRecord]:
-        """Every seeded and custom knowledge item, grouped by kind."""
+    async def index(self, project: str | None = EVERY_PROJECT) -> list[MemoryRecord]:
+        """Every seeded and custom knowledge item ``project`` sees (global ones and its own), grouped by kind."""
+        scope = ProjectScope.of(project)
 
         def index_blocking() -> list[MemoryRecord]:
             records: list[MemoryRecord] = []
             for memory_type in ("pattern", "best_practice", "error", "solution"):
                 found = self.memory.store.find(memory_type, {"source": {"$in": KNOWLEDGE_SOURCES}})
-                records.extend(sorted((to_record(i) for i in found), key=lambda r: r.title.lower()))
+                seen = (to_record(i) for i in found if scope.admits(str(i.metadata.get("project") or "")))
+                records.extend(sorted(seen, key=lambda r: r.title.lower()))
             return records
 
         return await self.memory.judged(await self.memory.run(index_blocking))

@@ -35,6 +35,9 @@ class ConsensusLearned(BaseModel):
     episode_event_seq: int | None = Field(
         default=None, description="Sequence number of the 'consensus' event recorded in the episode, if any."
     )
+    episode_linked: bool = Field(
+        default=False, description="True when the solution and patterns are linked (learned_from) to the episode."
+    )
     message: str
 
 
@@ -66,10 +69,13 @@ class PatternSuggestion(BaseModel):
         description="When a later part of a long pattern matched best: that part's number (2, 3, ...).",
     )
     why: str
+    project: str = Field(default="", description='The project it belongs to ("" is global).')
+    created_ago: str = Field(default="", description='When it was first stored, in words ("3 days ago").')
 
 
 class PatternSuggestions(BaseModel):
     task_description: str
+    project: str = Field(default="*", description='The project searched, with global patterns ("*": every project).')
     results: list[PatternSuggestion] = Field(description="Best first.")
     cached: bool = Field(description="True when served from the cache (memory has not changed since).")
     note: str | None = None

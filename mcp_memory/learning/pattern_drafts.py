@@ -63,11 +63,12 @@ def plan_patterns(
     agent: str | None,
     count_tokens: TokenCounter,
     window: int,
+    project: str = "",
 ) -> list[PatternPlan]:
-    """One plan per distinct structure in ``result``; ``window`` is how many word pieces the model reads."""
-    return [
-        _plan(group, inputs, provenance, agent, count_tokens, window) for group in group_by_structure(result.patterns)
-    ]
+    """One plan per distinct structure in ``result``; ``window`` is how many word pieces the model reads. The
+    patterns belong to ``project`` ("" is global)."""
+    groups = group_by_structure(result.patterns)
+    return [_plan(group, inputs, provenance, agent, count_tokens, window, project) for group in groups]
 
 
 def _title(pattern: ExtractedPattern, language: str, task: str) -> str:
@@ -86,11 +87,12 @@ def _plan(
     agent: str | None,
     count_tokens: TokenCounter,
     window: int,
+    project: str = "",
 ) -> PatternPlan:
     primary = group[0]
     language = inputs.language_name
     identity = pattern_identity(language, primary.structure_hash)
-    pattern_id = memory_id("pattern", content_hash("pattern", identity))
+    pattern_id = memory_id("pattern", content_hash("pattern", identity), project)
     description = "\n".join(dict.fromkeys(p.description for p in group))
     title = _title(primary, language, inputs.task)
     kinds = list(dict.fromkeys(p.kind for p in group))
@@ -131,6 +133,7 @@ def _plan(
         source="consensus",
         agent=agent,
         success=inputs.success,
+        project=project,
     )
     plan = PatternPlan(pattern_id, main, group)
     total = len(chunks)
@@ -155,6 +158,7 @@ def _plan(
                 metadata=provenance | {"pattern_kind": primary.kind, "part_of": pattern_id, "part": number},
                 source="consensus",
                 agent=agent,
+                project=project,
             )
         )
     return plan

@@ -20,6 +20,7 @@ from mcp_memory.learning.models import ConsensusLearned, LearnedPattern, Pattern
 from mcp_memory.learning.pattern_drafts import PatternPlan, plan_patterns
 from mcp_memory.learning.suggestions import PatternSuggester
 from mcp_memory.memory.drafts import solution_draft
+from mcp_memory.memory.projects import EVERY_PROJECT, require_project
 from mcp_memory.memory.records import LOCAL_AGENT, content_hash, memory_id
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import require_text
@@ -59,8 +60,10 @@ class PatternLearning:
         require_text("language", language, MAX_LANGUAGE_CHARS)
         return await self.memory.run(extract_patterns, code, language)
 
-    async def suggest(self, task_description: str, language: str | None, n_results: int) -> PatternSuggestions:
-        return await self.suggester.suggest(task_description, language, n_results)
+    async def suggest(
+        self, task_description: str, language: str | None, n_results: int, project: str | None = EVERY_PROJECT
+    ) -> PatternSuggestions:
+        return await self.suggester.suggest(task_description, language, n_results, project)
 
     async def learn_from_consensus(
         self,
@@ -69,24 +72,32 @@ class PatternLearning:
         consensus_result: dict[str, Any] | None = None,
         episode_id: str | None = None,
         agent: str | None = None,
+        project: str = "",
     ) -> ConsensusLearned:
         """Store the winner as a solution and its patterns as code patterns, counting the known ones again.
 
         ``agent`` is who is calling (the token's agent) and is recorded as the writer; the winner's ``agent_role``
         is who the swarm says wrote the code, kept as a label (an argument can never set the writer).
         With an ``episode_id`` the episode gets a ``consensus`` event, when that episode exists and is open.
+        What is learned belongs to ``project`` ("" is global).
         """
         inputs = read_consensus(winner_candidate, task_context, consensus_result, self.settings.max_text_chars)
         if episode_id is not None:
             episode_id = require_text("episode_id", episode_id, MAX_EPISODE_ID_CHARS).strip()
         author = agent or LOCAL_AGENT
-        stored = await self.memory.run(self._store_blocking, inputs, episode_id, author)
+        project = require_project(project, allow_every=False) or ""
+        stored = await self.memory.run(self._store_blocking, inputs, episode_id, author, project)
         learned = _learned(stored, inputs)
         if episode_id is not None:
+            ids = [learned.solution_id, *(p.id for p in (*learned.new_patterns, *learned.reinforced_patterns))]
+            linked = await self.memory.run(self.memory.links.learned_in, ids, episode_id, author)
+            learned = learned.model_copy(update={"episode_linked": bool(linked)})
             learned = await self._record_event(learned, inputs, episode_id, inputs.agent_role)
         return learned
 
-    def _store_blocking(self, inputs: ConsensusInput, episode_id: str | None, author: str | None) -> _Stored:
+    def _store_blocking(
+        self, inputs: ConsensusInput, episode_id: str | None, author: str | None, project: str = ""
+    ) -> _Stored:
         extraction = extract_patterns(inputs.code, inputs.language)
         provenance = inputs.provenance(episode_id)
         solution = solution_draft(
@@ -98,7 +109,8 @@ class PatternLearning:
             agent=author,
             source="consensus",
         )
-        solution_id = memory_id("solution", content_hash("solution", solution.identity_text))
+        solution.project = project
+        solution_id = memory_id("solution", content_hash("solution", solution.identity_text), project)
         plans = plan_patterns(
             extraction,
             inputs,
@@ -106,6 +118,7 @@ class PatternLearning:
             author,
             self.window.count,
             self.window.size,
+            project,
         )
         solution.metadata = provenance | {
             "pattern_ids": [plan.id for plan in plans],

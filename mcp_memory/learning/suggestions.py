@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_memory.learning.models import PatternSuggestion, PatternSuggestions
+from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope
 from mcp_memory.memory.ranking import outcome_adjustment, outcome_why, part_why, success_rate
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import normalize_language, require_n_results, require_text
@@ -41,7 +42,7 @@ def suggestion_score(similarity: float, successes: int, failures: int) -> float:
     return similarity + outcome_adjustment(successes, failures)
 
 
-CacheKey = tuple[str, str | None, int]
+CacheKey = tuple[str, str | None, int, str]
 
 
 @dataclass
@@ -88,9 +89,9 @@ class SuggestionCache:
         return len(self._entries)
 
 
-def cache_key(task_description: str, language: str | None, n_results: int) -> CacheKey:
+def cache_key(task_description: str, language: str | None, n_results: int, project: str = "*") -> CacheKey:
     """Arguments that ask the same question map to one key (the model is case-insensitive)."""
-    return " ".join(task_description.split()).lower(), language, n_results
+    return " ".join(task_description.split()).lower(), language, n_results, project
 
 
 class _WritesBypassingTheService:
@@ -114,30 +115,38 @@ class PatternSuggester:
         self.cache = cache or SuggestionCache()
         memory.store.watch(_WritesBypassingTheService(memory))
 
-    async def suggest(self, task_description: str, language: str | None, n_results: int) -> PatternSuggestions:
+    async def suggest(
+        self, task_description: str, language: str | None, n_results: int, project: str | None = EVERY_PROJECT
+    ) -> PatternSuggestions:
+        """Patterns of ``project`` and global ones (``"*"``, the default here: every project)."""
         settings = self.memory.settings
         require_text("task_description", task_description, settings.max_text_chars)
         require_n_results(n_results, settings.max_results)
         language = normalize_language(language)
-        key = cache_key(task_description, language, n_results)
+        scope = ProjectScope.of(project)
+        key = cache_key(task_description, language, n_results, scope.label)
         generation = self.memory.generation  # read first: a write during the work below makes the entry stale
         cached = self.cache.get(key, generation)
         if cached is not None:
             return cached.model_copy(update={"cached": True})
-        found = await self._rank(task_description, language, n_results)
+        found = await self._rank(task_description, language, n_results, scope.label)
         note = None
         if not found:
             note = "No stored pattern matches yet." + (
                 f" (Only {language} patterns were searched.)" if language else ""
             )
-        result = PatternSuggestions(task_description=task_description, results=found, cached=False, note=note)
+            if self.memory.recaller.dense.left_out("pattern", scope):
+                note += ' Patterns of other projects were not searched; project="*" searches them too.'
+        result = PatternSuggestions(
+            task_description=task_description, project=scope.label, results=found, cached=False, note=note
+        )
         self.cache.put(key, generation, result)
         return result
 
-    async def _rank(self, task: str, language: str | None, n_results: int) -> list[PatternSuggestion]:
+    async def _rank(self, task: str, language: str | None, n_results: int, project: str) -> list[PatternSuggestion]:
         wanted = min(self.memory.settings.max_results, max(n_results * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
         recalled = await self.memory.recall(
-            task, ["pattern"], wanted, language=language, query_field="task_description"
+            task, ["pattern"], wanted, language=language, query_field="task_description", project=project
         )
         suggestions = [_suggestion(_record(hit), hit.similarity, hit.matched_part) for hit in recalled.results]
         suggestions.sort(key=lambda s: s.score, reverse=True)
@@ -184,4 +193,6 @@ def _suggestion(record: MemoryRecord, similarity: float, part: int | None) -> Pa
         trusted=record.trusted,
         matched_part=part,
         why=why,
+        project=record.project,
+        created_ago=record.created_ago,
     )

@@ -15,6 +15,10 @@ a crash:
 Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
 ids of a language the first time a recall filters by it, and — for languages too rare to find by over-fetching —
 their vectors; both then follow every write like the rest.
+
+Every catalog knows which memories belong to a project (global ones, usually most, are simply not listed): read
+once per type, ids only, then kept current like the rest. A recall learns from it in constant time whether its
+project scope leaves anything out — on a store without projects it never does, and nothing is filtered.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from mcp_memory.memory.words import BM25Index, code_tokens
+from mcp_memory.memory.word_index import BM25Index
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from mcp_memory.words import code_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +54,15 @@ class Facts:
     language: str
     signature: str | None
     words: str | None  # text for the word index; None when the type has none
+    project: str = ""
 
 
 def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_words: bool) -> Facts:
     """The catalog facts of a stored memory, from its Chroma metadata."""
     language = str(metadata.get("language") or "")
+    project = str(metadata.get("project") or "")
     if memory_type != "error":
-        return Facts(language, None, None)
+        return Facts(language, None, None, project)
     fields = json.loads(metadata.get("fields_json") or "{}")
     error = str(fields.get("error_message") or metadata.get("title") or "")
     signature = metadata.get("signature")
@@ -63,7 +70,7 @@ def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_
         from mcp_memory.memory.error_signature import error_signature
 
         signature = error_signature(error)
-    return Facts(language, signature or None, error[:MAX_LEXICAL_CHARS] if with_words else None)
+    return Facts(language, signature or None, error[:MAX_LEXICAL_CHARS] if with_words else None, project)
 
 
 class TypeCatalog:
@@ -80,6 +87,9 @@ class TypeCatalog:
         self.vectors: dict[str, tuple[list[str], Any]] = {}  # rare language -> (ids, float32 matrix)
         self.snapshots: dict[str, frozenset[str]] = {}  # by_language, frozen for readers; dropped on change
         self.count: tuple[float, int] | None = None  # (when, collection size) of a lazy catalog
+        self.project_of: dict[str, str] = {}  # id -> project, for memories of a project (global ones are not listed)
+        self.by_project: dict[str, set[str]] = {}
+        self.projects_read = with_words  # a complete catalog knows every memory's project from its facts
         self.synced_at = 0.0
         self.loaded = threading.Event()
         self.failed = False
@@ -95,6 +105,9 @@ class TypeCatalog:
                 self.by_language[facts.language].add(item_id)
             if facts.signature:
                 self.by_signature.setdefault(facts.signature, set()).add(item_id)
+            if facts.project and self.projects_read:
+                self.project_of[item_id] = facts.project
+                self.by_project.setdefault(facts.project, set()).add(item_id)
             if self.words is not None and facts.words is not None:
                 self.words.add(item_id, code_tokens(facts.words))
             cached = self.vectors.get(facts.language)
@@ -121,6 +134,9 @@ class TypeCatalog:
                         del self.by_language[language]
             if facts is not None and facts.signature:
                 _discard(self.by_signature, facts.signature, item_id)
+            project = self.project_of.pop(item_id, None)
+            if project is not None:
+                _discard(self.by_project, project, item_id)
             if self.words is not None:
                 self.words.remove(item_id)
             for language, (ids, matrix) in list(self.vectors.items()):
@@ -221,6 +237,20 @@ class Catalog:
                 members = catalog.by_language[language] = set(self.store.ids(memory_type, {"language": language}))
             snapshot = catalog.snapshots[language] = frozenset(members or ())
             return snapshot
+
+    def projects(self, memory_type: MemoryType) -> tuple[dict[str, int], dict[str, str]]:
+        """How many memories of the type each project holds (global ones are not counted), and every such memory's
+        project by id (kept current, for membership tests). Read once per type, then followed like the rest."""
+        catalog = self.view(memory_type)
+        if not catalog.projects_read:
+            with catalog.lock:
+                if not catalog.projects_read:
+                    for item_id, project in self.store.project_members(memory_type):
+                        catalog.project_of[item_id] = project
+                        catalog.by_project.setdefault(project, set()).add(item_id)
+                    catalog.projects_read = True
+        with catalog.lock:
+            return {project: len(ids) for project, ids in catalog.by_project.items()}, catalog.project_of
 
     def size(self, memory_type: MemoryType) -> int:
         """How many memories the collection holds (for a lazy catalog, as counted at most COUNT_SECONDS ago)."""

@@ -1,27 +1,19 @@
 """Recall: candidates from every index a type's policy uses, fused, moved by outcomes, and explained.
 
-Language filters stay fast at scale. Chroma's ``where`` filter cost 120–580 ms at 100,000 vectors on this (busy)
-machine and grows with the collection; an unfiltered query ~6 ms. So a ``language=`` recall asks Chroma with no
-filter:
-
-- a language holding at least ``OVERFETCH_MIN_SHARE`` of the collection: over-fetch ids and distances only
-  (``depth / share × 2``, at most ``MAX_OVERFETCH``), keep that language's ids (the catalog reads them once,
-  ids only, and follows every write), then read just the kept items; if too few survive, use ``where``;
-- a rarer language: exact cosine over that language's vectors, held in memory by the catalog (loaded on first
-  use, kept current on every write, capped in size; past the cap, the ``where`` filter).
-
-``bench/filter_speed.py`` measures both against unfiltered and ``where`` queries at 10,000 and 100,000.
+The nearest memories by meaning come from ``dense.py``, which keeps language and project filters off Chroma's slow
+``where`` filter; the word index and exact signature matches are held to the same language and project scope.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.dense import DenseSearch, LeftOut, Within
 from mcp_memory.memory.error_signature import signature_if_named
+from mcp_memory.memory.projects import EVERYWHERE, ProjectScope
 from mcp_memory.memory.ranking import (
     MAX_OUTCOME_RAISE,
     SIGNATURE_BONUS,
@@ -34,15 +26,11 @@ from mcp_memory.memory.ranking import (
     policy_for,
 )
 from mcp_memory.memory.records import to_record
-from mcp_memory.memory.validation import and_filters
-from mcp_memory.memory.words import code_tokens
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from mcp_memory.words import code_tokens
 
-OVERFETCH_MIN_SHARE = 0.10
-OVERFETCH_SLACK = 2.0
-MAX_OVERFETCH = 1000
 CANDIDATE_FACTOR = 3
 SHORTLIST_SLACK = 5
 MAX_WIDEN = 16  # how much deeper than usual to look when long patterns' parts fill the first look
@@ -73,6 +61,8 @@ class _Ask:
     n_results: int
     where: dict[str, Any] | None
     language: str | None
+    scope: ProjectScope
+    left_out: LeftOut | None  # what the project scope leaves out of this type, as far as the catalog knows
 
 
 class Recaller:
@@ -82,6 +72,7 @@ class Recaller:
         self.store = store
         self.embedder = embedder
         self.catalog = catalog
+        self.dense = DenseSearch(store, catalog)
 
     def recall(
         self,
@@ -90,8 +81,9 @@ class Recaller:
         n_results: int,
         where: dict[str, Any] | None = None,
         language: str | None = None,
+        scope: ProjectScope = EVERYWHERE,
     ) -> list[MemoryHit]:
-        """The best ``n_results`` memories of ``memory_types`` (Chroma ``where`` and ``language`` both apply)."""
+        """The best ``n_results`` memories of ``memory_types`` in ``scope``; Chroma ``where`` and ``language`` apply."""
         embeddings: dict[str, list[float]] = {}
         ranked: list[tuple[_Candidate, str]] = []
         for memory_type in memory_types:
@@ -99,7 +91,8 @@ class Recaller:
             text = policy.query_text(query)
             if text not in embeddings:
                 embeddings[text] = self.embedder.encode([text])[0]
-            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language)
+            left_out = self.dense.left_out(memory_type, scope)
+            ask = _Ask(memory_type, policy, query, text, embeddings[text], n_results, where, language, scope, left_out)
             candidates = self._rank(ask)
             ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
@@ -125,13 +118,14 @@ class Recaller:
         embedding, n_results, where, language = ask.embedding, ask.n_results, ask.where, ask.language
         shortlist = n_results * CANDIDATE_FACTOR
         depth = max(policy.depth, shortlist) * widen
-        nearest = self._dense(memory_type, embedding, depth, where, language)
+        nearest = self.dense.nearest(memory_type, embedding, depth, where, language, ask.left_out)
         candidates = {item_id: _Candidate(item_id, cosine) for item_id, cosine in nearest}
         words: list[tuple[str, float]] = []
         full_match = 0.0  # the BM25 of a memory holding every query word: word scores are fractions of it
         if policy.uses_words:
             view = self.catalog.view(memory_type)
-            allowed = self.catalog.language_ids(memory_type, language) if language else None
+            members = self.catalog.language_ids(memory_type, language) if language else None
+            allowed = Within(members, ask.left_out) if members is not None or ask.left_out is not None else None
             if policy.lexical_weight and view.words is not None:
                 tokens = code_tokens(text)
                 words = view.words.search(tokens, max(policy.word_depth, shortlist), within=allowed)
@@ -139,7 +133,7 @@ class Recaller:
             signature = signature_if_named(query) if policy.signature_first else None
             same = view.signature_ids(signature) if signature else set()
             if allowed is not None:
-                same &= allowed
+                same = {item_id for item_id in same if item_id in allowed}
             if len(same) > depth:  # a very common signature: only the ones the indexes found
                 same &= set(candidates) | {item_id for item_id, _ in words}
             missing = [i for i in dict.fromkeys([*(i for i, _ in words), *sorted(same)]) if i not in candidates]
@@ -159,10 +153,10 @@ class Recaller:
             candidate.relevance = blend(candidate.cosine, candidate.words, full_match, policy.lexical_weight) + (
                 SIGNATURE_BONUS if candidate.same_signature else 0.0
             )
-        return self._with_outcomes(memory_type, candidates.values(), n_results), len(nearest) < depth
+        return self._with_outcomes(memory_type, candidates.values(), n_results, ask.scope), len(nearest) < depth
 
     def _with_outcomes(
-        self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int
+        self, memory_type: MemoryType, candidates: Iterable[_Candidate], n_results: int, scope: ProjectScope
     ) -> list[_Candidate]:
         """Read documents and counters best-relevance first, only until no unread candidate can still make the top.
 
@@ -180,6 +174,8 @@ class Recaller:
                 candidate.item = items.get(candidate.id)
                 if candidate.item is None:  # deleted in between
                     continue
+                if not scope.admits(str(candidate.item.metadata.get("project") or "")):
+                    continue  # written by another server since the catalog last followed the database
                 candidate.score = candidate.relevance + _outcome_adjustment(candidate.item)
                 ranked.append(candidate)
             if read < len(ordered):
@@ -231,56 +227,6 @@ class Recaller:
                 candidate.score = candidate.relevance + _outcome_adjustment(whole)
             folded[key] = candidate
         return list(folded.values())
-
-    def _dense(
-        self,
-        memory_type: MemoryType,
-        embedding: list[float],
-        depth: int,
-        where: dict[str, Any] | None,
-        language: str | None,
-    ) -> list[tuple[str, float]]:
-        """Ids and cosines of the nearest memories, best first, honouring both filters."""
-        if language and not where:
-            found = self._dense_in_language(memory_type, embedding, depth, language)
-            if found is not None:
-                return found
-        chroma_filter = and_filters(where, {"language": language} if language else None)
-        return [
-            (item_id, 1.0 - distance)
-            for item_id, distance in self.store.nearest(memory_type, embedding, depth, chroma_filter)
-        ]
-
-    def _dense_in_language(
-        self, memory_type: MemoryType, embedding: list[float], depth: int, language: str
-    ) -> list[tuple[str, float]] | None:
-        """The language's nearest memories without Chroma's slow filter; None to use the filter after all."""
-        members = self.catalog.language_ids(memory_type, language)
-        count = len(members)
-        total = max(self.catalog.size(memory_type), count)  # the size is counted less often than the members
-        if count == 0:
-            return []
-        if count / max(total, 1) >= OVERFETCH_MIN_SHARE:
-            fetch = min(total, MAX_OVERFETCH, math.ceil(depth * total / count * OVERFETCH_SLACK))
-            kept = [
-                (item_id, 1.0 - distance)
-                for item_id, distance in self.store.nearest(memory_type, embedding, fetch)
-                if item_id in members
-            ][:depth]
-            if len(kept) < min(depth, count) and fetch < total:
-                return None
-            return kept
-        cached = self.catalog.language_vectors(memory_type, language)
-        if cached is None:
-            return None
-        ids, matrix = cached
-        if not ids:
-            return []
-        import numpy as np
-
-        similarities = matrix @ np.asarray(embedding, dtype=np.float32)
-        best = np.argsort(-similarities)[:depth]
-        return [(ids[i], float(similarities[i])) for i in best]
 
 
 def _hit(candidate: _Candidate, text: str) -> MemoryHit:

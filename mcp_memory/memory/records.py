@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mcp_memory.memory.error_signature import error_signature
-from mcp_memory.models import MemoryRecord, MemoryType, Outcome
+from mcp_memory.memory.moments import age_in_words
+from mcp_memory.models import MemoryRecord, MemoryType, Outcome, StoreResult
 from mcp_memory.storage.memory_rows import StoredItem
 
 ID_PREFIXES: dict[MemoryType, str] = {
@@ -44,6 +45,7 @@ RESERVED_KEYS = frozenset(
         "last_failure_note",
         "store_id",
         "agent_role",
+        "project",
     }
 )
 # Where a memory came from, written by the server (from a token, an episode, a consensus): never from a caller's
@@ -67,8 +69,8 @@ PROVENANCE_KEYS = frozenset(
         "store_id",
     }
 )
-# Keys a caller's metadata may not carry (``language`` and ``tags`` are read from it on purpose).
-CALLER_RESERVED_KEYS = (RESERVED_KEYS | PROVENANCE_KEYS) - {"language", "tags"}
+# Keys a caller's metadata may not carry (``language``, ``tags`` and ``project`` are read from it on purpose).
+CALLER_RESERVED_KEYS = (RESERVED_KEYS | PROVENANCE_KEYS) - {"language", "tags", "project"}
 LOCAL_AGENT = "local"  # who wrote a memory when no token names the caller
 
 
@@ -97,6 +99,7 @@ class MemoryDraft:
     agent_role: str | None = None  # the role the caller says it plays: a label
     success: bool | None = None
     fixed_id: str | None = None
+    project: str = ""  # "" is global
 
 
 def normalize_code(code: str) -> str:
@@ -114,8 +117,17 @@ def content_hash(memory_type: MemoryType, identity_text: str) -> str:
     return hashlib.sha256(f"{memory_type}\x00{identity_text}".encode()).hexdigest()
 
 
-def memory_id(memory_type: MemoryType, digest: str) -> str:
+def memory_id(memory_type: MemoryType, digest: str, project: str = "") -> str:
+    """The id of content with this digest: global memories keep the id they always had; in a project, the same
+    content is another memory, with another id."""
+    if project:
+        digest = hashlib.sha256(f"{digest}\x00project\x00{project}".encode()).hexdigest()
     return f"{ID_PREFIXES[memory_type]}_{digest[:24]}"
+
+
+def draft_id(draft: MemoryDraft, digest: str) -> str:
+    """The id a draft is stored under: its fixed id, or the one its content and project give it."""
+    return draft.fixed_id or memory_id(draft.type, digest, draft.project)
 
 
 def type_for_id(memory_id_: str) -> MemoryType | None:
@@ -157,6 +169,8 @@ def new_metadata(draft: MemoryDraft, digest: str, now: float | None = None) -> d
             "metadata_json": json.dumps(draft.metadata, ensure_ascii=False, default=str),
         }
     )
+    if draft.project:  # global memories carry no project key, as they did before projects
+        metadata["project"] = draft.project
     if draft.type == "error":  # exact-signature matches rank first (see ranking.py)
         metadata["signature"] = error_signature(str(draft.fields.get("error_message") or draft.title))
     return metadata
@@ -176,8 +190,9 @@ def iso_time(timestamp: Any) -> str:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC).isoformat(timespec="seconds")
 
 
-def to_record(item: StoredItem) -> MemoryRecord:
+def to_record(item: StoredItem, now: float | None = None) -> MemoryRecord:
     meta = item.metadata
+    now = time.time() if now is None else now
     success_count = int(meta.get("success_count", 0))
     failure_count = int(meta.get("failure_count", 0))
     tags = [t for t in str(meta.get("tags", "")).split("|") if t]
@@ -193,11 +208,54 @@ def to_record(item: StoredItem) -> MemoryRecord:
         source=str(meta.get("source", "agent")),
         agent=meta.get("agent") or None,
         agent_role=meta.get("agent_role") or None,
+        project=str(meta.get("project") or ""),
         created_at=iso_time(meta.get("created_at")),
+        created_ago=age_in_words(_seconds(meta.get("created_at")), now),
         updated_at=iso_time(meta.get("updated_at")),
+        updated_ago=age_in_words(_seconds(meta.get("updated_at")), now),
         content_hash=str(meta.get("content_hash", "")),
         usage_count=int(meta.get("usage_count", 0)),
         success_count=success_count,
         failure_count=failure_count,
         outcome=outcome_of(success_count, failure_count),
+    )
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def store_result(
+    item_id: str,
+    memory_type: MemoryType,
+    metadata: dict[str, Any],
+    *,
+    duplicate: bool,
+    updated: bool = False,
+    revived: bool = False,
+    merged: bool = False,
+) -> StoreResult:
+    """What a store call answers: the id, whether it was known already, and the counters as they now are."""
+    if merged:
+        message = f"Already known: merged into {item_id}, which counted this use."
+    elif revived:
+        message = "Already known and archived: counted this use and brought it back into recall."
+    elif duplicate:
+        message = "Already known: counted this use instead of storing a second copy."
+    elif updated:
+        message = "Replaced the stored content with the new version."
+    else:
+        message = "Stored."
+    return StoreResult(
+        id=item_id,
+        type=memory_type,
+        duplicate=duplicate,
+        updated=updated,
+        usage_count=int(metadata["usage_count"]),
+        success_count=int(metadata["success_count"]),
+        failure_count=int(metadata["failure_count"]),
+        message=message,
     )

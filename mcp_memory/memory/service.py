@@ -7,46 +7,57 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import anyio
 
 from mcp_memory.config import Settings
 from mcp_memory.errors import Forbidden, InvalidInput, NotFound
 from mcp_memory.memory.catalog import Catalog
+from mcp_memory.memory.links import MemoryLinker
+from mcp_memory.memory.moments import TimeWindow
+from mcp_memory.memory.projects import EVERY_PROJECT, EVERYWHERE, ProjectScope
 from mcp_memory.memory.ranking import NO_CLOSE_MATCH, POLICIES, keeps_failing, success_rate
 from mcp_memory.memory.recall import CANDIDATE_FACTOR, Recaller
 from mcp_memory.memory.records import (
     LOCAL_AGENT,
     MemoryDraft,
     content_hash,
-    iso_time,
-    memory_id,
+    draft_id,
     new_metadata,
     outcome_of,
+    store_result,
     to_record,
     voter_of,
 )
 from mcp_memory.memory.store_batcher import StoreBatcher
 from mcp_memory.memory.trust import Subject, TrustPolicy, Verdict
-from mcp_memory.memory.validation import FILTER_EXAMPLE, chroma_where, require_n_results, require_text
+from mcp_memory.memory.usage import UsageTracker
+from mcp_memory.memory.validation import (
+    FILTER_EXAMPLE,
+    and_filters,
+    chroma_where,
+    require_n_results,
+    require_text,
+)
 from mcp_memory.models import (
     MEMORY_TYPES,
+    ArchivedMemories,
     DeletedMemory,
     DeleteResult,
     MemoryHit,
     MemoryRecord,
     MemoryStats,
     MemoryType,
+    MemoryWithLinks,
     OutcomeReport,
     RecallResult,
     StoreResult,
 )
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import filter_rejections
-from mcp_memory.storage.store import COLLECTION_NAMES, MemoryStore, StoredItem
+from mcp_memory.storage.store import MemoryStore, StoredItem
 
 __all__ = ["CANDIDATE_FACTOR", "MemoryService"]
 logger = logging.getLogger(__name__)
@@ -71,6 +82,8 @@ class MemoryService:
         self.catalog = Catalog(store, word_types, shared=store.shared)
         self.recaller = Recaller(store, embedder, self.catalog)
         self.trust = TrustPolicy.from_settings(settings)
+        self.links = MemoryLinker(self)
+        self.usage = UsageTracker(store.states.touch)
 
     def warm_indexes(self) -> None:
         """Build the word and signature indexes now, so the first error recall does not wait for them."""
@@ -116,21 +129,34 @@ class MemoryService:
         results: list[StoreResult] = []
         to_index: dict[MemoryType, dict[str, tuple[StoredItem, MemoryDraft]]] = {}
         inserted: dict[MemoryType, list[str]] = {}
+        revived: list[tuple[str, str]] = []
         for draft in drafts:
             digest = content_hash(draft.type, draft.identity_text)
-            item_id = draft.fixed_id or memory_id(draft.type, digest)
+            item_id = draft_id(draft, digest)
             item = StoredItem(item_id, draft.content, new_metadata(draft, digest))
             outcome, row = self.store.insert_or_bump(item, draft.success, voter_of(draft.agent, draft.agent_role))
-            if outcome != "duplicate":
+            if outcome in ("new", "replaced"):
                 to_index.setdefault(draft.type, {})[item_id] = (row, draft)
+            elif outcome == "revived" and self.store.links.keep_superseded(row.id):
+                outcome = "duplicate"  # archived, stored again, but a newer memory supersedes it: not recalled
+            elif outcome == "revived":  # archived, stored again: back into recall with its parts
+                revived += [(i, draft.type) for i in (row.id, *self.store.ids(draft.type, {"part_of": row.id}))]
             if outcome == "new":
                 inserted.setdefault(draft.type, []).append(item_id)
             results.append(
-                _store_result(
-                    item_id, draft.type, row.metadata, duplicate=outcome == "duplicate", updated=outcome == "replaced"
+                store_result(
+                    row.id,
+                    draft.type,
+                    row.metadata,
+                    duplicate=outcome in ("duplicate", "revived"),
+                    updated=outcome == "replaced",
+                    revived=outcome == "revived",
+                    merged=row.id != item_id,
                 )
             )
         try:
+            if revived:
+                self.store.back_in_recall(revived, self.encode_items)
             for memory_type, entries in to_index.items():
                 vectors = self.embedder.encode_batch([draft.embed_text for _, draft in entries.values()])
                 self.store.put_vectors(memory_type, [row for row, _ in entries.values()], vectors)
@@ -145,6 +171,12 @@ class MemoryService:
             self.mark_changed()
         return results
 
+    def encode_items(self, items: Sequence[StoredItem]) -> Any:
+        """Vectors of stored memories, from the text each was embedded from."""
+        from mcp_memory.memory.redraft import embed_text_of
+
+        return self.embedder.encode_batch([embed_text_of(item) for item in items])
+
     # -- recall ------------------------------------------------------------------------------------
 
     async def recall(
@@ -156,17 +188,30 @@ class MemoryService:
         language: str | None = None,
         where: dict[str, Any] | None = None,
         query_field: str = "query",
+        project: str | None = EVERY_PROJECT,
+        since: str | None = None,
+        until: str | None = None,
     ) -> RecallResult:
+        """The best memories for ``query``: of ``project`` and global ones (``"*"``, the default here: every
+        project), stored between ``since`` and ``until`` (ages such as "7d", or ISO dates/times) when given."""
         require_text(query_field, query, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
-        chroma_filter = chroma_where(where)
-        hits = await self.run(self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language)
+        scope = ProjectScope.of(project)
+        window = TimeWindow.of(since, until)
+        chroma_filter = and_filters(chroma_where(where), window.where())
+        hits = await self.run(
+            self._recall_blocking, query, list(memory_types), n_results, chroma_filter, language, scope
+        )
+        self.usage.used(hit.id for hit in hits if not hit.weak)
         note = None
         if not hits:
-            note = "Nothing stored matches yet." if not where and not language else "Nothing matches these filters."
+            filtered = where or language or not window.open
+            note = "Nothing matches these filters." if filtered else "Nothing stored matches yet."
+            if any(self.recaller.dense.left_out(t, scope) for t in memory_types):
+                note += ' Memories of other projects were not searched; project="*" searches them too.'
         elif all(hit.weak for hit in hits):
             note = NO_CLOSE_MATCH
-        return RecallResult(query=query, results=hits, note=note)
+        return RecallResult(query=query, project=scope.label, results=hits, note=note)
 
     def _recall_blocking(
         self,
@@ -175,9 +220,10 @@ class MemoryService:
         n_results: int,
         where: dict[str, Any] | None,
         language: str | None = None,
+        scope: ProjectScope = EVERYWHERE,
     ) -> list[MemoryHit]:
         try:
-            hits = self.recaller.recall(query, memory_types, n_results, where, language)
+            hits = self.recaller.recall(query, memory_types, n_results, where, language, scope)
         except filter_rejections() as exc:  # Chroma rejects some filters only when it runs them
             raise InvalidInput("where", f"{exc}.", FILTER_EXAMPLE) from exc
         return self.judged_blocking(hits)
@@ -298,37 +344,23 @@ class MemoryService:
 
         return await self.run(delete_blocking)
 
-    async def restore(self, item_id: str) -> MemoryRecord:
-        """Bring a deleted memory back, with its counters and a fresh vector."""
-        require_text("id", item_id, 200)
-        from mcp_memory.memory.redraft import embed_text_of
+    async def restore(self, item_id: str) -> MemoryWithLinks:
+        """Bring a deleted, archived or merged memory back into recall, with its counters and a fresh vector."""
+        from mcp_memory.memory.archive import restore_blocking
 
-        def restore_blocking() -> MemoryRecord:
-            item = self.store.restore(item_id, lambda found: self.embedder.encode([embed_text_of(found)])[0])
-            if item is None:
-                raise NotFound(
-                    f"No deleted memory with id '{item_id}'. list_deleted_memories shows what can be restored."
-                )
-            self.mark_changed()
-            return self.judged_blocking([to_record(item)])[0]
+        return await self.run(lambda: self.judged_blocking([restore_blocking(self, item_id)])[0])
 
-        return await self.run(restore_blocking)
+    async def archived(self, project: str | None, limit: int) -> ArchivedMemories:
+        """Archived memories, most recently archived first (of one project when given)."""
+        from mcp_memory.memory.archive import archived_blocking
+
+        return await self.run(archived_blocking, self, project, limit)
 
     async def deleted(self, agent: str | None, limit: int) -> list[DeletedMemory]:
-        require_n_results(limit, 1000, "limit")
-        found = await self.run(self.store.tombstones.buried, agent, limit)
-        return [
-            DeletedMemory(
-                id=t.id,
-                type=cast(MemoryType, t.type),
-                title=t.title,
-                agent=t.agent or None,
-                deleted_at=iso_time(t.deleted_at),
-                deleted_by=t.deleted_by,
-                reason=t.reason,
-            )
-            for t in found
-        ]
+        """Deleted memories, newest first (of those ``agent`` wrote, when given)."""
+        from mcp_memory.memory.archive import deleted_blocking
+
+        return await self.run(deleted_blocking, self, agent, limit)
 
     def _find_blocking(self, item_id: str) -> StoredItem:
         require_text("id", item_id, 200)
@@ -337,50 +369,15 @@ class MemoryService:
             raise _no_memory(item_id)
         return found[0]
 
-    async def stats(self) -> MemoryStats:
-        def stats_blocking() -> MemoryStats:
-            by_type: dict[str, int] = dict.fromkeys(MEMORY_TYPES, 0)
-            by_language: Counter[str] = Counter()
-            for (memory_type, language), count in self.store.count_by("language").items():
-                by_type[memory_type] = by_type.get(memory_type, 0) + count
-                by_language[language or "none"] += count
-            return MemoryStats(
-                total=sum(by_type.values()),
-                by_type=by_type,
-                by_language=dict(by_language),
-                collections={COLLECTION_NAMES[t]: by_type[t] for t in MEMORY_TYPES},
-                data_dir=None if self.settings.chroma_url else str(self.settings.data_dir),
-                chroma_url=self.settings.chroma_url,
-                size_on_disk_bytes=self.store.size_on_disk(),
-                model=self.embedder.model_name,
-                model_loaded=self.embedder.loaded,
-            )
+    async def stats(self, project: str | None = EVERY_PROJECT) -> MemoryStats:
+        """Counts per type and language of the memories ``project`` sees (its own and global ones; ``"*"``: all),
+        and per project of every memory in the store."""
+        from mcp_memory.memory.stats import stats_blocking
 
-        return await self.run(stats_blocking)
+        return await self.run(stats_blocking, self, project)
 
 
 def _no_memory(item_id: str) -> NotFound:
     return NotFound(
         f"No memory with id '{item_id}'. Ids come from store and recall results; use search_memory to find one."
-    )
-
-
-def _store_result(
-    item_id: str, memory_type: MemoryType, metadata: dict[str, Any], *, duplicate: bool, updated: bool = False
-) -> StoreResult:
-    if duplicate:
-        message = "Already known: counted this use instead of storing a second copy."
-    elif updated:
-        message = "Replaced the stored content with the new version."
-    else:
-        message = "Stored."
-    return StoreResult(
-        id=item_id,
-        type=memory_type,
-        duplicate=duplicate,
-        updated=updated,
-        usage_count=int(metadata["usage_count"]),
-        success_count=int(metadata["success_count"]),
-        failure_count=int(metadata["failure_count"]),
-        message=message,
     )

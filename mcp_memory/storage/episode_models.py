@@ -42,6 +42,7 @@ class EpisodeRow:
     digest_json: str | None
     indexed_at: float | None
     started_by: str = ""  # the agent of the token that started it
+    project: str = ""  # "" is global
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class EpisodeCopy:
     indexed_at: float | None = None
     words: tuple[str, str] | None = field(default=None)  # (task tokens, event tokens), space-separated
     started_by: str = ""  # the agent of the token that started it
+    project: str = ""
 
 
 def episode_row(row: Any) -> EpisodeRow:
@@ -87,4 +89,5 @@ def episode_row(row: Any) -> EpisodeRow:
         digest_json=row.digest_json,
         indexed_at=row.indexed_at,
         started_by=row.started_by or "",
+        project=row.project or "",
     )

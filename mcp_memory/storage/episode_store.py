@@ -16,18 +16,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, func, insert, or_, select, true, update
+from sqlalchemy import insert, or_, select, true, update
 
 from mcp_memory.errors import Conflict, Forbidden, NotFound
 from mcp_memory.storage import episode_words
+from mcp_memory.storage.change_feed import StoreFacts
 from mcp_memory.storage.database import Database
+from mcp_memory.storage.episode_lists import EpisodeLists
 from mcp_memory.storage.episode_models import EpisodeCopy, EpisodeRow, EventRow, NewEvent, episode_row
 from mcp_memory.storage.schema import episodes, events
+from mcp_memory.words import TOKENS_VERSION
 
 __all__ = ["EpisodeCopy", "EpisodeRow", "EpisodeStore", "EventRow", "NewEvent", "dumps"]
 
@@ -39,15 +42,13 @@ EVENT_COLUMNS = (
     events.c.recorded_at,
     events.c.agent,
 )
-# Which episodes each console filter shows.
-OUTCOMES: dict[str, Any] = {
-    "open": episodes.c.status == "open",
-    "succeeded": and_(episodes.c.status == "ended", episodes.c.success.is_(True)),
-    "failed": and_(episodes.c.status == "ended", episodes.c.success.is_(False)),
-}
+# The ``store_facts`` key holding which version of the tokenizer made the episode words (none: the first one, which
+# recorded nothing).
+WORDS_VERSION_FACT = "episode_words_version"
+LEGACY_WORDS_VERSION = "1"  # the words an earlier release's episode file holds
 
 
-class EpisodeStore:
+class EpisodeStore(EpisodeLists):
     """Episodes and events in the database; safe for many threads, processes and servers at once."""
 
     def __init__(self, database: Database, legacy_file: Path | None = None) -> None:
@@ -57,17 +58,26 @@ class EpisodeStore:
         self._open_lock = threading.Lock()
 
     def open(self) -> None:
-        """Open the database, and move in the episodes of an earlier release's file once."""
+        """Open the database, move in the episodes of an earlier release's file once, and record which tokenizer
+        made the episode words when the store holds none yet (every word it gets is made by this one)."""
         if self._opened:
             return
         with self._open_lock:
             if self._opened:
                 return
             self.db.open()
+            facts = StoreFacts(self.db)
             if self.legacy_file is not None:
                 from mcp_memory.storage.episode_legacy import import_legacy_file
 
-                import_legacy_file(self.db, self._insert_copies, self.legacy_file)
+                if import_legacy_file(self.db, self._insert_copies, self.legacy_file):
+                    facts.set_fact(WORDS_VERSION_FACT, LEGACY_WORDS_VERSION)
+            if facts.fact(WORDS_VERSION_FACT) is None:
+                with self.db.read() as conn:
+                    worded = conn.execute(select(episodes.c.n).where(episodes.c.task_words.is_not(None)).limit(1))
+                    holds_words = worded.first() is not None
+                if not holds_words:
+                    facts.fact_or_set(WORDS_VERSION_FACT, TOKENS_VERSION)
             self._opened = True
 
     def _read(self) -> Any:
@@ -81,13 +91,20 @@ class EpisodeStore:
     # -- writes ------------------------------------------------------------------------------------
 
     def create(
-        self, episode_id: str, task: str, context_json: str, agent_role: str | None, now: float, started_by: str = ""
+        self,
+        episode_id: str,
+        task: str,
+        context_json: str,
+        agent_role: str | None,
+        now: float,
+        started_by: str = "",
+        project: str = "",
     ) -> None:
         with self._write() as conn:
             conn.execute(
                 insert(episodes).values(
                     id=episode_id, task=task, context_json=context_json, agent_role=agent_role, status="open",
-                    started_by=started_by,
+                    started_by=started_by, project=project,
                     metrics_json="{}", summary="", roles="|", last_seq=0, started_at=now, updated_at=now,
                 )
             )  # fmt: skip
@@ -162,6 +179,22 @@ class EpisodeStore:
             ).scalar_one()
             episode_words.write(conn, n, task_tokens, event_tokens)
 
+    def save_words(self, words: Sequence[tuple[str, str, str]]) -> None:
+        """Index episodes' words again, in one transaction: (episode id, task tokens, event tokens) each."""
+        with self._write() as conn:
+            for episode_id, task_tokens, event_tokens in words:
+                n = conn.execute(select(episodes.c.n).where(episodes.c.id == episode_id)).scalar_one()
+                episode_words.write(conn, n, task_tokens, event_tokens)
+
+    def words_version(self) -> str | None:
+        """Which version of the tokenizer made the stored episode words (None: the first, unrecorded one)."""
+        self.open()
+        return StoreFacts(self.db).fact(WORDS_VERSION_FACT)
+
+    def set_words_version(self, version: str) -> None:
+        self.open()
+        StoreFacts(self.db).set_fact(WORDS_VERSION_FACT, version)
+
     def mark_indexed(self, episode_ids: Sequence[str], now: float) -> None:
         with self._write() as conn:
             conn.execute(update(episodes).where(episodes.c.id.in_(list(episode_ids))).values(indexed_at=now))
@@ -182,6 +215,7 @@ class EpisodeStore:
                     "summary": copy.summary, "roles": roles, "last_seq": len(copy.events),
                     "started_at": copy.started_at, "updated_at": copy.updated_at, "ended_at": copy.ended_at,
                     "digest_json": copy.digest_json, "indexed_at": copy.indexed_at, "started_by": copy.started_by,
+                    "project": copy.project,
                 }  # fmt: skip
                 if not conn.execute(self.db.insert_or_ignore(episodes, values)).rowcount:
                     continue  # stored already: left as it is
@@ -250,80 +284,6 @@ class EpisodeStore:
                 return
             after = rows[-1].seq
 
-    def recent(self, status: str | None, success: bool | None, limit: int) -> tuple[list[EpisodeRow], int]:
-        """Newest first, and how many match in all."""
-        where = [c for c in (
-            None if status is None else episodes.c.status == status,
-            None if success is None else episodes.c.success.is_(success),
-        ) if c is not None]  # fmt: skip
-        with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
-            found = conn.execute(select(episodes).where(*where).order_by(episodes.c.started_at.desc()).limit(limit))
-            return [episode_row(row) for row in found], int(total)
-
-    def failed(self, limit: int) -> list[EpisodeRow]:
-        """The most recently ended failed episodes."""
-        with self._read() as conn:
-            found = conn.execute(
-                select(episodes).where(episodes.c.success.is_(False)).order_by(episodes.c.ended_at.desc()).limit(limit)
-            )
-            return [episode_row(row) for row in found]
-
-    def pending(self, limit: int) -> list[EpisodeRow]:
-        """Ended episodes whose digest or vector is not written yet (after a crash or an unreachable store)."""
-        with self._read() as conn:
-            found = conn.execute(
-                select(episodes)
-                .where(episodes.c.status == "ended", episodes.c.digest_json.is_(None) | episodes.c.indexed_at.is_(None))
-                .order_by(episodes.c.ended_at)
-                .limit(limit)
-            )
-            return [episode_row(row) for row in found]
-
-    def count(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute(select(func.count()).select_from(episodes)).scalar_one())
-
-    def count_ended(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute(select(func.count()).where(episodes.c.status == "ended")).scalar_one())
-
-    def page(
-        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int
-    ) -> tuple[list[EpisodeRow], int, list[str]]:
-        """Newest first, filtered by outcome, role and a piece of the task; how many match; every role known."""
-        where = []
-        if outcome:
-            where.append(OUTCOMES[outcome])
-        if role:
-            where.append(episodes.c.roles.contains(f"|{role}|", autoescape=True))
-        if text:
-            where.append(func.lower(episodes.c.task).contains(text.lower(), autoescape=True))
-        with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(episodes).where(*where)).scalar_one()
-            found = conn.execute(
-                select(episodes).where(*where).order_by(episodes.c.started_at.desc(), episodes.c.n.desc())
-                .limit(limit).offset(offset)
-            )  # fmt: skip
-            rows = [episode_row(row) for row in found]
-            combos = conn.execute(select(episodes.c.roles).distinct()).scalars().all()
-        roles = sorted({r for combo in combos for r in combo.split("|") if r})
-        return rows, int(total), roles
-
-    def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]:
-        """Episodes started per time bucket (unix time // seconds), by status and success, with their events."""
-        bucket = cast(episodes.c.started_at, BigInteger) // seconds
-        with self._read() as conn:
-            found = conn.execute(
-                select(
-                    bucket, episodes.c.status, episodes.c.success, func.count(), func.sum(episodes.c.last_seq)
-                ).group_by(bucket, episodes.c.status, episodes.c.success)
-            )
-            return [
-                (int(day), status, None if success is None else bool(success), int(count), int(events or 0))
-                for day, status, success, count, events in found
-            ]
-
     def copies(self) -> Iterator[EpisodeCopy]:
         """Every episode with its events, oldest first (the durable facts only: derived ones are rebuilt)."""
         with self._read() as conn:
@@ -335,6 +295,7 @@ class EpisodeStore:
                     metrics_json=row.metrics_json, summary=row.summary, started_at=row.started_at,
                     updated_at=row.updated_at, ended_at=row.ended_at,
                     events=_events(conn, row.id, 0, None, up_to=row.last_seq), started_by=row.started_by,
+                    project=row.project,
                 )  # fmt: skip
 
     # -- word index --------------------------------------------------------------------------------
@@ -344,10 +305,13 @@ class EpisodeStore:
         with self._read() as conn:
             return episode_words.document_frequencies(conn, terms)
 
-    def search(self, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
-        """Episode ids ranked by BM25 over their task and events words (any term may match)."""
+    def search(
+        self, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+    ) -> list[str]:
+        """Episode ids ranked by BM25 over their task and events words (any term may match), of ``projects`` when
+        given."""
         with self._read() as conn:
-            return episode_words.search(conn, terms, limit, success_only)
+            return episode_words.search(conn, terms, limit, success_only, projects)
 
     def indexed_words(self, episode_id: str) -> set[str]:
         """The words the word index holds for one episode."""

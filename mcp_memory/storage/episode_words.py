@@ -1,24 +1,22 @@
 """The word index of ended episodes: postings (episode, field, term, count) and BM25 over them, in plain SQL.
 
 Why not a full-text extension: SQLite's FTS5 has no PostgreSQL counterpart with the same ranking, and one set of
-queries must serve both. The scoring is FTS5's ``bm25()`` with its defaults (k1 = 1.2, b = 0.75, both fields
-weighted 1, a term's count summed over the fields, the episode's length = both fields' words), so rankings match
-the index it replaces; the database sums the scores of the query's terms, so only the best ids leave it.
+queries must serve both. The scoring is the BM25 of memories' word index (``mcp_memory.words``: its ``K1``, ``B``
+and ``idf``), with both fields weighted 1, a term's count summed over the fields and the episode's length = both
+fields' words; the database sums the scores of the query's terms, so only the best ids leave it.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Float, case, cast, delete, func, insert, select, update
 
 from mcp_memory.storage.schema import episode_words, episodes
+from mcp_memory.words import K1, B, idf
 
-K1 = 1.2
-B = 0.75
 TASK, EVENTS = 0, 1
 MAX_TERM_CHARS = 200  # the column's width; a longer "word" (a hash, a blob) is not worth a posting
 
@@ -53,8 +51,10 @@ def document_frequencies(conn: Any, terms: Sequence[str]) -> dict[str, int]:
     return {term: int(count) for term, count in found}
 
 
-def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> list[str]:
-    """Episode ids ranked by BM25 over task and event words (any term may match)."""
+def search(
+    conn: Any, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+) -> list[str]:
+    """Episode ids ranked by BM25 over task and event words (any term may match), of ``projects`` when given."""
     terms = [t for t in terms if len(t) <= MAX_TERM_CHARS]
     if not terms:
         return []
@@ -65,17 +65,19 @@ def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> l
     if not indexed:
         return []
     frequencies = document_frequencies(conn, terms)
-    idf = {t: max(1e-6, math.log((indexed - n + 0.5) / (n + 0.5))) for t, n in frequencies.items()}
-    if not idf:
+    weights = {t: idf(indexed, n) for t, n in frequencies.items()}
+    if not weights:
         return []
     per_term = (
         select(episode_words.c.episode_n, episode_words.c.term, cast(func.sum(episode_words.c.tf), Float).label("tf"))
-        .where(episode_words.c.term.in_(list(idf)))
+        .where(episode_words.c.term.in_(list(weights)))
         .group_by(episode_words.c.episode_n, episode_words.c.term)
         .subquery()
     )
     norm = K1 * (1 - B + B * cast(length, Float) / max(float(average or 0.0), 1.0))
-    score = func.sum(case(idf, value=per_term.c.term, else_=0.0) * per_term.c.tf * (K1 + 1) / (per_term.c.tf + norm))
+    score = func.sum(
+        case(weights, value=per_term.c.term, else_=0.0) * per_term.c.tf * (K1 + 1) / (per_term.c.tf + norm)
+    )
     query = (
         select(episodes.c.id)
         .join(per_term, per_term.c.episode_n == episodes.c.n)
@@ -85,6 +87,8 @@ def search(conn: Any, terms: Sequence[str], limit: int, success_only: bool) -> l
     )
     if success_only:
         query = query.where(episodes.c.success.is_(True))
+    if projects is not None:
+        query = query.where(episodes.c.project.in_(sorted(projects)))
     return [row[0] for row in conn.execute(query)]
 
 

@@ -17,32 +17,22 @@ from sqlalchemy import delete, func, insert, select, update
 
 from mcp_memory.storage.change_feed import record_changes
 from mcp_memory.storage.database import Database, in_chunks
+from mcp_memory.storage.memory_links import ACTIVE, ARCHIVED, follow_merges, set_status
 from mcp_memory.storage.schema import (
     memories,
     outcome_reports,
     outcome_votes,
 )
 
-# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
-COLUMN_KEYS = (
-    "type",
-    "title",
-    "language",
-    "agent",
-    "source",
-    "created_at",
-    "updated_at",
-    "content_hash",
-    "usage_count",
-    "success_count",
-    "failure_count",
-)
 COUNTER_KEYS = ("usage_count", "success_count", "failure_count")
+TEXT_KEYS = ("type", "title", "language", "agent", "source", "project", "content_hash")
+# Metadata keys that are columns; everything else of a memory's flat metadata is kept in flat_json.
+COLUMN_KEYS = (*TEXT_KEYS, "created_at", "updated_at", *COUNTER_KEYS)
 # Kept in the outcome log now; the releases that kept it in metadata are imported from it.
 LEGACY_NOTES_KEY = "outcome_notes_json"
 LOCAL_VOTER = "local"  # who votes when no token names the caller
 
-StoreOutcome = Literal["new", "duplicate", "replaced"]
+StoreOutcome = Literal["new", "duplicate", "replaced", "revived"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +82,7 @@ def _values(item: StoredItem) -> dict[str, Any]:
         "usage_count": _count(meta.get("usage_count")),
         "success_count": _count(meta.get("success_count")),
         "failure_count": _count(meta.get("failure_count")),
+        "project": str(meta.get("project") or ""),
     }
 
 
@@ -118,6 +109,7 @@ ROW_COLUMNS = (
     memories.c.success_count,
     memories.c.failure_count,
     memories.c.last_failure_note,
+    memories.c.project,
 )
 
 
@@ -138,6 +130,9 @@ def stored_item(row: Any) -> StoredItem:
     )
     if row.last_failure_note:
         metadata["last_failure_note"] = row.last_failure_note
+    metadata.pop("project", None)  # an old caller's own "project" key is not the memory's project
+    if row.project:  # global memories carry no project key, as before projects
+        metadata["project"] = row.project
     return StoredItem(row.id, row.content, metadata)
 
 
@@ -154,7 +149,9 @@ class MemoryRows:
     ) -> tuple[StoreOutcome, StoredItem]:
         """Insert a new memory; if its id is taken by the same content, count this store instead; if by other
         content (a fixed id whose text changed, e.g. an edited seed), replace the content and keep its history.
-        A success flag is ``voter``'s vote (see ``report``). Returns what happened and the row as it now is."""
+        A success flag is ``voter``'s vote (see ``report``). A store of a merged memory's content counts on the
+        memory it was merged into; one of an archived memory's brings it back ("revived": it needs its vector).
+        Returns what happened and the row as it now is."""
         values = _values(item)
         now = values["updated_at"]
         with self.db.write() as conn:
@@ -169,10 +166,12 @@ class MemoryRows:
                 .with_for_update()
             ).first()
             if same is not None:
-                worked, failed = self._vote(conn, item.id, voter, success, now) if success is not None else (0, 0)
+                # A merged memory's uses count on the one it was merged into; an archived one is used again.
+                target, status = follow_merges(conn, item.id)
+                worked, failed = self._vote(conn, target, voter, success, now) if success is not None else (0, 0)
                 bumped = conn.execute(
                     update(memories)
-                    .where(memories.c.id == item.id)
+                    .where(memories.c.id == target)
                     .values(
                         usage_count=memories.c.usage_count + 1,
                         success_count=memories.c.success_count + worked,
@@ -181,6 +180,8 @@ class MemoryRows:
                     )
                     .returning(*ROW_COLUMNS)
                 ).one()
+                if status == ARCHIVED and set_status(conn, target, ACTIVE, None, ARCHIVED, now):
+                    return "revived", stored_item(bumped)
                 return "duplicate", stored_item(bumped)
             replaced = {k: v for k, v in values.items() if k not in ("id", "created_at", *COUNTER_KEYS)}
             conn.execute(update(memories).where(memories.c.id == item.id).values(**replaced))

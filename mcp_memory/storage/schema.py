@@ -45,10 +45,16 @@ memories = Table(
     Column("last_failure_note", Text),
     # The project it belongs to ("" is global: seeds, and what no project claims).
     Column("project", String(200), nullable=False, server_default=""),
+    # "" while in recall; "superseded", "merged" or "archived": readable, but without a vector (see memory_links).
+    Column("status", String(16), nullable=False, server_default=""),
+    Column("status_at", Float),
+    Column("status_note", Text),
+    Column("last_used_at", Float),  # when a recall last returned it, at most once a day (see memory/usage.py)
     Index("memories_by_type", "type", "created_at"),
     Index("memories_by_hash", "type", "content_hash"),
     Index("memories_by_part", "part_of"),
     Index("memories_by_project", "project", "type", "created_at"),
+    Index("memories_by_status", "status", "type"),
 )
 
 # Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
@@ -95,6 +101,30 @@ memory_changes = Table(
     Column("type", String(32), nullable=False),
     Column("op", String(8), nullable=False),
     Column("changed_at", Float, nullable=False),
+)
+
+# Links from a memory to a memory or an episode: supersedes, fixes, caused_by, related (an agent's), learned_from
+# (where it was learned) and merged_into (consolidation; ``detail_json`` keeps the counts the merge moved).
+memory_links = Table(
+    "memory_links",
+    metadata,
+    Column("from_id", String(200), primary_key=True),
+    Column("to_id", String(200), primary_key=True),
+    Column("relation", String(32), primary_key=True),
+    Column("agent", String(200), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("detail_json", Text),
+    Column("created_at", Float, nullable=False),
+    Index("memory_links_by_target", "to_id", "relation"),
+)
+
+# Work one server at a time does for everyone sharing the database: whoever holds an unexpired lease.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
 
 # Facts about this database: its identity, which legacy stores were imported.

@@ -13,16 +13,18 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from mcp_memory.models import MEMORY_TYPES, MemoryType, ReconcileReport
+from mcp_memory.storage.archive import MemoryStates
 from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
+from mcp_memory.storage.memory_links import ACTIVE, MemoryLinks, Moved
 from mcp_memory.storage.memory_rows import (
     LEGACY_NOTES_KEY,
     Counters,
@@ -31,6 +33,7 @@ from mcp_memory.storage.memory_rows import (
     StoredItem,
     StoreOutcome,
 )
+from mcp_memory.storage.project_rows import ProjectRows
 from mcp_memory.storage.tombstone_rows import TombstoneRows
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
@@ -83,6 +86,9 @@ class MemoryStore:
         self.tombstones = TombstoneRows(self.db)
         self.feed = ChangeFeed(self.db)
         self.facts = StoreFacts(self.db)
+        self.projects = ProjectRows(self.db)
+        self.links = MemoryLinks(self.db)
+        self.states = MemoryStates(self.db)
         self.index = ChromaIndex(embedder, data_dir, chroma_url)
         self.store_id = ""
         self._rows_only = False
@@ -191,7 +197,7 @@ class MemoryStore:
         self.open()
         if not where:
             return self.rows.ids(memory_type)
-        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source"):
+        if len(where) == 1 and (key := next(iter(where))) in ("language", "part_of", "agent", "source", "project"):
             value = where[key]
             if isinstance(value, str):
                 return self.rows.ids_where(memory_type, **{key: value})
@@ -238,9 +244,15 @@ class MemoryStore:
         self.open()
         return self.rows.count(memory_type)
 
-    def count_by(self, column: str) -> dict[tuple[str, str], int]:
+    def count_by(self, column: str, projects: Collection[str] | None = None) -> dict[tuple[str, str], int]:
+        """Counts per (type, value of ``column``), of the memories in ``projects`` (every project when None)."""
         self.open()
-        return self.rows.count_by(column)
+        return self.projects.count_by(column, projects)
+
+    def project_members(self, memory_type: MemoryType) -> list[tuple[str, str]]:
+        """(id, project) of every memory of one type that belongs to a project (global ones are left out)."""
+        self.open()
+        return self.projects.members(memory_type)
 
     def changes_after(self, seq: int) -> list[Change]:
         return self.feed.changes_after(seq)
@@ -288,10 +300,12 @@ class MemoryStore:
         return added
 
     def restore(self, item_id: str, embed: Callable[[StoredItem], Any]) -> StoredItem | None:
-        """Bring a deleted memory back with a fresh vector; None when nothing by that id was deleted."""
+        """Bring a deleted memory back (with a fresh vector when it was in recall); None when nothing by that id
+        was deleted."""
         self.open()
         item = self.tombstones.unbury(item_id)
-        if item is not None:
+        state = self.states.of(item_id) if item is not None else None
+        if item is not None and state is not None and state.status == ACTIVE:
             self.put_vectors(item.metadata["type"], [item], [embed(item)])
         return item
 
@@ -299,21 +313,35 @@ class MemoryStore:
         self.open()
         return self.rows.report(item_id, success, note, agent)
 
+    def leave_recall(self, moved: Moved) -> None:
+        """Remove the vectors of memories whose rows just left recall (superseded, merged, archived)."""
+        for memory_type, ids in _by_type(moved).items():
+            self._unindex(memory_type, ids)
+
+    def back_in_recall(self, moved: Moved, embed: Callable[[list[StoredItem]], Sequence[Any]]) -> None:
+        """Index again the memories whose rows just came back into recall."""
+        for memory_type, ids in _by_type(moved).items():
+            items = self.rows.get(ids, memory_type)
+            if items:
+                self.put_vectors(memory_type, items, embed(items))
+
     def delete(self, memory_type: MemoryType, item_id: str, by: str = "local", reason: str = "") -> None:
         self.delete_many(memory_type, [item_id], by, reason)
 
     def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
         """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
         self.tombstones.discard([(item_id, memory_type) for item_id in ids])
-        self.index.delete(memory_type, ids)
-        for listener in self._listeners:
-            listener.removed(memory_type, ids)
+        self._unindex(memory_type, ids)
 
     def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
         """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
         ``reconcile`` removes."""
         self.open()
         self.tombstones.bury([(item_id, memory_type) for item_id in ids], by, reason)
+        self._unindex(memory_type, ids)
+
+    def _unindex(self, memory_type: MemoryType, ids: list[str]) -> None:
+        """Vectors out of the index (the rows are already written), and listeners told."""
         self.index.delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)
@@ -335,13 +363,13 @@ class MemoryStore:
         encode: Callable[[list[str]], Sequence[Any]],
         settle_seconds: float = 0.0,
     ) -> ReconcileReport:
-        """Embed rows that have no vector, remove vectors of this store that have no row. With other writers
-        about (a serving process, servers sharing the database), ``settle_seconds`` lets stores in flight add
-        their own vectors first."""
+        """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall (a
+        superseded, merged or archived memory has none). With other writers about (a serving process, servers
+        sharing the database), ``settle_seconds`` lets stores in flight add their own vectors first."""
         self.open()
         report = ReconcileReport()
         for memory_type in MEMORY_TYPES:
-            rows = set(self.rows.ids(memory_type))
+            rows = set(self.states.live_ids(memory_type))
             tagged = dict(self.index.tagged_ids(memory_type))
             orphans = [i for i, tag in tagged.items() if i not in rows and tag == self.store_id]
             if orphans:
@@ -358,3 +386,10 @@ class MemoryStore:
                     self.put_vectors(memory_type, items, encode([embed_text(item) for item in items]))
                     report.embedded += len(items)
         return report
+
+
+def _by_type(moved: Moved) -> dict[MemoryType, list[str]]:
+    grouped: dict[MemoryType, list[str]] = {}
+    for item_id, memory_type in moved:
+        grouped.setdefault(memory_type, []).append(item_id)  # type: ignore[arg-type]
+    return grouped

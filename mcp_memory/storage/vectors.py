@@ -150,6 +150,18 @@ class ChromaIndex:
         )
         return list(zip(found["ids"][0], (float(d) for d in found["distances"][0]), strict=True))
 
+    def nearest_many(self, memory_type: MemoryType, embeddings: Any, n_results: int) -> list[list[tuple[str, float]]]:
+        """For each embedding, the ids and cosine distances of its nearest vectors, best first (one query)."""
+        if len(embeddings) == 0:
+            return []
+        found = self.collection(memory_type).query(
+            query_embeddings=list(embeddings), n_results=n_results, include=["distances"]
+        )
+        return [
+            list(zip(ids, (float(d) for d in distances), strict=True))
+            for ids, distances in zip(found["ids"], found["distances"], strict=True)
+        ]
+
     def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
         """The stored vectors of ``ids`` (those matching ``where``)."""
         if not ids:

@@ -44,6 +44,7 @@ class EpisodeLine(BaseModel):
     started_at: float
     updated_at: float
     started_by: str = ""  # the agent of the token that started it
+    project: str = Field(default="", max_length=200)  # "" is global
     ended_at: float | None
     events: list[EventLine]
 
@@ -58,10 +59,12 @@ class EpisodeLine(BaseModel):
         return self
 
 
-def episode_lines(store: EpisodeStore) -> Iterator[dict[str, Any]]:
-    """Every episode in the store as an export line, oldest first."""
+def episode_lines(store: EpisodeStore, project: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every episode in the store (of ``project`` when given) as an export line, oldest first."""
     for copy in store.copies():
-        yield {
+        if project is not None and copy.project != project:
+            continue
+        line = {
             "kind": "episode", "id": copy.id, "task": copy.task, "context": json.loads(copy.context_json),
             "agent_role": copy.agent_role, "status": copy.status, "success": copy.success,
             "metrics": json.loads(copy.metrics_json), "summary": copy.summary, "started_at": copy.started_at,
@@ -72,6 +75,9 @@ def episode_lines(store: EpisodeStore) -> Iterator[dict[str, Any]]:
                 for e in copy.events
             ],
         }  # fmt: skip
+        if copy.project:  # global episodes' lines are as they were before projects
+            line["project"] = copy.project
+        yield line
 
 
 def insert_episodes(store: EpisodeStore, episodes: Sequence[EpisodeLine]) -> int:
@@ -87,5 +93,5 @@ def _copy(episode: EpisodeLine) -> EpisodeCopy:
         events=[
             EventRow(e.seq, e.event_type, e.agent_role, dumps(e.data), e.recorded_at, e.agent) for e in episode.events
         ],
-        started_by=episode.started_by,
+        started_by=episode.started_by, project=episode.project,
     )  # fmt: skip

@@ -32,11 +32,16 @@ def export_lines(app: MemoryApp, with_embeddings: bool = False, progress: Progre
 
 
 def export_to(
-    app: MemoryApp, out: TextIO, with_embeddings: bool = False, progress: Progress | None = None
+    app: MemoryApp,
+    out: TextIO,
+    with_embeddings: bool = False,
+    progress: Progress | None = None,
+    project: str | None = None,
 ) -> ExportReport:
+    """Write the export (of one project's memories and episodes when ``project`` is given; "" is global)."""
     start = time.monotonic()
     counts: dict[str, int] = {t: 0 for t in (*EXPORTED_TYPES, "episode", "header")}
-    for kind, line in _export_records(app, with_embeddings, progress):
+    for kind, line in _export_records(app, with_embeddings, progress, project):
         out.write(line)
         out.write("\n")
         counts[kind] += 1
@@ -51,10 +56,10 @@ def export_to(
 END_KIND = "end"  # closes a streamed export, so a stream cut short is never taken for a whole one
 
 
-def streamed_export(app: MemoryApp, with_embeddings: bool) -> Iterator[str]:
+def streamed_export(app: MemoryApp, with_embeddings: bool, project: str | None = None) -> Iterator[str]:
     """The export as lines ending in a newline, then an end line (what a data dir's owner streams to the CLI)."""
     written = 0
-    for _, line in _export_records(app, with_embeddings, None):
+    for _, line in _export_records(app, with_embeddings, None, project):
         written += 1
         yield line + "\n"
     yield dumps({"kind": END_KIND, "lines": written}) + "\n"
@@ -91,14 +96,19 @@ def copy_export(lines: Iterable[str], out: TextIO, progress: Progress | None = N
     )
 
 
-def count_exportable(app: MemoryApp) -> int:
-    """How many records an export writes (for a progress bar)."""
+def count_exportable(app: MemoryApp, project: str | None = None) -> int:
+    """How many records an export (of ``project``) writes (for a progress bar)."""
     app.store.open()
+    if project is not None:
+        counts = app.store.count_by("project", [project])
+        return sum(counts.values()) + app.episodes.store.recent(None, None, 1, [project])[1]
     return sum(app.store.count(t) for t in EXPORTED_TYPES) + _episode_count(app)
 
 
-def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | None) -> Iterator[tuple[str, str]]:
-    """(kind, line) pairs, kind being a memory type, "episode" or "header"."""
+def _export_records(
+    app: MemoryApp, with_embeddings: bool, progress: Progress | None, project: str | None = None
+) -> Iterator[tuple[str, str]]:
+    """(kind, line) pairs, kind being a memory type, "episode" or "header"; of ``project`` only when given."""
     header: dict[str, Any] = {
         "kind": "header",
         "format": FORMAT,
@@ -111,7 +121,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
     store = app.store
     store.open()
     for memory_type in EXPORTED_TYPES:
-        ids = sorted(store.ids(memory_type))
+        ids = sorted(store.ids(memory_type) if project is None else store.ids(memory_type, {"project": project}))
         for start in range(0, len(ids), READ_BATCH):
             chunk = ids[start : start + READ_BATCH]
             by_id = {item.id: (item, vector) for item, vector in store.exported(memory_type, chunk, with_embeddings)}
@@ -121,7 +131,7 @@ def _export_records(app: MemoryApp, with_embeddings: bool, progress: Progress | 
                     yield memory_type, dumps(memory_line(memory_type, item, vector))
             if progress:
                 progress(len(chunk))
-    for episode in episode_lines(app.episodes.store):
+    for episode in episode_lines(app.episodes.store, project):
         yield "episode", dumps(episode)
         if progress:
             progress(1)

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from mcp_memory.memory.projects import MAX_PROJECT_CHARS
 from mcp_memory.models import MEMORY_TYPES, MemoryType
 from mcp_memory.storage.memory_rows import LEGACY_NOTES_KEY
 from mcp_memory.storage.store import StoredItem
@@ -155,9 +156,10 @@ _COUNTERS = ("usage_count", "success_count", "failure_count")
 _TIMES = ("created_at", "updated_at")
 
 
-_TEXTS = ("type", "title", "language", "agent", "source", "content_hash", "tags", "signature", "last_failure_note")
-
-
+_TEXTS = (
+    *("type", "title", "language", "agent", "source", "content_hash", "tags", "signature", "last_failure_note"),
+    "project",  # at most MAX_PROJECT_CHARS, the column's width
+)
 _JSON_OBJECTS = ("fields_json", "metadata_json")
 
 
@@ -185,6 +187,9 @@ def check_memory(line: MemoryLine, max_text_chars: int) -> None:
     for key in _TEXTS:
         if key in metadata and not isinstance(metadata[key], str):
             raise ValueError(f"metadata.{key}: {metadata[key]!r} is not a string")
+    project = metadata.get("project")
+    if isinstance(project, str) and len(project) > MAX_PROJECT_CHARS:
+        raise ValueError(f"metadata.project: longer than {MAX_PROJECT_CHARS} characters")
     for key in _JSON_OBJECTS:
         if key in metadata and not isinstance(_json_or_none(metadata[key]), dict):
             raise ValueError(f'metadata.{key}: is not a JSON object in a string, e.g. "{{}}"')

@@ -1,19 +1,25 @@
-"""What every tool shares: the app, the rate limit, argument checks, annotations and error translation."""
+"""What every tool shares: the app, the rate limit, the caller's project, argument checks, annotations and error
+translation."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR, InputRequiredResult, ToolAnnotations
 
 from mcp_memory.access.tokens import DEFAULT_ROLE, RateLimiter
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
+from mcp_memory.edge.projects import CallerProjects
 from mcp_memory.edge.tool_inputs import KnownKeys
 from mcp_memory.errors import Forbidden, MemoryStoreError, NotFound
+from mcp_memory.memory.projects import require_project
 from mcp_memory.memory.records import LOCAL_AGENT, MemoryDraft, voter_of
 from mcp_memory.memory.validation import require_json_object, require_text
 
@@ -22,6 +28,28 @@ WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
 # Each call adds a record (an event, an outcome): not idempotent.
 APPENDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+
+
+_REQUEST: ContextVar[Context[Any, Any] | None] = ContextVar("mcp_memory_request", default=None)
+
+
+@contextmanager
+def serving(request: Context[Any, Any] | None) -> Iterator[None]:
+    """Make ``request`` the one a tool, prompt or resource asks about its caller's project."""
+    reset = _REQUEST.set(request)
+    try:
+        yield
+    finally:
+        _REQUEST.reset(reset)
+
+
+class AskClient(MCPError):
+    """The client must answer a question before the call can go on (a 2026-07-28 connection has no back-channel):
+    the call returns ``question``, and the client retries it with the answer."""
+
+    def __init__(self, question: InputRequiredResult) -> None:
+        super().__init__(INTERNAL_ERROR, "The client's roots are needed first.")
+        self.question = question
 
 
 def current_agent() -> str | None:
@@ -91,9 +119,9 @@ class Caller:
     def voter(self) -> str:
         return voter_of(self.agent, self.role)
 
-    def stamped(self, draft: MemoryDraft) -> MemoryDraft:
-        """The draft with this caller's provenance, whatever it said before."""
-        draft.agent, draft.agent_role = self.agent, self.role
+    def stamped(self, draft: MemoryDraft, project: str = "") -> MemoryDraft:
+        """The draft with this caller's provenance, whatever it said before, in ``project``."""
+        draft.agent, draft.agent_role, draft.project = self.agent, self.role, project
         return draft
 
 
@@ -103,10 +131,33 @@ class ToolContext:
 
     app: MemoryApp
     limiter: RateLimiter
+    projects: CallerProjects | None = None  # MCP_MEMORY_PROJECT's when not given
+
+    def __post_init__(self) -> None:
+        if self.projects is None:
+            self.projects = CallerProjects(self.settings.project)
 
     @property
     def settings(self) -> Settings:
         return self.app.settings
+
+    async def project(self, given: str | None, *, stores: bool = False) -> str:
+        """The project a call reads (``"*"``: every one) or, with ``stores``, writes: ``given``, else the caller's
+        (its client's roots, else MCP_MEMORY_PROJECT, else global; see ``edge.projects``)."""
+        if given is not None:
+            return require_project(given, allow_every=not stores) or ""
+        request = _REQUEST.get()
+        try:
+            context = request.request_context if request is not None else None
+        except ValueError:  # a call made in-process, outside any request
+            context = None
+        if request is None or context is None:
+            return self.settings.project
+        assert self.projects is not None
+        found = await self.projects.of(context.session, context.request_id, context.meta, request.input_responses)
+        if isinstance(found, InputRequiredResult):
+            raise AskClient(found)
+        return found
 
     @property
     def max_results(self) -> int:

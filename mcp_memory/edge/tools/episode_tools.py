@@ -7,7 +7,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-from mcp_memory.edge.tool_inputs import NO_EPISODE_METRICS, EpisodeMetrics
+from mcp_memory.edge.tool_inputs import NO_EPISODE_METRICS, EpisodeMetrics, ProjectSearched, ProjectStored
 from mcp_memory.edge.tools.context import APPENDS, READ_ONLY, ToolContext, resource_errors, tool_errors
 from mcp_memory.episodes import task_prompt
 from mcp_memory.episodes.views import replay_document
@@ -46,15 +46,17 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
             dict[str, Any], Field(description='What frames the task, e.g. {"repo": "acme/api", "priority": "high"}.')
         ] = {},
         agent_role: Annotated[str | None, Field(description="Who starts it.", examples=ROLES)] = None,
+        project: ProjectStored = None,
     ) -> EpisodeStarted:
         """Start an episode: a durable, replayable record of one task. Share its id with every agent on the task.
 
         Example: {"task": "Add JWT auth to the todo API", "context": {"repo": "acme/todo"},
-        "agent_role": "ORCHESTRATOR"}.
+        "agent_role": "ORCHESTRATOR"}. It belongs to your project (leave `project` out) unless you name another.
         """
         with tool_errors():
             ctx.admit(writes=True)
-            return await ctx.app.episodes.start(task, context, agent_role, ctx.caller().agent)
+            in_project = await ctx.project(project, stores=True)
+            return await ctx.app.episodes.start(task, context, agent_role, ctx.caller().agent, in_project)
 
     @mcp.tool(annotations=APPENDS, description=record_event_description)
     async def record_event(
@@ -112,25 +114,33 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
             bool | None, Field(description="Only succeeded (true) or failed (false) ones.", strict=True)
         ] = None,
         limit: Annotated[int, Field(description="How many, newest first.", ge=1, le=1000)] = 20,
+        project: ProjectSearched = None,
     ) -> EpisodeList:
-        """List episodes, newest first; status='open' finds the ones never ended."""
+        """List episodes, newest first; status='open' finds the ones never ended.
+
+        Lists your project's episodes and global ones; project="*" lists every project's.
+        """
         with tool_errors():
             ctx.admit()
-            return await ctx.app.episodes.list_episodes(status, success, limit)
+            return await ctx.app.episodes.list_episodes(status, success, limit, await ctx.project(project))
 
     @mcp.tool(annotations=READ_ONLY)
     async def recall_similar_episodes(
         task_description: Annotated[str, Field(description="The task you are about to start.")],
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
         success_only: Annotated[bool, Field(description="Only episodes that succeeded.", strict=True)] = False,
+        project: ProjectSearched = None,
     ) -> SimilarEpisodes:
         """Past episodes like this task (by its words, summary and salient events): how each ended and why similar.
 
+        Searches your project's episodes and global ones; project="*" searches every project's. Each result says
+        its project and when it ended ("3 days ago").
         Example: {"task_description": "Add rate limiting to the FastAPI todo service", "n_results": 3}.
         """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.episodes.recall_similar(task_description, n_results, success_only)
+            in_scope = await ctx.project(project)
+            return await ctx.app.episodes.recall_similar(task_description, n_results, success_only, in_scope)
 
     @mcp.tool(annotations=READ_ONLY)
     async def analyze_failures(
@@ -152,10 +162,14 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
             return replay_document(await ctx.app.episodes.get(episode_id))
 
     @mcp.prompt()
-    async def memory_informed_task(task_description: str, language: str = "") -> str:
-        """The task with what memory knows about it: patterns, error fixes, best practices, past episodes."""
+    async def memory_informed_task(task_description: str, language: str = "", project: str | None = None) -> str:
+        """The task with what memory knows about it: patterns, error fixes, best practices, past episodes — of your
+        project (or the one named; "*" for every project) and global ones."""
         try:
             await ctx.begin()
-            return await task_prompt.memory_informed_task(ctx.app.memory, ctx.app.episodes, task_description, language)
+            in_scope = await ctx.project(project)
+            return await task_prompt.memory_informed_task(
+                ctx.app.memory, ctx.app.episodes, task_description, language, in_scope
+            )
         except MemoryStoreError as exc:
             raise MCPError(INVALID_PARAMS, str(exc)) from exc

@@ -1,46 +1,54 @@
-"""Memory tools: store and recall patterns, solutions and errors; search, read, delete; knowledge; outcomes."""
+"""Memory tools: store and recall patterns, solutions and errors; search, read, delete, restore; outcomes."""
 
-import json
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from mcp_memory.edge.tool_inputs import NO_SUCCESS_METRICS, SuccessMetrics
+from mcp_memory.edge.tool_inputs import (
+    NO_SUCCESS_METRICS,
+    ProjectSearched,
+    ProjectStored,
+    Since,
+    SuccessMetrics,
+    Until,
+)
 from mcp_memory.edge.tools.context import (
     APPENDS,
     DESTRUCTIVE,
     READ_ONLY,
     WRITES,
     ToolContext,
-    resource_errors,
     tool_errors,
 )
-from mcp_memory.knowledge.service import render_knowledge_index, render_knowledge_markdown
 from mcp_memory.memory.drafts import error_draft, pattern_draft, solution_draft
 from mcp_memory.memory.validation import FILTER_EXAMPLE, normalize_language
 from mcp_memory.models import (
     MEMORY_TYPES,
     DeletedMemories,
     DeleteResult,
-    KnowledgeType,
-    MemoryRecord,
     MemoryStats,
     MemoryType,
+    MemoryWithLinks,
     OutcomeReport,
     RecallResult,
-    SeedCounts,
     StoreResult,
 )
 
 SEARCH_DESCRIPTION = f"""\
 Search all memory types at once (patterns, solutions, errors, best practices, episodes), best first.
 
+By default it searches your own project (found from your workspace) plus global memories; project="*" searches
+every project. since/until keep what was stored in a time window: an age ("36h", "7d", "2w") or an ISO date.
 Filter with `where` on metadata: language, source (agent | seed | knowledge | consensus), agent, usage_count,
 success_count, failure_count, created_at (unix seconds), or any scalar metadata key you stored.
 {FILTER_EXAMPLE}
 Example call: {{"query": "retry HTTP requests", "memory_types": ["pattern", "solution"],
-"where": {{"language": "python"}}, "n_results": 5}}."""
+"where": {{"language": "python"}}, "since": "30d", "n_results": 5}}."""
+RECALL_WINDOW = """
+By default it recalls from your own project (found from your workspace) plus global memories; pass
+project="*" to look at every project. since/until narrow it to when memories were stored, e.g. {"since": "7d"}
+(the last week) or {"until": "2026-01-31"}. Each result carries its project and its age ("3 days ago")."""
 
 
 def register(mcp: MCPServer, ctx: ToolContext) -> None:
@@ -57,15 +65,18 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         ] = NO_SUCCESS_METRICS,
         tags: Annotated[list[str], Field(description="Keywords, e.g. ['auth', 'fastapi'].", max_length=50)] = [],
         agent_role: Annotated[str | None, Field(description="Who stores it, e.g. 'WORKER_BACKEND'.")] = None,
+        project: ProjectStored = None,
     ) -> StoreResult:
         """Store a reusable code pattern that worked, so later tasks can recall it.
 
         Example: {"pattern_name": "Retry with backoff", "code": "async def retry(...): ...",
         "language": "python", "context": "Flaky HTTP calls", "success_metrics": {"success_rate": 1.0}}.
-        Storing the same code again counts a reuse instead of creating a copy.
+        Storing the same code again counts a reuse instead of creating a copy. It is stored in your project
+        (leave `project` out) unless you name another, or "" for global.
         """
         with tool_errors():
             caller = await ctx.begin(agent_role, writes=True)
+            in_project = await ctx.project(project, stores=True)
             draft = pattern_draft(
                 ctx.text("pattern_name", pattern_name),
                 ctx.text("code", code),
@@ -74,22 +85,33 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.json_object("success_metrics", success_metrics),
                 [ctx.text("tags", t) for t in tags],
             )
-            return await ctx.app.memory.remember(caller.stamped(draft))
+            return await ctx.app.memory.remember(caller.stamped(draft, in_project))
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(
+        annotations=READ_ONLY,
+        description="Recall stored code patterns relevant to a task, best first. Call before writing code.\n"
+        + RECALL_WINDOW
+        + '\nExample: {"description": "implement user authentication with JWT", "language": "python"}.',
+    )
     async def recall_similar_patterns(
         description: Annotated[str, Field(description="What you are about to build, in words.")],
         language: Annotated[str | None, Field(description="Only patterns in this language.")] = None,
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+        project: ProjectSearched = None,
+        since: Since = None,
+        until: Until = None,
     ) -> RecallResult:
-        """Recall stored code patterns relevant to a task, best first. Call before writing code.
-
-        Example: {"description": "implement user authentication with JWT", "language": "python"}.
-        """
         with tool_errors():
             await ctx.begin()
             return await ctx.app.memory.recall(
-                description, ["pattern"], n_results, language=normalize_language(language), query_field="description"
+                description,
+                ["pattern"],
+                n_results,
+                language=normalize_language(language),
+                query_field="description",
+                project=await ctx.project(project),
+                since=since,
+                until=until,
             )
 
     # -- solutions ---------------------------------------------------------------------------------
@@ -104,10 +126,15 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
             SuccessMetrics, Field(description='e.g. {"success_rate": 1.0}.')
         ] = NO_SUCCESS_METRICS,
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
+        project: ProjectStored = None,
     ) -> StoreResult:
-        """Store a complete solution to a problem, so the next agent with the same problem can reuse it."""
+        """Store a complete solution to a problem, so the next agent with the same problem can reuse it.
+
+        It is stored in your project (leave `project` out) unless you name another, or "" for global.
+        """
         with tool_errors():
             caller = await ctx.begin(agent_role, writes=True)
+            in_project = await ctx.project(project, stores=True)
             draft = solution_draft(
                 ctx.text("problem", problem),
                 ctx.text("solution", solution),
@@ -115,19 +142,33 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
                 ctx.optional_text("context", context),
                 ctx.json_object("success_metrics", success_metrics),
             )
-            return await ctx.app.memory.remember(caller.stamped(draft))
+            return await ctx.app.memory.remember(caller.stamped(draft, in_project))
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(
+        annotations=READ_ONLY,
+        description="Recall stored solutions to similar problems, best first.\n"
+        + RECALL_WINDOW
+        + '\nExample: {"problem": "paginate a SQLAlchemy query", "since": "30d"}.',
+    )
     async def recall_solutions(
         problem: Annotated[str, Field(description="The problem you face, in words.")],
         language: Annotated[str | None, Field(description="Only solutions in this language.")] = None,
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+        project: ProjectSearched = None,
+        since: Since = None,
+        until: Until = None,
     ) -> RecallResult:
-        """Recall stored solutions to similar problems, best first."""
         with tool_errors():
             await ctx.begin()
             return await ctx.app.memory.recall(
-                problem, ["solution"], n_results, language=normalize_language(language), query_field="problem"
+                problem,
+                ["solution"],
+                n_results,
+                language=normalize_language(language),
+                query_field="problem",
+                project=await ctx.project(project),
+                since=since,
+                until=until,
             )
 
     # -- errors ------------------------------------------------------------------------------------
@@ -141,35 +182,64 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
             bool, Field(description="True if the resolution fixed the error; False if it did not.", strict=True)
         ],
         agent_role: Annotated[str | None, Field(description="Who stores it.")] = None,
+        project: ProjectStored = None,
+        episode_id: Annotated[
+            str | None, Field(description="The episode you hit the error in: the fix is linked to it.")
+        ] = None,
     ) -> StoreResult:
         """Store how an error was resolved — or that an attempt failed, so nobody repeats it.
 
-        Example: {"error_message": "ModuleNotFoundError: No module named 'fastapi'", "context": "starting the API",
-        "resolution": "pip install fastapi uvicorn", "success": true}.
+        With the episode_id of the task you are on, the fix is linked to that episode (learned_from) and recorded
+        in it as an event. Example: {"error_message": "ModuleNotFoundError: No module named 'fastapi'",
+        "context": "starting the API", "resolution": "pip install fastapi uvicorn", "success": true}. It is stored
+        in your project (leave `project` out) unless you name another, or "" for global (a fix that holds in any
+        project).
         """
         with tool_errors():
             caller = await ctx.begin(agent_role, writes=True)
+            in_project = await ctx.project(project, stores=True)
             draft = error_draft(
                 ctx.text("error_message", error_message),
                 ctx.optional_text("context", context),
                 ctx.text("resolution", resolution),
                 success,
             )
-            return await ctx.app.memory.remember(caller.stamped(draft))
+            if episode_id is not None:
+                ctx.text("episode_id", episode_id)
+            stored = await ctx.app.memory.remember(caller.stamped(draft, in_project))
+            if episode_id is None:
+                return stored
+            note = await ctx.app.episodes.learned_fix(
+                episode_id, stored.id, error_message, resolution, success, caller.agent, caller.role
+            )
+            return stored.model_copy(update={"message": f"{stored.message} {note}"})
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(
+        annotations=READ_ONLY,
+        description="Recall how similar errors were resolved, best first.\n\n"
+        "Each result has an outcome: 'worked' is a fix that worked; 'failed' is an attempt that did NOT work "
+        "(do not repeat it); 'mixed' worked sometimes. Counts are in success_count and failure_count.\n"
+        + RECALL_WINDOW
+        + '\nExample: {"error_message": "ModuleNotFoundError: No module named \'fastapi\'", "project": "*"}.',
+    )
     async def recall_error_solutions(
         error_message: Annotated[str, Field(description="The error you see, or a description of it.")],
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
+        project: ProjectSearched = None,
+        since: Since = None,
+        until: Until = None,
     ) -> RecallResult:
-        """Recall how similar errors were resolved, best first.
-
-        Each result has an outcome: 'worked' is a fix that worked; 'failed' is an attempt that did NOT work
-        (do not repeat it); 'mixed' worked sometimes. Counts are in success_count and failure_count.
-        """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.memory.recall(error_message, ["error"], n_results, query_field="error_message")
+            return await ctx.app.memory.recall(
+                error_message,
+                ["error"],
+                n_results,
+                query_field="error_message",
+                project=await ctx.project(project),
+                since=since,
+                until=until,
+            )
 
     # -- everything --------------------------------------------------------------------------------
 
@@ -182,20 +252,28 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         ] = None,
         where: Annotated[dict[str, Any] | None, Field(description=f"Metadata filter. {FILTER_EXAMPLE}")] = None,
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 5,
+        project: ProjectSearched = None,
+        since: Since = None,
+        until: Until = None,
     ) -> RecallResult:
         with tool_errors():
             await ctx.begin()
             types = list(dict.fromkeys(memory_types)) if memory_types else list(MEMORY_TYPES)
-            return await ctx.app.memory.recall(query, types, n_results, where=where)
+            in_scope = await ctx.project(project)
+            return await ctx.app.memory.recall(
+                query, types, n_results, where=where, project=in_scope, since=since, until=until
+            )
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_memory(
         id: Annotated[str, Field(description="A memory id from a store or recall result.")],
-    ) -> MemoryRecord:
-        """Read one memory in full by its id."""
+    ) -> MemoryWithLinks:
+        """Read one memory in full by its id, with every link from and to it and whether recall returns it
+        (status active; or superseded, merged, archived: readable here but not recalled, with superseded_by or
+        merged_into naming the memory to use instead)."""
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.memory.get(id)
+            return await ctx.app.memory.links.get(id)
 
     @mcp.tool(annotations=DESTRUCTIVE)
     async def delete_memory(
@@ -211,12 +289,17 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool(annotations=WRITES)
     async def restore_memory(
-        id: Annotated[str, Field(description="The id of a deleted memory (see list_deleted_memories).")],
-    ) -> MemoryRecord:
-        """Admin: bring a deleted memory back, with its counts."""
+        id: Annotated[
+            str,
+            Field(description="The id of a deleted, archived or merged memory (list_deleted_memories, list_archived)."),
+        ],
+    ) -> MemoryWithLinks:
+        """Admin: bring a memory back into recall, with its counts: a deleted one (from its tombstone), an archived
+        one, or a near-duplicate consolidation merged (the memory it was merged into gives back its counts). A
+        superseded memory comes back by unlink_memories instead."""
         with tool_errors():
             caller = await ctx.begin()
-            caller.require_admin("restore deleted memories")
+            caller.require_admin("restore memories")
             return await ctx.app.memory.restore(ctx.text("id", id))
 
     @mcp.tool(annotations=READ_ONLY)
@@ -231,59 +314,12 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
             return DeletedMemories(memories=await ctx.app.memory.deleted(agent, limit))
 
     @mcp.tool(annotations=READ_ONLY)
-    async def memory_stats() -> MemoryStats:
-        """Counts per memory type and language, where the data lives, its size on disk and the embedding model."""
+    async def memory_stats(project: ProjectSearched = None) -> MemoryStats:
+        """Counts per memory type and language (of your project and global memories; project="*" for all), per
+        project in the whole store, where the data lives, its size on disk and the embedding model."""
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.memory.stats()
-
-    # -- knowledge ---------------------------------------------------------------------------------
-
-    @mcp.tool(annotations=WRITES)
-    async def add_custom_knowledge(
-        title: Annotated[str, Field(description="e.g. 'OAuth2 implementation pattern'.")],
-        content: Annotated[str, Field(description="The knowledge itself: markdown, code or both.")],
-        knowledge_type: Annotated[KnowledgeType, Field(description="pattern, best_practice, error or solution.")],
-        metadata: Annotated[
-            dict[str, Any], Field(description='e.g. {"language": "python", "framework": "fastapi", "tags": ["auth"]}.')
-        ] = {},
-    ) -> StoreResult:
-        """Add team or domain knowledge to the knowledge base; recall and search find it like any memory."""
-        with tool_errors():
-            title, content = ctx.text("title", title), ctx.text("content", content)
-            metadata = ctx.json_object("metadata", metadata)
-            caller = await ctx.begin(writes=True)
-            return await ctx.app.knowledge.add(title, content, knowledge_type, metadata, caller.agent)
-
-    @mcp.tool(annotations=WRITES)
-    async def seed_initial_knowledge() -> SeedCounts:
-        """Seed the built-in design patterns, best practices and common errors. Safe to repeat: no duplicates."""
-        with tool_errors():
-            await ctx.begin(writes=True)
-            return await ctx.app.knowledge.seed()
-
-    # -- resources ---------------------------------------------------------------------------------
-
-    @mcp.resource("memory://knowledge", name="knowledge-index", mime_type="text/markdown")
-    async def knowledge_index() -> str:
-        """Index of the knowledge base: seeded and custom patterns, best practices and errors."""
-        with resource_errors():
-            await ctx.begin()
-            return render_knowledge_index(await ctx.app.knowledge.index())
-
-    @mcp.resource("memory://knowledge/{kind}/{slug}", name="knowledge-item", mime_type="text/markdown")
-    async def knowledge_item(kind: str, slug: str) -> str:
-        """One knowledge item as markdown; kind is pattern, best_practice, error or solution."""
-        with resource_errors():
-            await ctx.begin()
-            return render_knowledge_markdown(await ctx.app.knowledge.item(kind, slug))
-
-    @mcp.resource("memory://stats", name="stats", mime_type="application/json")
-    async def stats_resource() -> str:
-        """The same figures as the memory_stats tool."""
-        with resource_errors():
-            await ctx.begin()
-            return json.dumps((await ctx.app.memory.stats()).model_dump(), indent=2)
+            return await ctx.app.memory.stats(await ctx.project(project))
 
     # -- outcomes ----------------------------------------------------------------------------------
 

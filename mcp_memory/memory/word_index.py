@@ -1,66 +1,27 @@
-"""Code-aware words and an in-memory BM25 index over them.
+"""An in-memory BM25 index over memories' words (``mcp_memory.words``), for recall of stored errors.
 
-Error messages and code are full of identifiers: ``ModuleNotFoundError``, ``json.decoder``, ``max_retries``,
-``getUserName``. ``code_tokens`` keeps each identifier whole (so an exact name matches strongly), adds its
-snake_case and camelCase parts (so ``user_name`` meets ``getUserName``) and keeps dotted names whole as well as
-split. The index is a plain inverted index with Okapi BM25 scoring; it supports replacing and removing
-documents, which a static BM25 library does not, so it can follow every write to the store.
+A plain inverted index with Okapi BM25 scoring; it supports replacing and removing documents, which a static BM25
+library does not, so it can follow every write to the store.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Container, Iterable, Sequence
 
-K1 = 1.2
-B = 0.75
+from mcp_memory.words import K1, B, idf
+
 # Words in more than this share of the documents (of an index this large) do not, alone, make a document a match.
 COMMON_SHARE = 0.1
 COMMON_MIN_DOCUMENTS = 500
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_PARTS = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_STOPWORDS = frozenset(
-    {
-        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
-        "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me",
-        "my", "of", "on", "or", "our", "so", "than", "that", "the", "their", "then", "there", "these", "they",
-        "this", "to", "too", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why",
-        "will", "with", "would", "you", "your",
-    }
-)  # fmt: skip
-
-
-def code_tokens(text: str) -> list[str]:
-    """Lower-cased words of ``text``: identifiers and dotted names whole, plus their snake/camel/dot parts."""
-    found: list[str] = []
-    for match in _IDENTIFIER.finditer(text):
-        name = match.group(0)
-        pieces = name.split(".")
-        words = [name] if len(pieces) > 1 else []
-        for piece in pieces:
-            parts = [p for p in _PARTS.split(piece) if p]
-            words.append(piece)
-            if len(parts) > 1:
-                words.extend(parts)
-        for word in words:
-            lowered = word.lower()
-            if len(lowered) > 1 and lowered not in _STOPWORDS:
-                found.append(lowered)
-    return found
 
 
 class BM25Index:
     """Okapi BM25 over token lists, with documents added, replaced and removed at any time (thread-safe)."""
 
-    def __init__(self, k1: float = K1, b: float = B) -> None:
-        self._k1 = k1
-        self._b = b
+    def __init__(self) -> None:
         self._lock = threading.RLock()
         self._postings: dict[str, dict[str, int]] = {}
         self._terms: dict[str, Counter[str]] = {}
@@ -117,10 +78,10 @@ class BM25Index:
             count = len(self._lengths)
             if not count:
                 return 0.0
-            return sum(_idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
+            return sum(idf(count, len(self._postings.get(term, ()))) for term in dict.fromkeys(query_tokens))
 
     def search(
-        self, query_tokens: Iterable[str], limit: int, within: AbstractSet[str] | None = None
+        self, query_tokens: Iterable[str], limit: int, within: Container[str] | None = None
     ) -> list[tuple[str, float]]:
         """The ``limit`` best documents for the query, best first, with their BM25 scores (only positive ones).
 
@@ -132,18 +93,18 @@ class BM25Index:
             count = len(self._lengths)
             if not count:
                 return []
-            k1, b, lengths = self._k1, self._b, self._lengths
+            lengths = self._lengths
             average = self._total_length / count or 1.0
             terms = [(term, self._postings[term]) for term in dict.fromkeys(query_tokens) if term in self._postings]
             common_df = max(COMMON_MIN_DOCUMENTS, COMMON_SHARE * count)
             rare = [(term, posting) for term, posting in terms if len(posting) <= common_df]
             found: set[str] = set().union(*(posting.keys() for _, posting in rare)) if rare else set()
             if within is not None:
-                found &= within
+                found = {doc_id for doc_id in found if doc_id in within}
             scan_all = len(found) < limit
             scores: dict[str, float] = {}
             for _, posting in terms:
-                idf = _idf(count, len(posting))
+                weight = idf(count, len(posting))
                 docs = (
                     posting.items()
                     if scan_all or len(posting) <= common_df
@@ -152,11 +113,6 @@ class BM25Index:
                 for doc_id, tf in docs:
                     if within is not None and doc_id not in within:
                         continue
-                    norm = k1 * (1.0 - b + b * lengths[doc_id] / average)
-                    scores[doc_id] = scores.get(doc_id, 0.0) + idf * tf * (k1 + 1.0) / (tf + norm)
+                    norm = K1 * (1.0 - B + B * lengths[doc_id] / average)
+                    scores[doc_id] = scores.get(doc_id, 0.0) + weight * tf * (K1 + 1.0) / (tf + norm)
         return heapq.nlargest(limit, scores.items(), key=lambda pair: pair[1])
-
-
-def _idf(documents: int, holding: int) -> float:
-    """Okapi BM25's inverse document frequency of a word ``holding`` of ``documents`` documents contain."""
-    return math.log(1.0 + (documents - holding + 0.5) / (holding + 0.5))
