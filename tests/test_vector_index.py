@@ -1,4 +1,5 @@
-"""The embedded vector index: its SQLite file in WAL mode, new and old stores alike; vectors kept as written."""
+"""The embedded vector index: a new store's SQLite file in WAL mode, an old store's left as it is; vectors kept as
+written."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from mcp_memory.storage.vectors import SPACE
 
 
 def journal_mode(data_dir: Path) -> str:
+    """The file's journal mode, read once this process's Chroma has let go of it (a second SQLite must not close
+    a file Chroma holds: see ``write_ahead_log``)."""
+    SharedSystemClient.clear_system_cache()
     with contextlib.closing(sqlite3.connect(data_dir / "chroma" / "chroma.sqlite3")) as connection:
         return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
 
@@ -29,17 +33,17 @@ def test_a_new_store_writes_vectors_through_a_write_ahead_log_and_keeps_it(tmp_p
     store.open()
     vector = embedder.encode_batch(["KeyError: 'user_id'"])
     store.index.upsert("error", ["err_1"], [{"type": "error"}], vector)
-    assert journal_mode(tmp_path) == "wal"
     assert store.index.collection("error").configuration_json["hnsw"]["space"] == SPACE == "ip"
     assert np.asarray(store.index.vectors("error", ["err_1"])["err_1"], dtype=np.float32).tobytes() == vector.tobytes()
-    SharedSystemClient.clear_system_cache()
+    assert journal_mode(tmp_path) == "wal"
 
     again = MemoryStore(embedder, tmp_path)
     again.open()
-    assert journal_mode(tmp_path) == "wal" and again.index.count("error") == 1
+    assert again.index.count("error") == 1
+    assert journal_mode(tmp_path) == "wal"
 
 
-def test_a_store_of_an_earlier_release_is_switched_to_the_write_ahead_log_with_its_vectors(
+def test_a_store_of_an_earlier_release_keeps_its_journal_mode_and_its_vectors(
     tmp_path: Path, embedder: Embedder
 ) -> None:
     client = chromadb.PersistentClient(
@@ -49,15 +53,14 @@ def test_a_store_of_an_earlier_release_is_switched_to_the_write_ahead_log_with_i
     vectors = np.eye(3, 384, dtype=np.float32)
     old.add(ids=["a", "b", "c"], embeddings=list(vectors), metadatas=[{"type": "error"}] * 3)
     assert journal_mode(tmp_path) == "delete"
-    SharedSystemClient.clear_system_cache()
 
     store = MemoryStore(embedder, tmp_path)
     store.open()
-    assert journal_mode(tmp_path) == "wal"
     assert store.index.collection("error").configuration_json["hnsw"]["space"] == "cosine"  # a space stays
     assert store.index.nearest("error", vectors[1], 3)[0][0] == "b"
     store.index.upsert("error", ["d"], [{"type": "error"}], embedder.encode_batch(["ValueError: bad"]))
     assert store.index.count("error") == 4
+    assert journal_mode(tmp_path) == "delete"
 
 
 def test_a_file_that_is_not_a_database_is_left_for_chroma_to_report(tmp_path: Path, embedder: Embedder) -> None:

@@ -240,23 +240,26 @@ class ChromaIndex:
 
 
 def write_ahead_log(path: Path) -> None:
-    """Put the embedded Chroma's SQLite file in WAL mode, creating the file if there is none yet.
+    """Create the embedded Chroma's SQLite file of a new store in WAL mode, before Chroma opens it.
 
     Chroma opens its file without choosing a journal mode, so the one kept in the file holds. In its default
     rollback-journal mode an upsert waits for ~8 fsyncs (the journal, then the file, for each of its
     transactions); in WAL mode for fewer, and the upsert of one vector took 3.7 ms p50 / 5.1 ms p95 against
-    5.1 / 10.4 ms (bench/README.md). Only a server that owns the data dir opens it, so no other connection is
-    open. A file SQLite cannot read is left alone: Chroma then says it is damaged, as before.
+    5.1 / 10.4 ms (bench/README.md). An existing file is never opened here: Chroma links its own SQLite, and a
+    second SQLite library closing a file that Chroma holds in this process drops Chroma's locks and, in WAL mode,
+    checkpoints and deletes the log under it (a "malformed" database). So a store of an earlier release keeps
+    its rollback journal.
     """
+    if path.exists():
+        return
     private_dir(path.parent)
     try:
         with contextlib.closing(sqlite3.connect(path, timeout=10)) as connection:
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-                if mode != "wal":
-                    logger.warning("the vector index %s stays in journal mode %s (WAL unavailable here)", path, mode)
-    except sqlite3.DatabaseError as exc:
-        logger.debug("not setting WAL mode on %s: %s", path, exc)
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                logger.warning("the vector index %s stays in journal mode %s (WAL unavailable here)", path, mode)
+    except sqlite3.Error as exc:
+        logger.warning("the vector index %s is created by Chroma in its own journal mode: %s", path, exc)
 
 
 def unit_rows(embeddings: Any) -> Any:
