@@ -2,7 +2,8 @@
 
 Also spawn-to-first-recall (the model and store are warmed in the background while the client lists tools).
 ``--encoders onnx torch`` compares the encoders instead, alternating runs: spawn → ``tools/list`` and spawn →
-first answered recall on a fresh data dir without seeding (the model is what differs), then the server's RSS
+first answered recall on a fresh data dir without seeding (the model is what differs), beside a bare SDK server's
+spawn → ``tools/list`` once per round; then the server's RSS
 after ``--stores`` stores and whether it mapped torch's library; ``--first-start`` adds one ONNX start on an
 empty graph cache (the export's cost).
 Run: ``.venv/bin/python bench/startup.py [--runs 5] [--encoders onnx torch [--stores 300] [--first-start]]``.
@@ -100,15 +101,21 @@ async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, A
 def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool) -> dict[str, Any]:
     """Alternating runs per encoder (a, b, b, a, ...), each on a fresh data dir; the graph cache is the user's."""
     figures: dict[str, Any] = {name: [] for name in encoders}
+    figures["bare SDK server"] = []
     order = [*encoders, *reversed(encoders)] * runs
-    for name in order[: runs * len(encoders)]:
+    bare = bare_server()
+    for i, name in enumerate(order[: runs * len(encoders)]):
+        if i % len(encoders) == 0:  # the bare server's tools/list once per round, beside the encoders
+            bare_listed = anyio.run(time_server, bare, False)[0]
+            figures["bare SDK server"].append(bare_listed)
+            print(f"bare  tools/list {bare_listed:5.2f} s | load {os.getloadavg()[0]:.2f}", flush=True)
         data_dir = Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
         row = anyio.run(encoder_run, memory_server(data_dir, MCP_MEMORY_ENCODER=name), stores)
         figures[name].append(row)
         print(
             f"{name:5} tools/list {row['tools_list_s']:5.2f} s | "
             f"first recall {row['first_recall_s']:5.2f} s | RSS after "
-            f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MB | torch mapped: {row['torch_mapped']} | "
+            f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MiB | torch mapped: {row['torch_mapped']} | "
             f"load {row['load']:.2f}",
             flush=True,
         )
@@ -125,14 +132,17 @@ def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: b
             f"onnx, empty graph cache: tools/list {row['tools_list_s']:.2f} s | first recall (export included) "
             f"{row['first_recall_s']:.2f} s | load {row['load']:.2f}"
         )
+    bare_median = statistics.median(figures["bare SDK server"])
     for name in encoders:
         rows = figures[name]
         print(
             f"{name:5} median: tools/list {statistics.median(r['tools_list_s'] for r in rows):.2f} s, first recall "
             f"{statistics.median(r['first_recall_s'] for r in rows):.2f} s "
             f"(min {min(r['first_recall_s'] for r in rows):.2f}), "
-            f"RSS {statistics.median(r['rss_bytes'] for r in rows) / 2**20:.0f} MB"
+            f"RSS {statistics.median(r['rss_bytes'] for r in rows) / 2**20:.0f} MiB, tools/list "
+            f"{statistics.median(r['tools_list_s'] for r in rows) / bare_median:.2f}x the bare server's"
         )
+    print(f"bare  median: tools/list {statistics.median(figures['bare SDK server']):.2f} s")
     return figures
 
 
