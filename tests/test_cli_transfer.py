@@ -123,3 +123,16 @@ def test_backup_beside_a_running_server_restores_everything_and_the_server_keeps
     assert report.embedded == 0  # a backup carries the vectors
     ids = {json.loads(line)["id"] for line in export_text(restored).splitlines()[1:]}
     assert set(stored) <= ids
+
+
+def test_an_export_right_after_a_servers_handshake_goes_through_the_server(tmp_path: Path) -> None:
+    # The server opens its socket for other processes just after the handshake; a command waits for it.
+    data_dir = tmp_path / "live"
+    server = RawStdioServer(data_dir)
+    try:
+        server.handshake()
+        exported = cli("export", str(tmp_path / "out.jsonl"), "--data-dir", str(data_dir))
+        assert exported.returncode == 0, exported.stderr
+        assert json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])["kind"] == "header"
+    finally:
+        server.close()

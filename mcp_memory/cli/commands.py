@@ -210,7 +210,11 @@ def owner_of(app: MemoryApp) -> OwnerInfo | None:
     if app.settings.chroma_url:
         return None
     ownership = StoreOwnership(app.settings.data_dir)
-    return ownership.owner_info() if ownership.held_by_other() else None
+    if not ownership.held_by_other():
+        return None
+    owner = ownership.owner_info()
+    owner.wait_listening()
+    return owner
 
 
 def export_through_owner(

@@ -16,8 +16,10 @@ import json
 import logging
 import os
 import secrets
+import socket
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 LOCK_NAME = "owner.lock"
 INFO_NAME = "owner.json"
 _SOCKET_PATH_LIMIT = 100  # sun_path is 108 bytes on Linux
+LISTEN_WAIT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,21 @@ class OwnerInfo:
     pid: int
     socket_path: Path
     secret: str
+
+    def wait_listening(self, seconds: float = LISTEN_WAIT_SECONDS) -> None:
+        """Wait until the owner's socket takes connections: an owner opens it just after its own client's
+        handshake (see ``runner.become_owner``), and a command may come sooner. After ``seconds`` the caller's
+        request reports what is wrong."""
+        deadline = time.monotonic() + seconds
+        while True:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(str(self.socket_path))
+                    return
+                except (FileNotFoundError, ConnectionRefusedError):
+                    if time.monotonic() > deadline:
+                        return
+            time.sleep(0.05)
 
 
 def socket_path_for(data_dir: Path) -> Path:

@@ -37,6 +37,8 @@ from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.storage.data_dir import check_data_dir
 
 logger = logging.getLogger(__name__)
+# The owner's socket opens this long after the front starts serving, once its client's handshake is done.
+OWNER_SOCKET_DELAY_SECONDS = 0.5
 
 
 def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
@@ -93,6 +95,15 @@ def owner_export_route(app: MemoryApp, secret: str) -> Any:
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     return Route(EXPORT_PATH, export, methods=["GET"])
+
+
+def _import_owner_socket_modules() -> None:
+    """What the owner's socket imports (numpy among them, which fails when two threads import it at once)."""
+    import uvicorn  # noqa: F401
+
+    from mcp_memory.console import local  # noqa: F401
+    from mcp_memory.edge import owner_console, owner_consolidate  # noqa: F401
+    from mcp_memory.transfer import exporting  # noqa: F401
 
 
 async def start_owner_socket(
@@ -299,6 +310,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
     ownership = StoreOwnership(settings.data_dir)
     socket_servers: list[Any] = []
     owned_apps: list[MemoryApp] = []
+    leaving = anyio.Event()
 
     async def become_owner(task_group: TaskGroup, open_now: bool = False) -> MCPServer:
         app = MemoryApp(settings)
@@ -308,8 +320,16 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
         app.consolidate_on_schedule()  # the owner consolidates; processes that forward to it do not
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
-        socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
+        task_group.start_soon(open_owner_socket, app, limiter, task_group)
         return build_server(app, limiter=limiter)
+
+    async def open_owner_socket(app: MemoryApp, limiter: RateLimiter, task_group: TaskGroup) -> None:
+        # After the client's handshake: building the socket's server and routes is as long as the rest of the
+        # start after the imports, and forwarders and commands wait for the socket (they retry a refused connect).
+        await anyio.sleep(OWNER_SOCKET_DELAY_SECONDS)
+        await anyio.to_thread.run_sync(app.outside_start, _import_owner_socket_modules)
+        if not leaving.is_set():
+            socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
 
     try:
         async with anyio.create_task_group() as task_group:
@@ -332,9 +352,12 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                 await serve_front(front, settings, console, console_only, listening, stop)
             finally:
                 # Finish what other processes asked of us before letting go of the store.
-                for server, _ in socket_servers:
-                    server.should_exit = True
+                leaving.set()  # a socket not opened yet is not opened now
                 with anyio.move_on_after(15, shield=True):
+                    for server, stopped in socket_servers:
+                        while not (server.started or stopped.is_set()):  # told to exit while starting, uvicorn
+                            await anyio.sleep(0.01)  # would leave its lifespan to be cancelled, with a traceback
+                        server.should_exit = True
                     for _, stopped in socket_servers:
                         await stopped.wait()
                 task_group.cancel_scope.cancel()
