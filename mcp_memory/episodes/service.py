@@ -24,7 +24,7 @@ from mcp_memory.episodes.views import episode_event, episode_info, iso, shorten,
 from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError
 from mcp_memory.memory.error_signature import exception_line
 from mcp_memory.memory.moments import TimeWindow
-from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope, require_project
+from mcp_memory.memory.projects import EVERY_PROJECT, EVERYWHERE, ProjectScope, require_project
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.trust import Subject
 from mcp_memory.memory.validation import require_json_object, require_n_results, require_text
@@ -311,9 +311,9 @@ class EpisodeService:
         rows, total = await self._db(self.store.recent, status, success, limit, scope.projects)
         return EpisodeList(episodes=[episode_info(row) for row in rows], total=total)
 
-    async def recent_failures(self, limit: int) -> list[EpisodeRow]:
-        """The most recently ended failed episodes, with their digests."""
-        return await self._db(self.store.failed, limit)
+    async def recent_failures(self, limit: int, scope: ProjectScope = EVERYWHERE) -> list[EpisodeRow]:
+        """The most recently ended failed episodes in ``scope``, with their digests."""
+        return await self._db(self.store.failed, limit, scope.projects)
 
     async def recall_similar(
         self,

@@ -156,14 +156,16 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
     @mcp.tool(annotations=READ_ONLY)
     async def analyze_failures(
         limit: Annotated[int, Field(description="How many failure clusters to return.", ge=1, le=100)] = 10,
+        project: ProjectSearched = None,
     ) -> FailureAnalysis:
         """Failed episodes grouped by cause (error signature, failing step, role), each with a known fix if stored.
 
-        Each cluster counts its episodes, shows the events before the failure and says what to do next.
+        Each cluster counts its episodes, shows the events before the failure and says what to do next. Looks at
+        your project's failed episodes and global ones (fixes likewise); project="*" looks at every project's.
         """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.failures.analyze(limit)
+            return await ctx.app.failures.analyze(limit, await ctx.project(project))
 
     @mcp.resource("memory://episodes/{episode_id}", name="episode", mime_type="text/markdown")
     async def episode_resource(episode_id: str) -> str:
