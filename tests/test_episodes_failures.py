@@ -174,3 +174,47 @@ def test_an_event_counts_as_an_error_by_its_type_error_fields_exit_code_or_false
     event_type: str, data: dict[str, Any], is_error: bool
 ) -> None:
     assert is_error_event(event_type, data) is is_error
+
+
+@pytest.mark.anyio
+async def test_failures_and_their_fixes_are_of_the_callers_project_and_global_unless_every_project_is_asked(
+    client: Any,
+) -> None:
+    message = "ModuleNotFoundError: No module named 'requests'"
+    fixes = {
+        project: await call(
+            client,
+            "store_error_resolution",
+            error_message=message,
+            context="running the tests",
+            resolution=f"Add requests to the {project} service's requirements and reinstall.",
+            success=True,
+            project=project,
+        )
+        for project in ("alpha", "beta")
+    }
+    failed = {}
+    for project in ("alpha", "beta", ""):
+        episode_id = (
+            await call(client, "start_episode", task=f"Ship the {project or 'shared'} client", project=project)
+        )["episode_id"]
+        await call(
+            client,
+            "record_event",
+            episode_id=episode_id,
+            event_type="test_run",
+            agent_role="QA",
+            data={"error": message},
+        )
+        await call(client, "end_episode", episode_id=episode_id, success=False)
+        failed[project] = episode_id
+
+    alpha = await call(client, "analyze_failures", project="alpha")
+    everywhere = await call(client, "analyze_failures", project="*")
+
+    assert alpha["failed_episodes"] == 2 and set(alpha["clusters"][0]["episode_ids"]) == {failed["alpha"], failed[""]}
+    assert [fix["memory_id"] for fix in alpha["clusters"][0]["known_fixes"]] == [fixes["alpha"]["id"]]
+    assert everywhere["failed_episodes"] == 3
+    assert {fix["memory_id"] for fix in everywhere["clusters"][0]["known_fixes"]} == {f["id"] for f in fixes.values()}
+    nothing = await call(client, "analyze_failures", project="gamma-without-failures-of-its-own")
+    assert nothing["failed_episodes"] == 1  # the global one

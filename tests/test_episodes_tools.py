@@ -14,11 +14,13 @@ import pytest
 from chromadb.api.shared_system_client import SharedSystemClient
 from mcp import Client
 from mcp.shared.exceptions import MCPError
+from sqlalchemy import update
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.edge.server import build_server
 from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.schema import episodes
 from tests.conftest import DATABASES, call, call_error, settings_on
 from tests.prompt_blocks import blocks, outside_blocks
 
@@ -355,6 +357,27 @@ async def test_success_only_recall_leaves_out_failed_episodes_and_says_how_each_
         "Failed after 1 event; it broke at #1 test_run (QA_SENTINEL): KeyError: 'sub'."
     )
     assert [r["episode_id"] for r in successes["results"]] == [worked]
+
+
+async def test_since_and_until_keep_the_episodes_that_ended_in_the_window(client: Any, app: MemoryApp) -> None:
+    old = await run_episode(client, "Add JWT login to the todo API", STEPS[:2], True)
+    recent = await run_episode(client, "Add JWT authentication to the todo API", STEPS[:2], True)
+    with app.database.write() as conn:  # the first one ended ten days ago
+        conn.execute(update(episodes).where(episodes.c.id == old).values(ended_at=episodes.c.ended_at - 10 * 86_400))
+    task = "JWT auth for the todo API"
+
+    def found(result: dict[str, Any]) -> list[str]:
+        return [r["episode_id"] for r in result["results"]]
+
+    assert set(found(await call(client, "recall_similar_episodes", task_description=task))) == {old, recent}
+    assert found(await call(client, "recall_similar_episodes", task_description=task, since="7d")) == [recent]
+    older = await call(client, "recall_similar_episodes", task_description=task, until="7d")
+    assert found(older) == [old] and older["results"][0]["ended_ago"] == "10 days ago"
+    empty = await call(client, "recall_similar_episodes", task_description=task, since="14d", until="12d")
+    assert empty["results"] == [] and "since/until window" in empty["note"]
+
+    problem = await tool_error(client, "recall_similar_episodes", task_description=task, since="last tuesday")
+    assert "since" in problem and "neither an ISO date/time nor an age" in problem
 
 
 async def test_list_episodes_filters_by_status_and_success(client: Any) -> None:

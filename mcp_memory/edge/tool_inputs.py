@@ -127,3 +127,19 @@ Until = Annotated[
         examples=["30d", "2026-03-31"],
     ),
 ]
+EndedSince = Annotated[
+    str | None,
+    Field(
+        description='Only episodes that ended at or after this: an age ("90m", "36h", "7d", "2w") or an ISO date '
+        'or time ("2026-03-01"; UTC unless it says otherwise).',
+        examples=["7d", "2026-03-01"],
+    ),
+]
+EndedUntil = Annotated[
+    str | None,
+    Field(
+        description='Only episodes that ended at or before this: an age ("30d" = longer than 30 days ago) or an ISO '
+        "date or time; a date alone includes that whole day.",
+        examples=["30d", "2026-03-31"],
+    ),
+]

@@ -19,6 +19,7 @@ from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.episodes.views import shorten, title
 from mcp_memory.errors import InvalidInput
 from mcp_memory.memory.error_signature import error_signature
+from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.models import FailureAnalysis, FailureCluster, KnownFix, MemoryHit
 from mcp_memory.storage.episode_store import EpisodeRow
@@ -48,22 +49,28 @@ class FailureAnalyst:
         self.episodes = episodes
         self.memory = memory
 
-    async def analyze(self, limit: int) -> FailureAnalysis:
+    async def analyze(self, limit: int, project: str | None = EVERY_PROJECT) -> FailureAnalysis:
+        """The failed episodes of ``project`` and global ones (``"*"``, the default here: every project), grouped;
+        known fixes come from the same projects."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
             raise InvalidInput("limit", f"must be between 1 and 100 clusters, got {limit!r}.")
+        scope = ProjectScope.of(project)
         await self.episodes.ensure_indexed()
-        rows = await self.episodes.recent_failures(FAILURE_WINDOW)
+        rows = await self.episodes.recent_failures(FAILURE_WINDOW, scope)
         groups = await anyio.to_thread.run_sync(_group, rows)  # parses up to 1,000 digests: off the event loop
-        clusters = [await self._cluster(group) for group in groups[:limit]]
+        clusters = [await self._cluster(group, scope) for group in groups[:limit]]
         note = None
         if not rows:
             note = "No failed episodes yet: failures appear here once end_episode is called with success=false."
+            if scope.projects is not None:
+                searched = f"project '{scope.label}' and global" if scope.label else "global"
+                note += f' Only {searched} episodes were searched; project="*" searches every project.'
         elif len(groups) > limit:
             note = f"{len(groups) - limit} smaller cluster(s) left out; raise limit to see them."
         return FailureAnalysis(failed_episodes=len(rows), clusters=clusters, note=note)
 
-    async def _cluster(self, group: _Group) -> FailureCluster:
-        fixes = await self._known_fixes(group) if group.has_error else []
+    async def _cluster(self, group: _Group, scope: ProjectScope) -> FailureCluster:
+        fixes = await self._known_fixes(group, scope) if group.has_error else []
         return FailureCluster(
             signature=group.signature,
             count=len(group.rows),
@@ -78,10 +85,12 @@ class FailureAnalyst:
             advice=_advice(group, fixes),
         )
 
-    async def _known_fixes(self, group: _Group) -> list[KnownFix]:
+    async def _known_fixes(self, group: _Group, scope: ProjectScope) -> list[KnownFix]:
         """Stored resolutions whose error is this one: same signature first, then close in meaning."""
         query = group.examples.most_common(1)[0][0]
-        recalled = await self.memory.recall(query, ["error"], MAX_FIXES * 3, query_field="error_message")
+        recalled = await self.memory.recall(
+            query, ["error"], MAX_FIXES * 3, query_field="error_message", project=scope.label
+        )
         fixes = [_fix(hit, group.signature) for hit in recalled.results]
         fixes = [f for f in fixes if f.same_signature or f.similarity >= MIN_FIX_SIMILARITY]
         fixes.sort(key=lambda f: (f.same_signature, f.outcome != "failed", f.similarity), reverse=True)

@@ -19,7 +19,7 @@ from typing import Any
 from mcp_memory.episodes.digest import EpisodeDigest, embed_text, query_terms
 from mcp_memory.episodes.views import how_it_ended, iso, outcome, shorten, title
 from mcp_memory.memory.dense import DenseSearch
-from mcp_memory.memory.moments import age_in_words
+from mcp_memory.memory.moments import TimeWindow, age_in_words
 from mcp_memory.memory.projects import EVERYWHERE, ProjectScope
 from mcp_memory.memory.records import MemoryDraft, content_hash, new_metadata
 from mcp_memory.models import SimilarEpisode
@@ -32,6 +32,8 @@ FUSION_DEPTH = 50
 COMMON_WORD_SHARE = 0.25  # words in more episodes than this share are not searched
 MAX_QUERY_TERMS = 128  # the rarest query words; more added cost without adding recall (measured)
 SUCCESS_WIDENING = 3  # success_only: how much wider the unfiltered vector search is
+WINDOW_WIDENING = 10  # a since/until window: likewise (Chroma cannot filter on when an episode ended)
+ANY_TIME = TimeWindow()
 # Word searches of every index share a few threads (created on first use), beside the caller's own.
 _WORD_SEARCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="episode-words")
 
@@ -117,29 +119,43 @@ class EpisodeIndex:
         self.vectors.add("episode", items, vectors)
         self.episodes.mark_indexed([row.id for row in rows], time.time())
 
-    def rankings(self, query: str, depth: int, success_only: bool, scope: ProjectScope = EVERYWHERE) -> Rankings:
-        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25), in ``scope``.
+    def rankings(
+        self,
+        query: str,
+        depth: int,
+        success_only: bool,
+        scope: ProjectScope = EVERYWHERE,
+        window: TimeWindow = ANY_TIME,
+    ) -> Rankings:
+        """The two candidate lists recall fuses: by meaning (summary vectors) and by words (BM25), in ``scope``
+        and, when given, of the episodes that ended in ``window``.
 
         The word search runs in its own thread while the query is embedded: both wait on C code.
         """
-        lexical = _WORD_SEARCH.submit(self._lexical, query, depth, success_only, scope)
+        lexical = _WORD_SEARCH.submit(self._lexical, query, depth, success_only, scope, window)
         embedding = self.embedder.encode([query])[0]
-        return Rankings(cosine=self._dense(embedding, depth, success_only, scope), **lexical.result())
+        return Rankings(cosine=self._dense(embedding, depth, success_only, scope, window), **lexical.result())
 
-    def _dense(self, embedding: list[float], depth: int, success_only: bool, scope: ProjectScope) -> dict[str, float]:
+    def _dense(
+        self, embedding: list[float], depth: int, success_only: bool, scope: ProjectScope, window: TimeWindow
+    ) -> dict[str, float]:
         left_out = self.dense.left_out("episode", scope)
-        if not success_only:
+        if not success_only and window.open:
             return dict(self.dense.nearest("episode", embedding, depth, None, None, left_out))
         # Chroma's metadata filter costs ~30x a query for ids alone (10k episodes); most episodes succeed,
-        # so a wider list is filtered here, and Chroma's filter is used only when that finds too few.
-        wide = self.dense.nearest("episode", embedding, depth * SUCCESS_WIDENING, None, None, left_out)
-        succeeded = self.episodes.succeeded([i for i, _ in wide])
-        found = {i: cosine for i, cosine in wide if i in succeeded}
-        if len(found) < depth and len(wide) == depth * SUCCESS_WIDENING:
+        # so a wider list is filtered here, and Chroma's filter is used only when that finds too few. A time
+        # window is held to the episodes' rows (the word search finds the rest of the window's episodes).
+        widening = SUCCESS_WIDENING if window.open else WINDOW_WIDENING
+        wide = self.dense.nearest("episode", embedding, depth * widening, None, None, left_out)
+        kept = self.episodes.kept([i for i, _ in wide], success_only, window.since, window.until)
+        found = {i: cosine for i, cosine in wide if i in kept}
+        if len(found) < depth and len(wide) == depth * widening and window.open:
             found = dict(self.dense.nearest("episode", embedding, depth, {"success": True}, None, left_out))
         return dict(list(found.items())[:depth])
 
-    def _lexical(self, query: str, depth: int, success_only: bool, scope: ProjectScope) -> dict[str, list[str]]:
+    def _lexical(
+        self, query: str, depth: int, success_only: bool, scope: ProjectScope, window: TimeWindow
+    ) -> dict[str, list[str]]:
         terms = query_terms(query)
         frequencies = self.episodes.document_frequencies(terms)
         # Common words weigh little in BM25 but their posting lists grow with the history. Skipping words in
@@ -147,13 +163,19 @@ class EpisodeIndex:
         common = max(1, int(self.episodes.count_ended() * COMMON_WORD_SHARE))
         searched = [t for t in terms if 0 < frequencies.get(t, 0) <= common]
         rare = sorted(searched, key=lambda t: frequencies[t])[:MAX_QUERY_TERMS]
-        return {"lexical": self.episodes.search(rare, depth, success_only, scope.projects), "terms": rare}
+        found = self.episodes.search(rare, depth, success_only, scope.projects, window.since, window.until)
+        return {"lexical": found, "terms": rare}
 
     def similar(
-        self, query: str, n_results: int, success_only: bool, scope: ProjectScope = EVERYWHERE
+        self,
+        query: str,
+        n_results: int,
+        success_only: bool,
+        scope: ProjectScope = EVERYWHERE,
+        window: TimeWindow = ANY_TIME,
     ) -> list[SimilarEpisode]:
         depth = max(FUSION_DEPTH, 2 * n_results)
-        ranked = self.rankings(query, depth, success_only, scope)
+        ranked = self.rankings(query, depth, success_only, scope, window)
         fused = reciprocal_rank_fusion([list(ranked.cosine), ranked.lexical])
         rows = self.episodes.rows([episode_id for episode_id, _ in fused])
         results: list[SimilarEpisode] = []
@@ -161,7 +183,7 @@ class EpisodeIndex:
             row = rows.get(episode_id)
             if row is None or row.status != "ended" or (success_only and not row.success):
                 continue  # a vector without its record (another data dir on a shared Chroma server)
-            if not scope.admits(row.project):
+            if not scope.admits(row.project) or not window.holds(row.ended_at):
                 continue
             why = _why(query, row, ranked, self.episodes)
             results.append(_similar(row, score, ranked.cosine.get(episode_id), why))

@@ -23,7 +23,8 @@ from mcp_memory.episodes.index import EpisodeIndex
 from mcp_memory.episodes.views import episode_event, episode_info, iso, shorten, timeline_markdown
 from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError
 from mcp_memory.memory.error_signature import exception_line
-from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope, require_project
+from mcp_memory.memory.moments import TimeWindow
+from mcp_memory.memory.projects import EVERY_PROJECT, EVERYWHERE, ProjectScope, require_project
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.trust import Subject
 from mcp_memory.memory.validation import require_json_object, require_n_results, require_text
@@ -310,30 +311,42 @@ class EpisodeService:
         rows, total = await self._db(self.store.recent, status, success, limit, scope.projects)
         return EpisodeList(episodes=[episode_info(row) for row in rows], total=total)
 
-    async def recent_failures(self, limit: int) -> list[EpisodeRow]:
-        """The most recently ended failed episodes, with their digests."""
-        return await self._db(self.store.failed, limit)
+    async def recent_failures(self, limit: int, scope: ProjectScope = EVERYWHERE) -> list[EpisodeRow]:
+        """The most recently ended failed episodes in ``scope``, with their digests."""
+        return await self._db(self.store.failed, limit, scope.projects)
 
     async def recall_similar(
-        self, task_description: str, n_results: int, success_only: bool, project: str | None = EVERY_PROJECT
+        self,
+        task_description: str,
+        n_results: int,
+        success_only: bool,
+        project: str | None = EVERY_PROJECT,
+        since: str | None = None,
+        until: str | None = None,
     ) -> SimilarEpisodes:
-        """Ended episodes like the task: of ``project`` and global ones (``"*"``, the default here: every project)."""
+        """Ended episodes like the task: of ``project`` and global ones (``"*"``, the default here: every project),
+        that ended between ``since`` and ``until`` when given."""
         require_text("task_description", task_description, self.settings.max_text_chars)
         require_n_results(n_results, self.settings.max_results)
         scope = ProjectScope.of(project)
+        window = TimeWindow.of(since, until)
         await self.ensure_indexed()
-        results = await self.memory.run(self._similar_blocking, task_description, n_results, success_only, scope)
+        results = await self.memory.run(
+            self._similar_blocking, task_description, n_results, success_only, scope, window
+        )
         note = None
         if not results:
             note = "No ended episode matches yet." + (" (Only successful ones were searched.)" if success_only else "")
+            if not window.open:
+                note += " Only episodes that ended in the since/until window were searched."
             if self.index.dense.left_out("episode", scope):
                 note += ' Episodes of other projects were not searched; project="*" searches them too.'
         return SimilarEpisodes(project=scope.label, results=results, note=note)
 
     def _similar_blocking(
-        self, task_description: str, n_results: int, success_only: bool, scope: ProjectScope
+        self, task_description: str, n_results: int, success_only: bool, scope: ProjectScope, window: TimeWindow
     ) -> list[SimilarEpisode]:
-        results = self.index.similar(task_description, n_results, success_only, scope)
+        results = self.index.similar(task_description, n_results, success_only, scope, window)
         if not self.memory.trust.configured:
             return results
         verdicts = self.memory.verdicts_blocking([Subject(r.episode_id, r.agent, "episode") for r in results])

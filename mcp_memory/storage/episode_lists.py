@@ -38,12 +38,13 @@ class EpisodeLists:
             found = conn.execute(select(episodes).where(*where).order_by(episodes.c.started_at.desc()).limit(limit))
             return [episode_row(row) for row in found], int(total)
 
-    def failed(self, limit: int) -> list[EpisodeRow]:
-        """The most recently ended failed episodes."""
+    def failed(self, limit: int, projects: Collection[str] | None = None) -> list[EpisodeRow]:
+        """The most recently ended failed episodes (of ``projects`` when given)."""
+        query = select(episodes).where(episodes.c.success.is_(False))
+        if projects is not None:
+            query = query.where(episodes.c.project.in_(sorted(projects)))
         with self._read() as conn:
-            found = conn.execute(
-                select(episodes).where(episodes.c.success.is_(False)).order_by(episodes.c.ended_at.desc()).limit(limit)
-            )
+            found = conn.execute(query.order_by(episodes.c.ended_at.desc()).limit(limit))
             return [episode_row(row) for row in found]
 
     def pending(self, limit: int) -> list[EpisodeRow]:

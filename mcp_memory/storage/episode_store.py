@@ -251,15 +251,21 @@ class EpisodeStore(EpisodeLists):
             found = conn.execute(select(episodes).where(episodes.c.id.in_(list(episode_ids))))
             return {row.id: row for row in map(episode_row, found)}
 
-    def succeeded(self, episode_ids: Sequence[str]) -> set[str]:
-        """Which of these episodes ended with success."""
+    def kept(
+        self,
+        episode_ids: Sequence[str],
+        success_only: bool,
+        ended_since: float | None = None,
+        ended_until: float | None = None,
+    ) -> set[str]:
+        """Which of these episodes ended (with success, when ``success_only``) within the bounds given."""
         if not episode_ids:
             return set()
+        query = episode_words.ended_within(
+            select(episodes.c.id).where(episodes.c.id.in_(list(episode_ids))), success_only, ended_since, ended_until
+        )
         with self._read() as conn:
-            found = conn.execute(
-                select(episodes.c.id).where(episodes.c.id.in_(list(episode_ids)), episodes.c.success.is_(True))
-            )
-            return {row[0] for row in found}
+            return {row[0] for row in conn.execute(query)}
 
     def events(self, episode_id: str, after_seq: int = 0, limit: int | None = None) -> list[EventRow]:
         with self._read() as conn:
@@ -306,12 +312,18 @@ class EpisodeStore(EpisodeLists):
             return episode_words.document_frequencies(conn, terms)
 
     def search(
-        self, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+        self,
+        terms: Sequence[str],
+        limit: int,
+        success_only: bool,
+        projects: Collection[str] | None = None,
+        ended_since: float | None = None,
+        ended_until: float | None = None,
     ) -> list[str]:
-        """Episode ids ranked by BM25 over their task and events words (any term may match), of ``projects`` when
-        given."""
+        """Episode ids ranked by BM25 over their task and events words (any term may match), of ``projects`` and
+        ended within the bounds when given."""
         with self._read() as conn:
-            return episode_words.search(conn, terms, limit, success_only, projects)
+            return episode_words.search(conn, terms, limit, success_only, projects, ended_since, ended_until)
 
     def indexed_words(self, episode_id: str) -> set[str]:
         """The words the word index holds for one episode."""

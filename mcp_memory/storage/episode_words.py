@@ -52,9 +52,16 @@ def document_frequencies(conn: Any, terms: Sequence[str]) -> dict[str, int]:
 
 
 def search(
-    conn: Any, terms: Sequence[str], limit: int, success_only: bool, projects: Collection[str] | None = None
+    conn: Any,
+    terms: Sequence[str],
+    limit: int,
+    success_only: bool,
+    projects: Collection[str] | None = None,
+    ended_since: float | None = None,
+    ended_until: float | None = None,
 ) -> list[str]:
-    """Episode ids ranked by BM25 over task and event words (any term may match), of ``projects`` when given."""
+    """Episode ids ranked by BM25 over task and event words (any term may match), of ``projects`` and ended within
+    the bounds when given."""
     terms = [t for t in terms if len(t) <= MAX_TERM_CHARS]
     if not terms:
         return []
@@ -85,11 +92,21 @@ def search(
         .order_by(score.desc(), episodes.c.n)
         .limit(limit)
     )
-    if success_only:
-        query = query.where(episodes.c.success.is_(True))
+    query = ended_within(query, success_only, ended_since, ended_until)
     if projects is not None:
         query = query.where(episodes.c.project.in_(sorted(projects)))
     return [row[0] for row in conn.execute(query)]
+
+
+def ended_within(query: Any, success_only: bool, ended_since: float | None, ended_until: float | None) -> Any:
+    """``query`` on the episodes table held to successes (when ``success_only``) that ended within the bounds."""
+    if success_only:
+        query = query.where(episodes.c.success.is_(True))
+    if ended_since is not None:
+        query = query.where(episodes.c.ended_at >= ended_since)
+    if ended_until is not None:
+        query = query.where(episodes.c.ended_at <= ended_until)
+    return query
 
 
 def words_of(conn: Any, episode_id: str) -> set[str]:

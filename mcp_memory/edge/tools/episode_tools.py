@@ -7,7 +7,14 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-from mcp_memory.edge.tool_inputs import NO_EPISODE_METRICS, EpisodeMetrics, ProjectSearched, ProjectStored
+from mcp_memory.edge.tool_inputs import (
+    NO_EPISODE_METRICS,
+    EndedSince,
+    EndedUntil,
+    EpisodeMetrics,
+    ProjectSearched,
+    ProjectStored,
+)
 from mcp_memory.edge.tools.context import APPENDS, READ_ONLY, ToolContext, resource_errors, tool_errors
 from mcp_memory.episodes import task_prompt
 from mcp_memory.episodes.views import replay_document
@@ -130,29 +137,35 @@ Example: {{"episode_id": "ep_…", "event_type": "test_run", "agent_role": "QA_S
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 3,
         success_only: Annotated[bool, Field(description="Only episodes that succeeded.", strict=True)] = False,
         project: ProjectSearched = None,
+        since: EndedSince = None,
+        until: EndedUntil = None,
     ) -> SimilarEpisodes:
         """Past episodes like this task (by its words, summary and salient events): how each ended and why similar.
 
         Searches your project's episodes and global ones; project="*" searches every project's. Each result says
-        its project and when it ended ("3 days ago").
-        Example: {"task_description": "Add rate limiting to the FastAPI todo service", "n_results": 3}.
+        its project and when it ended ("3 days ago"); since/until keep the episodes that ended in a time window.
+        Example: {"task_description": "Add rate limiting to the FastAPI todo service", "n_results": 3, "since": "30d"}.
         """
         with tool_errors():
             await ctx.begin()
             in_scope = await ctx.project(project)
-            return await ctx.app.episodes.recall_similar(task_description, n_results, success_only, in_scope)
+            return await ctx.app.episodes.recall_similar(
+                task_description, n_results, success_only, in_scope, since=since, until=until
+            )
 
     @mcp.tool(annotations=READ_ONLY)
     async def analyze_failures(
         limit: Annotated[int, Field(description="How many failure clusters to return.", ge=1, le=100)] = 10,
+        project: ProjectSearched = None,
     ) -> FailureAnalysis:
         """Failed episodes grouped by cause (error signature, failing step, role), each with a known fix if stored.
 
-        Each cluster counts its episodes, shows the events before the failure and says what to do next.
+        Each cluster counts its episodes, shows the events before the failure and says what to do next. Looks at
+        your project's failed episodes and global ones (fixes likewise); project="*" looks at every project's.
         """
         with tool_errors():
             await ctx.begin()
-            return await ctx.app.failures.analyze(limit)
+            return await ctx.app.failures.analyze(limit, await ctx.project(project))
 
     @mcp.resource("memory://episodes/{episode_id}", name="episode", mime_type="text/markdown")
     async def episode_resource(episode_id: str) -> str:
