@@ -35,7 +35,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+    """The real all-MiniLM-L6-v2 on the default encoder (ONNX Runtime), loaded once for the whole session; an empty
+    graph cache (a fresh CI machine) pays one export here, seconds long, which the tests' servers then share."""
     model = Embedder()
     model.load()
     return model
