@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
 
 import anyio
 
@@ -126,12 +125,6 @@ class MemoryApp:
         """Raise why the last start failed, for calls that do not wait for a start of their own (episodes)."""
         if self.start_error is not None:
             raise self.start_error
-
-    def outside_start(self, work: Callable[[], None]) -> None:
-        """Run ``work`` when no start is running, and keep one from starting meanwhile: a start imports Chroma and
-        numpy in its thread, and a module imported by two threads at once can be seen half made."""
-        with self._start_lock:
-            work()
 
     async def open_store(self) -> None:
         """Open the store now (not in the warm-up), so that a server that cannot reach it stops before listening."""

@@ -83,27 +83,21 @@ def owner_export_route(app: MemoryApp, secret: str) -> Any:
     from starlette.routing import Route
 
     from mcp_memory.edge.owner_console import presents_secret
-    from mcp_memory.transfer.exporting import streamed_export
 
     async def export(request: Request) -> Response:
         if not presents_secret(request, secret):
             return JSONResponse({"kind": "unauthorized", "message": "Wrong or missing secret."}, status_code=401)
         await app.ready()
+        # Imported here, after the start: the socket opens while the warm-up imports Chroma and numpy in its
+        # thread, and numpy imported by two threads at once can be seen half made.
+        from mcp_memory.transfer.exporting import streamed_export
+
         with_embeddings = request.query_params.get("with_embeddings") == "1"
         project = request.query_params.get("project")  # one project's memories and episodes; all when absent
         lines = streamed_export(app, with_embeddings, project)
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     return Route(EXPORT_PATH, export, methods=["GET"])
-
-
-def _import_owner_socket_modules() -> None:
-    """What the owner's socket imports (numpy among them, which fails when two threads import it at once)."""
-    import uvicorn  # noqa: F401
-
-    from mcp_memory.console import local  # noqa: F401
-    from mcp_memory.edge import owner_console, owner_consolidate  # noqa: F401
-    from mcp_memory.transfer import exporting  # noqa: F401
 
 
 async def start_owner_socket(
@@ -327,7 +321,6 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         # After the client's handshake: building the socket's server and routes is as long as the rest of the
         # start after the imports, and forwarders and commands wait for the socket (they retry a refused connect).
         await anyio.sleep(OWNER_SOCKET_DELAY_SECONDS)
-        await anyio.to_thread.run_sync(app.outside_start, _import_owner_socket_modules)
         if not leaving.is_set():
             socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
 
