@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import weakref
+from pathlib import Path
 
 import anyio
 
@@ -129,6 +130,22 @@ class MemoryApp:
     async def open_store(self) -> None:
         """Open the store now (not in the warm-up), so that a server that cannot reach it stops before listening."""
         await anyio.to_thread.run_sync(self.store.open)
+
+    def open_blocking(self) -> None:
+        """Open the store without the rest of a start (no seeding, no model): what a command needs."""
+        self.store.open()
+
+    def open_rows_only(self) -> None:
+        """Open the database alone, leaving the vector index to the server that owns it."""
+        self.store.open_rows_only()
+
+    @property
+    def is_open(self) -> bool:
+        return self.store.is_open
+
+    def backup_database(self, target: Path) -> bool:
+        """An online copy of an SQLite database file at ``target``; False for PostgreSQL (use pg_dump)."""
+        return self.database.backup_to(target)
 
     def _seed_if_configured(self) -> None:
         if self.settings.seed_on_start:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,16 @@ def test_no_module_is_longer_than_400_lines() -> None:
         if (lines := len(path.read_text().splitlines())) > 400
     }
     assert not long, f"split these modules by job: {long}"
+
+
+def test_the_front_ends_reach_memory_through_services_not_the_storage_objects_the_app_holds() -> None:
+    """Import contracts keep storage modules out of cli/ and console/; this keeps its objects out too."""
+    reaching = re.compile(r"\.(store|database|vectors)\.\w+\(|\bapp\.(store|database)\b")
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
+        for folder in ("cli", "console")
+        for path in (REPO_ROOT / "mcp_memory" / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if reaching.search(line)
+    ]
+    assert not found, "call a service (memory/, episodes/) or the app instead:\n" + "\n".join(found)

@@ -27,6 +27,7 @@ from mcp_memory.edge.proxy import ask_owner
 from mcp_memory.errors import Conflict, InvalidInput, MemoryStoreError, Unavailable
 from mcp_memory.memory.moments import parse_moment
 from mcp_memory.memory.projects import require_project
+from mcp_memory.memory.purge import purge_agent_blocking, purge_tombstones_blocking
 from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType, RecallResult, ReconcileReport
 from mcp_memory.transfer.exporting import ExportReport, copy_export, count_exportable, export_to
 from mcp_memory.transfer.importing import ImportReport, check_file, import_file
@@ -97,7 +98,7 @@ def run_export(
     project = require_project(project, "--project", allow_every=False)
     owner = owner_of(app)
     if owner is not None:
-        app.store.open_rows_only()  # only to count what comes, for the progress bar
+        app.open_rows_only()  # only to count what comes, for the progress bar
     progress = Progress(count_exportable(app, project), "exporting", enabled=False if quiet else None)
 
     def write(out: TextIO) -> ExportReport:
@@ -136,7 +137,7 @@ def run_backup(app: MemoryApp, folder: Path, quiet: bool = False) -> Backup:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = folder / f"mcp-memory-{stamp}.jsonl"
     database = folder / f"mcp-memory-{stamp}.sqlite3"
-    copied = app.database.backup_to(database)
+    copied = app.backup_database(database)
     report = run_export(app, str(path), with_embeddings=True, quiet=quiet)
     return Backup(path, report, database if copied else None)
 
@@ -156,23 +157,11 @@ def run_purge(app: MemoryApp, agent: str | None, since: str | None, dry_run: boo
         )
     moment = parse_moment(since, "--since") if since else None
     with sole_writer(app):
-        app.store.open()
-        rows = app.store.rows
         if forever:
-            tombstones = app.store.tombstones
-            buried = [t for t in tombstones.buried(limit=1_000_000) if moment is None or t.deleted_at >= moment]
-            if not dry_run:
-                tombstones.purge([t.id for t in buried])
-            return PurgeReport(
-                "would be removed for good" if dry_run else "removed for good",
-                [(t.id, t.type, t.title) for t in buried],
-            )
+            buried = purge_tombstones_blocking(app.memory, moment, dry_run)
+            return PurgeReport("would be removed for good" if dry_run else "removed for good", buried)
         assert agent is not None
-        written = rows.written_by(agent, moment)
-        if not dry_run:
-            for memory_type in dict.fromkeys(memory_type for _, memory_type, _ in written):
-                ids = [item_id for item_id, kind, _ in written if kind == memory_type]
-                app.store.delete_many(memory_type, ids, "purge", f"purged: everything agent '{agent}' wrote")  # type: ignore[arg-type]
+        written = purge_agent_blocking(app.memory, agent, moment, dry_run)
         return PurgeReport(
             "would be deleted" if dry_run else "deleted (restorable until purged with --tombstones)", written
         )
@@ -191,7 +180,7 @@ def purge_summary(report: PurgeReport) -> str:
 def run_repair(app: MemoryApp) -> ReconcileReport:
     """Make the vector index agree with the database (see ``MemoryStore.reconcile``)."""
     with sole_writer(app):
-        app.store.open()
+        app.open_blocking()
         return app.reconcile(settle_seconds=0.0)  # the sole writer: nothing is in flight
 
 
@@ -277,7 +266,7 @@ def run_recall(
         where = {"language": normalize_language(language)} if language else None
         asked = {"query": query, "memory_types": types, "where": where, "n_results": n, "project": project}
         return RecallResult.model_validate(ask_owner(owner, "search_memory", asked))
-    app.store.open()
+    app.open_blocking()
     return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language), project=project))
 
 
@@ -301,7 +290,7 @@ def run_stats(app: MemoryApp, project: str = "*") -> tuple[MemoryStats, int]:
     owner = owner_of(app)
     if owner is not None:
         return MemoryStats.model_validate(ask_owner(owner, "memory_stats", {"project": project})), _episode_count(app)
-    app.store.open()
+    app.open_blocking()
     stats = anyio.run(lambda: app.memory.stats(project))
     return stats, _episode_count(app)
 
@@ -328,4 +317,4 @@ def stats_text(stats: MemoryStats, episodes: int) -> str:
 
 
 def _episode_count(app: MemoryApp) -> int:
-    return app.episodes.store.count()
+    return app.episodes.count_blocking()

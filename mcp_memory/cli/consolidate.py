@@ -23,7 +23,7 @@ def run_consolidate(app: MemoryApp, dry_run: bool, project: str | None) -> Conso
     if owner is not None:
         return consolidate_through_owner(owner, dry_run, project)
     with sole_writer(app):
-        app.store.open()
+        app.open_blocking()
         return app.consolidator.run_blocking(dry_run, project)
 
 

@@ -80,7 +80,7 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     app = _app(settings)
-    app.store.open()
+    app.open_blocking()
     counts = app.knowledge.seed_blocking().model_dump(include={"patterns", "best_practices", "common_errors"})
     print(json.dumps(counts))
     return 0

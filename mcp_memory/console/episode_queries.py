@@ -1,6 +1,6 @@
 """Episode lists for people: a filtered page with counts, and episodes counted over time.
 
-The episode store runs the queries (in the shared database); this module turns its rows into the console's models.
+The episode service runs the queries (in the shared database); this module turns its rows into the console's models.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mcp_memory.episodes.views import episode_duration, episode_info
 
 
 class EpisodeRows(Protocol):
-    """The episode store's two queries for people (it runs them in the shared database)."""
+    """The episode service's two queries for people (run in the shared database)."""
 
     def page(
         self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int, project: str | None
@@ -23,10 +23,10 @@ class EpisodeRows(Protocol):
 
 
 class EpisodeQueries:
-    """Read-only views over the episode store."""
+    """Read-only views over the episodes."""
 
-    def __init__(self, store: EpisodeRows) -> None:
-        self.store = store
+    def __init__(self, episodes: EpisodeRows) -> None:
+        self.episodes = episodes
 
     def page(
         self,
@@ -38,13 +38,13 @@ class EpisodeQueries:
         project: str | None = None,
     ) -> EpisodePage:
         """Newest first (of one project when ``project`` is given), with how many match in all and every role known."""
-        rows, total, roles = self.store.page(outcome, role, text, offset, limit, project)
+        rows, total, roles = self.episodes.page(outcome, role, text, offset, limit, project)
         views = [EpisodeRowView(info=info, duration_seconds=episode_duration(info)) for info in map(episode_info, rows)]
         return EpisodePage(episodes=views, total=total, offset=offset, limit=limit, roles=roles)
 
     def trends(self, today: int | None = None) -> EpisodeTrends:
         """Episodes started per time bucket by outcome, and the success rate of those that ended."""
-        grouped = self.store.started_per_bucket(DAY)
+        grouped = self.episodes.started_per_bucket(DAY)
         buckets = Buckets((row[0] for row in grouped), today)
         rows = {name: [0.0] * len(buckets) for name in ("succeeded", "failed", "open")}
         totals = dict.fromkeys(rows, 0)

@@ -23,11 +23,11 @@ from mcp_memory.console.models import (
 )
 from mcp_memory.console.trends import TrendsCache, scan_trends
 from mcp_memory.errors import MemoryStoreError
+from mcp_memory.memory.neighbours import nearest_blocking, outcome_notes_blocking
 from mcp_memory.memory.projects import EVERY_PROJECT
-from mcp_memory.memory.records import to_record
+from mcp_memory.memory.stats import memory_count_blocking, metadata_blocking, size_on_disk_blocking
 from mcp_memory.memory.validation import normalize_language
 from mcp_memory.models import (
-    MEMORY_TYPES,
     EpisodeReplay,
     FailureAnalysis,
     MemoryRecord,
@@ -59,11 +59,11 @@ class LocalData:
 
     def __init__(self, app: MemoryApp) -> None:
         self.app = app
-        self.queries = EpisodeQueries(app.episodes.store)
+        self.queries = EpisodeQueries(app.episodes)
         self.trends = TrendsCache(
-            lambda: scan_trends(app.store),
+            lambda: scan_trends(lambda memory_type: metadata_blocking(app.memory, memory_type)),
             version=lambda: app.memory.generation,
-            size=lambda: sum(app.store.count(t) for t in MEMORY_TYPES),
+            size=lambda: memory_count_blocking(app.memory),
         )
 
     def prewarm(self) -> threading.Thread:
@@ -113,52 +113,40 @@ class LocalData:
 
     def _detail_blocking(self, judged: MemoryRecord) -> MemoryDetail:
         memory_id = judged.id
-        store = self.app.store
         record = self.app.memory.links.get_blocking(memory_id)
-        memory_type = record.type
-        vectors = list(store.vectors(memory_type, [memory_id]).values())
         notes = [
             OutcomeNote(success=note.success, note=note.note, agent=note.agent, at=_iso(note.at))
-            for note in store.outcome_notes(memory_id)
+            for note in outcome_notes_blocking(self.app.memory, memory_id)
         ]
-        similar: list[MemoryLink] = []
-        if vectors:
-            vector = [float(x) for x in vectors[0]]
-            for match in store.query(memory_type, vector, SIMILAR_MEMORIES + 4):
-                meta = match.item.metadata
-                if match.item.id == memory_id or meta.get("part_of") == memory_id:
-                    continue
-                near = to_record(match.item)
-                similar.append(
-                    MemoryLink(
-                        id=near.id,
-                        type=near.type,
-                        title=near.title,
-                        language=near.language,
-                        outcome=near.outcome,
-                        usage_count=near.usage_count,
-                        success_count=near.success_count,
-                        failure_count=near.failure_count,
-                        similarity=round(1.0 - match.distance, 4),
-                        agent=near.agent,
-                        created_at=near.created_at,
-                    )
-                )
+        similar = [
+            MemoryLink(
+                id=near.id,
+                type=near.type,
+                title=near.title,
+                language=near.language,
+                outcome=near.outcome,
+                usage_count=near.usage_count,
+                success_count=near.success_count,
+                failure_count=near.failure_count,
+                similarity=similarity,
+                agent=near.agent,
+                created_at=near.created_at,
+            )
+            for near, similarity in nearest_blocking(self.app.memory, record.type, memory_id, SIMILAR_MEMORIES)
+        ]
         return MemoryDetail(
-            record=record.model_copy(update={"trusted": judged.trusted}),
-            outcome_notes=notes,
-            similar=similar[:SIMILAR_MEMORIES],
+            record=record.model_copy(update={"trusted": judged.trusted}), outcome_notes=notes, similar=similar
         )
 
     async def trends_now(self) -> MemoryTrends | None:
-        return self.trends.peek() if self.app.store.is_open else None
+        return self.trends.peek() if self.app.is_open else None
 
     async def overview(self) -> StoreOverview:
         await self.app.ready()
         memories = await self._thread(self.trends.get)
-        count = await self._thread(lambda: sum(self.app.store.count(t) for t in MEMORY_TYPES))
+        count = await self._thread(memory_count_blocking, self.app.memory)
         episodes = await self._thread(self.queries.trends)
-        size = await self._thread(self.app.store.size_on_disk)
+        size = await self._thread(size_on_disk_blocking, self.app.memory)
         settings = self.app.settings
         return StoreOverview(
             memories=memories,
@@ -184,9 +172,9 @@ class LocalData:
         return await self.app.episodes.get(episode_id, after_seq, limit)
 
     async def similar_episodes(self, episode_id: str, n_results: int) -> SimilarEpisodes:
-        row = await self._thread(self.app.episodes.store.get, episode_id)
+        task = await self._thread(self.app.episodes.task_of, episode_id)
         await self.app.ready()
-        found = await self.app.episodes.recall_similar(row.task, n_results + 1, False)
+        found = await self.app.episodes.recall_similar(task, n_results + 1, False)
         others = [result for result in found.results if result.episode_id != episode_id][:n_results]
         note = found.note if others else "No other ended episode is like this one yet."
         return SimilarEpisodes(results=others, note=note)

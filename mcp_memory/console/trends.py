@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from mcp_memory.console.models import MemoryTrends, ReusedMemory, Series
 from mcp_memory.console.timeline import DAY, Buckets
@@ -64,13 +64,11 @@ def _reused(item_id: str, meta: dict[str, Any]) -> ReusedMemory:
     )
 
 
-class MetadataScan(Protocol):
-    """A store that reads every memory's metadata of one type, a page at a time."""
-
-    def scan_metadata(self, memory_type: MemoryType) -> Iterator[tuple[str, dict[str, Any]]]: ...
+# Every memory's id and metadata of one type, read a page at a time.
+MetadataScan = Callable[[MemoryType], Iterator[tuple[str, dict[str, Any]]]]
 
 
-def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
+def scan_trends(scan: MetadataScan, today: int | None = None) -> MemoryTrends:
     """Counts per type, language, agent and outcome, additions over time, and the most reused memories."""
     started = time.perf_counter()
     days: list[tuple[str, str, int]] = []
@@ -84,7 +82,7 @@ def scan_trends(store: MetadataScan, today: int | None = None) -> MemoryTrends:
     for memory_type in MEMORY_TYPES:
         outcomes[memory_type] = Counter()
         record[memory_type] = [0, 0]
-        for item_id, meta in store.scan_metadata(memory_type):
+        for item_id, meta in scan(memory_type):
             language = str(meta.get("language") or "none")
             successes, failures = int(meta.get("success_count", 0)), int(meta.get("failure_count", 0))
             by_type[memory_type] += 1

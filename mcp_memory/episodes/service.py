@@ -311,6 +311,23 @@ class EpisodeService:
         rows, total = await self._db(self.store.recent, status, success, limit, scope.projects)
         return EpisodeList(episodes=[episode_info(row) for row in rows], total=total)
 
+    # -- for people: the console's pages and the CLI's counts ---------------------------------------------------
+
+    def page(
+        self, outcome: str | None, role: str | None, text: str | None, offset: int, limit: int, project: str | None
+    ) -> tuple[list[EpisodeRow], int, list[str]]:
+        """A filtered page, newest first; how many match; every role known (see ``EpisodeLists.page``)."""
+        return self.store.page(outcome, role, text, offset, limit, project)
+
+    def started_per_bucket(self, seconds: int) -> list[tuple[int, str, bool | None, int, int]]:
+        return self.store.started_per_bucket(seconds)
+
+    def task_of(self, episode_id: str) -> str:
+        return self.store.get(episode_id).task
+
+    def count_blocking(self) -> int:
+        return self.store.count()
+
     async def recent_failures(self, limit: int, scope: ProjectScope = EVERYWHERE) -> list[EpisodeRow]:
         """The most recently ended failed episodes in ``scope``, with their digests."""
         return await self._db(self.store.failed, limit, scope.projects)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from mcp_memory.memory.projects import ProjectScope
-from mcp_memory.models import MEMORY_TYPES, MemoryStats
+from mcp_memory.models import MEMORY_TYPES, MemoryStats, MemoryType
 from mcp_memory.storage.store import COLLECTION_NAMES
 
 if TYPE_CHECKING:
@@ -40,3 +41,17 @@ def stats_blocking(memory: MemoryService, project: str | None) -> MemoryStats:
         model_loaded=memory.embedder.loaded,
         out_of_recall=memory.store.states.counts(),
     )
+
+
+def memory_count_blocking(memory: MemoryService) -> int:
+    """Every memory the store holds, of every type and project."""
+    return sum(memory.store.count(memory_type) for memory_type in MEMORY_TYPES)
+
+
+def size_on_disk_blocking(memory: MemoryService) -> int | None:
+    return memory.store.size_on_disk()
+
+
+def metadata_blocking(memory: MemoryService, memory_type: MemoryType) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every memory's metadata of one type, read page by page (for figures over the whole store)."""
+    return memory.store.scan_metadata(memory_type)
