@@ -25,14 +25,16 @@ from mcp_memory.memory.ranking import (
     part_why,
     policy_for,
 )
-from mcp_memory.memory.records import to_record
+from mcp_memory.memory.records import record_fields
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
 from mcp_memory.words import code_tokens
 
 CANDIDATE_FACTOR = 3
-SHORTLIST_SLACK = 5
+# Rows read first beyond n_results: enough that one read usually settles the top (a read costs as much as ~15 rows;
+# at n_results=5 errors settled after 30 rows, the dense types hold 15 candidates).
+SHORTLIST_SLACK = 25
 MAX_WIDEN = 16  # how much deeper than usual to look when long patterns' parts fill the first look
 
 
@@ -231,29 +233,30 @@ class Recaller:
 
 def _hit(candidate: _Candidate, text: str) -> MemoryHit:
     assert candidate.item is not None
-    record = to_record(candidate.item)
+    record = record_fields(candidate.item)  # validated once, as the hit
+    success_count, failure_count = record["success_count"], record["failure_count"]
     reasons = [f"semantic similarity {candidate.cosine:.2f}"]
     if candidate.matched_part is not None:
-        reasons[0] += part_why(candidate.matched_part, record.fields.get("parts"))
+        reasons[0] += part_why(candidate.matched_part, record["fields"].get("parts"))
     if candidate.same_signature:
         signature = candidate.item.metadata.get("signature") or ""
         reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
     if candidate.word_rank is not None:
-        shared = _shared_words(text, str(record.fields.get("error_message") or record.title))
+        shared = _shared_words(text, str(record["fields"].get("error_message") or record["title"]))
         reasons.append(
             f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)"
             if shared
             else f"#{candidate.word_rank} by words"
         )
-    failure_note = _last_failure_note(candidate.item.metadata) if record.failure_count else None
-    outcome = outcome_why(record.success_count, record.failure_count, bool(failure_note))
+    failure_note = _last_failure_note(candidate.item.metadata) if failure_count else None
+    outcome = outcome_why(success_count, failure_count, bool(failure_note))
     if outcome:
         reasons.append(outcome)
-    weak = is_weak(record.type, candidate.relevance)
+    weak = is_weak(record["type"], candidate.relevance)
     if weak:
         reasons.insert(0, "WEAK MATCH: below this type's relevance floor, probably not about the query")
     return MemoryHit(
-        **record.model_dump(),
+        **record,
         score=round(candidate.score, 4),
         similarity=round(candidate.cosine, 4),
         why="; ".join(reasons),
