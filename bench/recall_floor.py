@@ -241,11 +241,20 @@ def queries(tool: str, count: int, seed: int) -> list[str]:
 # -- servers ---------------------------------------------------------------------------------------
 
 
-def server_env(**extra: str) -> dict[str, str]:
-    """The environment of every child: this checkout's code first, offline, no seeding."""
-    env = _env(MCP_MEMORY_SEED_ON_START="false", **extra)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+def server_env(source: Path = ROOT) -> dict[str, str]:
+    """The environment of every child: the code of ``source`` (this checkout) first, offline, no seeding."""
+    env = _env(MCP_MEMORY_SEED_ON_START="false")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), os.environ.get("PYTHONPATH", "")) if p)
     return env
+
+
+def store_copy(data_dir: Path) -> Path:
+    """A copy of the store for the baseline server (a second server on one data dir would forward to the first)."""
+    copy = data_dir.with_name(f"{data_dir.name}-baseline")
+    if not (copy / MARKER).exists() or (copy / MARKER).read_text() != (data_dir / MARKER).read_text():
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("owner.*", "*.sock"))
+    return copy
 
 
 def free_port() -> int:
@@ -289,15 +298,15 @@ _taken_pids: set[int] = set()
 
 @contextlib.asynccontextmanager
 async def connected(
-    kind: str, transport: str, data_dir: Path, spans: Path | None = None
+    kind: str, transport: str, data_dir: Path, spans: Path | None = None, source: Path = ROOT
 ) -> AsyncIterator[tuple[Any, int]]:
-    """A client of ``kind`` (ours or bare) over ``transport``, and the server's pid."""
+    """A client of ``kind`` (ours, from the code of ``source``, or bare) over ``transport``, and the server's pid."""
     from mcp import Client, StdioServerParameters
 
     port = free_port()
     command = server_command(kind, transport, data_dir, port, spans)
     if transport == "stdio":
-        params = StdioServerParameters(command=command[0], args=command[1:], env=server_env())
+        params = StdioServerParameters(command=command[0], args=command[1:], env=server_env(source), cwd=source)
         async with Client(params, read_timeout_seconds=1800) as client:
             marker = "bare_server.py" if kind == "bare" else str(data_dir)
             pids = [int(entry.name) for entry in _child_servers(marker)]
@@ -305,7 +314,7 @@ async def connected(
             _taken_pids.add(pid)
             yield client, pid
         return
-    process = spawn(command, server_env())
+    process = spawn(command, server_env(source), cwd=source)
     try:
         await anyio.to_thread.run_sync(wait_for_port, port, process)
         async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=1800) as client:
@@ -314,8 +323,9 @@ async def connected(
         await anyio.to_thread.run_sync(stop, process)
 
 
-def spawn(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spawn(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    # ``python -m`` puts the working directory first on sys.path: it decides which checkout's code runs
+    return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop(process: subprocess.Popen[bytes], signal_number: int = signal.SIGTERM) -> None:
@@ -445,16 +455,26 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 async def measure_transport(
-    transport: str, data_dir: Path, floor: Floor, asked: dict[str, list[str]], burst: int = 1
+    transport: str,
+    data_dir: Path,
+    floor: Floor,
+    asked: dict[str, list[str]],
+    burst: int = 1,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     """Ours, the floor, the floor server and the echo tool, query by query."""
     validation = ClientValidation()
     series: dict[str, dict[str, list[float]]] = {tool: defaultdict(list) for tool in TOOLS}
-    variants = ["ours"]
+    variants = ["ours"] if baseline is None else ["ours", "baseline"]
     async with contextlib.AsyncExitStack() as stack:
         clients: dict[str, Any] = {}
         for label in variants:
-            client, pid = await stack.enter_async_context(connected("ours", transport, data_dir))
+            if label == "baseline":
+                assert baseline is not None
+                own = connected("ours", transport, store_copy(data_dir), source=baseline)
+            else:
+                own = connected("ours", transport, data_dir)
+            client, pid = await stack.enter_async_context(own)
             clients[label] = client
             for tool, (_, argument, _, _) in TOOLS.items():  # the model, each collection, the word index
                 for i in range(3):
@@ -612,7 +632,13 @@ async def profile_server(
 
 
 def run(
-    per_type: int, work: Path, n_queries: int, transports: list[str], profile: int, burst: int = 1
+    per_type: int,
+    work: Path,
+    n_queries: int,
+    transports: list[str],
+    profile: int,
+    burst: int = 1,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     model = load_model()
     data_dir = work / f"store-{per_type}"
@@ -628,7 +654,7 @@ def run(
     for transport in transports:
         floor = Floor(data_dir, model)
         try:
-            figures[transport] = anyio.run(measure_transport, transport, data_dir, floor, asked, burst)
+            figures[transport] = anyio.run(measure_transport, transport, data_dir, floor, asked, burst, baseline)
         finally:
             floor.close()
         figures[f"load_after_{transport}"] = os.getloadavg()
@@ -696,6 +722,11 @@ def main() -> None:
         help="Then profile each tool over this many calls (default 200).",
     )
     parser.add_argument(
+        "--baseline",
+        help="Also measure a server from the code in this folder (e.g. `git archive main | tar -x -C DIR`), on a "
+        "copy of the store, in the same alternation.",
+    )
+    parser.add_argument(
         "--burst",
         type=int,
         default=1,
@@ -708,7 +739,8 @@ def main() -> None:
     work = Path(args.work or tempfile.mkdtemp(prefix="mcp-memory-floor-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        figures = run(args.count, work, args.queries, args.transports.split(","), args.profile, args.burst)
+        baseline = Path(args.baseline).resolve() if args.baseline else None
+        figures = run(args.count, work, args.queries, args.transports.split(","), args.profile, args.burst, baseline)
     finally:
         if not args.keep:
             for folder in work.glob(f"store-{args.count}*"):
