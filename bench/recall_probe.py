@@ -255,7 +255,7 @@ def main() -> None:
         signal.signal(signal.SIGUSR1, write)
         signal.signal(signal.SIGUSR2, reset)
     if with_ours:
-        from mcp_memory.cli import main as cli_main
+        from mcp_memory.cli.main import main as cli_main
 
         cli_main(args)
     else:
