@@ -98,7 +98,8 @@ class Recaller:
             candidates = self._rank(ask)
             ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
-        return [_hit(candidate, text) for candidate, text in ranked[:n_results]]
+        query_words: dict[str, list[str]] = {}  # each text's words, split once for every hit found by words
+        return [_hit(candidate, text, query_words) for candidate, text in ranked[:n_results]]
 
     # -- one type ------------------------------------------------------------------------------------
 
@@ -231,7 +232,7 @@ class Recaller:
         return list(folded.values())
 
 
-def _hit(candidate: _Candidate, text: str) -> MemoryHit:
+def _hit(candidate: _Candidate, text: str, query_words: dict[str, list[str]]) -> MemoryHit:
     assert candidate.item is not None
     record = record_fields(candidate.item)  # validated once, as the hit
     success_count, failure_count = record["success_count"], record["failure_count"]
@@ -242,7 +243,10 @@ def _hit(candidate: _Candidate, text: str) -> MemoryHit:
         signature = candidate.item.metadata.get("signature") or ""
         reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
     if candidate.word_rank is not None:
-        shared = _shared_words(text, str(record["fields"].get("error_message") or record["title"]))
+        words = query_words.get(text)
+        if words is None:
+            words = query_words[text] = list(dict.fromkeys(code_tokens(text)))
+        shared = _shared_words(words, str(record["fields"].get("error_message") or record["title"]))
         reasons.append(
             f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)"
             if shared
@@ -277,9 +281,9 @@ def _part_of(candidate: _Candidate) -> str | None:
     return parent if isinstance(parent, str) and parent else None
 
 
-def _shared_words(query: str, stored: str, limit: int = 5) -> list[str]:
+def _shared_words(query_words: list[str], stored: str, limit: int = 5) -> list[str]:
     stored_words = set(code_tokens(stored))
-    return [word for word in dict.fromkeys(code_tokens(query)) if word in stored_words][:limit]
+    return [word for word in query_words if word in stored_words][:limit]
 
 
 def _last_failure_note(metadata: dict[str, Any]) -> str | None:
