@@ -242,8 +242,9 @@ def queries(tool: str, count: int, seed: int) -> list[str]:
 
 
 def server_env(source: Path = ROOT) -> dict[str, str]:
-    """The environment of every child: the code of ``source`` (this checkout) first, offline, no seeding."""
-    env = _env(MCP_MEMORY_SEED_ON_START="false")
+    """The environment of every child: the code of ``source`` (this checkout) first, offline, no seeding, and no
+    consolidation at start (at 100,000 memories it would take a core for many minutes while we measure)."""
+    env = _env(MCP_MEMORY_SEED_ON_START="false", MCP_MEMORY_CONSOLIDATE_EVERY="0")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), os.environ.get("PYTHONPATH", "")) if p)
     return env
 
