@@ -95,6 +95,9 @@ class SessionCap:
                 opened = next((v.decode("latin-1") for k, v in message.get("headers", []) if k == SESSION_HEADER), None)
                 if opened:
                     sessions[opened] = _Session(time.monotonic(), in_flight=1)
+                    # the session holds the slot now: the client may open the next one as soon as it has this
+                    # answer, before this request's handler has returned
+                    sessions.pop(pending, None)
             await send(message)
 
         try:

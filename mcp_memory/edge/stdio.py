@@ -13,7 +13,6 @@ from typing import Any
 
 import anyio
 import mcp_types as types
-from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp.server import MCPServer, Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
@@ -52,26 +51,47 @@ def _error(request_id: Any, code: int, message: str) -> types.JSONRPCError:
     )
 
 
+class _Answering:
+    """The transport's read stream, answering the lines it could not read on the write stream as it meets them.
+
+    It filters inside ``receive`` rather than in a relay task, so a request reaches the server with no extra task
+    switch on its way."""
+
+    def __init__(self, read_stream: Any, write_stream: Any) -> None:
+        self._read = read_stream
+        self._write = write_stream
+
+    async def receive(self) -> SessionMessage:
+        while True:
+            item = await self._read.receive()
+            if not isinstance(item, Exception):
+                return item
+            await self._write.send(SessionMessage(unreadable_line_error(item)))
+
+    async def aclose(self) -> None:
+        await self._read.aclose()
+
+    def __aiter__(self) -> "_Answering":
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> "_Answering":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
 @asynccontextmanager
-async def answering_stdio() -> AsyncIterator[tuple[MemoryObjectReceiveStream[Any], Any]]:
+async def answering_stdio() -> AsyncIterator[tuple[Any, Any]]:
     """``stdio_server()``'s streams, with unreadable lines answered on the write stream and kept from the server."""
     async with stdio_server() as (read_stream, write_stream):
-        send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-
-        async def relay() -> None:
-            async with send:
-                async for item in read_stream:
-                    if isinstance(item, Exception):
-                        await write_stream.send(SessionMessage(unreadable_line_error(item)))
-                    else:
-                        await send.send(item)
-
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(relay)
-            try:
-                yield receive, write_stream
-            finally:
-                task_group.cancel_scope.cancel()
+        yield _Answering(read_stream, write_stream), write_stream
 
 
 async def serve_stdio(front: MCPServer | Server) -> None:

@@ -25,14 +25,16 @@ from mcp_memory.memory.ranking import (
     part_why,
     policy_for,
 )
-from mcp_memory.memory.records import to_record
+from mcp_memory.memory.records import record_fields
 from mcp_memory.models import MemoryHit, MemoryType
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
 from mcp_memory.words import code_tokens
 
 CANDIDATE_FACTOR = 3
-SHORTLIST_SLACK = 5
+# Rows read first beyond n_results: enough that one read usually settles the top (a read costs as much as ~15 rows;
+# at n_results=5 errors settled after 30 rows, the dense types hold 15 candidates).
+SHORTLIST_SLACK = 25
 MAX_WIDEN = 16  # how much deeper than usual to look when long patterns' parts fill the first look
 
 
@@ -96,7 +98,8 @@ class Recaller:
             candidates = self._rank(ask)
             ranked += [(candidate, text) for candidate in candidates]
         ranked.sort(key=lambda entry: entry[0].score, reverse=True)
-        return [_hit(candidate, text) for candidate, text in ranked[:n_results]]
+        query_words: dict[str, list[str]] = {}  # each text's words, split once for every hit found by words
+        return [_hit(candidate, text, query_words) for candidate, text in ranked[:n_results]]
 
     # -- one type ------------------------------------------------------------------------------------
 
@@ -229,31 +232,35 @@ class Recaller:
         return list(folded.values())
 
 
-def _hit(candidate: _Candidate, text: str) -> MemoryHit:
+def _hit(candidate: _Candidate, text: str, query_words: dict[str, list[str]]) -> MemoryHit:
     assert candidate.item is not None
-    record = to_record(candidate.item)
+    record = record_fields(candidate.item)  # validated once, as the hit
+    success_count, failure_count = record["success_count"], record["failure_count"]
     reasons = [f"semantic similarity {candidate.cosine:.2f}"]
     if candidate.matched_part is not None:
-        reasons[0] += part_why(candidate.matched_part, record.fields.get("parts"))
+        reasons[0] += part_why(candidate.matched_part, record["fields"].get("parts"))
     if candidate.same_signature:
         signature = candidate.item.metadata.get("signature") or ""
         reasons.append(f"same error signature '{signature}'" if signature else "same error signature")
     if candidate.word_rank is not None:
-        shared = _shared_words(text, str(record.fields.get("error_message") or record.title))
+        words = query_words.get(text)
+        if words is None:
+            words = query_words[text] = list(dict.fromkeys(code_tokens(text)))
+        shared = _shared_words(words, str(record["fields"].get("error_message") or record["title"]))
         reasons.append(
             f"shares words {', '.join(shared)} (#{candidate.word_rank} by words)"
             if shared
             else f"#{candidate.word_rank} by words"
         )
-    failure_note = _last_failure_note(candidate.item.metadata) if record.failure_count else None
-    outcome = outcome_why(record.success_count, record.failure_count, bool(failure_note))
+    failure_note = _last_failure_note(candidate.item.metadata) if failure_count else None
+    outcome = outcome_why(success_count, failure_count, bool(failure_note))
     if outcome:
         reasons.append(outcome)
-    weak = is_weak(record.type, candidate.relevance)
+    weak = is_weak(record["type"], candidate.relevance)
     if weak:
         reasons.insert(0, "WEAK MATCH: below this type's relevance floor, probably not about the query")
     return MemoryHit(
-        **record.model_dump(),
+        **record,
         score=round(candidate.score, 4),
         similarity=round(candidate.cosine, 4),
         why="; ".join(reasons),
@@ -274,9 +281,9 @@ def _part_of(candidate: _Candidate) -> str | None:
     return parent if isinstance(parent, str) and parent else None
 
 
-def _shared_words(query: str, stored: str, limit: int = 5) -> list[str]:
+def _shared_words(query_words: list[str], stored: str, limit: int = 5) -> list[str]:
     stored_words = set(code_tokens(stored))
-    return [word for word in dict.fromkeys(code_tokens(query)) if word in stored_words][:limit]
+    return [word for word in query_words if word in stored_words][:limit]
 
 
 def _last_failure_note(metadata: dict[str, Any]) -> str | None:

@@ -191,12 +191,17 @@ def iso_time(timestamp: Any) -> str:
 
 
 def to_record(item: StoredItem, now: float | None = None) -> MemoryRecord:
+    return MemoryRecord(**record_fields(item, now))
+
+
+def record_fields(item: StoredItem, now: float | None = None) -> dict[str, Any]:
+    """A ``MemoryRecord``'s fields of a stored item, for a record or a subclass (a hit) to validate once."""
     meta = item.metadata
     now = time.time() if now is None else now
     success_count = int(meta.get("success_count", 0))
     failure_count = int(meta.get("failure_count", 0))
     tags = [t for t in str(meta.get("tags", "")).split("|") if t]
-    return MemoryRecord(
+    return dict(
         id=item.id,
         type=meta.get("type", "pattern"),
         title=str(meta.get("title", "")),

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from mcp_memory.storage.change_feed import record_changes
 from mcp_memory.storage.database import Database, in_chunks
@@ -111,6 +111,8 @@ ROW_COLUMNS = (
     memories.c.last_failure_note,
     memories.c.project,
 )
+# Built once: a recall reads rows by id on every call, and building the statement cost more than running it.
+_ROWS_BY_ID = select(*ROW_COLUMNS).where(memories.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def stored_item(row: Any) -> StoredItem:
@@ -299,7 +301,7 @@ class MemoryRows:
         found: list[StoredItem] = []
         with self.db.read() as conn:
             for chunk in in_chunks(list(dict.fromkeys(ids))):
-                rows = conn.execute(select(*ROW_COLUMNS).where(memories.c.id.in_(chunk)))
+                rows = conn.execute(_ROWS_BY_ID, {"ids": chunk})
                 found += [stored_item(row) for row in rows if memory_type is None or row.type == memory_type]
         return found
 
