@@ -7,12 +7,14 @@ an unfiltered query ~6 ms. So a filtered recall asks Chroma with no filter:
   only (``depth / share × 2``, at most ``MAX_OVERFETCH``) and keep the ids it may return — the catalog tells
   (a language's ids, read once; every memory's project) and follows every write; if too few survive, ``where``;
 - a rarer language: exact cosine over that language's vectors, held in memory by the catalog (loaded on first
-  use, kept current on every write, capped in size; past the cap, the ``where`` filter);
+  use, kept current on every write; 256 MB for all of them, past which the ``where`` filter). At 1,000,000
+  memories it scans a 6% language (60,000 vectors) in ~15 ms, where Chroma's filter took ~530 ms; the over-fetch
+  is as exact as Chroma's own nearest-vector search (HNSW), the scan always;
 - a project scope that leaves nothing out — every memory is global or in the caller's project, as in every store
   written before projects — filters nothing at all: the catalog counts each project's memories, so that is known
   in constant time. Otherwise what it leaves out is known by id, and over-fetching drops it.
 
-``bench/filter_speed.py`` measures the language paths against unfiltered and ``where`` queries at 10,000 and 100,000.
+``bench/filter_speed.py`` measures the language paths against unfiltered queries (speed and exactness) up to 1,000,000.
 """
 
 from __future__ import annotations
@@ -139,22 +141,5 @@ class DenseSearch:
         self, memory_type: MemoryType, embedding: list[float], depth: int, language: str, within: Within
     ) -> list[tuple[str, float]] | None:
         """Exact cosine over a rare language's vectors held in memory; None when they would not fit the cache."""
-        cached = self.catalog.language_vectors(memory_type, language)
-        if cached is None:
-            return None
-        ids, matrix = cached
-        if not ids:
-            return []
-        import numpy as np
-
-        similarities = matrix @ np.asarray(embedding, dtype=np.float32)
-        order = np.argsort(-similarities)
-        if within.left_out is None:
-            return [(ids[i], float(similarities[i])) for i in order[:depth]]
-        kept: list[tuple[str, float]] = []
-        for i in order:
-            if within.left_out.admits(ids[i]):
-                kept.append((ids[i], float(similarities[i])))
-                if len(kept) == depth:
-                    break
-        return kept
+        admits = within.left_out.admits if within.left_out is not None else None
+        return self.catalog.nearest_in_language(memory_type, language, embedding, depth, admits)
