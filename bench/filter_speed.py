@@ -35,6 +35,7 @@ import numpy as np
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
+from mcp_memory.memory import dense
 from mcp_memory.memory.drafts import pattern_draft
 from mcp_memory.memory.records import content_hash, draft_id, new_metadata
 from mcp_memory.storage.embeddings import DIMENSION, Embedder
@@ -135,20 +136,21 @@ def measure(size: int, queries: int, store_dir: Path | None, with_where: bool) -
     with tempfile.TemporaryDirectory() as tmp:
         app, how = open_store(size, store_dir, tmp)
         memory, store, embedder = app.memory, app.store, app.embedder
-        dense = memory.recaller.dense
+        search = memory.recaller.dense
 
         def recall(query: str, language: str | None) -> Any:
             return anyio.run(lambda: memory.recall(query, ["pattern"], N_RESULTS, language=language))
 
         def top(query: Any, language: str | None) -> list[str]:
             depth = N_RESULTS * 3  # the depth recall asks the dense search for (CANDIDATE_FACTOR)
-            return [item_id for item_id, _ in dense.nearest("pattern", query, depth, None, language, None)][:N_RESULTS]
+            return [item_id for item_id, _ in search.nearest("pattern", query, depth, None, language, None)][:N_RESULTS]
 
         recall("warm-up", None)
         texts = [f"query {q}" for q in range(queries)]
         vectors = embedder.encode_batch(texts)
         rows = [
-            f"\n{size:,} memories ({how}; {queries} queries per language; load average "
+            f"\n{size:,} memories ({how}; {queries} queries per language; over-fetch from a "
+            + f"{dense.OVERFETCH_MIN_SHARE:.0%} share, scans up to {dense.MAX_SCANNED_VECTORS:,} vectors; load average "
             + "{load} before, {load_after} after)\n",
             "| language | share | first call ms | filtered p50 / p95 ms | unfiltered p50 / p95 ms | p50 ratio "
             + "| exact top 5 |"
@@ -206,7 +208,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=None, help="keep filled stores here and reuse them")
     parser.add_argument("--where", action="store_true", help="also time Chroma's where filter alone")
     parser.add_argument("--fill-only", action="store_true")
+    parser.add_argument(
+        "--overfetch-share", type=float, default=None, help="measure another OVERFETCH_MIN_SHARE (above 1: scan all)"
+    )
+    parser.add_argument("--scan-max", type=int, default=None, help="measure another MAX_SCANNED_VECTORS")
     args = parser.parse_args(argv)
+    if args.overfetch_share is not None:
+        dense.OVERFETCH_MIN_SHARE = args.overfetch_share
+    if args.scan_max is not None:
+        dense.MAX_SCANNED_VECTORS = args.scan_max
     lines: list[str] = []
     for size in (int(s) for s in args.sizes.split(",")):
         if args.fill_only:

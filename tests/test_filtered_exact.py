@@ -55,11 +55,8 @@ async def recalled(app: MemoryApp, query: str, language: str, project: str = "*"
     return [hit.id for hit in found.results]
 
 
-async def test_a_language_past_the_old_cache_cap_is_searched_exactly(
-    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Every language takes the in-memory scan here, however common: the point is its size, not its share.
-    monkeypatch.setattr(dense_module, "OVERFETCH_MIN_SHARE", 1.01)
+async def test_a_language_past_the_old_cache_cap_is_searched_exactly(settings: Settings, embedder: Embedder) -> None:
+    assert LARGE + OTHERS <= dense_module.MAX_SCANNED_VECTORS  # scanned, though it is most of the collection
     app = MemoryApp(settings, embedder=embedder)
     rust = store_patterns(app, "rust", LARGE, seed=1)
     elsewhere = store_patterns(app, "rust", OTHERS, seed=2, project="elsewhere")

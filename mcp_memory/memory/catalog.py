@@ -46,9 +46,9 @@ LOOKBACK = 1000
 # A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
 COUNT_SECONDS = 10.0
 MAX_LEXICAL_CHARS = 4000
-# Bytes of vectors held for rare languages, over all types: 1,536 each (384 float32), so ~175,000 vectors. A
-# 1,000,000-memory collection's languages under 10% hold ~130,000 in bench/filter_speed.py (200 MB).
-MAX_CACHED_BYTES = 256 * 2**20
+# Bytes of language vectors held for exact search, over all types: 1,536 each (384 float32), so ~350,000 vectors.
+# The 1,000,000 patterns of bench/filter_speed.py hold 250,000 in its languages of at most 12% (384 MB).
+MAX_CACHED_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
