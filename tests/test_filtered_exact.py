@@ -1,5 +1,6 @@
 """A language recall that scans the language's vectors in memory returns exactly what an exhaustive search gives,
-also for a language larger than the 30,000 vectors the cache once held, with a project scope, and after writes."""
+also for a language larger than the 30,000 vectors the cache once held, with a project scope, and after writes
+(its own and other servers')."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
+from mcp_memory.memory import catalog as catalog_module
 from mcp_memory.memory import dense as dense_module
 from mcp_memory.memory.drafts import pattern_draft
 from mcp_memory.memory.records import content_hash, draft_id, new_metadata
+from mcp_memory.memory.service import MemoryService
+from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import DIMENSION, Embedder
-from mcp_memory.storage.store import StoredItem
+from mcp_memory.storage.store import MemoryStore, StoredItem
 
 pytestmark = pytest.mark.anyio
 
@@ -83,3 +87,22 @@ async def test_a_language_past_the_old_cache_cap_is_searched_exactly(settings: S
     del rust[first]
     assert await recalled(app, query, "rust", project="mine") == exhaustive(rust, embedding, 5)
     assert len(held) == LARGE + OTHERS
+
+
+async def test_held_vectors_take_the_writes_of_other_servers(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_module, "SYNC_SECONDS", 0.0)
+    app = MemoryApp(settings, embedder=embedder)
+    app.memory.catalog.shared = True
+    store_patterns(app, "rust", 200, seed=4)
+    query = QUERIES[0]
+    await recalled(app, query, "rust")  # reads rust's vectors
+    held = app.memory.catalog.view("pattern").vectors["rust"]
+
+    other_store = MemoryStore(embedder, settings.data_dir, database=Database(settings.database_url, settings.data_dir))
+    times = pattern_draft("times", "def times(x, y):\n    return x * y\n", "rust", "", {}, [])
+    written = MemoryService(settings, embedder, other_store).remember_blocking(times)
+
+    assert (await recalled(app, query, "rust"))[0] == written.id
+    assert app.memory.catalog.view("pattern").vectors["rust"] is held and len(held) == 201  # not read again

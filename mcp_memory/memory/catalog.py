@@ -279,10 +279,11 @@ class Catalog:
                 memory_type = cast(MemoryType, name)
                 catalog = self._types[memory_type]
                 with catalog.lock:
+                    # Held language vectors take the new ones; one not indexed yet drops its language's (re-read).
+                    vectors = self.store.vectors(memory_type, ids) if catalog.vectors else {}
                     for item in self.store.get(memory_type, ids):
-                        catalog.put(
-                            item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None
-                        )
+                        facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
+                        catalog.put(item.id, facts, vectors.get(item.id))
             for change in changes:
                 self._applied.add(change.seq)
                 self._seen = max(self._seen, change.seq)
