@@ -119,22 +119,23 @@ def exhaustive_top(ids: list[str], matrix: Any, query: Any) -> list[str]:
     return [ids[i] for i in best[np.argsort(-similarities[best])]]
 
 
-def open_store(size: int, store_dir: Path | None, tmp: str) -> tuple[MemoryApp, str]:
+def open_store(size: int, store_dir: Path | None, tmp: str, no_fill: bool = False) -> tuple[MemoryApp, str]:
     data_dir = store_dir / str(size) if store_dir else Path(tmp)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings, embedder=RandomVectors())
     app.store.open()
     held = min(app.store.count("pattern"), app.store.index.collection("pattern").count())
-    if held >= size:
+    if held >= size or no_fill:
         return app, f"found in {data_dir}"
     filled = fill(app, size, held)
     return app, f"filled in {filled:.0f} s as an import writes" + (f", from {held:,}" if held else "")
 
 
-def measure(size: int, queries: int, store_dir: Path | None, with_where: bool) -> list[str]:
+def measure(size: int, queries: int, store_dir: Path | None, with_where: bool, no_fill: bool) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
-        app, how = open_store(size, store_dir, tmp)
+        app, how = open_store(size, store_dir, tmp, no_fill)
+        size = app.store.count("pattern")  # what was measured: less than asked when --no-fill found less
         memory, store, embedder = app.memory, app.store, app.embedder
         search = memory.recaller.dense
 
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=None, help="keep filled stores here and reuse them")
     parser.add_argument("--where", action="store_true", help="also time Chroma's where filter alone")
     parser.add_argument("--fill-only", action="store_true")
+    parser.add_argument("--no-fill", action="store_true", help="measure a kept store as it is, even if smaller")
     parser.add_argument(
         "--overfetch-share", type=float, default=None, help="measure another OVERFETCH_MIN_SHARE (above 1: scan all)"
     )
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 print(open_store(size, args.store, tmp)[1])
             continue
-        lines += measure(size, args.queries, args.store, args.where)
+        lines += measure(size, args.queries, args.store, args.where, args.no_fill)
     print("\n".join(lines))
 
 
