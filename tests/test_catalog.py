@@ -10,6 +10,7 @@ from chromadb.api.shared_system_client import SharedSystemClient
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.memory import catalog as catalog_module
+from mcp_memory.memory import dense as dense_module
 from mcp_memory.memory.drafts import error_draft, pattern_draft
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
@@ -89,9 +90,11 @@ async def test_a_shared_store_picks_up_writes_of_other_servers(
     assert kept.id not in app.memory.catalog.view("error").facts
 
 
+@pytest.mark.parametrize("scanned", [150_000, 0], ids=["scan", "over-fetch"])
 async def test_language_recall_matches_the_chroma_filter_on_both_fast_paths(
-    settings: Settings, embedder: Embedder
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch, scanned: int
 ) -> None:
+    monkeypatch.setattr(dense_module, "MAX_SCANNED_VECTORS", scanned)  # 0: python (89%) is over-fetched
     app = MemoryApp(settings, embedder=embedder)
     drafts = [
         pattern_draft(f"helper {i}", f"def helper_{i}(x):\n    return x * {i}\n", "python", "", {}, [])
@@ -112,6 +115,7 @@ async def test_language_recall_matches_the_chroma_filter_on_both_fast_paths(
 
     view = app.memory.catalog.view("pattern")
     assert not view.complete and "cobol" in view.vectors  # the rare language went through the in-memory vectors
+    assert ("python" in view.vectors) == (scanned > 0)
     new = app.memory.remember_blocking(pattern_draft("cobol total", "ADD A TO B.", "cobol", "add numbers", {}, []))
     ids = [h.id for h in (await app.memory.recall("add two numbers", ["pattern"], 5, language="cobol")).results]
     assert new.id in ids and len(ids) == 2

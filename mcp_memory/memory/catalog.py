@@ -27,14 +27,17 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from mcp_memory.memory.word_index import BM25Index
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.store import MemoryStore, StoredItem
 from mcp_memory.words import code_tokens
+
+if TYPE_CHECKING:
+    from mcp_memory.memory.vector_cache import LanguageVectors
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +46,9 @@ LOOKBACK = 1000
 # A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
 COUNT_SECONDS = 10.0
 MAX_LEXICAL_CHARS = 4000
-# Vectors held for rare languages, over all types (384 floats each: 30,000 are ~46 MB).
-MAX_CACHED_VECTORS = 30_000
+# Bytes of language vectors held for exact search, over all types: 1,536 each (384 float32), so ~350,000 vectors.
+# The 1,000,000 patterns of bench/filter_speed.py hold 250,000 in its languages of at most 12% (384 MB).
+MAX_CACHED_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class TypeCatalog:
         self.by_language: dict[str, set[str]] = {}
         self.by_signature: dict[str, set[str]] = {}
         self.words: BM25Index | None = BM25Index() if with_words else None
-        self.vectors: dict[str, tuple[list[str], Any]] = {}  # rare language -> (ids, float32 matrix)
+        self.vectors: dict[str, LanguageVectors] = {}  # rare language -> its vectors
         self.snapshots: dict[str, frozenset[str]] = {}  # by_language, frozen for readers; dropped on change
         self.count: tuple[float, int] | None = None  # (when, collection size) of a lazy catalog
         self.project_of: dict[str, str] = {}  # id -> project, for memories of a project (global ones are not listed)
@@ -115,11 +119,7 @@ class TypeCatalog:
                 if vector is None:  # a vector we were not given: load the language again when next needed
                     del self.vectors[facts.language]
                 else:
-                    import numpy as np
-
-                    ids, matrix = cached
-                    row = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-                    self.vectors[facts.language] = ([*ids, item_id], np.vstack([matrix, row]) if ids else row)
+                    cached.put(item_id, vector)
 
     def drop(self, item_id: str) -> None:
         with self.lock:
@@ -139,19 +139,16 @@ class TypeCatalog:
                 _discard(self.by_project, project, item_id)
             if self.words is not None:
                 self.words.remove(item_id)
-            for language, (ids, matrix) in list(self.vectors.items()):
-                if item_id in ids:
-                    import numpy as np
-
-                    row = ids.index(item_id)
-                    self.vectors[language] = (ids[:row] + ids[row + 1 :], np.delete(matrix, row, axis=0))
+            for cached in self.vectors.values():
+                if cached.remove(item_id):
+                    break
 
     def signature_ids(self, signature: str) -> set[str]:
         with self.lock:
             return set(self.by_signature.get(signature, ()))
 
-    def cached_vector_count(self) -> int:
-        return sum(len(ids) for ids, _ in self.vectors.values())
+    def cached_bytes(self) -> int:
+        return sum(cached.nbytes for cached in self.vectors.values())
 
 
 class Catalog:
@@ -282,41 +279,56 @@ class Catalog:
                 memory_type = cast(MemoryType, name)
                 catalog = self._types[memory_type]
                 with catalog.lock:
+                    # Held language vectors take the new ones; one not indexed yet drops its language's (re-read).
+                    vectors = self.store.vectors(memory_type, ids) if catalog.vectors else {}
                     for item in self.store.get(memory_type, ids):
-                        catalog.put(
-                            item.id, facts_from_metadata(memory_type, item.metadata, catalog.words is not None), None
-                        )
+                        facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
+                        catalog.put(item.id, facts, vectors.get(item.id))
             for change in changes:
                 self._applied.add(change.seq)
                 self._seen = max(self._seen, change.seq)
             self._applied = {seq for seq in self._applied if seq > self._seen - LOOKBACK}
             self._followed_at = time.monotonic()
 
-    def language_vectors(self, memory_type: MemoryType, language: str) -> tuple[list[str], Any] | None:
-        """The ids and vectors of one language (loaded once); None when they would not fit the cache."""
+    def nearest_in_language(
+        self,
+        memory_type: MemoryType,
+        language: str,
+        embedding: Sequence[float],
+        depth: int,
+        admits: Callable[[str], bool] | None = None,
+    ) -> list[tuple[str, float]] | None:
+        """The language's nearest memories by an exact search over its vectors held in memory (loaded on first
+        use); None when they would not fit the cache."""
         catalog = self.view(memory_type)
         cached = catalog.vectors.get(language)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._load_vectors(memory_type, catalog, language)
+        if cached is None:
+            return None
+        with catalog.lock:  # a write changes rows in place: searched whole, not half-written
+            return cached.nearest(embedding, depth, admits)
+
+    def _load_vectors(self, memory_type: MemoryType, catalog: TypeCatalog, language: str) -> LanguageVectors | None:
+        from mcp_memory.memory.vector_cache import LanguageVectors
+
         ids = sorted(self.language_ids(memory_type, language))
         with catalog.lock:
             cached = catalog.vectors.get(language)
             if cached is not None:
                 return cached
-            held = sum(view.cached_vector_count() for view in self._types.values())
-            if held + len(ids) > MAX_CACHED_VECTORS:
-                return None
-            import numpy as np
-
+            held = sum(view.cached_bytes() for view in self._types.values())
             kept: list[str] = []
             rows: list[Any] = []
             for start in range(0, len(ids), 2000):
                 found = self.store.vectors(memory_type, ids[start : start + 2000])
+                first = next(iter(found.values()), None) if not rows else None  # tells their size: 4 bytes a number
+                if first is not None and held + 4 * len(first) * len(ids) > MAX_CACHED_BYTES:
+                    return None
                 kept += list(found)
                 rows += list(found.values())
-            matrix = np.asarray(rows, dtype=np.float32) if rows else np.zeros((0, 1), np.float32)
-            catalog.vectors[language] = (kept, matrix)
-            return kept, matrix
+            cached = catalog.vectors[language] = LanguageVectors(kept, rows)
+            return cached
 
     def _load(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
         started = time.perf_counter()

@@ -1,0 +1,108 @@
+"""A language recall that scans the language's vectors in memory returns exactly what an exhaustive search gives,
+also for a language larger than the 30,000 vectors the cache once held, with a project scope, and after writes
+(its own and other servers')."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
+from mcp_memory.memory import catalog as catalog_module
+from mcp_memory.memory import dense as dense_module
+from mcp_memory.memory.drafts import pattern_draft
+from mcp_memory.memory.records import content_hash, draft_id, new_metadata
+from mcp_memory.memory.service import MemoryService
+from mcp_memory.storage.database import Database
+from mcp_memory.storage.embeddings import DIMENSION, Embedder
+from mcp_memory.storage.store import MemoryStore, StoredItem
+
+pytestmark = pytest.mark.anyio
+
+LARGE = 31_000  # past the old cap of 30,000 cached vectors
+OTHERS = 2_000
+QUERIES = ["a helper that multiplies", "read a file line by line", "retry a request with backoff"]
+
+
+def unit_rows(count: int, seed: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).standard_normal((count, DIMENSION)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def store_patterns(app: MemoryApp, language: str, count: int, seed: int, project: str = "") -> dict[str, np.ndarray]:
+    """Patterns written as an import writes them (rows, then vectors given, not encoded); their vectors by id."""
+    rows = unit_rows(count, seed)
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, count, 5000):
+        items = []
+        for i in range(start, min(count, start + 5000)):
+            code = f"def {language}_{seed}_{i}(x):\n    return x + {i}\n"
+            draft = dataclasses.replace(pattern_draft(f"{language} {i}", code, language, "", {}, []), project=project)
+            digest = content_hash("pattern", draft.identity_text)
+            items.append(StoredItem(draft_id(draft, digest), draft.content, new_metadata(draft, digest)))
+            vectors[items[-1].id] = rows[i]
+        app.store.add("pattern", items, [vectors[item.id] for item in items])
+    return vectors
+
+
+def exhaustive(vectors: dict[str, np.ndarray], query: list[float], n: int) -> list[str]:
+    ids = list(vectors)
+    similarities = np.stack([vectors[i] for i in ids]) @ np.asarray(query, dtype=np.float32)
+    return [ids[i] for i in np.argsort(-similarities)[:n]]
+
+
+async def recalled(app: MemoryApp, query: str, language: str, project: str = "*") -> list[str]:
+    found = await app.memory.recall(query, ["pattern"], 5, language=language, project=project)
+    return [hit.id for hit in found.results]
+
+
+async def test_a_language_past_the_old_cache_cap_is_searched_exactly(settings: Settings, embedder: Embedder) -> None:
+    assert LARGE + OTHERS <= dense_module.MAX_SCANNED_VECTORS  # scanned, though it is most of the collection
+    app = MemoryApp(settings, embedder=embedder)
+    rust = store_patterns(app, "rust", LARGE, seed=1)
+    elsewhere = store_patterns(app, "rust", OTHERS, seed=2, project="elsewhere")
+    store_patterns(app, "python", OTHERS, seed=3)
+
+    for query in QUERIES:
+        embedding = embedder.encode([query])[0]
+        assert await recalled(app, query, "rust") == exhaustive(rust | elsewhere, embedding, 5), query
+        assert await recalled(app, query, "rust", project="mine") == exhaustive(rust, embedding, 5), query
+    held = app.memory.catalog.view("pattern").vectors["rust"]
+    assert len(held) == LARGE + OTHERS > 30_000
+
+    # Writes after the load are followed: a new nearest memory is found, a deleted one is gone.
+    query = QUERIES[0]
+    embedding = embedder.encode([query])[0]
+    written = app.memory.remember_blocking(
+        pattern_draft("times", "def times(x, y):\n    return x * y\n", "rust", "", {}, [])
+    )
+    rust[written.id] = np.asarray(app.store.vectors("pattern", [written.id])[written.id], dtype=np.float32)
+    assert written.id in await recalled(app, query, "rust")
+    assert await recalled(app, query, "rust", project="mine") == exhaustive(rust, embedding, 5)
+    first = exhaustive(rust, embedding, 1)[0]
+    await app.memory.delete(first)
+    del rust[first]
+    assert await recalled(app, query, "rust", project="mine") == exhaustive(rust, embedding, 5)
+    assert len(held) == LARGE + OTHERS
+
+
+async def test_held_vectors_take_the_writes_of_other_servers(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_module, "SYNC_SECONDS", 0.0)
+    app = MemoryApp(settings, embedder=embedder)
+    app.memory.catalog.shared = True
+    store_patterns(app, "rust", 200, seed=4)
+    query = QUERIES[0]
+    await recalled(app, query, "rust")  # reads rust's vectors
+    held = app.memory.catalog.view("pattern").vectors["rust"]
+
+    other_store = MemoryStore(embedder, settings.data_dir, database=Database(settings.database_url, settings.data_dir))
+    times = pattern_draft("times", "def times(x, y):\n    return x * y\n", "rust", "", {}, [])
+    written = MemoryService(settings, embedder, other_store).remember_blocking(times)
+
+    assert (await recalled(app, query, "rust"))[0] == written.id
+    assert app.memory.catalog.view("pattern").vectors["rust"] is held and len(held) == 201  # not read again
