@@ -137,7 +137,7 @@ def measure(
 ) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         app, how = open_store(size, store_dir, tmp, no_fill)
-        size = app.store.count("pattern")  # what was measured: less than asked when --no-fill found less
+        size = app.store.index.collection("pattern").count()  # measured: less than asked when --no-fill found less
         memory, store, embedder = app.memory, app.store, app.embedder
         search = memory.recaller.dense
 
