@@ -34,7 +34,16 @@ from mcp_timing import (
     server_rss_bytes,
     timed_calls,
 )
-from synthetic import FILTER_LANGUAGE, LANGUAGES, NOUNS, VERBS, family_vectors, representatives, write_export
+from synthetic import (
+    FILTER_LANGUAGE,
+    LANGUAGES,
+    NOUNS,
+    VERBS,
+    family_vectors,
+    import_export,
+    representatives,
+    write_export,
+)
 
 from mcp_memory.storage.embeddings import packaged_model_path
 
@@ -80,27 +89,7 @@ def populate(data_dir: Path, count: int, model: Any, work: Path) -> dict[str, An
     start = time.perf_counter()
     write_export(path, count, vectors)
     written = time.perf_counter() - start
-    start = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mcp_memory",
-            "import",
-            str(path),
-            "--data-dir",
-            str(data_dir),
-            "--json",
-            "--batch-size",
-            "2000",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        check=True,
-    )
-    seconds = time.perf_counter() - start
-    report = json.loads(done.stdout)
+    report, seconds = import_export(path, data_dir, {**os.environ, "HF_HUB_OFFLINE": "1"})
     file_bytes = path.stat().st_size
     path.unlink()
     return {

@@ -79,6 +79,7 @@ from synthetic import (
     _fill,
     draft,
     family_vectors,
+    import_export,
     noisy,
     representatives,
 )
@@ -182,29 +183,10 @@ def build_store(data_dir: Path, per_type: int, model: Any, work: Path) -> dict[s
         for line in export_lines(per_type, vectors):
             out.write(line + "\n")
     written = time.perf_counter() - start
-    start = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mcp_memory",
-            "import",
-            str(path),
-            "--data-dir",
-            str(data_dir),
-            "--json",
-            "--batch-size",
-            "2000",
-        ],
-        capture_output=True,
-        text=True,
-        env=server_env(),
-        check=True,
-    )
-    seconds = time.perf_counter() - start
+    report, seconds = import_export(path, data_dir, server_env())
     path.unlink()
     marker.write_text(json.dumps({"per_type": per_type}))
-    return {"file_seconds": written, "import_seconds": seconds, "added": json.loads(done.stdout)["memories_added"]}
+    return {"file_seconds": written, "import_seconds": seconds, "added": report["memories_added"]}
 
 
 # -- queries ---------------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import random
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +246,17 @@ def write_export(path: Path, count: int, vectors: dict[int, np.ndarray] | None, 
         for line in memory_lines(count, vectors, seed):
             out.write(line + "\n")
     return path
+
+
+def import_export(path: Path, data_dir: Path, env: dict[str, str]) -> tuple[dict[str, Any], float]:
+    """``mcp-memory import`` of an export file into ``data_dir`` as a process: its JSON report, and the seconds."""
+    start = time.perf_counter()
+    command = ["import", str(path), "--data-dir", str(data_dir), "--json", "--batch-size", "2000"]
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_memory", *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(done.stdout), time.perf_counter() - start
