@@ -18,8 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcp_memory.app import MemoryApp
 from mcp_memory.edge.auth import AgentTokens
+
+from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.console.app import build_console
 from mcp_memory.console.local import LocalData
@@ -30,10 +31,20 @@ RATE_LIMIT_EPISODE = [
     ("plan", "ORCHESTRATOR", {"text": "Token bucket per API key in Redis; 429 with Retry-After; tests first."}),
     ("task_assignment", "ORCHESTRATOR", {"to": "WORKER_BACKEND", "text": "middleware + Redis script"}),
     ("code_generation", "WORKER_BACKEND", {"files": ["app/ratelimit.py", "app/main.py"], "lines_added": 84}),
-    ("test_run", "QA_SENTINEL", {"command": "pytest tests/test_ratelimit.py -q", "returncode": 1,
-                                 "error": "ModuleNotFoundError: No module named 'redis'"}),
-    ("memory_recall", "WORKER_BACKEND", {"query": "No module named redis", "used": "err_9c1f…",
-                                         "resolution": "pip install redis"}),
+    (
+        "test_run",
+        "QA_SENTINEL",
+        {
+            "command": "pytest tests/test_ratelimit.py -q",
+            "returncode": 1,
+            "error": "ModuleNotFoundError: No module named 'redis'",
+        },
+    ),
+    (
+        "memory_recall",
+        "WORKER_BACKEND",
+        {"query": "No module named redis", "used": "err_9c1f…", "resolution": "pip install redis"},
+    ),
     ("command", "WORKER_BACKEND", {"command": "pip install 'redis>=5'", "returncode": 0}),
     ("test_run", "QA_SENTINEL", {"command": "pytest tests/test_ratelimit.py -q", "returncode": 0, "passed": 9}),
     ("review", "SECURITY_AUDITOR", {"verdict": "approve", "notes": "keys hashed; no PII in Redis keys"}),
@@ -53,7 +64,9 @@ def fill_showcase(app: MemoryApp) -> str:
         for event_type, role, data in RATE_LIMIT_EPISODE:
             await app.episodes.record(started.episode_id, event_type, role, data)
         await app.episodes.end(
-            started.episode_id, True, {"tests_passed": 9, "duration_s": 412, "files_changed": 3},
+            started.episode_id,
+            True,
+            {"tests_passed": 9, "duration_s": 412, "files_changed": 3},
             "Token-bucket rate limiting per API key in Redis, 429 with Retry-After. The first test run failed on a "
             "missing redis package; the stored fix was applied.",
         )

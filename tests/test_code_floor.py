@@ -20,8 +20,8 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "mcp_memory", "tests", "bench"),
-        ("ruff", "format", "--check", "mcp_memory", "tests", "bench"),
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
         ("lint-imports",),
         ("mypy",),
     ],
