@@ -129,7 +129,7 @@ class MemoryApp:
 
     async def open_store(self) -> None:
         """Open the store now (not in the warm-up), so that a server that cannot reach it stops before listening."""
-        await anyio.to_thread.run_sync(self.store.open)
+        await anyio.to_thread.run_sync(self.open_blocking)
 
     def open_blocking(self) -> None:
         """Open the store without the rest of a start (no seeding, no model): what a command needs."""
