@@ -144,12 +144,16 @@ async def start_owner_socket(
 def _private_unix_socket(path: Path) -> socket.socket:
     """A listening Unix socket only this user may connect to (uvicorn's own would be 0666)."""
     listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bound = False
     try:
         listening.bind(str(path))
+        bound = True
         os.chmod(path, 0o600)
         listening.listen(2048)
     except OSError:
         listening.close()
+        if bound:  # a later try binds the same path
+            path.unlink(missing_ok=True)
         raise
     return listening
 
@@ -321,8 +325,16 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         # After the client's handshake: building the socket's server and routes is as long as the rest of the
         # start after the imports, and forwarders and commands wait for the socket (they retry a refused connect).
         await anyio.sleep(OWNER_SOCKET_DELAY_SECONDS)
-        if not leaving.is_set():
-            socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
+        warned = False
+        while not leaving.is_set():
+            try:
+                socket_servers.append(await start_owner_socket(app, ownership, task_group, limiter))
+                return
+            except OSError as error:  # out of descriptors, say: the front keeps serving, the socket comes later
+                if not warned:
+                    logger.warning("cannot open the owner socket yet (%s); retrying every second", error)
+                    warned = True
+                await anyio.sleep(1)
 
     try:
         async with anyio.create_task_group() as task_group:
