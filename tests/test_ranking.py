@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from mcp_memory.memory.error_signature import error_focus, error_signature, signature_if_named
 from mcp_memory.memory.ranking import POLICIES, keeps_failing, outcome_adjustment, success_rate
 from mcp_memory.memory.word_index import BM25Index
-from mcp_memory.words import code_tokens
+from mcp_memory.words import K1, B, code_tokens, idf
 from tests.conftest import call
 
 pytestmark = pytest.mark.anyio
@@ -43,6 +44,50 @@ def test_bm25_ranks_the_rarer_shared_word_first_and_follows_replace_and_remove()
     index.remove("c")
     assert index.search(code_tokens("fastapi"), 3) == []
     assert len(index) == 2
+
+
+def _plain_bm25(documents: dict[str, list[str]], query: list[str], doc_id: str) -> float:
+    """BM25 of one document, written out as the formula (the index must agree to the last bit)."""
+    average = sum(len(tokens) for tokens in documents.values()) / len(documents)
+    tokens = documents[doc_id]
+    score = 0.0
+    for term in dict.fromkeys(query):
+        holding = sum(term in other for other in documents.values())
+        tf = tokens.count(term)
+        if holding and tf:
+            norm = K1 * (1.0 - B + B * len(tokens) / average)
+            score += idf(len(documents), holding) * tf * (K1 + 1.0) / (tf + norm)
+    return score
+
+
+def test_bm25_scores_are_exact_at_scale_after_replaces_and_removes_and_honour_within_and_ties() -> None:
+    rng = random.Random(5)
+    documents: dict[str, list[str]] = {}
+    index = BM25Index()
+    for n in range(1500):  # "error" and "type" sit in most documents: the common-word path is taken
+        tokens = ["error", *(["type"] if n % 3 else []), f"mod{rng.randrange(200)}", f"name{rng.randrange(40)}"]
+        documents[f"d{n}"] = tokens
+        index.add(f"d{n}", tokens)
+    for n in range(0, 1500, 7):
+        del documents[f"d{n}"]
+        index.remove(f"d{n}")
+    for n in range(1, 1500, 11):
+        documents[f"d{n}"] = ["error", "timeout", f"host{n % 5}"]
+        index.add(f"d{n}", documents[f"d{n}"])
+    query = ["error", "type", "mod7", "name3", "timeout"]
+    best = index.search(query, 10)
+    assert len(best) == 10 and len(index) == len(documents)
+    for doc_id, score in best:
+        assert score == _plain_bm25(documents, query, doc_id)
+    everything = sorted(documents, key=lambda doc_id: -_plain_bm25(documents, query, doc_id))
+    assert [score for _, score in best] == [_plain_bm25(documents, query, d) for d in everything[:10]]
+    within = set(everything[5:40:3])
+    assert {doc_id for doc_id, _ in index.search(query, 50, within=within)} <= within
+    assert index.search(query, 1, within=within)[0][0] == everything[5]
+    twins = BM25Index()
+    for doc_id in ["b", "a", "c"]:
+        twins.add(doc_id, ["same", "words"])
+    assert [doc_id for doc_id, _ in twins.search(["same"], 3)] == ["b", "a", "c"]  # ties: indexed first, first
 
 
 @pytest.mark.parametrize(
