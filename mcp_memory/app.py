@@ -7,24 +7,28 @@ import logging
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
 from mcp_memory.config import Settings
-from mcp_memory.episodes.failures import FailureAnalyst
-from mcp_memory.episodes.service import EpisodeService
 from mcp_memory.errors import MemoryStoreError, StoreDamaged
-from mcp_memory.knowledge.service import KnowledgeBase
-from mcp_memory.learning.service import PatternLearning
-from mcp_memory.memory.consolidation import Consolidator
 from mcp_memory.memory.schedule import ScheduledConsolidation
-from mcp_memory.memory.service import MemoryService
-from mcp_memory.models import ReconcileReport
-from mcp_memory.storage.console_sessions import ConsoleSessions
-from mcp_memory.storage.database import Database
-from mcp_memory.storage.embeddings import Embedder
-from mcp_memory.storage.store import MemoryStore
+
+if TYPE_CHECKING:  # imported when the app is first used: a server answers its handshake before paying for them
+    from mcp_memory.episodes.failures import FailureAnalyst
+    from mcp_memory.episodes.service import EpisodeService
+    from mcp_memory.knowledge.service import KnowledgeBase
+    from mcp_memory.learning.service import PatternLearning
+    from mcp_memory.memory.consolidation import Consolidator
+    from mcp_memory.memory.service import MemoryService
+    from mcp_memory.models import ReconcileReport
+    from mcp_memory.storage.console_sessions import ConsoleSessions
+    from mcp_memory.storage.database import Database
+    from mcp_memory.storage.embeddings import Embedder
+    from mcp_memory.storage.store import MemoryStore
 
 logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
@@ -59,6 +63,8 @@ def warming_up() -> bool:
 
 def configured_embedder(settings: Settings, batch_threads: int | None = None) -> Embedder:
     """The embedding model as the settings ask for it (``batch_threads`` for a bulk import's batches)."""
+    from mcp_memory.storage.embeddings import Embedder
+
     return Embedder(
         model_path=settings.model_folder(),
         threads=settings.embed_threads,
@@ -72,29 +78,115 @@ def configured_embedder(settings: Settings, batch_threads: int | None = None) ->
 def open_console_sessions(settings: Settings) -> ConsoleSessions:
     """The console's login sessions, kept in the memory's database so they outlive restarts and every server
     knows them."""
+    from mcp_memory.storage.console_sessions import ConsoleSessions
+    from mcp_memory.storage.database import Database
+
     return ConsoleSessions(Database(settings.database_url, settings.data_dir), settings.port)
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """The model, the store and the services over them, made together on first use."""
+
+    embedder: Embedder
+    database: Database
+    store: MemoryStore
+    memory: MemoryService
+    knowledge: KnowledgeBase
+    episodes: EpisodeService
+    failures: FailureAnalyst
+    learning: PatternLearning
+    consolidator: Consolidator
+
+
+def _made_parts(settings: Settings, embedder: Embedder | None) -> _Parts:
+    from mcp_memory.episodes.failures import FailureAnalyst
+    from mcp_memory.episodes.service import EpisodeService
+    from mcp_memory.knowledge.service import KnowledgeBase
+    from mcp_memory.learning.service import PatternLearning
+    from mcp_memory.memory.consolidation import Consolidator
+    from mcp_memory.memory.service import MemoryService
+    from mcp_memory.storage.database import Database
+    from mcp_memory.storage.store import MemoryStore
+
+    embedder = embedder or configured_embedder(settings)
+    database = Database(settings.database_url, settings.data_dir)
+    store = MemoryStore(embedder, settings.data_dir, settings.chroma_url, database=database)
+    memory = MemoryService(settings, embedder, store)
+    episodes = EpisodeService(settings, memory)
+    return _Parts(
+        embedder=embedder,
+        database=database,
+        store=store,
+        memory=memory,
+        knowledge=KnowledgeBase(memory, settings.seeds_dir),
+        episodes=episodes,
+        failures=FailureAnalyst(episodes, memory),
+        learning=PatternLearning(settings, memory, episodes),
+        consolidator=Consolidator(memory, settings.archive_after),
+    )
+
+
 class MemoryApp:
-    """Everything a server, the CLI or a benchmark needs, with no protocol in it."""
+    """Everything a server, the CLI or a benchmark needs, with no protocol in it. The services are made (and
+    their modules imported: the database library, Chroma's client, numpy) on first use, so that a server answers
+    its client's handshake first."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or configured_embedder(settings)
-        self.database = Database(settings.database_url, settings.data_dir)
-        self.store = MemoryStore(self.embedder, settings.data_dir, settings.chroma_url, database=self.database)
-        self.memory = MemoryService(settings, self.embedder, self.store)
-        self.knowledge = KnowledgeBase(self.memory, settings.seeds_dir)
-        self.episodes = EpisodeService(settings, self.memory)
-        self.failures = FailureAnalyst(self.episodes, self.memory)
-        self.learning = PatternLearning(settings, self.memory, self.episodes)
-        self.consolidator = Consolidator(self.memory, settings.archive_after)
+        self._given_embedder = embedder
+        self._parts: _Parts | None = None
+        self._parts_lock = threading.Lock()
         self.schedule: ScheduledConsolidation | None = None
         self._start_lock = threading.Lock()
         self._started = False
         # Why the last start failed (a data dir, database or Chroma server out of reach), until a start succeeds.
         self.start_error: MemoryStoreError | None = None
         self._warmup: threading.Thread | None = None
+
+    @property
+    def parts(self) -> _Parts:
+        if self._parts is None:
+            with self._parts_lock:
+                if self._parts is None:
+                    self._parts = _made_parts(self.settings, self._given_embedder)
+        return self._parts
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.parts.embedder
+
+    @property
+    def database(self) -> Database:
+        return self.parts.database
+
+    @property
+    def store(self) -> MemoryStore:
+        return self.parts.store
+
+    @property
+    def memory(self) -> MemoryService:
+        return self.parts.memory
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self.parts.knowledge
+
+    @property
+    def episodes(self) -> EpisodeService:
+        return self.parts.episodes
+
+    @property
+    def failures(self) -> FailureAnalyst:
+        return self.parts.failures
+
+    @property
+    def learning(self) -> PatternLearning:
+        return self.parts.learning
+
+    @property
+    def consolidator(self) -> Consolidator:
+        return self.parts.consolidator
 
     def start_blocking(self, stop: threading.Event | None = None) -> None:
         """Open the store, seed the knowledge base if configured, and load the model (a set ``stop`` ends the
@@ -200,7 +292,7 @@ class MemoryApp:
         if self.settings.consolidate_every <= 0 or self.schedule is not None:
             return self.schedule
         self.schedule = ScheduledConsolidation(
-            self.consolidator, self.settings.consolidate_every, self.start_blocking, stop=threading.Event()
+            lambda: self.consolidator, self.settings.consolidate_every, self.start_blocking, stop=threading.Event()
         )
         _schedules.add(self.schedule)
         self.schedule.start()

@@ -10,14 +10,18 @@ a delimited block naming who stored it, when, and whether it is trusted (``memor
 
 from __future__ import annotations
 
-from mcp_memory.episodes.service import EpisodeService
+from typing import TYPE_CHECKING
+
 from mcp_memory.episodes.views import shorten, title
 from mcp_memory.errors import Unavailable
 from mcp_memory.memory.blocks import DATA_PREAMBLE, block, fence, memory_block, neutralise
 from mcp_memory.memory.projects import EVERY_PROJECT
-from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import normalize_language, require_text
 from mcp_memory.models import MemoryHit, SimilarEpisode
+
+if TYPE_CHECKING:  # types only: the module stays importable before the storage layer is
+    from mcp_memory.episodes.service import EpisodeService
+    from mcp_memory.memory.service import MemoryService
 
 MIN_EPISODE_SIMILARITY = 0.35
 STRONG_EPISODE_SCORE = 0.6

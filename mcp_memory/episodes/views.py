@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mcp_memory.episodes.digest import EpisodeDigest, data_text, is_error_event
 from mcp_memory.memory.blocks import block, neutralise
 from mcp_memory.models import EpisodeEvent, EpisodeInfo, EpisodeOutcome, EpisodeReplay
-from mcp_memory.storage.episode_store import EpisodeRow, EventRow
+
+if TYPE_CHECKING:  # types only: the module stays importable before the storage layer is
+    from mcp_memory.storage.episode_store import EpisodeRow, EventRow
 
 DETAIL_CHARS = 240
 TIMELINE_PREAMBLE = (

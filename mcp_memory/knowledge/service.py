@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_memory.errors import InvalidInput, NotFound
 from mcp_memory.knowledge.seeds import SeedItem, load_seed_items
@@ -12,9 +12,10 @@ from mcp_memory.memory.blocks import memory_block, neutralise
 from mcp_memory.memory.drafts import knowledge_draft
 from mcp_memory.memory.projects import EVERY_PROJECT, GLOBAL, ProjectScope, require_project
 from mcp_memory.memory.records import CALLER_RESERVED_KEYS, MemoryDraft, content_hash, new_metadata, to_record
-from mcp_memory.memory.service import MemoryService
 from mcp_memory.models import KnowledgeType, MemoryRecord, SeedCounts, StoreResult
-from mcp_memory.storage.store import StoredItem
+
+if TYPE_CHECKING:  # types only: the module stays importable before the storage layer is
+    from mcp_memory.memory.service import MemoryService
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ class KnowledgeBase:
 
     def seed_blocking(self) -> SeedCounts:
         """Add new seed items, replace changed ones, leave unchanged ones alone (no re-embedding)."""
+        from mcp_memory.storage.store import StoredItem
+
         items = load_seed_items(self.seeds_dir)
         drafts = [seed_draft(item) for item in items]
         store, embedder = self.memory.store, self.memory.embedder

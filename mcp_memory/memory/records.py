@@ -9,12 +9,14 @@ import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_memory.memory.error_signature import error_signature
 from mcp_memory.memory.moments import age_in_words
 from mcp_memory.models import MemoryRecord, MemoryType, Outcome, StoreResult
-from mcp_memory.storage.memory_rows import StoredItem
+
+if TYPE_CHECKING:  # types only: the module stays importable before the storage layer is
+    from mcp_memory.storage.memory_rows import StoredItem
 
 ID_PREFIXES: dict[MemoryType, str] = {
     "pattern": "pat",

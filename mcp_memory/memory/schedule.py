@@ -11,9 +11,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mcp_memory.errors import MemoryStoreError
-from mcp_memory.memory.consolidation import ConsolidationReport, Consolidator, Stopped
+
+if TYPE_CHECKING:  # the consolidation code is imported by the schedule's thread, after a server's handshake
+    from mcp_memory.memory.consolidation import ConsolidationReport, Consolidator
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +29,12 @@ class ScheduledConsolidation:
 
     def __init__(
         self,
-        consolidator: Consolidator,
+        consolidator_of: Callable[[], Consolidator],
         every: float,
         ready: Callable[[], None],
         stop: threading.Event | None = None,
     ) -> None:
-        self.consolidator = consolidator
+        self.consolidator_of = consolidator_of
         self.every = every
         self.ready = ready
         self.stop_event = stop or threading.Event()
@@ -52,11 +55,13 @@ class ScheduledConsolidation:
     def _run(self) -> None:
         wait = min(FIRST_LOOK_SECONDS, self.every)
         while not self.stop_event.wait(wait):
+            from mcp_memory.memory.consolidation import Stopped  # after the first wait: not during a handshake
+
             try:
                 wait = self._due_in()
                 if wait > 0:
                     continue
-                report = self.consolidator.run_blocking(stop=self.stop_event)
+                report = self.consolidator_of().run_blocking(stop=self.stop_event)
                 self.reports = [*self.reports[-9:], report]
                 self.ran.set()
                 if report.merged or report.archived:
@@ -79,5 +84,5 @@ class ScheduledConsolidation:
     def _due_in(self) -> float:
         """Seconds until the next run is due (0 or less: now)."""
         self.ready()
-        last = self.consolidator.last_run_at()
+        last = self.consolidator_of().last_run_at()
         return 0.0 if last is None else last + self.every - time.time()
