@@ -52,3 +52,30 @@ def test_the_front_ends_reach_memory_through_services_not_the_storage_objects_th
         if reaching.search(line)
     ]
     assert not found, "call a service (memory/, episodes/) or the app instead:\n" + "\n".join(found)
+
+
+def test_a_server_is_built_without_importing_storage_so_its_handshake_comes_first(tmp_path: Path) -> None:
+    """What a serving process imports before it answers ``initialize`` decides its cold start: the database
+    library, Chroma's client, numpy and the services come after, in the warm-up."""
+    probe = (
+        "import sys\n"
+        "from mcp_memory.config import Settings\n"
+        "from mcp_memory.app import MemoryApp\n"
+        "from mcp_memory.edge.runner import serve\n"
+        "from mcp_memory.edge.server import build_server\n"
+        "app = MemoryApp(Settings(_env_file=None))\n"
+        "build_server(app)\n"
+        "app.consolidate_on_schedule()\n"
+        "heavy = ('sqlalchemy', 'chromadb', 'numpy', 'onnxruntime', 'torch', 'mcp_memory.memory.service')\n"
+        "print(','.join(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": str(BIN), "MCP_MEMORY_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"imported before the handshake: {done.stdout.strip()}"
