@@ -143,6 +143,7 @@ class MemoryApp:
         # Why the last start failed (a data dir, database or Chroma server out of reach), until a start succeeds.
         self.start_error: MemoryStoreError | None = None
         self._warmup: threading.Thread | None = None
+        self._handshake_done = threading.Event()
 
     @property
     def parts(self) -> _Parts:
@@ -250,8 +251,9 @@ class MemoryApp:
         After the start proper, the thread builds the error word index (a recall that comes first waits for
         that build instead of starting its own), then makes episode words again if an earlier tokenizer made them.
 
-        The short delay keeps the import of torch and Chroma (which holds the GIL for long stretches) from
-        slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds.
+        The short delay keeps the import of the services and Chroma (which holds the GIL for long stretches) from
+        slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds; it ends
+        early once the client has listed the tools (``handshake_done``).
         """
         if self._started or self._warmup is not None:
             return self._warmup
@@ -259,7 +261,7 @@ class MemoryApp:
         def warm() -> None:
             try:
                 if delay > 0 and not self._start_lock.locked():
-                    _exiting.wait(delay)
+                    self._handshake_done.wait(delay)
                 if _exiting.is_set():
                     return
                 self.start_blocking(stop=_exiting)
@@ -285,6 +287,10 @@ class MemoryApp:
         thread.start()
         self._warmup = thread
         return thread
+
+    def handshake_done(self) -> None:
+        """The client has listed the tools: the warm-up need not wait out the rest of its delay."""
+        self._handshake_done.set()
 
     def consolidate_on_schedule(self) -> ScheduledConsolidation | None:
         """Consolidate every MCP_MEMORY_CONSOLIDATE_EVERY (None when it is 0), until ``stop_schedule`` or exit;

@@ -3,7 +3,7 @@
 import hmac
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -46,14 +46,36 @@ readable at memory://knowledge. Memories belong to projects: by default you stor
 own project (found from your workspace) plus the global memories; pass project="*" to search every project."""
 
 
+class AfterToolsListed:
+    """Server middleware: calls ``then`` once a ``tools/list`` is answered (the end of a client's handshake)."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self.then = then
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        result = await call_next(ctx)
+        if ctx.method == "tools/list":
+            self.then()
+        return result
+
+
 class MemoryServer(MCPServer):
     """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
     (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), tidy tool descriptions, and every
     request's context at hand for finding the caller's project (``ToolContext.project``)."""
 
-    def __init__(self, *args: Any, projects: CallerProjects | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        projects: CallerProjects | None = None,
+        on_tools_listed: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.projects = projects or CallerProjects("")
-        super().__init__(*args, middleware=[ForgetOnRootsChanged(self.projects)], **kwargs)
+        middleware: list[Any] = [ForgetOnRootsChanged(self.projects)]
+        if on_tools_listed is not None:
+            middleware.append(AfterToolsListed(on_tools_listed))
+        super().__init__(*args, middleware=middleware, **kwargs)
 
     def add_tool(
         self,
@@ -217,6 +239,7 @@ def build_server(
     mcp = MemoryServer(
         "mcp-memory",
         projects=projects,
+        on_tools_listed=app.handshake_done,
         lifespan=warm_up,
         **auth_options,
         title="mcp-memory",
