@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # imported when the app is first used: a server answers its h
 
 logger = logging.getLogger(__name__)
 WARMUP_DELAY_SECONDS = 0.5
+# A warm-up that the system interrupts (out of descriptors) tries again this often, this long apart.
+WARMUP_ATTEMPTS = 5
+WARMUP_RETRY_SECONDS = 2.0
 # At exit, how long to let a warm-up that is still running finish (it is seconds of work at most).
 EXIT_WAIT_SECONDS = 30.0
 # A store in flight while the start-up reconcile looks has its vector added within this time.
@@ -258,19 +261,28 @@ class MemoryApp:
         if self._started or self._warmup is not None:
             return self._warmup
 
+        def steps() -> None:
+            self.start_blocking(stop=_exiting)
+            for step in (self.reconcile, self.memory.warm_indexes, self.episodes.ensure_words_blocking):
+                if not self._started or _exiting.is_set():
+                    return
+                step()
+
         def warm() -> None:
             try:
                 if delay > 0 and not self._start_lock.locked():
                     self._handshake_done.wait(delay)
-                if _exiting.is_set():
-                    return
-                self.start_blocking(stop=_exiting)
-                if self._started and not _exiting.is_set():
-                    self.reconcile()
-                if self._started and not _exiting.is_set():
-                    self.memory.warm_indexes()
-                if self._started and not _exiting.is_set():
-                    self.episodes.ensure_words_blocking()
+                for attempt in range(1, WARMUP_ATTEMPTS + 1):
+                    if _exiting.is_set():
+                        return
+                    try:
+                        steps()
+                        return
+                    except OSError as exc:  # out of descriptors, say: every step is safe to run again
+                        if attempt == WARMUP_ATTEMPTS:
+                            raise
+                        logger.warning("background start interrupted (%s); trying again", exc)
+                        _exiting.wait(WARMUP_RETRY_SECONDS)
             except StoreDamaged:  # start_error holds it: the server stops, saying so once (runner.stop_if_damaged)
                 return
             except MemoryStoreError as exc:  # expected (a database that is down): the first tool call retries
