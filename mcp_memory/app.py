@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -53,6 +54,9 @@ def _let_warmups_finish() -> None:
     _exiting.set()
     for schedule in list(_schedules):  # a consolidation stops between two steps
         schedule.stop()
+    backlogs = sys.modules.get("mcp_memory.storage.vector_backlog")  # not imported: nothing was stored
+    if backlogs is not None:  # stores answered before the exit get their vectors now, not at the next start
+        backlogs.settle_all(EXIT_WAIT_SECONDS)
     deadline = time.monotonic() + EXIT_WAIT_SECONDS
     for thread in [*_warmups, *(schedule.thread for schedule in list(_schedules))]:
         if thread.is_alive():

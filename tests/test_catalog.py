@@ -39,6 +39,7 @@ async def test_words_follow_add_delete_and_restart(settings: Settings, embedder:
     assert (await error_ids(app, "Cannot import fastapi"))[0] == fastapi.id  # builds the catalog
 
     env = app.memory.remember_blocking(error_draft(ENV, "", "export DATABASE_URL", True))  # added after the build
+    app.store.settle()  # its vector, and with it the catalog, follows the answer
     words = app.memory.catalog.view("error").words
     assert words is not None and env.id in words
     assert (await error_ids(app, "KeyError: 'PORT'"))[0] == env.id

@@ -103,6 +103,7 @@ async def test_held_vectors_take_the_writes_of_other_servers(
     other_store = MemoryStore(embedder, settings.data_dir, database=Database(settings.database_url, settings.data_dir))
     times = pattern_draft("times", "def times(x, y):\n    return x * y\n", "rust", "", {}, [])
     written = MemoryService(settings, embedder, other_store).remember_blocking(times)
+    other_store.settle()  # that server's write has landed (its vector follows its answer)
 
     assert (await recalled(app, query, "rust"))[0] == written.id
     assert app.memory.catalog.view("pattern").vectors["rust"] is held and len(held) == 201  # not read again

@@ -19,6 +19,7 @@ async def test_remember_many_counts_repeats_and_known_content_instead_of_storing
     tag = uuid.uuid4().hex
     known = error_draft(f"KeyError: '{tag}'", "reading config", "use .get()", True)
     await app.memory.remember(known)
+    app.store.settle()  # its vector is in before the encodes below are counted
     fresh = pattern_draft("Retry", f"def retry_{tag}(): ...", "python", "", {}, [])
     failed = error_draft(f"OSError: {tag}", "", "retry", False)
     calls: list[list[str]] = []
@@ -29,6 +30,7 @@ async def test_remember_many_counts_repeats_and_known_content_instead_of_storing
 
     assert [(r.duplicate, r.usage_count) for r in results] == [(False, 1), (True, 2), (True, 2), (False, 1), (True, 2)]
     assert (results[4].success_count, results[4].failure_count) == (0, 1)  # one agent's failure, counted once
+    app.store.settle()  # the vectors are written right after the answer
     assert calls == [[fresh.embed_text], [failed.embed_text]]  # one encode per type, known content never again
     stored = await app.memory.get(results[0].id)
     assert stored.usage_count == 2

@@ -168,3 +168,38 @@ def test_repair_refuses_while_a_server_owns_the_data_dir_and_stats_recall_go_thr
         )  # the server kept serving, its store untouched by the CLI
     finally:
         server.close()
+
+
+STORE_AND_EXIT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from mcp_memory.app import MemoryApp
+    from mcp_memory.config import Settings
+    from mcp_memory.memory.drafts import solution_draft
+
+    app = MemoryApp(Settings(data_dir=Path(sys.argv[1]), seed_on_start=False))
+    app.start_blocking()
+    for n in range(40):  # answered once each row is committed; the vectors follow in the backlog
+        app.memory.remember_blocking(solution_draft(f"problem {n}", f"solution {n}", "python", "", {}))
+    """
+)
+
+
+async def test_a_process_that_exits_right_after_its_stores_indexes_them_before_it_ends(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    data_dir = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-c", STORE_AND_EXIT, str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=server_env(),
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    after = open_app(data_dir, embedder)
+    assert after.store.count("solution") == 40 and after.store.index.count("solution") == 40  # no repair needed
+    [hit] = (await after.memory.recall("problem 7", ["solution"], 1)).results
+    assert hit.fields["solution"] == "solution 7"

@@ -182,6 +182,7 @@ async def test_equal_texts_in_one_import_are_embedded_once(
     message = f"ValueError: {uuid.uuid4().hex}"
     drafts = [error_draft(message, "parsing", "strip the input", True), error_draft(message, "parsing", "int()", False)]
     await app.memory.remember_many(drafts)
+    app.store.settle()  # their vectors are in before the import's encodes are counted
     encoded: list[str] = []
     real = embedder._run_model
     monkeypatch.setattr(embedder, "_run_model", lambda texts, size: encoded.extend(texts) or real(texts, size))

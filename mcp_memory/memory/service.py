@@ -95,7 +95,9 @@ class MemoryService:
 
     @property
     def generation(self) -> int:
-        """Goes up after every write through this service; caches of derived results compare it."""
+        """Goes up after every write through this service; caches of derived results compare it (read once the
+        vectors of every store answered so far are in, which count as writes too)."""
+        self.store.settle()
         return self._generation
 
     def mark_changed(self) -> None:
@@ -121,10 +123,11 @@ class MemoryService:
 
     def remember_many_blocking(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
         """Each draft is an insert-or-bump in the database (exact however many servers store at once); the new
-        and replaced ones are then embedded in one batch per type and their vectors indexed.
+        and replaced ones are then embedded and indexed (``MemoryStore.index_later``: after the answer for the
+        embedded index, whose readers wait for it; before it for a Chroma server).
 
-        If embedding or indexing fails, the rows this call inserted are removed again, so a store reported as
-        failed was not saved.
+        If embedding or indexing fails before the answer, the rows this call inserted are removed again, so a
+        store reported as failed was not saved.
         """
         results: list[StoreResult] = []
         to_index: dict[MemoryType, dict[str, tuple[StoredItem, MemoryDraft]]] = {}
@@ -158,8 +161,8 @@ class MemoryService:
             if revived:
                 self.store.back_in_recall(revived, self.encode_items)
             for memory_type, entries in to_index.items():
-                vectors = self.embedder.encode_batch([draft.embed_text for _, draft in entries.values()])
-                self.store.put_vectors(memory_type, [row for row, _ in entries.values()], vectors)
+                rows, texts = [row for row, _ in entries.values()], [draft.embed_text for _, draft in entries.values()]
+                self.store.index_later(memory_type, rows, texts)
         except BaseException:
             for memory_type, ids in inserted.items():
                 try:
@@ -222,6 +225,7 @@ class MemoryService:
         language: str | None = None,
         scope: ProjectScope = EVERYWHERE,
     ) -> list[MemoryHit]:
+        self.store.settle()  # the catalog's scans and word index, too, hold every memory stored before
         try:
             hits = self.recaller.recall(query, memory_types, n_results, where, language, scope)
         except filter_rejections() as exc:  # Chroma rejects some filters only when it runs them

@@ -1,7 +1,8 @@
 """The memory store: rows in the database (the system of record), vectors in Chroma (an index of them).
 
-Writes go to the database first (committed), then to Chroma; ``reconcile`` mends what a crash between the two
-left behind: a row without a vector is embedded again, a vector without a row is removed. Reads of text, fields
+Writes go to the database first (committed), then to Chroma (for a store into the embedded index, right after the
+answer: ``vector_backlog``); ``reconcile`` mends what a crash between the two left behind: a row without a vector
+is embedded again, a vector without a row is removed. Reads of text, fields
 and counters come from the database; Chroma answers only "which ids are nearest".
 
 Knows nothing of MCP or of what a memory means beyond its flat metadata.
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mcp_memory.models import MEMORY_TYPES, MemoryType, ReconcileReport
+from mcp_memory.models import MemoryType, ReconcileReport
 from mcp_memory.storage.archive import MemoryStates
 from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
 from mcp_memory.storage.database import Database
@@ -35,6 +35,7 @@ from mcp_memory.storage.memory_rows import (
 )
 from mcp_memory.storage.project_rows import ProjectRows
 from mcp_memory.storage.tombstone_rows import TombstoneRows
+from mcp_memory.storage.vector_backlog import VectorBacklog
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
 __all__ = [
@@ -54,7 +55,6 @@ logger = logging.getLogger(__name__)
 VECTORLESS_KEYS = DATABASE_ONLY_KEYS | {"fields_json", "metadata_json", LEGACY_NOTES_KEY, "last_failure_note"}
 STORE_ID_KEY = "store_id"
 LEGACY_IMPORTED = "legacy_chroma_imported"
-RECONCILE_BATCH = 256
 
 
 class WriteListener(Protocol):
@@ -89,7 +89,11 @@ class MemoryStore:
         self.projects = ProjectRows(self.db)
         self.links = MemoryLinks(self.db)
         self.states = MemoryStates(self.db)
-        self.index = ChromaIndex(embedder, data_dir, chroma_url)
+        self.embedder = embedder
+        self._index = ChromaIndex(embedder, data_dir, chroma_url)
+        # The embedded index is written behind the rows (see vector_backlog); a Chroma server shared with other
+        # servers is written before a store is answered, so that they all find what one acknowledged.
+        self.backlog = VectorBacklog(self._index_now) if chroma_url is None else None
         self.store_id = ""
         self._rows_only = False
         self._listeners: list[WriteListener] = []
@@ -99,8 +103,19 @@ class MemoryStore:
         self._listeners.append(listener)
 
     @property
+    def index(self) -> ChromaIndex:
+        """The vector index, once every vector waiting in the backlog is in it."""
+        self.settle()
+        return self._index
+
+    def settle(self) -> None:
+        """Wait until every vector of a store answered so far is indexed (see ``vector_backlog``)."""
+        if self.backlog is not None:
+            self.backlog.settle()
+
+    @property
     def is_open(self) -> bool:
-        return self.db.is_open and self.index.is_open and bool(self.store_id)
+        return self.db.is_open and self._index.is_open and bool(self.store_id)
 
     @property
     def shared(self) -> bool:
@@ -118,7 +133,7 @@ class MemoryStore:
         if self.is_open or (self._rows_only and self.store_id):
             return
         self.db.open()
-        self.index.open()
+        self._index.open()
         self.store_id = self.facts.fact_or_set(STORE_ID_KEY, uuid.uuid4().hex)
         if self.facts.fact(LEGACY_IMPORTED) is None:
             imported = self.import_legacy()
@@ -128,17 +143,9 @@ class MemoryStore:
 
     def import_legacy(self) -> int:
         """Rows for records of releases that kept text and counters in Chroma metadata (present rows are kept)."""
-        added = 0
-        for memory_type in MEMORY_TYPES:
-            batch: list[StoredItem] = []
-            for item_id, document, metadata in self.index.legacy_records(memory_type):
-                metadata.setdefault("type", memory_type)
-                batch.append(StoredItem(item_id, document, metadata))
-                if len(batch) >= 1000:
-                    added += self.rows.import_legacy(batch)
-                    batch = []
-            added += self.rows.import_legacy(batch) if batch else 0
-        return added
+        from mcp_memory.storage.memory_legacy import import_legacy_rows
+
+        return import_legacy_rows(self.index, self.rows)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -263,7 +270,7 @@ class MemoryStore:
 
     def size_on_disk(self) -> int | None:
         """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
-        vectors, rows = self.index.size_on_disk(), self.db.size_on_disk()
+        vectors, rows = self.index.size_on_disk(), self.db.size_on_disk()  # with the answered stores' vectors
         if vectors is None and rows is None:
             return None
         return (vectors or 0) + (rows or 0)
@@ -275,6 +282,17 @@ class MemoryStore:
         replaced row with ``put_vectors``."""
         self.open()
         return self.rows.insert_or_bump(item, success, voter)
+
+    def index_later(self, memory_type: MemoryType, items: Sequence[StoredItem], texts: Sequence[str]) -> None:
+        """Embed ``texts`` and index the vectors of rows already written: behind the answer for the embedded
+        index (the backlog), before it for a Chroma server."""
+        if self.backlog is not None:
+            self.backlog.add(memory_type, items, texts)
+        else:
+            self._index_now(memory_type, list(items), list(texts))
+
+    def _index_now(self, memory_type: MemoryType, items: list[StoredItem], texts: list[str]) -> None:
+        self.put_vectors(memory_type, items, self.embedder.encode_batch(texts))
 
     def put_vectors(self, memory_type: MemoryType, items: Sequence[StoredItem], embeddings: Sequence[Any]) -> None:
         """Index the vectors of rows already written."""
@@ -363,29 +381,12 @@ class MemoryStore:
         encode: Callable[[list[str]], Sequence[Any]],
         settle_seconds: float = 0.0,
     ) -> ReconcileReport:
-        """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall (a
-        superseded, merged or archived memory has none). With other writers about (a serving process, servers
-        sharing the database), ``settle_seconds`` lets stores in flight add their own vectors first."""
+        """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall
+        (``storage.reconcile``)."""
+        from mcp_memory.storage.reconcile import reconcile
+
         self.open()
-        report = ReconcileReport()
-        for memory_type in MEMORY_TYPES:
-            rows = set(self.states.live_ids(memory_type))
-            tagged = dict(self.index.tagged_ids(memory_type))
-            orphans = [i for i, tag in tagged.items() if i not in rows and tag == self.store_id]
-            if orphans:
-                self.index.delete(memory_type, orphans)
-                report.removed += len(orphans)
-            missing = sorted(rows - tagged.keys())
-            if missing and settle_seconds > 0:  # a store in flight adds its vector right after its row: let it
-                time.sleep(settle_seconds)
-                arrived = self.index.vectors(memory_type, missing)
-                missing = [item_id for item_id in missing if item_id not in arrived]
-            for start in range(0, len(missing), RECONCILE_BATCH):
-                items = self.rows.get(missing[start : start + RECONCILE_BATCH], memory_type)
-                if items:
-                    self.put_vectors(memory_type, items, encode([embed_text(item) for item in items]))
-                    report.embedded += len(items)
-        return report
+        return reconcile(self, embed_text, encode, settle_seconds)
 
 
 def _by_type(moved: Moved) -> dict[MemoryType, list[str]]:
