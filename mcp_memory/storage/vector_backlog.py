@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 SETTLE_SECONDS = 30.0
 # At most this many vectors in one batch (the embedder's own batching splits it further).
 MOST_AT_ONCE = 64
+# At most this many vectors wait; a store beyond it waits for room.
+MOST_WAITING = 256
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 _backlogs: weakref.WeakSet[VectorBacklog] = weakref.WeakSet()
 
@@ -47,6 +49,9 @@ class VectorBacklog:
         if not items:
             return
         with self._changed:
+            # Back-pressure: stores arriving faster than they are embedded wait here, as they would without a
+            # backlog, instead of piling up (memory, and a long wait for the next recall).
+            self._changed.wait_for(lambda: len(self._waiting) < MOST_WAITING, SETTLE_SECONDS)
             self._waiting.extend((memory_type, item, text) for item, text in zip(items, texts, strict=True))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mcp-memory-vectors", daemon=True)
