@@ -61,6 +61,12 @@ def test_a_failing_index_keeps_the_vectors_tries_again_and_tells_a_reader_that_w
         backlog.settle(timeout=0.3)
     assert "2 stored memories are not indexed yet" in str(raised.value) and "saved" in str(raised.value)
 
+    with pytest.raises(OSError, match="No space left"):  # a store meanwhile is refused (its rows undone)
+        backlog.add("solution", items("s3"), ["text of s3"])
+
     failing.clear()  # the disk has room again
     backlog.settle(timeout=10)
     assert written == ["s1", "s2"]
+    backlog.add("solution", items("s4"), ["text of s4"])  # accepted again
+    backlog.settle(timeout=10)
+    assert written == ["s1", "s2", "s4"]

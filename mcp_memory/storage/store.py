@@ -10,6 +10,7 @@ Knows nothing of MCP or of what a memory means beyond its flat metadata.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mcp_memory.errors import Unavailable
 from mcp_memory.models import MemoryType, ReconcileReport
 from mcp_memory.storage.archive import MemoryStates
 from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
@@ -35,7 +37,7 @@ from mcp_memory.storage.memory_rows import (
 )
 from mcp_memory.storage.project_rows import ProjectRows
 from mcp_memory.storage.tombstone_rows import TombstoneRows
-from mcp_memory.storage.vector_backlog import VectorBacklog
+from mcp_memory.storage.vector_backlog import SETTLE_SECONDS, VectorBacklog
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
 
 __all__ = [
@@ -108,10 +110,10 @@ class MemoryStore:
         self.settle()
         return self._index
 
-    def settle(self) -> None:
+    def settle(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait until every vector of a store answered so far is indexed (see ``vector_backlog``)."""
         if self.backlog is not None:
-            self.backlog.settle()
+            self.backlog.settle(timeout)
 
     @property
     def is_open(self) -> bool:
@@ -270,7 +272,9 @@ class MemoryStore:
 
     def size_on_disk(self) -> int | None:
         """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
-        vectors, rows = self.index.size_on_disk(), self.db.size_on_disk()  # with the answered stores' vectors
+        with contextlib.suppress(Unavailable):  # with the answered stores' vectors, unless the index is failing
+            self.settle(timeout=2.0)
+        vectors, rows = self._index.size_on_disk(), self.db.size_on_disk()
         if vectors is None and rows is None:
             return None
         return (vectors or 0) + (rows or 0)
@@ -349,7 +353,7 @@ class MemoryStore:
     def discard(self, memory_type: MemoryType, ids: list[str]) -> None:
         """Undo stores whose vectors failed: rows gone for good (no tombstone), and any vector that did land."""
         self.tombstones.discard([(item_id, memory_type) for item_id in ids])
-        self._unindex(memory_type, ids)
+        self._unindex(memory_type, ids, settle=False)  # never queued: nothing of theirs waits in the backlog
 
     def delete_many(self, memory_type: MemoryType, ids: list[str], by: str = "local", reason: str = "") -> None:
         """Rows into tombstones first (the record), then the vectors go; a crash in between leaves vectors
@@ -358,9 +362,9 @@ class MemoryStore:
         self.tombstones.bury([(item_id, memory_type) for item_id in ids], by, reason)
         self._unindex(memory_type, ids)
 
-    def _unindex(self, memory_type: MemoryType, ids: list[str]) -> None:
+    def _unindex(self, memory_type: MemoryType, ids: list[str], settle: bool = True) -> None:
         """Vectors out of the index (the rows are already written), and listeners told."""
-        self.index.delete(memory_type, ids)
+        (self.index if settle else self._index).delete(memory_type, ids)
         for listener in self._listeners:
             listener.removed(memory_type, ids)
 

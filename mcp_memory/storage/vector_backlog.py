@@ -45,10 +45,13 @@ class VectorBacklog:
         _backlogs.add(self)
 
     def add(self, memory_type: MemoryType, items: Sequence[StoredItem], texts: Sequence[str]) -> None:
-        """Queue the vectors of rows already written (``texts``: what each is embedded from)."""
+        """Queue the vectors of rows already written (``texts``: what each is embedded from). While the index is
+        failing this raises its error instead: the caller undoes its rows, and its agent is told."""
         if not items:
             return
         with self._changed:
+            if self._failure is not None:  # the index is failing (a full disk): refuse, so the store is undone
+                raise self._failure
             # Back-pressure: stores arriving faster than they are embedded wait here, as they would without a
             # backlog, instead of piling up (memory, and a long wait for the next recall).
             self._changed.wait_for(lambda: len(self._waiting) < MOST_WAITING, SETTLE_SECONDS)
