@@ -165,6 +165,8 @@ def part_ops(calls: int, prefill: int, episodes_on_database: bool) -> dict[str, 
                         if i >= 0:
                             times.setdefault((name, "record_event"), []).append((time.perf_counter() - start) * 1000)
             separate_file = (Path(tmp) / "pg" / "episodes.sqlite3").exists()
+            for app in apps.values():  # the last stores' vectors land before their folder goes
+                app.store.settle()
         return {
             "times": times,
             "calls": calls,
