@@ -54,13 +54,18 @@ def _let_warmups_finish() -> None:
     _exiting.set()
     for schedule in list(_schedules):  # a consolidation stops between two steps
         schedule.stop()
-    backlogs = sys.modules.get("mcp_memory.storage.vector_backlog")  # not imported: nothing was stored
-    if backlogs is not None:  # stores answered before the exit get their vectors now, not at the next start
-        backlogs.settle_all(EXIT_WAIT_SECONDS)
+    index_answered_stores()
     deadline = time.monotonic() + EXIT_WAIT_SECONDS
     for thread in [*_warmups, *(schedule.thread for schedule in list(_schedules))]:
         if thread.is_alive():
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def index_answered_stores(timeout: float = EXIT_WAIT_SECONDS) -> None:
+    """Before the process ends: the vectors of stores it answered are indexed now, not at the next start."""
+    backlogs = sys.modules.get("mcp_memory.storage.vector_backlog")  # not imported: nothing was stored
+    if backlogs is not None:
+        backlogs.settle_all(timeout)
 
 
 def warming_up() -> bool:

@@ -235,12 +235,13 @@ def serve(settings: Settings, console_only: bool = False) -> int:
     from mcp_memory.edge.runner import serve as run_server
 
     status = anyio.run(partial(run_server, console_only=console_only), settings)
-    from mcp_memory.app import warming_up
+    from mcp_memory.app import index_answered_stores, warming_up
 
     if warming_up():
         # The client left before the warm-up finished. Everything the server acknowledged is on disk (as after a
         # kill -9), so the process ends here: the interpreter's teardown under a half-imported torch or Chroma
         # would only print their finalizers' tracebacks.
+        index_answered_stores()
         logging.shutdown()
         sys.stderr.flush()
         os._exit(status)
