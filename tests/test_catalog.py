@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,26 @@ async def test_the_background_start_builds_the_error_index_before_the_first_reca
     assert restarted.memory.catalog.built("error")
     assert env.id in (restarted.memory.catalog.view("error").words or ())
     assert (await error_ids(restarted, "KeyError: 'PORT'")) == [env.id]
+
+
+def test_a_language_read_while_a_new_vector_waits_for_the_catalog_does_not_stall(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """A recall reading a language's vectors holds the catalog's lock; a store's vector, written behind its answer,
+    waits for that lock to tell the catalog. The read must not wait for that vector (each would wait for the other)."""
+    app = MemoryApp(settings, embedder=embedder)
+    add = app.memory.remember_blocking(pattern_draft("add", "def add(a, b):\n    return a + b\n", "rust", "", {}, []))
+    app.store.settle()
+    query = embedder.encode(["multiply two numbers"])[0]
+    view = app.memory.catalog.view("pattern")
+    with view.lock:  # as a recall reading the language holds it
+        times = app.memory.remember_blocking(
+            pattern_draft("times", "def times(a, b):\n    return a * b\n", "rust", "", {}, [])
+        )
+        started = time.monotonic()
+        found = app.memory.catalog.nearest_in_language("pattern", "rust", query, 5)
+        assert time.monotonic() - started < 5  # not the backlog's 30 s wait
+        assert found is not None and add.id in {item_id for item_id, _ in found}
+    app.store.settle()  # the waiting vector lands and the held language vectors take it
+    after = app.memory.catalog.nearest_in_language("pattern", "rust", query, 5)
+    assert after is not None and after[0][0] == times.id

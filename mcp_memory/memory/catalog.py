@@ -280,7 +280,7 @@ class Catalog:
                 catalog = self._types[memory_type]
                 with catalog.lock:
                     # Held language vectors take the new ones; one not indexed yet drops its language's (re-read).
-                    vectors = self.store.vectors(memory_type, ids) if catalog.vectors else {}
+                    vectors = self.store.vectors(memory_type, ids, settle=False) if catalog.vectors else {}
                     for item in self.store.get(memory_type, ids):
                         facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
                         catalog.put(item.id, facts, vectors.get(item.id))
@@ -321,7 +321,8 @@ class Catalog:
             kept: list[str] = []
             rows: list[Any] = []
             for start in range(0, len(ids), 2000):
-                found = self.store.vectors(memory_type, ids[start : start + 2000])
+                # Not waiting for the store's backlog, which waits for this lock to tell us of what it writes.
+                found = self.store.vectors(memory_type, ids[start : start + 2000], settle=False)
                 first = next(iter(found.values()), None) if not rows else None  # tells their size: 4 bytes a number
                 if first is not None and held + 4 * len(first) * len(ids) > MAX_CACHED_BYTES:
                     return None

@@ -11,7 +11,6 @@ Knows nothing of MCP or of what a memory means beyond its flat metadata.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -187,12 +186,15 @@ class MemoryStore:
         items = {item.id: item for item in self.get(memory_type, [item_id for item_id, _ in found])}
         return [QueryMatch(items[item_id], distance) for item_id, distance in found if item_id in items]
 
-    def vectors(self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The stored vectors of ``ids`` (those whose rows match ``where``)."""
+    def vectors(
+        self, memory_type: MemoryType, ids: list[str], where: dict[str, Any] | None = None, settle: bool = True
+    ) -> dict[str, Any]:
+        """The stored vectors of ``ids`` (those whose rows match ``where``); ``settle=False`` for a write listener's
+        lock holder, which the backlog's writes wait for (it hears of the vectors still waiting as they land)."""
         self.open()
         if where:
             ids = [item.id for item in self.get(memory_type, ids, where)]
-        return self.index.vectors(memory_type, ids)
+        return (self.index if settle else self._index).vectors(memory_type, ids)
 
     def scan_metadata(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every id with its metadata, read a page at a time."""
@@ -223,20 +225,9 @@ class MemoryStore:
 
     def exported(self, memory_type: MemoryType, ids: list[str], with_vectors: bool) -> list[tuple[StoredItem, Any]]:
         """Items with their whole outcome log in their metadata and, when asked, their vectors (None if none)."""
-        items = self.get(memory_type, ids)
-        vectors = self.index.vectors(memory_type, [item.id for item in items]) if with_vectors else {}
-        result: list[tuple[StoredItem, Any]] = []
-        for item in items:
-            metadata = dict(item.metadata)
-            metadata.pop("last_failure_note", None)
-            log = self.rows.outcome_log(item.id) if int(metadata.get("usage_count", 0)) > 1 else []
-            if log:
-                metadata[LEGACY_NOTES_KEY] = json.dumps(
-                    [{"success": n.success, "note": n.note, "agent": n.agent, "at": n.at} for n in log],
-                    ensure_ascii=False,
-                )
-            result.append((StoredItem(item.id, item.document, metadata), vectors.get(item.id)))
-        return result
+        from mcp_memory.storage.memory_export import exported
+
+        return exported(self, memory_type, ids, with_vectors)
 
     def outcome_notes(self, item_id: str, limit: int = 10) -> list[OutcomeNote]:
         self.open()
@@ -282,8 +273,7 @@ class MemoryStore:
     # -- writes ------------------------------------------------------------------------------------
 
     def insert_or_bump(self, item: StoredItem, success: bool | None, voter: str) -> tuple[StoreOutcome, StoredItem]:
-        """Store a row or count it again (``MemoryRows.insert_or_bump``); the caller adds the vector of a new or
-        replaced row with ``put_vectors``."""
+        """Store a row or count it again (``MemoryRows.insert_or_bump``); its vector goes by ``index_later``."""
         self.open()
         return self.rows.insert_or_bump(item, success, voter)
 
