@@ -172,19 +172,19 @@ class BM25Index:
             if not count or limit <= 0:
                 return []
             average = self._total_length / count or 1.0
-            terms = [self._postings[term] for term in dict.fromkeys(query_tokens) if term in self._postings]
-            if not terms:
+            postings = [self._postings[term] for term in dict.fromkeys(query_tokens) if term in self._postings]
+            if not postings:
                 return []
+            terms = [(posting, *posting.entries()) for posting in postings]
             common_df = max(COMMON_MIN_DOCUMENTS, COMMON_SHARE * count)
             found = np.zeros(len(self._lengths), dtype=bool)
-            for posting in terms:
+            for posting, slots, _ in terms:
                 if posting.live <= common_df:
-                    found[posting.entries()[0]] = True
+                    found[slots] = True
             scan_all = self._fewer_than(np.flatnonzero(found), limit, within)
             scores = np.zeros(len(self._lengths), dtype=np.float64)
             scored = np.zeros(len(self._lengths), dtype=bool)
-            for posting in terms:
-                slots, tfs = posting.entries()
+            for posting, slots, tfs in terms:
                 if not scan_all and posting.live > common_df:
                     keep = found[slots]
                     slots, tfs = slots[keep], tfs[keep]

@@ -182,11 +182,11 @@ class Database:
         from sqlalchemy import text
         from sqlalchemy.exc import DBAPIError
 
-        try:
-            with engine.connect() as connection:
+        with self._translated(), engine.connect() as connection:  # a database out of reach fails here, once
+            try:
                 versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-        except DBAPIError:  # no version table yet: a new database
-            return False
+            except DBAPIError:  # no version table yet (a new database), or a file that is not one: migrate says
+                return False
         return versions == [schema_head()]
 
     @contextmanager

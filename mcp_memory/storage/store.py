@@ -25,6 +25,8 @@ from mcp_memory.storage.change_feed import Change, ChangeFeed, StoreFacts
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.filters import DATABASE_ONLY_KEYS, matches, split_where
+from mcp_memory.storage.memory_export import exported
+from mcp_memory.storage.memory_legacy import import_legacy_rows
 from mcp_memory.storage.memory_links import ACTIVE, MemoryLinks, Moved
 from mcp_memory.storage.memory_rows import (
     LEGACY_NOTES_KEY,
@@ -35,6 +37,7 @@ from mcp_memory.storage.memory_rows import (
     StoreOutcome,
 )
 from mcp_memory.storage.project_rows import ProjectRows
+from mcp_memory.storage.reconcile import reconcile
 from mcp_memory.storage.tombstone_rows import TombstoneRows
 from mcp_memory.storage.vector_backlog import SETTLE_SECONDS, VectorBacklog
 from mcp_memory.storage.vectors import COLLECTION_NAMES, MODEL_KEY, ChromaIndex
@@ -144,8 +147,6 @@ class MemoryStore:
 
     def import_legacy(self) -> int:
         """Rows for records of releases that kept text and counters in Chroma metadata (present rows are kept)."""
-        from mcp_memory.storage.memory_legacy import import_legacy_rows
-
         return import_legacy_rows(self.index, self.rows)
 
     # -- reads -------------------------------------------------------------------------------------
@@ -225,8 +226,6 @@ class MemoryStore:
 
     def exported(self, memory_type: MemoryType, ids: list[str], with_vectors: bool) -> list[tuple[StoredItem, Any]]:
         """Items with their whole outcome log in their metadata and, when asked, their vectors (None if none)."""
-        from mcp_memory.storage.memory_export import exported
-
         return exported(self, memory_type, ids, with_vectors)
 
     def outcome_notes(self, item_id: str, limit: int = 10) -> list[OutcomeNote]:
@@ -377,8 +376,6 @@ class MemoryStore:
     ) -> ReconcileReport:
         """Embed rows in recall that have no vector, remove vectors of this store that have no row in recall
         (``storage.reconcile``)."""
-        from mcp_memory.storage.reconcile import reconcile
-
         self.open()
         return reconcile(self, embed_text, encode, settle_seconds)
 

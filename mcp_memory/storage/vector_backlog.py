@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 
@@ -99,7 +100,7 @@ class VectorBacklog:
                     self._changed.notify_all()
                 if not failures:
                     logger.warning("could not index %d stored memories yet (%s); trying again", len(batch), exc)
-                threading.Event().wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                time.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
                 failures += 1
                 continue
             failures = 0
