@@ -12,7 +12,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from mcp_memory.app import MemoryApp
+from mcp_memory.app import MemoryApp, index_answered_stores
 from mcp_memory.config import Settings
 from mcp_memory.storage.embeddings import Embedder
 
@@ -107,6 +107,15 @@ async def client(app: MemoryApp) -> AsyncIterator[Any]:
 
     async with Client(build_server(app)) as connected:
         yield connected
+
+
+def as_a_new_process() -> None:
+    """What a process's end and the next one's start do to this test's Chroma: the vectors of stores it answered
+    are indexed (as at exit), and nothing of the open Chroma system is reused."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    index_answered_stores()
+    SharedSystemClient.clear_system_cache()
 
 
 async def call(client: Any, tool: str, **arguments: Any) -> dict[str, Any]:

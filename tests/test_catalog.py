@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from chromadb.api.shared_system_client import SharedSystemClient
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
@@ -17,7 +16,7 @@ from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore
-from tests.conftest import BOTH_DATABASES
+from tests.conftest import BOTH_DATABASES, as_a_new_process
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +29,7 @@ async def error_ids(app: MemoryApp, query: str, n: int = 5) -> list[str]:
 
 
 def restart(settings: Settings, embedder: Embedder) -> MemoryApp:
-    SharedSystemClient.clear_system_cache()  # as a new process: nothing of the old Chroma system is reused
+    as_a_new_process()
     return MemoryApp(settings, embedder=embedder)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import pytest
-from chromadb.api.shared_system_client import SharedSystemClient
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from sqlalchemy import update
@@ -21,7 +20,7 @@ from mcp_memory.config import Settings
 from mcp_memory.edge.server import build_server
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.schema import episodes
-from tests.conftest import DATABASES, call, call_error, settings_on
+from tests.conftest import DATABASES, as_a_new_process, call, call_error, settings_on
 from tests.prompt_blocks import blocks, outside_blocks
 
 pytestmark = pytest.mark.anyio
@@ -211,7 +210,7 @@ async def test_an_episode_survives_a_server_restart_and_is_ended_by_the_new_serv
                 agent_role=role,
                 data=data,
             )
-    SharedSystemClient.clear_system_cache()  # a new process would not share the open Chroma system
+    as_a_new_process()
 
     async with connect(MemoryApp(settings, embedder=embedder)) as after:
         listed = await call(after, "list_episodes", status="open")

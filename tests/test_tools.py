@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromadb.api.shared_system_client import SharedSystemClient
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
@@ -21,7 +20,7 @@ from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
 from mcp_memory.edge.server import build_server
 from mcp_memory.storage.embeddings import Embedder
-from tests.conftest import BOTH_DATABASES, REPO_ROOT, call, call_error
+from tests.conftest import BOTH_DATABASES, REPO_ROOT, as_a_new_process, call, call_error
 from tests.prompt_blocks import blocks
 
 pytestmark = pytest.mark.anyio
@@ -568,7 +567,7 @@ async def test_data_survives_a_restart(settings: Settings, embedder: Embedder) -
         stored = await store_error(client, FASTAPI_ERROR, FASTAPI_FIX, True, context="Starting FastAPI server")
         await call(client, "seed_initial_knowledge")
 
-    SharedSystemClient.clear_system_cache()  # a new process would not share the open Chroma system
+    as_a_new_process()
 
     async with connect(MemoryApp(settings, embedder=embedder)) as restarted:
         record = await call(restarted, "get_memory", id=stored["id"])
