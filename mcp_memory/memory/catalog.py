@@ -46,8 +46,9 @@ LOOKBACK = 1000
 # A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
 COUNT_SECONDS = 10.0
 MAX_LEXICAL_CHARS = 4000
-# Bytes of language vectors held for exact search, over all types: 1,536 each (384 float32), so ~350,000 vectors.
-# The 1,000,000 patterns of bench/filter_speed.py hold 250,000 in its languages of at most 12% (384 MB).
+# Bytes of language vectors held for exact search, over all types: 1,928 each (384 float32, 384 one-byte codes,
+# two bounds), so ~278,000 vectors. The 1,000,000 patterns of bench/filter_speed.py hold 250,000 in its languages of
+# at most 12% (482 MB).
 MAX_CACHED_BYTES = 512 * 2**20
 
 
@@ -323,8 +324,8 @@ class Catalog:
             for start in range(0, len(ids), 2000):
                 # Not waiting for the store's backlog, which waits for this lock to tell us of what it writes.
                 found = self.store.vectors(memory_type, ids[start : start + 2000], settle=False)
-                first = next(iter(found.values()), None) if not rows else None  # tells their size: 4 bytes a number
-                if first is not None and held + 4 * len(first) * len(ids) > MAX_CACHED_BYTES:
+                first = next(iter(found.values()), None) if not rows else None  # tells their size
+                if first is not None and held + (5 * len(first) + 8) * len(ids) > MAX_CACHED_BYTES:
                     return None
                 kept += list(found)
                 rows += list(found.values())
