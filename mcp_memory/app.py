@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +74,30 @@ def warming_up() -> bool:
     return any(thread.is_alive() for thread in list(_warmups))
 
 
+class _Beside:
+    """A step of the start run on its own thread beside the others; ``join`` waits for it and raises what it
+    raised. Counted as a warm-up, so that an exit waits for it rather than tear native code down under it."""
+
+    def __init__(self, step: Callable[[], None], stop: threading.Event | None) -> None:
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(step, stop), name="mcp-memory-encoder", daemon=True)
+        _warmups.add(self.thread)
+        self.thread.start()
+
+    def _run(self, step: Callable[[], None], stop: threading.Event | None) -> None:
+        if stop is not None and stop.is_set():
+            return
+        try:
+            step()
+        except BaseException as exc:  # raised again by join, in the thread that waits for the start
+            self.error = exc
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def configured_embedder(settings: Settings, batch_threads: int | None = None) -> Embedder:
     """The embedding model as the settings ask for it (``batch_threads`` for a bulk import's batches)."""
     from mcp_memory.storage.embeddings import Embedder
@@ -111,7 +136,7 @@ class _Parts:
     consolidator: Consolidator
 
 
-def _made_parts(settings: Settings, embedder: Embedder | None) -> _Parts:
+def _made_parts(settings: Settings, embedder: Embedder) -> _Parts:
     from mcp_memory.episodes.failures import FailureAnalyst
     from mcp_memory.episodes.service import EpisodeService
     from mcp_memory.knowledge.service import KnowledgeBase
@@ -121,7 +146,6 @@ def _made_parts(settings: Settings, embedder: Embedder | None) -> _Parts:
     from mcp_memory.storage.database import Database
     from mcp_memory.storage.store import MemoryStore
 
-    embedder = embedder or configured_embedder(settings)
     database = Database(settings.database_url, settings.data_dir)
     store = MemoryStore(embedder, settings.data_dir, settings.chroma_url, database=database)
     memory = MemoryService(settings, embedder, store)
@@ -146,7 +170,8 @@ class MemoryApp:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self._given_embedder = embedder
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
         self._parts: _Parts | None = None
         self._parts_lock = threading.Lock()
         self.schedule: ScheduledConsolidation | None = None
@@ -162,12 +187,18 @@ class MemoryApp:
         if self._parts is None:
             with self._parts_lock:
                 if self._parts is None:
-                    self._parts = _made_parts(self.settings, self._given_embedder)
+                    self._parts = _made_parts(self.settings, self.embedder)
         return self._parts
 
     @property
     def embedder(self) -> Embedder:
-        return self.parts.embedder
+        """Made apart from the services (light: nothing of the model is loaded), so that the encoder loads beside
+        their imports."""
+        if self._embedder is None:
+            with self._embedder_lock:
+                if self._embedder is None:
+                    self._embedder = configured_embedder(self.settings)
+        return self._embedder
 
     @property
     def database(self) -> Database:
@@ -209,13 +240,10 @@ class MemoryApp:
         with self._start_lock:
             if self._started:
                 return
-            steps = (
-                self.store.open,
-                self.episodes.store.open,
-                self._seed_if_configured,
-                self.embedder.load,
-                self.embedder.warm,
-            )
+            # ONNX Runtime builds the encoder's session (~0.2 s) without the GIL: beside the imports of the store's
+            # open, which hold it, it costs the start next to nothing.
+            encoder = _Beside(self._load_encoder, stop)
+            steps = (self.store.open, self.episodes.store.open, self._seed_if_configured, encoder.join)
             for step in steps:
                 if stop is not None and stop.is_set():
                     return
@@ -226,6 +254,10 @@ class MemoryApp:
                     raise
             self.start_error = None
             self._started = True
+
+    def _load_encoder(self) -> None:
+        self.embedder.load()
+        self.embedder.warm()
 
     def check_started(self) -> None:
         """Raise why the last start failed, for calls that do not wait for a start of their own (episodes)."""
