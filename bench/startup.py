@@ -98,22 +98,30 @@ async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, A
         }
 
 
-def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool) -> dict[str, Any]:
-    """Alternating runs per encoder (a, b, b, a, ...), each on a fresh data dir; the graph cache is the user's."""
+def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool, restart: bool) -> dict[str, Any]:
+    """Alternating runs per encoder (a, b, b, a, ...), each on a fresh data dir — or, with ``restart``, each
+    encoder's runs on one data dir, so every run after its first restarts a server on the memories stored before
+    (the first run, on the empty dir, is left out of the medians); the graph cache is the user's."""
+    kept = {name: Path(tempfile.mkdtemp(prefix="mcp-memory-bench-")) for name in encoders} if restart else {}
+    firsts: dict[str, dict[str, Any]] = {}
     figures: dict[str, Any] = {name: [] for name in encoders}
     figures["bare SDK server"] = []
-    order = [*encoders, *reversed(encoders)] * runs
+    order = [*encoders, *reversed(encoders)] * (runs + restart)
     bare = bare_server()
-    for i, name in enumerate(order[: runs * len(encoders)]):
+    for i, name in enumerate(order[: (runs + restart) * len(encoders)]):
         if i % len(encoders) == 0:  # the bare server's tools/list once per round, beside the encoders
             bare_listed = anyio.run(time_server, bare, False)[0]
             figures["bare SDK server"].append(bare_listed)
             print(f"bare  tools/list {bare_listed:5.2f} s | load {os.getloadavg()[0]:.2f}", flush=True)
-        data_dir = Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
+        data_dir = kept.get(name) or Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
         row = anyio.run(encoder_run, memory_server(data_dir, MCP_MEMORY_ENCODER=name), stores)
-        figures[name].append(row)
+        if restart and name not in firsts:
+            firsts[name] = row
+        else:
+            figures[name].append(row)
+        kind = "fresh dir " if firsts.get(name) is row else "restart   " if restart else ""
         print(
-            f"{name:5} tools/list {row['tools_list_s']:5.2f} s | "
+            f"{name:5} {kind}tools/list {row['tools_list_s']:5.2f} s | "
             f"first recall {row['first_recall_s']:5.2f} s | RSS after "
             f"{stores} stores {row['rss_bytes'] / 2**20:5.0f} MiB | torch mapped: {row['torch_mapped']} | "
             f"load {row['load']:.2f}",
@@ -153,9 +161,12 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=300, help="Stores before the RSS is read (with --encoders).")
     parser.add_argument("--first-start", action="store_true", help="Also one ONNX start on an empty graph cache.")
     parser.add_argument("--json", help="Also write the figures of --encoders to this file.")
+    parser.add_argument(
+        "--restart", action="store_true", help="With --encoders: restart on the memories stored by earlier runs."
+    )
     args = parser.parse_args()
     if args.encoders:
-        figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start)
+        figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start, args.restart)
         if args.json:
             import json
 

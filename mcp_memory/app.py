@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from mcp_memory import collector_pause
 from mcp_memory.config import Settings
 from mcp_memory.errors import MemoryStoreError, StoreDamaged
 from mcp_memory.memory.schedule import ScheduledConsolidation
@@ -310,6 +311,12 @@ class MemoryApp:
                 step()
 
         def warm() -> None:
+            try:
+                _warm()
+            finally:
+                collector_pause.started()
+
+        def _warm() -> None:
             try:
                 if delay > 0 and not self._start_lock.locked():
                     self._handshake_done.wait(delay)
