@@ -9,14 +9,30 @@ approximate scores into exact results.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
 
 import numpy as np
 
+logger = logging.getLogger(__name__)
 _session: Any = None
+_session_failed = False
 _session_lock = threading.Lock()
+
+
+def available() -> bool:
+    """Whether codes can be multiplied here; when ONNX Runtime cannot make the session (said once), scans stay
+    float32 — as exact, only slower."""
+    global _session_failed
+    if _session is None and not _session_failed:
+        try:
+            _product_session()
+        except Exception as exc:
+            _session_failed = True
+            logger.warning("integer products unavailable (%s): language scans read float32 vectors", exc)
+    return not _session_failed
 
 
 def _product_session() -> Any:

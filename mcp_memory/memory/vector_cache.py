@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from mcp_memory.memory.byte_product import byte_products
+from mcp_memory.memory import byte_product
 
 # One BLAS thread for a scan: a second one spins after each product, and on a busy machine that slowed every other
 # call of the process (at 758,000 memories unfiltered recalls went from ~10 to ~100 ms while scans ran).
@@ -105,7 +105,7 @@ class LanguageVectors:
         if count == 0 or depth <= 0:
             return []
         query = np.asarray(embedding, dtype=np.float32)
-        coded = count >= CODED_FROM and bool(np.any(query))
+        coded = count >= CODED_FROM and bool(np.any(query)) and byte_product.available()
         if coded:
             approximate, bound = self._approximate(query, count)
         else:
@@ -135,7 +135,7 @@ class LanguageVectors:
         query_scale = 127.0 / float(np.abs(query).max())
         signed = np.clip(np.rint(query * query_scale), -127, 127)
         query_error = float(np.abs(query - signed / query_scale).max())
-        products = byte_products(self.codes[:count], signed.astype(np.int8))
+        products = byte_product.byte_products(self.codes[:count], signed.astype(np.int8))
         approximate = products.astype(np.float32)
         approximate -= np.float32(128 * int(signed.sum()))
         approximate *= np.float32(1.0 / (self.scale * query_scale))
