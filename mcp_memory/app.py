@@ -294,7 +294,9 @@ class MemoryApp:
         """Warm up in a thread once the handshake is likely done; the first tool call waits only for what is left.
 
         After the start proper, the thread builds the error word index (a recall that comes first waits for
-        that build instead of starting its own), then makes episode words again if an earlier tokenizer made them.
+        that build instead of starting its own), then reconciles the rows with the vector index (seconds for a
+        large store: not before the index a first recall needs), then makes episode words again if an earlier
+        tokenizer made them.
 
         The short delay keeps the import of the services and Chroma (which holds the GIL for long stretches) from
         slowing the client's ``initialize`` and ``tools/list``, which arrive in the first milliseconds; it ends
@@ -305,7 +307,7 @@ class MemoryApp:
 
         def steps() -> None:
             self.start_blocking(stop=_exiting)
-            for step in (self.reconcile, self.memory.warm_indexes, self.episodes.ensure_words_blocking):
+            for step in (self.memory.warm_indexes, self.reconcile, self.episodes.ensure_words_blocking):
                 if not self._started or _exiting.is_set():
                     return
                 step()
@@ -347,6 +349,11 @@ class MemoryApp:
         thread.start()
         self._warmup = thread
         return thread
+
+    @property
+    def warmup(self) -> threading.Thread | None:
+        """The background start, once one was begun (it ends when the store, the model and the indexes are ready)."""
+        return self._warmup
 
     def handshake_done(self) -> None:
         """The client has listed the tools: the warm-up need not wait out the rest of its delay."""

@@ -39,6 +39,9 @@ from mcp_memory.storage.data_dir import check_data_dir
 logger = logging.getLogger(__name__)
 # The owner's socket opens this long after the front starts serving, once its client's handshake is done.
 OWNER_SOCKET_DELAY_SECONDS = 0.5
+# ... and then for the warm-up to end, at most this long: building the socket's server holds the GIL, and beside the
+# warm-up it delayed the first answered recall (forwarders wait up to LISTEN_WAIT_SECONDS for the socket).
+OWNER_SOCKET_WARMUP_WAIT_SECONDS = 5.0
 
 
 def _uvicorn_server(app: Any, *, quiet_signals: bool, **config: Any) -> Any:
@@ -325,6 +328,8 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         # After the client's handshake: building the socket's server and routes is as long as the rest of the
         # start after the imports, and forwarders and commands wait for the socket (they retry a refused connect).
         await anyio.sleep(OWNER_SOCKET_DELAY_SECONDS)
+        if app.warmup is not None:
+            await anyio.to_thread.run_sync(app.warmup.join, OWNER_SOCKET_WARMUP_WAIT_SECONDS, abandon_on_cancel=True)
         warned = False
         while not leaving.is_set():
             try:
