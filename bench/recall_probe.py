@@ -70,7 +70,7 @@ OUR_TARGETS = {
     "ours.bm25.search": "mcp_memory.memory.word_index:BM25Index.search",
     "ours.bm25.query_weight": "mcp_memory.memory.word_index:BM25Index.query_weight",
     "ours.signature_if_named": "mcp_memory.memory.recall:signature_if_named",
-    "ours.catalog.signature_ids": "mcp_memory.memory.catalog:TypeCatalog.signature_ids",
+    "ours.catalog.signature_ids": "mcp_memory.memory.type_catalog:TypeCatalog.signature_ids",
     "ours.query_text (error_focus)": "mcp_memory.memory.ranking:RankingPolicy.query_text",
     "ours.with_outcomes (rows, scores)": "mcp_memory.memory.recall:Recaller._with_outcomes",
     "ours.store.get (rows)": "mcp_memory.storage.store:MemoryStore.get",

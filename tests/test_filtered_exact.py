@@ -5,6 +5,8 @@ also for a language larger than the 30,000 vectors the cache once held, with a p
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -107,3 +109,45 @@ async def test_held_vectors_take_the_writes_of_other_servers(
 
     assert (await recalled(app, query, "rust"))[0] == written.id
     assert app.memory.catalog.view("pattern").vectors["rust"] is held and len(held) == 201  # not read again
+
+
+def test_a_language_is_read_without_holding_up_the_type_and_takes_the_writes_made_meanwhile(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Reading a language's ids and vectors from Chroma takes seconds at a million memories; meanwhile every other
+    recall of the type needs the catalog's lock, and writes keep coming. The read holds neither up and misses none."""
+    app = MemoryApp(settings, embedder=embedder)
+    rust = store_patterns(app, "rust", LARGE, seed=5)
+    catalog = app.memory.catalog
+    view = catalog.view("pattern")
+    query = embedder.encode([QUERIES[1]])[0]
+    found: list[list[tuple[str, float]] | None] = []
+    reader = threading.Thread(target=lambda: found.append(catalog.nearest_in_language("pattern", "rust", query, 5)))
+    reader.start()
+    deadline = time.monotonic() + 30
+    while "rust" not in view.reading_ids and "rust" not in view.reading_vectors:
+        assert time.monotonic() < deadline and reader.is_alive(), "the read never started"
+        time.sleep(0.001)
+
+    started = time.monotonic()
+    with view.lock:  # what every other recall of the type takes
+        waited = time.monotonic() - started
+        still_reading = "rust" in view.reading_ids or "rust" in view.reading_vectors
+    # A new nearest memory and a deleted one, written while the language is read.
+    written = app.memory.remember_blocking(
+        pattern_draft("times", "def times(x, y):\n    return x * y\n", "rust", "", {}, [])
+    )
+    app.store.settle()
+    rust[written.id] = np.asarray(app.store.vectors("pattern", [written.id])[written.id], dtype=np.float32)
+    first = exhaustive(rust, query, 1)[0]
+    app.store.delete("pattern", first)
+    del rust[first]
+    wrote_during_the_read = "rust" in view.reading_ids or "rust" in view.reading_vectors
+    reader.join(60)
+
+    assert still_reading and waited < 0.5  # the lock was free while the language was read
+    assert wrote_during_the_read, "the read ended before the writes: lengthen it"
+    again = catalog.nearest_in_language("pattern", "rust", query, 5)
+    assert again is not None and [item_id for item_id, _ in again] == exhaustive(rust, query, 5)
+    held = view.vectors["rust"]
+    assert written.id in held.row_of and first not in held.row_of and len(held) == LARGE

@@ -14,7 +14,9 @@ a crash:
 
 Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
 ids of a language the first time a recall filters by it, and — for languages too rare to find by over-fetching —
-their vectors; both then follow every write like the rest.
+their vectors; both then follow every write like the rest. Those reads (seconds at a million memories) are made
+outside the catalog's lock, which every recall of the type takes: the writes that reach the catalog meanwhile are
+kept beside the read and applied after it (``type_catalog.Reading``).
 
 Every catalog knows which memories belong to a project (global ones, usually most, are simply not listed): read
 once per type, ids only, then kept current like the rest. A recall learns from it in constant time whether its
@@ -23,18 +25,15 @@ project scope leaves anything out — on a store without projects it never does,
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from mcp_memory.memory.word_index import BM25Index
+from mcp_memory.memory.type_catalog import DROPPED, Reading, TypeCatalog, facts_from_metadata
 from mcp_memory.models import MemoryType
 from mcp_memory.storage.store import MemoryStore, StoredItem
-from mcp_memory.words import code_tokens
 
 if TYPE_CHECKING:
     from mcp_memory.memory.vector_cache import LanguageVectors
@@ -45,111 +44,10 @@ SYNC_SECONDS = 1.0
 LOOKBACK = 1000
 # A lazy catalog's collection size only steers the choice of search path; it is counted again this often.
 COUNT_SECONDS = 10.0
-MAX_LEXICAL_CHARS = 4000
 # Bytes of language vectors held for exact search, over all types: 1,928 each (384 float32, 384 one-byte codes,
 # two bounds), so ~278,000 vectors. The 1,000,000 patterns of bench/filter_speed.py hold 250,000 in its languages of
 # at most 12% (482 MB).
 MAX_CACHED_BYTES = 512 * 2**20
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the catalog keeps of one memory."""
-
-    language: str
-    signature: str | None
-    words: str | None  # text for the word index; None when the type has none
-    project: str = ""
-
-
-def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_words: bool) -> Facts:
-    """The catalog facts of a stored memory, from its Chroma metadata."""
-    language = str(metadata.get("language") or "")
-    project = str(metadata.get("project") or "")
-    if memory_type != "error":
-        return Facts(language, None, None, project)
-    fields = json.loads(metadata.get("fields_json") or "{}")
-    error = str(fields.get("error_message") or metadata.get("title") or "")
-    signature = metadata.get("signature")
-    if not isinstance(signature, str):  # stored before signatures were recorded
-        from mcp_memory.memory.error_signature import error_signature
-
-        signature = error_signature(error)
-    return Facts(language, signature or None, error[:MAX_LEXICAL_CHARS] if with_words else None, project)
-
-
-class TypeCatalog:
-    """The catalog of one collection: complete (every memory's facts, for types with a word index) or lazy
-    (only the languages asked for, each read with one ids-only Chroma query)."""
-
-    def __init__(self, with_words: bool) -> None:
-        self.lock = threading.RLock()
-        self.complete = with_words
-        self.facts: dict[str, Facts] = {}
-        self.by_language: dict[str, set[str]] = {}
-        self.by_signature: dict[str, set[str]] = {}
-        self.words: BM25Index | None = BM25Index() if with_words else None
-        self.vectors: dict[str, LanguageVectors] = {}  # rare language -> its vectors
-        self.snapshots: dict[str, frozenset[str]] = {}  # by_language, frozen for readers; dropped on change
-        self.count: tuple[float, int] | None = None  # (when, collection size) of a lazy catalog
-        self.project_of: dict[str, str] = {}  # id -> project, for memories of a project (global ones are not listed)
-        self.by_project: dict[str, set[str]] = {}
-        self.projects_read = with_words  # a complete catalog knows every memory's project from its facts
-        self.synced_at = 0.0
-        self.loaded = threading.Event()
-        self.failed = False
-
-    def put(self, item_id: str, facts: Facts, vector: Sequence[float] | None) -> None:
-        with self.lock:
-            self.drop(item_id)
-            self.snapshots.pop(facts.language, None)
-            if self.complete:
-                self.facts[item_id] = facts
-                self.by_language.setdefault(facts.language, set()).add(item_id)
-            elif facts.language in self.by_language:  # a lazy catalog follows only the languages it read
-                self.by_language[facts.language].add(item_id)
-            if facts.signature:
-                self.by_signature.setdefault(facts.signature, set()).add(item_id)
-            if facts.project and self.projects_read:
-                self.project_of[item_id] = facts.project
-                self.by_project.setdefault(facts.project, set()).add(item_id)
-            if self.words is not None and facts.words is not None:
-                self.words.add(item_id, code_tokens(facts.words))
-            cached = self.vectors.get(facts.language)
-            if cached is not None:
-                if vector is None:  # a vector we were not given: load the language again when next needed
-                    del self.vectors[facts.language]
-                else:
-                    cached.put(item_id, vector)
-
-    def drop(self, item_id: str) -> None:
-        with self.lock:
-            facts = self.facts.pop(item_id, None)
-            languages = [facts.language] if facts is not None else list(self.by_language)
-            for language in languages:
-                members = self.by_language.get(language)
-                if members is not None and item_id in members:
-                    members.discard(item_id)
-                    self.snapshots.pop(language, None)
-                    if not members and self.complete:
-                        del self.by_language[language]
-            if facts is not None and facts.signature:
-                _discard(self.by_signature, facts.signature, item_id)
-            project = self.project_of.pop(item_id, None)
-            if project is not None:
-                _discard(self.by_project, project, item_id)
-            if self.words is not None:
-                self.words.remove(item_id)
-            for cached in self.vectors.values():
-                if cached.remove(item_id):
-                    break
-
-    def signature_ids(self, signature: str) -> set[str]:
-        with self.lock:
-            return set(self.by_signature.get(signature, ()))
-
-    def cached_bytes(self) -> int:
-        return sum(cached.nbytes for cached in self.vectors.values())
 
 
 class Catalog:
@@ -229,12 +127,29 @@ class Catalog:
         snapshot = catalog.snapshots.get(language)
         if snapshot is not None:
             return snapshot
-        with catalog.lock:
-            members = catalog.by_language.get(language)
-            if members is None and not catalog.complete:
-                members = catalog.by_language[language] = set(self.store.ids(memory_type, {"language": language}))
-            snapshot = catalog.snapshots[language] = frozenset(members or ())
-            return snapshot
+        while True:
+            with catalog.lock:
+                members = catalog.by_language.get(language)
+                if members is not None or catalog.complete:
+                    snapshot = catalog.snapshots[language] = frozenset(members or ())
+                    return snapshot
+                reading = catalog.reading_ids.get(language)
+                mine = reading is None
+                if reading is None:
+                    reading = catalog.reading_ids[language] = Reading()
+            if not mine:  # another recall reads them: wait for it, then look again
+                reading.done.wait()
+                continue
+            try:
+                ids = set(self.store.ids(memory_type, {"language": language}))
+                with catalog.lock:
+                    for item_id, vector in reading.writes:
+                        (ids.discard if vector is DROPPED else ids.add)(item_id)
+                    catalog.by_language[language] = ids
+            finally:
+                with catalog.lock:
+                    catalog.reading_ids.pop(language, None)
+                reading.done.set()
 
     def projects(self, memory_type: MemoryType) -> tuple[dict[str, int], dict[str, str]]:
         """How many memories of the type each project holds (global ones are not counted), and every such memory's
@@ -311,26 +226,49 @@ class Catalog:
             return cached.nearest(embedding, depth, admits)
 
     def _load_vectors(self, memory_type: MemoryType, catalog: TypeCatalog, language: str) -> LanguageVectors | None:
+        """Read a language's vectors from Chroma outside the catalog's lock, then hold them (None when they would
+        not fit the cache)."""
         from mcp_memory.memory.vector_cache import LanguageVectors
 
-        ids = sorted(self.language_ids(memory_type, language))
-        with catalog.lock:
-            cached = catalog.vectors.get(language)
-            if cached is not None:
-                return cached
-            held = sum(view.cached_bytes() for view in self._types.values())
-            kept: list[str] = []
-            rows: list[Any] = []
+        while True:
+            ids = sorted(self.language_ids(memory_type, language))
+            with catalog.lock:
+                cached = catalog.vectors.get(language)
+                if cached is not None:
+                    return cached
+                held = sum(view.cached_bytes() for view in self._types.values())
+                reading = catalog.reading_vectors.get(language)
+                mine = reading is None
+                if reading is None:
+                    reading = catalog.reading_vectors[language] = Reading()
+            if mine:
+                break
+            reading.done.wait()  # another recall reads them: wait for it, then look again
+        try:
+            found: dict[str, Any] = {}
             for start in range(0, len(ids), 2000):
-                # Not waiting for the store's backlog, which waits for this lock to tell us of what it writes.
-                found = self.store.vectors(memory_type, ids[start : start + 2000], settle=False)
-                first = next(iter(found.values()), None) if not rows else None  # tells their size
+                # Not waiting for the store's backlog: what it writes meanwhile reaches the catalog as a write.
+                found.update(self.store.vectors(memory_type, ids[start : start + 2000], settle=False))
+                first = next(iter(found.values()), None)  # tells their size
                 if first is not None and held + (5 * len(first) + 8) * len(ids) > MAX_CACHED_BYTES:
                     return None
-                kept += list(found)
-                rows += list(found.values())
-            cached = catalog.vectors[language] = LanguageVectors(kept, rows)
-            return cached
+            with catalog.lock:
+                stale = False
+                for item_id, vector in reading.writes:
+                    if vector is DROPPED:
+                        found.pop(item_id, None)
+                    elif vector is None:  # written without its vector: this read may lack it
+                        stale = True
+                    else:
+                        found[item_id] = vector
+                cached = LanguageVectors(list(found), list(found.values()))
+                if not stale:  # else answered from, but not kept: read again next time
+                    catalog.vectors[language] = cached
+                return cached
+        finally:
+            with catalog.lock:
+                catalog.reading_vectors.pop(language, None)
+            reading.done.set()
 
     def _load(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
         started = time.perf_counter()
@@ -340,11 +278,3 @@ class Catalog:
         logger.info(
             "catalog of %s: %d memories in %.2f s", memory_type, len(catalog.facts), time.perf_counter() - started
         )
-
-
-def _discard(index: dict[str, set[str]], key: str, item_id: str) -> None:
-    members = index.get(key)
-    if members is not None:
-        members.discard(item_id)
-        if not members:
-            del index[key]
