@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from mcp_memory.config import Settings
 from mcp_memory.storage import database as database_module
@@ -47,6 +47,8 @@ def test_an_older_schema_is_migrated_on_open_and_one_at_head_opens_without_alemb
     with again.engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == schema_head()
         assert connection.execute(text("SELECT count(*) FROM memory_links")).scalar() == 0  # 0006's table is back
+    # 0007: a language's ids are read through an index, not a walk of every row of the type.
+    assert "memories_by_language" in {index["name"] for index in inspect(again.engine).get_indexes("memories")}
     again.engine.dispose()
 
     probe = (

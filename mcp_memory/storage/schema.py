@@ -55,6 +55,7 @@ memories = Table(
     Index("memories_by_part", "part_of"),
     Index("memories_by_project", "project", "type", "created_at"),
     Index("memories_by_status", "status", "type"),
+    Index("memories_by_language", "type", "language"),
 )
 
 # Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
