@@ -15,8 +15,8 @@ a crash:
 Types with a word index (errors) are catalogued completely. For the others the catalog is lazy: it reads the
 ids of a language the first time a recall filters by it, and — for languages too rare to find by over-fetching —
 their vectors; both then follow every write like the rest. Those reads (seconds at a million memories) are made
-outside the catalog's lock, which every recall of the type takes: the writes that reach the catalog meanwhile are
-kept beside the read and applied after it (``type_catalog.Reading``).
+outside the catalog's lock, which recalls with a project scope and every write of the type take: the writes that
+reach the catalog meanwhile are kept beside the read and applied after it (``type_catalog.Reading``).
 
 Every catalog knows which memories belong to a project (global ones, usually most, are simply not listed): read
 once per type, ids only, then kept current like the rest. A recall learns from it in constant time whether its

@@ -46,8 +46,9 @@ def facts_from_metadata(memory_type: MemoryType, metadata: dict[str, Any], with_
 
 
 class Reading:
-    """A read of one language from Chroma, made outside the catalog's lock (seconds at a million memories, while
-    every recall of the type would wait for the lock): the writes to the catalog meanwhile, applied after it."""
+    """A read of one language from the store (its ids from the database, its vectors from Chroma), made outside the
+    catalog's lock (seconds at a million memories, while every recall of the type would wait for the lock): the
+    writes to the catalog meanwhile, applied after it."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
