@@ -314,12 +314,6 @@ class MemoryApp:
 
         def warm() -> None:
             try:
-                _warm()
-            finally:
-                collector_pause.started()
-
-        def _warm() -> None:
-            try:
                 if delay > 0 and not self._start_lock.locked():
                     self._handshake_done.wait(delay)
                 for attempt in range(1, WARMUP_ATTEMPTS + 1):
@@ -343,6 +337,8 @@ class MemoryApp:
                     # pools refuse new work): nobody is waiting for this start, so it ends quietly.
                     return
                 logger.exception("background start failed")
+            finally:
+                collector_pause.started()
 
         thread = threading.Thread(target=warm, name="mcp-memory-warmup", daemon=True)
         _warmups.add(thread)

@@ -151,3 +151,22 @@ def test_a_language_is_read_without_holding_up_the_type_and_takes_the_writes_mad
     assert again is not None and [item_id for item_id, _ in again] == exhaustive(rust, query, 5)
     held = view.vectors["rust"]
     assert written.id in held.row_of and first not in held.row_of and len(held) == LARGE
+
+
+async def test_held_vectors_stay_within_the_cache_limit(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A language whose vectors would pass the limit, with what is held already, is not held: its recall takes
+    the other paths and is still answered."""
+    app = MemoryApp(settings, embedder=embedder)
+    store_patterns(app, "rust", 300, seed=6)
+    store_patterns(app, "java", 300, seed=7)
+    per_language = 300 * (5 * 384 + 8)
+    monkeypatch.setattr(catalog_module, "MAX_CACHED_BYTES", per_language + per_language // 2)
+    catalog = app.memory.catalog
+    query = embedder.encode([QUERIES[0]])[0]
+    assert catalog.nearest_in_language("pattern", "rust", query, 5) is not None  # fits alone
+    assert catalog.nearest_in_language("pattern", "java", query, 5) is None  # not beside rust
+    assert set(catalog.view("pattern").vectors) == {"rust"}
+    assert catalog._reserved == 0  # nothing left reserved by either read
+    assert len(await recalled(app, QUERIES[0], "java")) == 5

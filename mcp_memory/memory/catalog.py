@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mcp_memory.memory.type_catalog import DROPPED, Reading, TypeCatalog, facts_from_metadata
 from mcp_memory.models import MemoryType
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from mcp_memory.memory.vector_cache import LanguageVectors
 
 logger = logging.getLogger(__name__)
+_Found = TypeVar("_Found")
 
 SYNC_SECONDS = 1.0
 LOOKBACK = 1000
@@ -64,6 +65,8 @@ class Catalog:
         self._seen: int | None = None  # the change feed's number up to which changes are applied
         self._applied: set[int] = set()  # numbers applied within the lookback window
         self._followed_at = 0.0
+        self._reserved = 0  # bytes of language vectors being read, counted against MAX_CACHED_BYTES
+        self._reserve_lock = threading.Lock()
 
     def built(self, memory_type: MemoryType) -> bool:
         """Whether the type's catalog has been read from Chroma (a recall would not wait for it)."""
@@ -127,29 +130,53 @@ class Catalog:
         snapshot = catalog.snapshots.get(language)
         if snapshot is not None:
             return snapshot
+
+        def known() -> frozenset[str] | None:
+            members = catalog.by_language.get(language)
+            if members is None and not catalog.complete:
+                return None
+            snapshot = catalog.snapshots[language] = frozenset(members or ())
+            return snapshot
+
+        def read(reading: Reading) -> frozenset[str]:
+            ids = set(self.store.ids(memory_type, {"language": language}))
+            with catalog.lock:
+                for item_id, vector in reading.writes:
+                    (ids.discard if vector is DROPPED else ids.add)(item_id)
+                catalog.by_language[language] = ids
+                snapshot = catalog.snapshots[language] = frozenset(ids)
+                return snapshot
+
+        return self._read_apart(catalog, catalog.reading_ids, language, known, read)
+
+    def _read_apart(
+        self,
+        catalog: TypeCatalog,
+        readings: dict[str, Reading],
+        language: str,
+        known: Callable[[], _Found | None],
+        read: Callable[[Reading], _Found],
+    ) -> _Found:
+        """What ``known`` finds under the catalog's lock, or else what ``read`` reads outside it: one read of a
+        language at a time (other callers wait for it, then look again), given up whatever happens to it."""
         while True:
             with catalog.lock:
-                members = catalog.by_language.get(language)
-                if members is not None or catalog.complete:
-                    snapshot = catalog.snapshots[language] = frozenset(members or ())
-                    return snapshot
-                reading = catalog.reading_ids.get(language)
+                found = known()
+                if found is not None:
+                    return found
+                reading = readings.get(language)
                 mine = reading is None
                 if reading is None:
-                    reading = catalog.reading_ids[language] = Reading()
-            if not mine:  # another recall reads them: wait for it, then look again
-                reading.done.wait()
-                continue
-            try:
-                ids = set(self.store.ids(memory_type, {"language": language}))
-                with catalog.lock:
-                    for item_id, vector in reading.writes:
-                        (ids.discard if vector is DROPPED else ids.add)(item_id)
-                    catalog.by_language[language] = ids
-            finally:
-                with catalog.lock:
-                    catalog.reading_ids.pop(language, None)
-                reading.done.set()
+                    reading = readings[language] = Reading()
+            if mine:
+                break
+            reading.done.wait()
+        try:
+            return read(reading)
+        finally:
+            with catalog.lock:
+                readings.pop(language, None)
+            reading.done.set()
 
     def projects(self, memory_type: MemoryType) -> tuple[dict[str, int], dict[str, str]]:
         """How many memories of the type each project holds (global ones are not counted), and every such memory's
@@ -228,47 +255,61 @@ class Catalog:
     def _load_vectors(self, memory_type: MemoryType, catalog: TypeCatalog, language: str) -> LanguageVectors | None:
         """Read a language's vectors from Chroma outside the catalog's lock, then hold them (None when they would
         not fit the cache)."""
+        return self._read_apart(
+            catalog,
+            catalog.reading_vectors,
+            language,
+            lambda: catalog.vectors.get(language),
+            lambda reading: self._read_vectors(memory_type, catalog, language, reading),
+        )
+
+    def _read_vectors(
+        self, memory_type: MemoryType, catalog: TypeCatalog, language: str, reading: Reading
+    ) -> LanguageVectors | None:
         from mcp_memory.memory.vector_cache import LanguageVectors
 
-        while True:
-            ids = sorted(self.language_ids(memory_type, language))
-            with catalog.lock:
-                cached = catalog.vectors.get(language)
-                if cached is not None:
-                    return cached
-                held = sum(view.cached_bytes() for view in self._types.values())
-                reading = catalog.reading_vectors.get(language)
-                mine = reading is None
-                if reading is None:
-                    reading = catalog.reading_vectors[language] = Reading()
-            if mine:
-                break
-            reading.done.wait()  # another recall reads them: wait for it, then look again
+        ids = sorted(self.language_ids(memory_type, language))
+        found: dict[str, Any] = {}
+        size = 0  # bytes reserved for them, once the first vector tells their length
         try:
-            found: dict[str, Any] = {}
             for start in range(0, len(ids), 2000):
                 # Not waiting for the store's backlog: what it writes meanwhile reaches the catalog as a write.
                 found.update(self.store.vectors(memory_type, ids[start : start + 2000], settle=False))
-                first = next(iter(found.values()), None)  # tells their size
-                if first is not None and held + (5 * len(first) + 8) * len(ids) > MAX_CACHED_BYTES:
-                    return None
+                if not size and found:
+                    size = (5 * len(next(iter(found.values()))) + 8) * len(ids)
+                    if not self._reserve(size):
+                        size = 0
+                        return None
+            # Coded outside the lock too (seconds for 120,000 vectors); the writes made meanwhile go in under it.
+            cached = LanguageVectors(list(found), list(found.values()))
             with catalog.lock:
                 stale = False
                 for item_id, vector in reading.writes:
                     if vector is DROPPED:
-                        found.pop(item_id, None)
+                        cached.remove(item_id)
                     elif vector is None:  # written without its vector: this read may lack it
                         stale = True
                     else:
-                        found[item_id] = vector
-                cached = LanguageVectors(list(found), list(found.values()))
+                        cached.put(item_id, vector)
                 if not stale:  # else answered from, but not kept: read again next time
                     catalog.vectors[language] = cached
                 return cached
         finally:
-            with catalog.lock:
-                catalog.reading_vectors.pop(language, None)
-            reading.done.set()
+            self._unreserve(size)
+
+    def _reserve(self, size: int) -> bool:
+        """Count ``size`` bytes against the cache's limit, with what every type holds and what other reads reserved;
+        False when they would not fit."""
+        with self._reserve_lock:
+            held = sum(view.cached_bytes() for view in list(self._types.values())) + self._reserved
+            if held + size > MAX_CACHED_BYTES:
+                return False
+            self._reserved += size
+            return True
+
+    def _unreserve(self, size: int) -> None:
+        with self._reserve_lock:
+            self._reserved -= size
 
     def _load(self, memory_type: MemoryType, catalog: TypeCatalog) -> None:
         started = time.perf_counter()

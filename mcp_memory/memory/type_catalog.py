@@ -60,7 +60,7 @@ DROPPED = object()
 
 class TypeCatalog:
     """The catalog of one collection: complete (every memory's facts, for types with a word index) or lazy
-    (only the languages asked for, each read with one ids-only Chroma query)."""
+    (only the languages asked for, each read once: its ids from the database)."""
 
     def __init__(self, with_words: bool) -> None:
         self.lock = threading.RLock()

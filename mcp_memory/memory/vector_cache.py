@@ -111,9 +111,9 @@ class LanguageVectors:
         else:
             with _BLAS.limit(limits=1, user_api="blas"):
                 approximate = self.matrix[:count] @ query  # exact already
-        take = depth
+        take = 4 * depth if coded else depth  # coded: a few more, as their order is approximate
         while True:
-            take = min(max(take, 4 * depth) if coded else take, count)
+            take = min(take, count)
             rows = np.argpartition(-approximate, take - 1)[:take] if take < count else np.arange(count)
             exact = self.matrix[rows] @ query if coded else approximate[rows]
             best = self._best(rows, exact, depth, admits)
