@@ -9,7 +9,8 @@ once, which takes transactions and atomic statements, not read-modify-write in P
   timeouts, so a database that is down or unreachable gives an error within seconds, not a hang; the pool reconnects
   by itself when it is back.
 - Schema: Alembic migrations (``migrations/``) run on open, under a lock (an advisory lock on PostgreSQL, a file
-  lock beside an SQLite file), so servers starting together migrate once.
+  lock beside an SQLite file), so servers starting together migrate once. A new database is created from
+  ``schema.py`` as the migrations would leave it and recorded at the newest revision, without alembic.
 """
 
 from __future__ import annotations
@@ -158,19 +159,17 @@ class Database:
     def _migrate(self, engine: Any) -> None:
         if self._at_head(engine):  # a restart: no migration to run, and alembic's import (~0.15 s) is not paid
             return
-        from alembic import command
-        from alembic.config import Config
         from sqlalchemy import text
 
-        config = Config()
-        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with _ALEMBIC_LOCK, self._migration_lock(), self._translated(), engine.connect() as connection:
             if not self.is_sqlite:
                 connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 connection.commit()
             try:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                if _holds_none_of_ours(connection):
+                    _create_at_head(connection)
+                else:
+                    _upgrade(connection)
                 connection.commit()
             finally:
                 if not self.is_sqlite:
@@ -316,6 +315,48 @@ def schema_head() -> str:
     revising the one before."""
     versions = Path(__file__).parent / "migrations" / "versions"
     return max(path.name.split("_", 1)[0] for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def _holds_none_of_ours(connection: Any) -> bool:
+    """Whether the database is new to us: no table of the schema and no migration recorded."""
+    from sqlalchemy import inspect
+
+    from mcp_memory.storage.schema import metadata
+
+    present = set(inspect(connection).get_table_names())
+    return not present & {*metadata.tables, "alembic_version"}
+
+
+def _create_at_head(connection: Any) -> None:
+    """A new database: the schema as the migrations leave it, created at once and recorded at the newest revision.
+
+    Alembic's import and seven migrations cost a first start ~0.2 s; ``tests/test_migrations.py`` checks that the
+    tables, columns, defaults, keys and indexes made here are the ones the migrations make.
+    """
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert
+
+    from mcp_memory.storage.schema import metadata
+
+    metadata.create_all(connection)
+    version = Table(  # as alembic makes its version table
+        "alembic_version",
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    version.create(connection)
+    connection.execute(insert(version).values(version_num=schema_head()))
+
+
+def _upgrade(connection: Any) -> None:
+    """Run the migrations from the database's revision to the newest."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def _is_disk_full(exc: Any) -> bool:

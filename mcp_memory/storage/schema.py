@@ -1,14 +1,18 @@
 """The database's tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL.
 
-The migrations in ``migrations/versions`` create and change these tables; this module is what queries use.
+The migrations in ``migrations/versions`` create and change these tables; this module is what queries use, and
+what a new database is created from (it must say what the migrations make: ``tests/test_migrations.py``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DefaultClause,
     Float,
     Index,
     Integer,
@@ -58,14 +62,31 @@ memories = Table(
     Index("memories_by_language", "type", "language"),
 )
 
+# Columns the migrations added to both tables after a tombstone's own: they come last in tombstones. A new database
+# is made from this file (``database._create_at_head``), so it keeps the migrations' columns in their order.
+_LATER_IN_TOMBSTONES = ("project", "status", "status_at", "status_note", "last_used_at")
+
+
+def _copy(column: Column[Any]) -> Column[Any]:
+    server_default: Any = column.server_default.arg if isinstance(column.server_default, DefaultClause) else None
+    return Column(
+        column.name,
+        column.type,
+        primary_key=column.primary_key,
+        nullable=column.nullable,
+        server_default=server_default,
+    )
+
+
 # Deleted memories: the row as it was, with who deleted it, when and why; restorable until purged for good.
 tombstones = Table(
     "tombstones",
     metadata,
-    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in memories.columns),
+    *(_copy(c) for c in memories.columns if c.name not in _LATER_IN_TOMBSTONES),
     Column("deleted_at", Float, nullable=False),
     Column("deleted_by", String(200), nullable=False),
     Column("delete_reason", Text, nullable=False, default=""),
+    *(_copy(memories.c[name]) for name in _LATER_IN_TOMBSTONES),
     Index("tombstones_by_agent", "agent", "deleted_at"),
 )
 
@@ -153,13 +174,13 @@ episodes = Table(
     Column("started_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("ended_at", Float),
-    Column("started_by", String(200), nullable=False, server_default=""),  # the token's agent
-    Column("project", String(200), nullable=False, server_default=""),
     Column("digest_json", Text),
     Column("indexed_at", Float),
     # How many words the word index holds for the task and for the events (BM25 lengths); NULL until indexed.
     Column("task_words", Integer),
     Column("event_words", Integer),
+    Column("started_by", String(200), nullable=False, server_default=""),  # the token's agent
+    Column("project", String(200), nullable=False, server_default=""),
     Index("episodes_by_start", "started_at"),
     Index("episodes_by_status", "status", "started_at"),
     Index("episodes_by_end", "ended_at"),
