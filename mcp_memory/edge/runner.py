@@ -24,6 +24,7 @@ from mcp_memory.edge.ownership import StoreOwnership
 from mcp_memory.edge.proxy import OwnerLink, build_forwarding_server
 from mcp_memory.edge.server import (
     INSTRUCTIONS,
+    CallsInFlight,
     build_server,
     current_identity,
     explain_unauthorized,
@@ -37,10 +38,10 @@ from mcp_memory.errors import CannotStart, StoreDamaged
 from mcp_memory.storage.data_dir import check_data_dir
 
 logger = logging.getLogger(__name__)
-# The owner's socket opens this long after the front starts serving, once its client's handshake is done.
+# The owner's socket opens this long after the front starts serving, then once the warm-up has ended and no tool call
+# is being answered (at most the second wait): building its server holds the GIL ~0.15 s, which delayed the first
+# recall by as much. Forwarders and commands retry a refused connect (up to LISTEN_WAIT_SECONDS).
 OWNER_SOCKET_DELAY_SECONDS = 0.5
-# ... and then for the warm-up to end, at most this long: building the socket's server holds the GIL, and beside the
-# warm-up it delayed the first answered recall (forwarders wait up to LISTEN_WAIT_SECONDS for the socket).
 OWNER_SOCKET_WARMUP_WAIT_SECONDS = 5.0
 
 
@@ -321,15 +322,15 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
         task_group.start_soon(stop_if_damaged, app, app.start_in_background(), damaged, stop)
         app.consolidate_on_schedule()  # the owner consolidates; processes that forward to it do not
         limiter = rate_limiter(settings)  # one per agent, whether it calls here or through a forwarder
-        task_group.start_soon(open_owner_socket, app, limiter, task_group)
-        return build_server(app, limiter=limiter)
+        calls = CallsInFlight()
+        task_group.start_soon(open_owner_socket, app, limiter, task_group, calls)
+        return build_server(app, limiter=limiter, calls=calls)
 
-    async def open_owner_socket(app: MemoryApp, limiter: RateLimiter, task_group: TaskGroup) -> None:
-        # After the client's handshake: building the socket's server and routes is as long as the rest of the
-        # start after the imports, and forwarders and commands wait for the socket (they retry a refused connect).
+    async def open_owner_socket(
+        app: MemoryApp, limiter: RateLimiter, task_group: TaskGroup, calls: CallsInFlight
+    ) -> None:
         await anyio.sleep(OWNER_SOCKET_DELAY_SECONDS)
-        if app.warmup is not None:
-            await anyio.to_thread.run_sync(app.warmup.join, OWNER_SOCKET_WARMUP_WAIT_SECONDS, abandon_on_cancel=True)
+        await calls.settled(app, OWNER_SOCKET_WARMUP_WAIT_SECONDS)
         warned = False
         while not leaving.is_set():
             try:

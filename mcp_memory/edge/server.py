@@ -3,10 +3,11 @@
 import hmac
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
@@ -26,6 +27,7 @@ from mcp_memory.memory.validation import argument_problems
 
 __all__ = [
     "INSTRUCTIONS",
+    "CallsInFlight",
     "build_server",
     "current_agent",
     "current_identity",
@@ -59,6 +61,35 @@ class AfterToolsListed:
         return result
 
 
+class CallsInFlight:
+    """How many tool calls are being answered, so that work a server can put off waits for a quiet moment."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._quiet = anyio.Event()
+        self._quiet.set()
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        if self.count == 0:
+            self._quiet = anyio.Event()
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._quiet.set()
+
+    async def settled(self, app: MemoryApp, limit: float) -> None:
+        """Until the app's warm-up has ended and no tool call is being answered (the first recall, which waits
+        for the warm-up, most of all), at most ``limit`` seconds."""
+        with anyio.move_on_after(limit):
+            if app.warmup is not None:
+                await anyio.to_thread.run_sync(app.warmup.join, limit, abandon_on_cancel=True)
+            await self._quiet.wait()
+
+
 class MemoryServer(MCPServer):
     """The SDK's server, with arguments that break a tool's schema reported like the tools' own checks
     (``Invalid 'field': problem. Example: ...`` instead of pydantic's text), tidy tool descriptions, and every
@@ -69,12 +100,14 @@ class MemoryServer(MCPServer):
         *args: Any,
         projects: CallerProjects | None = None,
         on_tools_listed: Callable[[], None] | None = None,
+        calls: CallsInFlight | None = None,
         **kwargs: Any,
     ) -> None:
         self.projects = projects or CallerProjects("")
         middleware: list[Any] = [ForgetOnRootsChanged(self.projects)]
         if on_tools_listed is not None:
             middleware.append(AfterToolsListed(on_tools_listed))
+        self.calls = calls or CallsInFlight()
         super().__init__(*args, middleware=middleware, **kwargs)
 
     def add_tool(
@@ -116,7 +149,7 @@ class MemoryServer(MCPServer):
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
         try:
-            with serving(context):
+            with serving(context), self.calls.answering():
                 return await super().call_tool(name, arguments, context)
         except AskClient as ask:
             return ask.question
@@ -218,7 +251,11 @@ def forwarded_auth(secret: str) -> dict[str, Any]:
 
 
 def build_server(
-    app: MemoryApp, *, forwarded_secret: str | None = None, limiter: RateLimiter | None = None
+    app: MemoryApp,
+    *,
+    forwarded_secret: str | None = None,
+    limiter: RateLimiter | None = None,
+    calls: CallsInFlight | None = None,
 ) -> MCPServer:
     """The MCP server over ``app``; nothing heavy happens until the first tool call or ``app.start_*``.
 
@@ -240,6 +277,7 @@ def build_server(
         "mcp-memory",
         projects=projects,
         on_tools_listed=app.handshake_done,
+        calls=calls,
         lifespan=warm_up,
         **auth_options,
         title="mcp-memory",
