@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 
 from mcp_memory.errors import CannotStart, Conflict, InvalidInput, StoreDamaged, Unavailable
 from mcp_memory.models import MemoryType
+from mcp_memory.storage.chroma_import import import_chromadb
 from mcp_memory.storage.data_dir import check_data_dir, private_dir
 from mcp_memory.storage.database import DAMAGED_SIGNS
 from mcp_memory.storage.embeddings import Embedder, make_chroma_embedding_function
@@ -75,8 +76,7 @@ class ChromaIndex:
                 return
             if self._damaged is not None:  # Chroma cannot be asked twice: its second answer is a confusing one
                 raise self._damaged
-            import chromadb
-            import chromadb.errors
+            chromadb = import_chromadb()
             from chromadb.config import Settings as ChromaSettings
 
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
