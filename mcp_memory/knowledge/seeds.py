@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from mcp_memory.errors import MemoryStoreError
@@ -113,6 +112,8 @@ def python_code_blocks(markdown: str) -> list[str]:
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     """Separate the ``---`` delimited YAML header from the Markdown body."""
+    import yaml  # here: a server imports this module before its handshake, and reads seeds only when seeding
+
     lines = text.lstrip("\ufeff").splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise SeedFileError(path, "no front matter: the file must start with a '---' line")
