@@ -61,6 +61,9 @@ class AfterToolsListed:
         return result
 
 
+QUIET_SECONDS = 0.1  # no tool call answered for this long: a quiet moment
+
+
 class CallsInFlight:
     """How many tool calls are being answered, so that work a server can put off waits for a quiet moment."""
 
@@ -82,12 +85,16 @@ class CallsInFlight:
                 self._quiet.set()
 
     async def settled(self, app: MemoryApp, limit: float) -> None:
-        """Until the app's warm-up has ended and no tool call is being answered (the first recall, which waits
-        for the warm-up, most of all), at most ``limit`` seconds."""
+        """Until the app's warm-up has ended and no tool call has been answered for ``QUIET_SECONDS`` (the first
+        recall, which waits for the warm-up, most of all), at most ``limit`` seconds."""
         with anyio.move_on_after(limit):
             if app.warmup is not None:
                 await anyio.to_thread.run_sync(app.warmup.join, limit, abandon_on_cancel=True)
-            await self._quiet.wait()
+            while True:
+                await self._quiet.wait()
+                await anyio.sleep(QUIET_SECONDS)  # the answer just made is written out first
+                if self.count == 0:
+                    return
 
 
 class MemoryServer(MCPServer):
