@@ -69,8 +69,7 @@ class CallsInFlight:
 
     def __init__(self) -> None:
         self.count = 0
-        self._quiet = anyio.Event()
-        self._quiet.set()
+        self._quiet: anyio.Event | None = None  # made by a first call (an event needs the running loop)
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -81,7 +80,7 @@ class CallsInFlight:
             yield
         finally:
             self.count -= 1
-            if self.count == 0:
+            if self.count == 0 and self._quiet is not None:
                 self._quiet.set()
 
     async def settled(self, app: MemoryApp, limit: float) -> None:
@@ -90,7 +89,7 @@ class CallsInFlight:
         with anyio.move_on_after(limit):
             if app.warmup is not None:
                 await anyio.to_thread.run_sync(app.warmup.join, limit, abandon_on_cancel=True)
-            while True:
+            while self._quiet is not None:
                 await self._quiet.wait()
                 await anyio.sleep(QUIET_SECONDS)  # the answer just made is written out first
                 if self.count == 0:
