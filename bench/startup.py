@@ -6,6 +6,8 @@ first answered recall on a fresh data dir without seeding (the model is what dif
 spawn → ``tools/list`` once per round; then the server's RSS
 after ``--stores`` stores and whether it mapped torch's library; ``--first-start`` adds one ONNX start on an
 empty graph cache (the export's cost).
+``--against CHECKOUT`` adds the first encoder on another checkout (its ``PYTHONPATH``), alternating, so a change is
+measured against the code before it under the same load.
 Run: ``.venv/bin/python bench/startup.py [--runs 5] [--encoders onnx torch [--stores 300] [--first-start]]``.
 """
 
@@ -114,7 +116,11 @@ def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: b
             figures["bare SDK server"].append(bare_listed)
             print(f"bare  tools/list {bare_listed:5.2f} s | load {os.getloadavg()[0]:.2f}", flush=True)
         data_dir = kept.get(name) or Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
-        row = anyio.run(encoder_run, memory_server(data_dir, MCP_MEMORY_ENCODER=name), stores)
+        encoder, _, checkout = name.partition("@")
+        params = memory_server(data_dir, MCP_MEMORY_ENCODER=encoder)
+        if checkout:  # `-m` puts the working directory first on the path, ahead of PYTHONPATH
+            params = params.model_copy(update={"cwd": checkout, "env": {**(params.env or {}), "PYTHONPATH": checkout}})
+        row = anyio.run(encoder_run, params, stores)
         if restart and name not in firsts:
             firsts[name] = row
         else:
@@ -164,7 +170,15 @@ def main() -> None:
     parser.add_argument(
         "--restart", action="store_true", help="With --encoders: restart on the memories stored by earlier runs."
     )
+    parser.add_argument(
+        "--against",
+        metavar="CHECKOUT",
+        help="With --encoders: also the first encoder on another checkout of mcp-memory (e.g. a git worktree of an "
+        "earlier commit), alternating with this one",
+    )
     args = parser.parse_args()
+    if args.encoders and args.against:
+        args.encoders.append(f"{args.encoders[0]}@{Path(args.against).resolve()}")
     if args.encoders:
         figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start, args.restart)
         if args.json:
