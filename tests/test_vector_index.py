@@ -33,7 +33,10 @@ def test_a_new_store_writes_vectors_through_a_write_ahead_log_and_keeps_it(tmp_p
     store.open()
     vector = embedder.encode_batch(["KeyError: 'user_id'"])
     store.index.upsert("error", ["err_1"], [{"type": "error"}], vector)
-    assert store.index.collection("error").configuration_json["hnsw"]["space"] == SPACE == "ip"
+    built = store.index.collection("error").configuration_json["hnsw"]
+    assert built["space"] == SPACE == "ip"
+    # The graph is built with more links and a wider build search than Chroma's defaults (16, 100): see INDEX_BUILD.
+    assert (built["max_neighbors"], built["ef_construction"]) == (32, 200)
     assert np.asarray(store.index.vectors("error", ["err_1"])["err_1"], dtype=np.float32).tobytes() == vector.tobytes()
     assert journal_mode(tmp_path) == "wal"
 
@@ -56,7 +59,8 @@ def test_a_store_of_an_earlier_release_keeps_its_journal_mode_and_its_vectors(
 
     store = MemoryStore(embedder, tmp_path)
     store.open()
-    assert store.index.collection("error").configuration_json["hnsw"]["space"] == "cosine"  # a space stays
+    kept = store.index.collection("error").configuration_json["hnsw"]
+    assert (kept["space"], kept["max_neighbors"], kept["ef_construction"]) == ("cosine", 16, 100)  # its build stays
     assert store.index.nearest("error", vectors[1], 3)[0][0] == "b"
     store.index.upsert("error", ["d"], [{"type": "error"}], embedder.encode_batch(["ValueError: bad"]))
     assert store.index.count("error") == 4

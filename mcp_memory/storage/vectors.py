@@ -44,6 +44,11 @@ MODEL_KEY = "embedding_model"
 # Collections written before the model was recorded were all written by the packaged model.
 UNRECORDED_MODEL = "all-MiniLM-L6-v2"
 SPACE = "ip"
+# How a new collection's nearest-vector graph (HNSW) is built; Chroma fixes it when the collection is made, so a
+# store keeps the build it was created with. 32 links a node and a build search of 200, where Chroma's defaults are
+# 16 and 100: on real vectors (80,000 code definitions, held-out queries) an unfiltered top 5 is exact for 98.5% of
+# queries instead of 94.6%, for +0.2 ms a query and ~1.7x the time to index a vector (bench/README.md).
+INDEX_BUILD = {"hnsw:M": 32, "hnsw:construction_ef": 200}
 # Vectors further than this from unit length (say, from a hand-made import file) are scaled to it; the encoders'
 # own are within 1e-6, and are written as they are.
 UNIT_TOLERANCE = 1e-4
@@ -106,7 +111,7 @@ class ChromaIndex:
                     memory_type: client.get_or_create_collection(
                         name=name,
                         embedding_function=embedding_function,
-                        metadata={"hnsw:space": SPACE, MODEL_KEY: model},
+                        metadata={"hnsw:space": SPACE, **INDEX_BUILD, MODEL_KEY: model},
                     )
                     for memory_type, name in COLLECTION_NAMES.items()
                 }
