@@ -400,6 +400,7 @@ def main(argv: list[str] | None = None) -> None:
         "--overfetch-share", type=float, default=None, help="measure another OVERFETCH_MIN_SHARE (above 1: scan all)"
     )
     parser.add_argument("--scan-max", type=int, default=None, help="measure another MAX_SCANNED_VECTORS")
+    parser.add_argument("--overfetch-min", type=int, default=None, help="measure another MIN_OVERFETCH")
     parser.add_argument(
         "--vectors", choices=("random", "model"), default="random", help="random unit vectors, or the model's of code"
     )
@@ -411,6 +412,8 @@ def main(argv: list[str] | None = None) -> None:
         dense.OVERFETCH_MIN_SHARE = args.overfetch_share
     if args.scan_max is not None:
         dense.MAX_SCANNED_VECTORS = args.scan_max
+    if args.overfetch_min is not None:
+        dense.MIN_OVERFETCH = args.overfetch_min
     lines: list[str] = []
     for size in (int(s) for s in args.sizes.split(",")):
         corpus = Corpus(size, args.queries, args.store, args.threads) if args.vectors == "model" else None
