@@ -118,8 +118,7 @@ async def start_owner_socket(
     from mcp_memory.console.local import local_data
     from mcp_memory.edge.owner_console import owner_data_route
 
-    # The consoles of forwarding processes read through the owner too, and so do the CLI's export, backup and
-    # consolidate.
+    # Forwarders' consoles, and the CLI's export, backup and consolidate, read through the owner too.
     starlette_app.router.routes.append(owner_data_route(local_data(app), ownership.secret))
     starlette_app.router.routes.append(owner_export_route(app, ownership.secret))
     from mcp_memory.edge.owner_consolidate import owner_consolidate_route
@@ -132,6 +131,7 @@ async def start_owner_socket(
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    server.config.load()  # uvicorn's imports now: out of descriptors, the caller tries again instead of crashing
     listening = _private_unix_socket(ownership.socket_path)
     stopped = anyio.Event()
 
