@@ -33,6 +33,23 @@ def test_the_head_read_from_the_file_names_is_alembics_head() -> None:
     assert schema_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def opening_imports_alembic(database_url: str | None, data_dir: Path) -> bool:
+    """Whether opening the database, in a process of its own, imported the migration tool."""
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mcp_memory.storage.database import Database\n"
+        f"database = Database({database_url!r}, Path({str(data_dir)!r}))\n"
+        "database.open()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = done.stdout.strip()
+    assert answer in ("True", "False"), done.stdout
+    return answer == "True"
+
+
 @BOTH_DATABASES
 def test_an_older_schema_is_migrated_on_open_and_one_at_head_opens_without_alembic(settings: Settings) -> None:
     first = Database(settings.database_url, settings.data_dir)
@@ -54,17 +71,7 @@ def test_an_older_schema_is_migrated_on_open_and_one_at_head_opens_without_alemb
     assert "memories_by_language" in {index["name"] for index in inspect(again.engine).get_indexes("memories")}
     again.engine.dispose()
 
-    probe = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from mcp_memory.storage.database import Database\n"
-        f"database = Database({settings.database_url!r}, Path({str(settings.data_dir)!r}))\n"
-        "database.open()\n"
-        "print('alembic' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert not opening_imports_alembic(settings.database_url, settings.data_dir)
 
 
 def schema_of(engine: Any) -> dict[str, Any]:
@@ -98,17 +105,7 @@ def test_a_new_database_is_made_without_alembic_exactly_as_the_migrations_make_i
         new_url, migrated_url = (cluster.create_database(f"memory_{uuid.uuid4().hex[:12]}") for _ in range(2))
     else:
         new_url, migrated_url = None, None  # each in its own data dir
-    probe = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from mcp_memory.storage.database import Database\n"
-        f"database = Database({new_url!r}, Path({str(tmp_path / 'data')!r}))\n"
-        "database.open()\n"
-        "print('alembic' in sys.modules)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"  # a new database: no migration ran
+    assert not opening_imports_alembic(new_url, tmp_path / "data")  # a new database: no migration ran
 
     made = Database(new_url, tmp_path / "data")
     made.open()  # at head already: opens as it is
