@@ -50,3 +50,58 @@ def test_chroma_imported_without_override_checks_works_and_the_checks_come_back(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:3] == ["checked again", "a 2", "errors loaded"]
+
+
+ON_DEMAND_PROBE = textwrap.dedent(
+    """
+    import sys
+    from mcp_memory.storage.chroma_import import import_chromadb
+
+    SKIPPED = ("grpc", "jsonschema", "chromadb.utils.embedding_functions.cohere_embedding_function")
+    chromadb = import_chromadb()
+    from chromadb.api.types import Documents, EmbeddingFunction
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    @register_embedding_function
+    class Constant(EmbeddingFunction[Documents]):
+        def __init__(self) -> None:
+            pass
+
+        def __call__(self, input: Documents) -> list[list[float]]:
+            return [[1.0, 0.0, 0.0] for _ in input]
+
+        @staticmethod
+        def name() -> str:
+            return "probe_constant"
+
+        def get_config(self) -> dict[str, object]:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict[str, object]) -> "Constant":
+            return Constant()
+
+    chromadb.PersistentClient(path=sys.argv[1]).get_or_create_collection(
+        "probe", embedding_function=Constant()
+    ).add(ids=["a"], documents=["hello"])
+    reopened = chromadb.PersistentClient(path=sys.argv[1]).get_collection("probe")  # its function, by name
+    print(reopened.query(query_texts=["hi"], n_results=1)["ids"][0], [m for m in SKIPPED if m in sys.modules])
+
+    from chromadb.api.collection_configuration import known_embedding_functions
+    import chromadb.utils.embedding_functions as functions
+    print(known_embedding_functions["default"] is functions.DefaultEmbeddingFunction)
+    print(functions.known_embedding_functions["probe_constant"] is Constant, "openai" in known_embedding_functions)
+
+    from chromadb.telemetry.opentelemetry import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Real
+    print(isinstance(OTLPSpanExporter(endpoint="http://127.0.0.1:4317"), Real))
+    """
+)
+
+
+def test_other_providers_functions_and_the_span_exporter_load_only_when_asked_for(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ON_DEMAND_PROBE, str(tmp_path / "chroma")], capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["['a'] []", "True", "True True", "True"]

@@ -1,10 +1,15 @@
-"""Importing Chromadb without its ``@override`` checks: ~0.1 s of every start (a fifth of Chroma's import).
+"""Importing Chromadb without what a server does not use: ~0.25 s of every start, most of Chroma's import.
 
-Chroma marks its methods with the ``overrides`` package's ``@override``, which, for every method as its class is
-defined, disassembles the defining module's code up to that line to find the base classes, then compares
-signatures: a check for Chroma's own developers, quadratic in a module's length. While Chroma is first imported
-here, the decorator only marks the method (``__override__``, which ``EnforceOverrides`` looks for), as a method
-that passed the check would be; the package's own decorators are put back after the import.
+- Chroma marks its methods with the ``overrides`` package's ``@override``, which, for every method as its class
+  is defined, disassembles the defining module's code up to that line to find the base classes, then compares
+  signatures: a check for Chroma's own developers, quadratic in a module's length. While Chroma is first imported
+  here, the decorator only marks the method (``__override__``, which ``EnforceOverrides`` looks for), as a method
+  that passed the check would be; the package's own decorators are put back after the import.
+- Its module of other providers' embedding functions (about thirty, with jsonschema, httpx and rich) runs only
+  when something other than the registry is asked of it: we register our own function, and Chroma looks up only
+  the names its collections were made with (``chroma_registry``).
+- Its OpenTelemetry span exporter (grpc and protobuf) is imported only if one is made: only when a collector
+  endpoint is configured.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from mcp_memory.storage.chroma_registry import OnDemandFunctions
+
 _LOCK = threading.Lock()
 DECORATORS = ("override", "overrides")
+SPAN_EXPORTER_MODULE = "opentelemetry.exporter.otlp.proto.grpc.trace_exporter"
 
 
 def import_chromadb() -> ModuleType:
@@ -30,13 +38,37 @@ def import_chromadb() -> ModuleType:
         saved = {name: getattr(overrides, name) for name in DECORATORS}
         for name in DECORATORS:
             setattr(overrides, name, _marked)
+        exporter_stand_in = _span_exporter_stand_in()
+        OnDemandFunctions.install()
         try:
             import chromadb as package
             import chromadb.errors  # loaded beside the package: callers catch its errors
         finally:
             for name, decorator in saved.items():
                 setattr(overrides, name, decorator)
+            if exporter_stand_in is not None and sys.modules.get(SPAN_EXPORTER_MODULE) is exporter_stand_in:
+                del sys.modules[SPAN_EXPORTER_MODULE]
+        OnDemandFunctions.attach()
         return package
+
+
+class _SpanExporterOnDemand:
+    """What Chroma's telemetry module binds as ``OTLPSpanExporter``: making one makes the real exporter."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(*args, **kwargs)
+
+
+def _span_exporter_stand_in() -> ModuleType | None:
+    """A module in the exporter's place for the length of Chroma's import (None if the real one is loaded)."""
+    if SPAN_EXPORTER_MODULE in sys.modules:
+        return None
+    stand_in = ModuleType(SPAN_EXPORTER_MODULE)
+    stand_in.OTLPSpanExporter = _SpanExporterOnDemand  # type: ignore[attr-defined]
+    sys.modules[SPAN_EXPORTER_MODULE] = stand_in
+    return stand_in
 
 
 def _marked(method: Any = None, **_options: Any) -> Any:
