@@ -40,11 +40,12 @@ def bare_server() -> StdioServerParameters:
 
 
 def memory_server(data_dir: Path, **env: str) -> StdioServerParameters:
-    """``mcp-memory serve`` on ``data_dir`` over stdio, without seeding (the benchmark controls the contents)."""
+    """``mcp-memory serve`` on ``data_dir`` over stdio, without seeding unless ``env`` asks for it (the benchmark
+    controls the contents)."""
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_memory", "serve", "--data-dir", str(data_dir)],
-        env=_env(MCP_MEMORY_SEED_ON_START="false", **env),
+        env=_env(**{"MCP_MEMORY_SEED_ON_START": "false", **env}),
     )
 
 

@@ -6,6 +6,7 @@ first answered recall on a fresh data dir without seeding (the model is what dif
 spawn → ``tools/list`` once per round; then the server's RSS
 after ``--stores`` stores and whether it mapped torch's library; ``--first-start`` adds one ONNX start on an
 empty graph cache (the export's cost).
+``--seed`` lets the servers seed the knowledge base as they start (users' default; benchmarks control the contents).
 ``--against CHECKOUT`` adds the first encoder on another checkout (its ``PYTHONPATH``), alternating, so a change is
 measured against the code before it under the same load.
 Run: ``.venv/bin/python bench/startup.py [--runs 5] [--encoders onnx torch [--stores 300] [--first-start]]``.
@@ -100,7 +101,9 @@ async def encoder_run(params: StdioServerParameters, stores: int) -> dict[str, A
         }
 
 
-def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: bool, restart: bool) -> dict[str, Any]:
+def compare_encoders(
+    encoders: list[str], runs: int, stores: int, first_start: bool, restart: bool, seed: bool = False
+) -> dict[str, Any]:
     """Alternating runs per encoder (a, b, b, a, ...), each on a fresh data dir — or, with ``restart``, each
     encoder's runs on one data dir, so every run after its first restarts a server on the memories stored before
     (the first run, on the empty dir, is left out of the medians); the graph cache is the user's."""
@@ -117,7 +120,7 @@ def compare_encoders(encoders: list[str], runs: int, stores: int, first_start: b
             print(f"bare  tools/list {bare_listed:5.2f} s | load {os.getloadavg()[0]:.2f}", flush=True)
         data_dir = kept.get(name) or Path(tempfile.mkdtemp(prefix="mcp-memory-bench-"))
         encoder, _, checkout = name.partition("@")
-        params = memory_server(data_dir, MCP_MEMORY_ENCODER=encoder)
+        params = memory_server(data_dir, MCP_MEMORY_ENCODER=encoder, MCP_MEMORY_SEED_ON_START=str(seed).lower())
         if checkout:  # `-m` puts the working directory first on the path, ahead of PYTHONPATH
             params = params.model_copy(update={"cwd": checkout, "env": {**(params.env or {}), "PYTHONPATH": checkout}})
         row = anyio.run(encoder_run, params, stores)
@@ -176,11 +179,17 @@ def main() -> None:
         help="With --encoders: also the first encoder on another checkout of mcp-memory (e.g. a git worktree of an "
         "earlier commit), alternating with this one",
     )
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="With --encoders: servers seed the knowledge base as they start (the default outside benchmarks; on a "
+        "fresh data dir the first recall waits for it)",
+    )
     args = parser.parse_args()
     if args.encoders and args.against:
         args.encoders.append(f"{args.encoders[0]}@{Path(args.against).resolve()}")
     if args.encoders:
-        figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start, args.restart)
+        figures = compare_encoders(args.encoders, args.runs, args.stores, args.first_start, args.restart, args.seed)
         if args.json:
             import json
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_memory.errors import InvalidInput, NotFound
+from mcp_memory.knowledge.seed_vectors import shipped_vectors
 from mcp_memory.knowledge.seeds import SeedItem, load_seed_items
 from mcp_memory.memory.blocks import memory_block, neutralise
 from mcp_memory.memory.drafts import knowledge_draft
@@ -69,6 +70,7 @@ class KnowledgeBase:
         items = load_seed_items(self.seeds_dir)
         drafts = [seed_draft(item) for item in items]
         store, embedder = self.memory.store, self.memory.embedder
+        embedder.remember(shipped_vectors(self.seeds_dir, embedder.model_name))
         added = updated = unchanged = 0
         for memory_type in sorted({d.type for d in drafts}):
             group = [d for d in drafts if d.type == memory_type]

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -187,7 +187,7 @@ class Embedder:
 
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-length embeddings for ``texts``, in order; cached texts are not encoded again."""
-        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+        keys = [text_key(text) for text in texts]
         missing: dict[str, str] = {}
         for key, text in zip(keys, texts, strict=True):
             if key not in self._cache and key not in missing:
@@ -212,7 +212,7 @@ class Embedder:
         """
         import numpy as np
 
-        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+        keys = [text_key(text) for text in texts]
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
@@ -234,11 +234,21 @@ class Embedder:
         with self._encode_lock:
             return encoder.encode(texts, batch_size, threads)
 
+    def remember(self, vectors: Mapping[str, list[float]]) -> None:
+        """Vectors known for texts (by ``text_key``), made by this model elsewhere: they are not encoded again."""
+        for key, vector in vectors.items():
+            self._remember(key, vector)
+
     def _remember(self, key: str, vector: list[float]) -> None:
         self._cache[key] = vector
         self._cache.move_to_end(key)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+
+def text_key(text: str) -> str:
+    """What a text's vector is known by (sha256 of its UTF-8 bytes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _shared_embedder: Embedder | None = None
