@@ -17,7 +17,7 @@ from mcp_memory.errors import StoreDamaged
 from mcp_memory.memory.drafts import error_draft
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore
-from mcp_memory.storage.vectors import SPACE
+from mcp_memory.storage.vectors import SEARCH_WIDTH, SPACE
 
 
 def journal_mode(data_dir: Path) -> str:
@@ -37,6 +37,7 @@ def test_a_new_store_writes_vectors_through_a_write_ahead_log_and_keeps_it(tmp_p
     assert built["space"] == SPACE == "ip"
     # The graph is built with more links and a wider build search than Chroma's defaults (16, 100): see INDEX_BUILD.
     assert (built["max_neighbors"], built["ef_construction"]) == (32, 200)
+    assert built["ef_search"] == SEARCH_WIDTH == 300  # every search looks at 300 candidates: see SEARCH_WIDTH
     assert np.asarray(store.index.vectors("error", ["err_1"])["err_1"], dtype=np.float32).tobytes() == vector.tobytes()
     assert journal_mode(tmp_path) == "wal"
 
@@ -61,6 +62,7 @@ def test_a_store_of_an_earlier_release_keeps_its_journal_mode_and_its_vectors(
     store.open()
     kept = store.index.collection("error").configuration_json["hnsw"]
     assert (kept["space"], kept["max_neighbors"], kept["ef_construction"]) == ("cosine", 16, 100)  # its build stays
+    assert kept["ef_search"] == SEARCH_WIDTH  # its search is widened (Chroma's default was 100)
     assert store.index.nearest("error", vectors[1], 3)[0][0] == "b"
     store.index.upsert("error", ["d"], [{"type": "error"}], embedder.encode_batch(["ValueError: bad"]))
     assert store.index.count("error") == 4

@@ -13,7 +13,7 @@ an unfiltered query ~6 ms. So a filtered recall asks Chroma with no filter:
   the collection: over-fetch ids and distances only (``depth / share × 2``, at least ``MIN_OVERFETCH``, at most
   ``MAX_OVERFETCH``) and keep the ids it may return — the catalog tells (a language's ids, read once; every
   memory's project) and follows every write; if too few survive, ``where``. As exact as HNSW searching that wide:
-  98–99% of top 5s on real vectors (``storage/vectors.py`` builds the graph for it);
+  99–99.5% of top 5s on real vectors (``storage/vectors.py`` builds the graph and sets the search width for it);
 - a project scope that leaves nothing out — every memory is global or in the caller's project, as in every store
   written before projects — filters nothing at all: the catalog counts each project's memories, so that is known
   in constant time. Otherwise what it leaves out is known by id, and over-fetching drops it.
@@ -38,9 +38,9 @@ OVERFETCH_MIN_SHARE = 0.10
 MAX_SCANNED_VECTORS = 150_000
 OVERFETCH_SLACK = 2.0
 MAX_OVERFETCH = 1000
-# Chroma's graph search looks at max(100, n_results) candidates, so over-fetching at least this many makes its search
-# wider as well: at 80,000 real vectors, the top 5 of a language of 25-50% was exact for 98-99% of queries instead
-# of 95-98%, at 1.2x an unfiltered recall instead of 1.0-1.1x (300: 99-100%, 1.4-1.5x).
+# Enough of a large language among the neighbours (Chroma's graph search looks at max(SEARCH_WIDTH, n_results)
+# candidates, storage/vectors.py): at 80,000 real vectors, the top 5 of a language of 25-50% is then exact for
+# 99-99.5% of queries.
 MIN_OVERFETCH = 200
 
 
