@@ -1,12 +1,19 @@
 """A language recall that scans the language's vectors in memory returns exactly what an exhaustive search gives,
 also for a language larger than the 30,000 vectors the cache once held, with a project scope, and after writes
-(its own and other servers')."""
+(its own and other servers').
+
+The large store is written once per module (Chroma indexes ~1,000 vectors a second here) and each test that needs
+it opens its own copy of the data dir, as a new process would.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +28,7 @@ from mcp_memory.memory.service import MemoryService
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import DIMENSION, Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
+from tests.conftest import as_a_new_process
 
 pytestmark = pytest.mark.anyio
 
@@ -61,12 +69,42 @@ async def recalled(app: MemoryApp, query: str, language: str, project: str = "*"
     return [hit.id for hit in found.results]
 
 
-async def test_a_language_past_the_old_cache_cap_is_searched_exactly(settings: Settings, embedder: Embedder) -> None:
-    assert LARGE + OTHERS <= dense_module.MAX_SCANNED_VECTORS  # scanned, though it is most of the collection
+@dataclasses.dataclass(frozen=True)
+class LargeStore:
+    """A data dir of LARGE rust patterns, OTHERS more rust ones in the project "elsewhere" and OTHERS python ones."""
+
+    data_dir: Path
+    rust: dict[str, np.ndarray]
+    elsewhere: dict[str, np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def large_store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[LargeStore]:
+    data_dir = tmp_path_factory.mktemp("large") / "data"
+    settings = Settings(data_dir=data_dir, database_url=None, seed_on_start=False, _env_file=None)  # type: ignore[call-arg]
     app = MemoryApp(settings, embedder=embedder)
     rust = store_patterns(app, "rust", LARGE, seed=1)
     elsewhere = store_patterns(app, "rust", OTHERS, seed=2, project="elsewhere")
     store_patterns(app, "python", OTHERS, seed=3)
+    app.store.settle()
+    app.database.close()
+    as_a_new_process()
+    yield LargeStore(data_dir, rust, elsewhere)
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def open_copy(large: LargeStore, settings: Settings, embedder: Embedder) -> MemoryApp:
+    """A new app on a copy of the large store's data dir: this test's writes stay its own."""
+    shutil.copytree(large.data_dir, settings.data_dir)
+    return MemoryApp(settings, embedder=embedder)
+
+
+async def test_a_language_past_the_old_cache_cap_is_searched_exactly(
+    large_store: LargeStore, settings: Settings, embedder: Embedder
+) -> None:
+    assert LARGE + OTHERS <= dense_module.MAX_SCANNED_VECTORS  # scanned, though it is most of the collection
+    app = open_copy(large_store, settings, embedder)
+    rust, elsewhere = dict(large_store.rust), large_store.elsewhere
 
     for query in QUERIES:
         embedding = embedder.encode([query])[0]
@@ -112,12 +150,12 @@ async def test_held_vectors_take_the_writes_of_other_servers(
 
 
 def test_a_language_is_read_without_holding_up_the_type_and_takes_the_writes_made_meanwhile(
-    settings: Settings, embedder: Embedder
+    large_store: LargeStore, settings: Settings, embedder: Embedder
 ) -> None:
     """Reading a language's ids and vectors from Chroma takes seconds at a million memories; meanwhile every other
     recall of the type needs the catalog's lock, and writes keep coming. The read holds neither up and misses none."""
-    app = MemoryApp(settings, embedder=embedder)
-    rust = store_patterns(app, "rust", LARGE, seed=5)
+    app = open_copy(large_store, settings, embedder)
+    rust = large_store.rust | large_store.elsewhere  # the language's vectors, whatever their project
     catalog = app.memory.catalog
     view = catalog.view("pattern")
     query = embedder.encode([QUERIES[1]])[0]
@@ -150,7 +188,7 @@ def test_a_language_is_read_without_holding_up_the_type_and_takes_the_writes_mad
     again = catalog.nearest_in_language("pattern", "rust", query, 5)
     assert again is not None and [item_id for item_id, _ in again] == exhaustive(rust, query, 5)
     held = view.vectors["rust"]
-    assert written.id in held.row_of and first not in held.row_of and len(held) == LARGE
+    assert written.id in held.row_of and first not in held.row_of and len(held) == LARGE + OTHERS
 
 
 async def test_held_vectors_stay_within_the_cache_limit(
