@@ -89,3 +89,27 @@ async def test_a_store_then_an_immediate_recall_finds_it(tmp_path: Path, embedde
         found = await app.memory.recall(f"cannot import name 'x{n}'", ["error"], 3)
         assert found.results[0].id == stored.id
     assert journal_mode(tmp_path) == "wal"
+
+
+def test_reconcile_mends_both_ways_reading_ids_in_pages_and_keeps_other_stores_vectors(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    from mcp_memory.app import MemoryApp
+    from mcp_memory.config import Settings
+
+    app = MemoryApp(Settings(data_dir=tmp_path, seed_on_start=False, _env_file=None), embedder)  # type: ignore[call-arg]
+    stored = [
+        app.memory.remember_blocking(error_draft(f"KeyError: 'k{i}'", "parse", "use .get", True)) for i in range(3)
+    ]
+    index, ids = app.store.index, [result.id for result in stored]
+    index.delete("error", [ids[0]])  # a row left without its vector
+    stray = embedder.encode_batch(["ValueError: stray"])
+    index.upsert("error", ["ours"], [{"type": "error", "store_id": app.store.store_id}], stray)  # no row: ours
+    index.upsert("error", ["theirs"], [{"type": "error", "store_id": "another-store"}], stray)  # another store's
+    assert sorted(index.all_ids("error", page=2)) == sorted([*ids[1:], "ours", "theirs"])  # each once, in pages
+
+    report = app.reconcile(settle_seconds=0.0)
+    assert (report.embedded, report.removed) == (1, 1)
+    assert sorted(index.all_ids("error")) == sorted([*ids, "theirs"])
+    again = app.reconcile(settle_seconds=0.0)
+    assert (again.embedded, again.removed) == (0, 0)

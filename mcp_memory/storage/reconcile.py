@@ -29,13 +29,16 @@ def reconcile(
     for memory_type in MEMORY_TYPES:
         # Vectors first: a store in flight writes its row before its vector, so a vector read here has its
         # row in the read below (read the other way round, a store in between looked like an orphan).
-        tagged = dict(store.index.tagged_ids(memory_type))
+        present = set(store.index.all_ids(memory_type))
         rows = set(store.states.live_ids(memory_type))
-        orphans = [i for i, tag in tagged.items() if i not in rows and tag == store.store_id]
+        # A vector without a row is removed only if this store wrote it (a Chroma server may hold other stores').
+        strays = [item_id for item_id in present if item_id not in rows]
+        tags = store.index.store_tags(memory_type, strays) if strays else {}
+        orphans = [item_id for item_id in strays if item_id in tags and tags[item_id] == store.store_id]
         if orphans:
             store.index.delete(memory_type, orphans)
             report.removed += len(orphans)
-        missing = sorted(rows - tagged.keys())
+        missing = sorted(rows - present)
         if missing and settle_seconds > 0:  # a store in flight adds its vector right after its row: let it
             time.sleep(settle_seconds)
             arrived = store.index.vectors(memory_type, missing)

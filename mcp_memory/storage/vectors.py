@@ -54,6 +54,10 @@ INDEX_BUILD = {"hnsw:M": 32, "hnsw:construction_ef": 200}
 # 99% of queries (97.5% at 100), an over-fetched language's for 99-99.5%, at ~1.1 ms more a query; at 1,000,000 an
 # over-fetched language's recall takes 1.1x an unfiltered one instead of 1.4-1.5x (bench/README.md).
 SEARCH_WIDTH = 300
+# Ids read a page at a time: Chroma skips an offset row by row, so a whole-collection read in pages of 5,000 took
+# 371 s at 1,000,000 vectors with their metadata, and 22 s in pages of 100,000, ids alone (bench/README.md).
+ID_PAGE = 100_000
+TAG_PAGE = 5_000  # ids asked for by name at once (SQLite's limit on a statement's variables is 32,766)
 # Vectors further than this from unit length (say, from a hand-made import file) are scaled to it; the encoders'
 # own are within 1e-6, and are written as they are.
 UNIT_TOLERANCE = 1e-4
@@ -185,17 +189,27 @@ class ChromaIndex:
         """Every id in one collection (matching ``where``), nothing else read."""
         return list(self.collection(memory_type).get(where=where or None, include=[])["ids"])
 
-    def tagged_ids(self, memory_type: MemoryType, page: int = 5000) -> Iterator[tuple[str, str | None]]:
-        """Every id with the ``store_id`` its vector was written for (None for vectors written before tags)."""
+    def all_ids(self, memory_type: MemoryType, page: int = ID_PAGE) -> Iterator[str]:
+        """Every id in one collection, a page at a time, nothing else read (reading metadata too costs ~4x)."""
         collection = self.collection(memory_type)
         offset = 0
         while True:
-            found = collection.get(include=["metadatas"], limit=page, offset=offset)
-            for item_id, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
-                yield item_id, (meta or {}).get("store_id")
-            if len(found["ids"]) < page:
+            found = collection.get(include=[], limit=page, offset=offset)["ids"]
+            yield from found
+            if len(found) < page:
                 return
             offset += page
+
+    def store_tags(self, memory_type: MemoryType, ids: list[str]) -> dict[str, str | None]:
+        """The ``store_id`` each of ``ids``' vectors was written for (None for vectors written before tags), for
+        the ids that have a vector."""
+        collection = self.collection(memory_type)
+        tags: dict[str, str | None] = {}
+        for start in range(0, len(ids), TAG_PAGE):
+            found = collection.get(ids=ids[start : start + TAG_PAGE], include=["metadatas"])
+            for item_id, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
+                tags[item_id] = (meta or {}).get("store_id")
+        return tags
 
     def legacy_records(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Records written by the releases that kept text and counters in Chroma: (id, document, metadata)."""
