@@ -20,7 +20,10 @@ async def run_cli(*args: str) -> None:
     await anyio.to_thread.run_sync(cli.main, list(args))
 
 
-async def test_recall_prints_a_table_of_hits_best_first(app: MemoryApp, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_recall_prints_a_table_of_hits_best_first(
+    app: MemoryApp, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")  # a terminal wide enough for whole ids (pytest-xdist's workers say 80)
     results = await app.memory.remember_many(DRAFTS)
     await run_cli(
         "recall", "No module named fastapi", "--type", "errors", "-n", "2", "--data-dir", str(app.settings.data_dir)
