@@ -34,10 +34,11 @@ class Registry(MutableMapping[str, Any]):
         return self.registered[name] if real is None else real[name]
 
     def __setitem__(self, name: str, function: Any) -> None:
-        self.registered[name] = function
-        real = self._module.real_registry(run=False)
-        if real is not None:
-            real[name] = function
+        with self._module.on_demand_lock:  # not between the module's run and the merge of what was registered
+            self.registered[name] = function
+            real = self._module.real_registry(run=False)
+            if real is not None:
+                real[name] = function
 
     def __delitem__(self, name: str) -> None:
         real = self._module.real_registry(run=True)
@@ -62,7 +63,7 @@ class OnDemandFunctions(ModuleType):
         self.__file__ = spec.origin
         self.__path__ = list(spec.submodule_search_locations or ())
         self.__package__ = spec.name
-        self._on_demand_lock = threading.RLock()
+        self.on_demand_lock = threading.RLock()
         self._on_demand_state = _NOT_RUN
         self.known_embedding_functions: MutableMapping[str, Any] = Registry(self)
         self.register_embedding_function: Callable[..., Any] = self._register
@@ -103,18 +104,17 @@ class OnDemandFunctions(ModuleType):
         return register if function is None else register(function)
 
     def real_registry(self, run: bool) -> MutableMapping[str, Any] | None:
-        """The module's own registry; None while it has not run and ``run`` is False."""
-        found = vars(self)["known_embedding_functions"]
-        if not isinstance(found, Registry):
-            return found
-        if not run:
+        """The module's own registry once it has run (with what was registered before); None until then, when
+        ``run`` is False or this thread is running it. A run on another thread is waited for."""
+        if run and self._on_demand_state != _RAN:
+            self._run()
+        if self._on_demand_state != _RAN:
             return None
-        self._run()
         real: MutableMapping[str, Any] = vars(self)["known_embedding_functions"]
         return real
 
     def _run(self) -> None:
-        with self._on_demand_lock:
+        with self.on_demand_lock:
             if self._on_demand_state != _NOT_RUN:  # ran, or running on this thread: as a module being imported
                 return
             registry = vars(self)["known_embedding_functions"]
