@@ -71,3 +71,16 @@ async def test_a_second_open_imports_nothing_twice(legacy_dir: Path, embedder: E
             assert (await call(client, "get_memory", id=error_id))["usage_count"] == expected["memories"][error_id][
                 "usage_count"
             ]
+
+
+def test_the_old_records_are_read_whole_whatever_the_page(legacy_dir: Path, embedder: Embedder) -> None:
+    from mcp_memory.models import MEMORY_TYPES
+    from mcp_memory.storage.vectors import ChromaIndex
+
+    index = ChromaIndex(embedder, legacy_dir)
+    index.open()
+    expected = json.loads((legacy_dir / "expected.json").read_text())
+    read = {memory_type: sorted(index.legacy_records(memory_type)) for memory_type in MEMORY_TYPES}
+    assert {item_id for records in read.values() for item_id, _, _ in records} >= set(expected["memories"])
+    for memory_type in MEMORY_TYPES:  # one id a page: every record once, the same records
+        assert sorted(index.legacy_records(memory_type, page=1)) == read[memory_type]

@@ -211,20 +211,20 @@ class ChromaIndex:
                 tags[item_id] = (meta or {}).get("store_id")
         return tags
 
-    def legacy_records(self, memory_type: MemoryType, page: int = 2000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Records written by the releases that kept text and counters in Chroma: (id, document, metadata)."""
+    def legacy_records(
+        self, memory_type: MemoryType, page: int = TAG_PAGE
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Records written by the releases that kept text and counters in Chroma: (id, document, metadata). Read by
+        id, a page at a time (no offset for Chroma to skip row by row)."""
         collection = self.collection(memory_type)
-        offset = 0
-        while True:
-            found = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        ids = list(self.all_ids(memory_type))
+        for start in range(0, len(ids), page):
+            found = collection.get(ids=ids[start : start + page], include=["documents", "metadatas"])
             for item_id, document, meta in zip(
                 found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
             ):
                 if document is not None and "content_hash" in (meta or {}):
                     yield item_id, document, dict(meta)
-            if len(found["ids"]) < page:
-                return
-            offset += page
 
     def upsert(self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any) -> None:
         vectors = unit_rows(embeddings)
