@@ -34,7 +34,7 @@ def reconcile(
         # A vector without a row is removed only if this store wrote it (a Chroma server may hold other stores').
         strays = [item_id for item_id in present if item_id not in rows]
         tags = store.index.store_tags(memory_type, strays) if strays else {}
-        orphans = [item_id for item_id in strays if item_id in tags and tags[item_id] == store.store_id]
+        orphans = [item_id for item_id in strays if tags.get(item_id) == store.store_id]
         if orphans:
             store.index.delete(memory_type, orphans)
             report.removed += len(orphans)

@@ -203,10 +203,8 @@ class ChromaIndex:
     def store_tags(self, memory_type: MemoryType, ids: list[str]) -> dict[str, str | None]:
         """The ``store_id`` each of ``ids``' vectors was written for (None for vectors written before tags), for
         the ids that have a vector."""
-        collection = self.collection(memory_type)
         tags: dict[str, str | None] = {}
-        for start in range(0, len(ids), TAG_PAGE):
-            found = collection.get(ids=ids[start : start + TAG_PAGE], include=["metadatas"])
+        for found in self._read_by_id(memory_type, ids, ["metadatas"], TAG_PAGE):
             for item_id, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
                 tags[item_id] = (meta or {}).get("store_id")
         return tags
@@ -214,17 +212,20 @@ class ChromaIndex:
     def legacy_records(
         self, memory_type: MemoryType, page: int = TAG_PAGE
     ) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Records written by the releases that kept text and counters in Chroma: (id, document, metadata). Read by
-        id, a page at a time (no offset for Chroma to skip row by row)."""
-        collection = self.collection(memory_type)
+        """Records written by the releases that kept text and counters in Chroma: (id, document, metadata)."""
         ids = list(self.all_ids(memory_type))
-        for start in range(0, len(ids), page):
-            found = collection.get(ids=ids[start : start + page], include=["documents", "metadatas"])
+        for found in self._read_by_id(memory_type, ids, ["documents", "metadatas"], page):
             for item_id, document, meta in zip(
                 found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
             ):
                 if document is not None and "content_hash" in (meta or {}):
                     yield item_id, document, dict(meta)
+
+    def _read_by_id(self, memory_type: MemoryType, ids: list[str], include: list[str], page: int) -> Iterator[Any]:
+        """What Chroma holds of ``ids``, asked for by name a page at a time (no offset for it to skip row by row)."""
+        collection = self.collection(memory_type)
+        for start in range(0, len(ids), page):
+            yield collection.get(ids=ids[start : start + page], include=include)
 
     def upsert(self, memory_type: MemoryType, ids: list[str], metadatas: list[dict[str, Any]], embeddings: Any) -> None:
         vectors = unit_rows(embeddings)
