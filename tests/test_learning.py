@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mcp_memory.app import MemoryApp
+from mcp_memory.config import Settings
 from mcp_memory.extraction import extract_patterns
 from mcp_memory.learning.consensus import read_consensus
 from mcp_memory.learning.model_window import ModelWindow
@@ -21,6 +22,7 @@ from mcp_memory.learning.suggestions import SuggestionCache, cache_key, suggesti
 from mcp_memory.memory.drafts import pattern_draft
 from mcp_memory.memory.ranking import success_rate
 from mcp_memory.memory.records import to_record
+from mcp_memory.storage.embeddings import Embedder
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio
@@ -446,6 +448,38 @@ def test_the_suggestion_cache_is_least_recently_used_and_expires() -> None:
     now[0] = 61.0
     assert cache.get(c, 1) is None  # older than a minute
     assert cache_key(" Split  A list ", "python", 3) == cache_key("split a list", "python", 3)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_cached_suggestions_follow_the_writes_of_other_servers(settings: Settings, embedder: Embedder) -> None:
+    """Servers sharing a database each cache suggestions; another server's new pattern or outcome report is seen
+    by the next suggestion, not a minute later when the cached one expires."""
+    here, there = (MemoryApp(settings, embedder=embedder) for _ in range(2))
+    task = "Split a list into batches"
+    chunked = here.memory.remember_blocking(
+        pattern_draft("chunked", "def chunked(xs, n):\n    return [xs[i:i + n] for i in range(0, len(xs), n)]\n",
+                      "python", "split a list into batches", {}, [])
+    )  # fmt: skip
+
+    async def suggest() -> tuple[bool, list[str], int]:
+        found = await here.learning.suggester.suggest(task, None, 5)
+        top = next(hit for hit in found.results if hit.id == chunked.id)
+        return found.cached, [hit.id for hit in found.results], top.success_count
+
+    assert (await suggest())[0] is False
+    assert (await suggest())[0] is True
+    batched = there.memory.remember_blocking(
+        pattern_draft("batched", "def batched(xs, n):\n    yield from (xs[i:i + n] for i in range(0, len(xs), n))\n",
+                      "python", "split a list into batches lazily", {}, [])
+    )  # fmt: skip
+    there.store.settle()
+    cached, ids, _ = await suggest()
+    assert cached is False and batched.id in ids
+    assert (await suggest())[0] is True
+    there.memory.report_outcome_blocking(chunked.id, True, agent="elsewhere")
+    cached, _, successes = await suggest()
+    assert cached is False and successes == 1
+    assert (await suggest())[0] is True
 
 
 async def test_every_write_path_moves_the_memory_generation(app: MemoryApp) -> None:

@@ -77,6 +77,7 @@ class MemoryService:
         self._limiter = anyio.CapacityLimiter(8)
         self._generation = 0
         self._generation_lock = threading.Lock()
+        self._marks_seen: tuple[int, int] | None = None  # the shared database's write marks at the last look
         self._batcher = StoreBatcher(lambda draft: self.run(self.remember_blocking, draft), self.remember_many)
         word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
         self.catalog = Catalog(store, word_types, shared=store.shared)
@@ -96,8 +97,15 @@ class MemoryService:
     @property
     def generation(self) -> int:
         """Goes up after every write through this service; caches of derived results compare it (read once the
-        vectors of every store answered so far are in, which count as writes too)."""
+        vectors of every store answered so far are in, which count as writes too). On a shared database it also
+        goes up once another server wrote: the database's write marks are read each time (one small read)."""
         self.store.settle()
+        if self.store.shared:
+            marks = self.store.write_marks()
+            with self._generation_lock:
+                if marks != self._marks_seen:
+                    self._marks_seen = marks
+                    self._generation += 1
         return self._generation
 
     def mark_changed(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from mcp_memory.storage.database import Database
-from mcp_memory.storage.schema import memory_changes, store_facts
+from mcp_memory.storage.schema import memory_changes, outcome_reports, store_facts
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ class ChangeFeed:
     def last_change(self) -> int:
         with self.db.read() as conn:
             return int(conn.execute(select(func.max(memory_changes.c.seq))).scalar() or 0)
+
+    def write_marks(self) -> tuple[int, int]:
+        """The last change's number and the last outcome report's, in one read: one of them moves whenever any
+        server writes or deletes a memory or reports an outcome (both are primary keys: no table is scanned)."""
+        last_change = select(func.max(memory_changes.c.seq)).scalar_subquery()
+        last_report = select(func.max(outcome_reports.c.n)).scalar_subquery()
+        with self.db.read() as conn:
+            change, report = conn.execute(select(last_change, last_report)).one()
+        return int(change or 0), int(report or 0)
 
     def changes_after(self, seq: int, limit: int = 5000) -> list[Change]:
         with self.db.read() as conn:

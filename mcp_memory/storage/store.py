@@ -260,6 +260,11 @@ class MemoryStore:
         self.open()
         return self.feed.last_change()
 
+    def write_marks(self) -> tuple[int, int]:
+        """What moves when any server sharing the database writes (see ``ChangeFeed.write_marks``)."""
+        self.open()
+        return self.feed.write_marks()
+
     def size_on_disk(self) -> int | None:
         """Bytes used by the embedded store and the SQLite file; None when servers hold the data."""
         with contextlib.suppress(Unavailable):  # with the answered stores' vectors, unless the index is failing
