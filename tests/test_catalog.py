@@ -13,6 +13,7 @@ from mcp_memory.memory import catalog as catalog_module
 from mcp_memory.memory import dense as dense_module
 from mcp_memory.memory.drafts import error_draft, pattern_draft
 from mcp_memory.memory.service import MemoryService
+from mcp_memory.memory.type_catalog import Reading
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import Embedder
 from mcp_memory.storage.store import MemoryStore
@@ -89,6 +90,30 @@ async def test_a_shared_store_picks_up_writes_of_other_servers(
     found = await error_ids(app, "Cannot import fastapi")
     assert len(found) == 1 and found[0] != kept.id
     assert kept.id not in app.memory.catalog.view("error").facts
+
+
+@BOTH_DATABASES
+async def test_another_servers_write_reaches_a_language_being_read_with_its_vector(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write another server made while this one reads a language's vectors is kept for the read with its vector,
+    so the read is complete and kept (with no vector it would be answered from but read again next time)."""
+    monkeypatch.setattr(catalog_module, "SYNC_SECONDS", 3600.0)
+    app = MemoryApp(settings, embedder=embedder)
+    catalog = app.memory.catalog
+    catalog.shared = True
+    app.memory.remember_blocking(pattern_draft("first", "fn first() -> u8 { 1 }", "rust", "", {}, []))
+    view = catalog.view("pattern")
+    reading = view.reading_vectors["rust"] = Reading()  # a read of rust's vectors is under way
+
+    other_store = MemoryStore(embedder, settings.data_dir, database=Database(settings.database_url, settings.data_dir))
+    written = MemoryService(settings, embedder, other_store).remember_blocking(
+        pattern_draft("second", "fn second() -> u8 { 2 }", "rust", "", {}, [])
+    )
+    other_store.settle()
+    catalog.follow()
+    kept = dict(reading.writes)  # the feed is re-read a little way back: earlier writes may come again
+    assert written.id in kept and kept[written.id] is not None
 
 
 @pytest.mark.parametrize("scanned", [150_000, 0], ids=["scan", "over-fetch"])

@@ -222,8 +222,10 @@ class Catalog:
                 memory_type = cast(MemoryType, name)
                 catalog = self._types[memory_type]
                 with catalog.lock:
-                    # Held language vectors take the new ones; one not indexed yet drops its language's (re-read).
-                    vectors = self.store.vectors(memory_type, ids, settle=False) if catalog.vectors else {}
+                    # Held language vectors (and those being read) take the new ones; one not indexed yet drops
+                    # its language's (re-read).
+                    wanted = catalog.vectors or catalog.reading_vectors
+                    vectors = self.store.vectors(memory_type, ids, settle=False) if wanted else {}
                     for item in self.store.get(memory_type, ids):
                         facts = facts_from_metadata(memory_type, item.metadata, catalog.words is not None)
                         catalog.put(item.id, facts, vectors.get(item.id))
