@@ -177,6 +177,18 @@ async def test_every_recall_tool_and_search_take_a_window(app: MemoryApp, client
     )
     assert ids(also_where) == [pattern]
 
+    def suggested(**window: str) -> Any:
+        return call(client, "suggest_patterns", task_description="paginate a SQLAlchemy query", **window)
+
+    assert ids(await suggested(until="2w")) == [pattern]
+    recent = await suggested(language="python", since="2w")
+    assert recent["results"] == [] and recent["cached"] is False
+    assert (
+        recent["note"]
+        == "No stored pattern matches yet. (Only python patterns stored in the time window given were searched.)"
+    )
+    assert ids(await suggested()) == [pattern]  # the same question without a window is not answered from its cache
+
 
 @pytest.mark.parametrize(
     ("window", "field"),
@@ -194,6 +206,7 @@ async def test_every_recall_tool_and_search_take_a_window(app: MemoryApp, client
         ("recall_solutions", {"problem": "boom"}),
         ("recall_similar_patterns", {"description": "boom"}),
         ("search_memory", {"query": "boom"}),
+        ("suggest_patterns", {"task_description": "boom"}),
     ],
 )
 async def test_a_bad_window_is_a_tool_error_naming_the_field(

@@ -61,9 +61,15 @@ class PatternLearning:
         return await self.memory.run(extract_patterns, code, language)
 
     async def suggest(
-        self, task_description: str, language: str | None, n_results: int, project: str | None = EVERY_PROJECT
+        self,
+        task_description: str,
+        language: str | None,
+        n_results: int,
+        project: str | None = EVERY_PROJECT,
+        since: str | None = None,
+        until: str | None = None,
     ) -> PatternSuggestions:
-        return await self.suggester.suggest(task_description, language, n_results, project)
+        return await self.suggester.suggest(task_description, language, n_results, project, since, until)
 
     async def learn_from_consensus(
         self,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_memory.learning.models import PatternSuggestion, PatternSuggestions
+from mcp_memory.memory.moments import TimeWindow
 from mcp_memory.memory.projects import EVERY_PROJECT, ProjectScope
 from mcp_memory.memory.ranking import outcome_adjustment, outcome_why, part_why, success_rate
 from mcp_memory.memory.service import MemoryService
@@ -42,7 +43,7 @@ def suggestion_score(similarity: float, successes: int, failures: int) -> float:
     return similarity + outcome_adjustment(successes, failures)
 
 
-CacheKey = tuple[str, str | None, int, str]
+CacheKey = tuple[str, str | None, int, str, str | None, str | None]
 
 
 @dataclass
@@ -89,9 +90,17 @@ class SuggestionCache:
         return len(self._entries)
 
 
-def cache_key(task_description: str, language: str | None, n_results: int, project: str = "*") -> CacheKey:
-    """Arguments that ask the same question map to one key (the model is case-insensitive)."""
-    return " ".join(task_description.split()).lower(), language, n_results, project
+def cache_key(
+    task_description: str,
+    language: str | None,
+    n_results: int,
+    project: str = "*",
+    since: str | None = None,
+    until: str | None = None,
+) -> CacheKey:
+    """Arguments that ask the same question map to one key (the model is case-insensitive). A window given as an
+    age ("7d") is keyed as written: it moves by at most the entries' lifetime while cached."""
+    return " ".join(task_description.split()).lower(), language, n_results, project, since, until
 
 
 class _WritesBypassingTheService:
@@ -116,25 +125,31 @@ class PatternSuggester:
         memory.store.watch(_WritesBypassingTheService(memory))
 
     async def suggest(
-        self, task_description: str, language: str | None, n_results: int, project: str | None = EVERY_PROJECT
+        self,
+        task_description: str,
+        language: str | None,
+        n_results: int,
+        project: str | None = EVERY_PROJECT,
+        since: str | None = None,
+        until: str | None = None,
     ) -> PatternSuggestions:
-        """Patterns of ``project`` and global ones (``"*"``, the default here: every project)."""
+        """Patterns of ``project`` and global ones (``"*"``, the default here: every project), stored between
+        ``since`` and ``until`` when given."""
         settings = self.memory.settings
         require_text("task_description", task_description, settings.max_text_chars)
         require_n_results(n_results, settings.max_results)
         language = normalize_language(language)
         scope = ProjectScope.of(project)
-        key = cache_key(task_description, language, n_results, scope.label)
+        window = TimeWindow.of(since, until)  # a mistaken window is named before any cached answer is given
+        key = cache_key(task_description, language, n_results, scope.label, since, until)
         generation = self.memory.generation  # read first: a write during the work below makes the entry stale
         cached = self.cache.get(key, generation)
         if cached is not None:
             return cached.model_copy(update={"cached": True})
-        found = await self._rank(task_description, language, n_results, scope.label)
+        found = await self._rank(task_description, language, n_results, scope.label, since, until)
         note = None
         if not found:
-            note = "No stored pattern matches yet." + (
-                f" (Only {language} patterns were searched.)" if language else ""
-            )
+            note = "No stored pattern matches yet." + _searched_only(language, window)
             if self.memory.recaller.dense.left_out("pattern", scope):
                 note += ' Patterns of other projects were not searched; project="*" searches them too.'
         result = PatternSuggestions(
@@ -143,14 +158,31 @@ class PatternSuggester:
         self.cache.put(key, generation, result)
         return result
 
-    async def _rank(self, task: str, language: str | None, n_results: int, project: str) -> list[PatternSuggestion]:
+    async def _rank(
+        self, task: str, language: str | None, n_results: int, project: str, since: str | None, until: str | None
+    ) -> list[PatternSuggestion]:
         wanted = min(self.memory.settings.max_results, max(n_results * CANDIDATES_PER_RESULT, MIN_CANDIDATES))
         recalled = await self.memory.recall(
-            task, ["pattern"], wanted, language=language, query_field="task_description", project=project
+            task,
+            ["pattern"],
+            wanted,
+            language=language,
+            query_field="task_description",
+            project=project,
+            since=since,
+            until=until,
         )
         suggestions = [_suggestion(_record(hit), hit.similarity, hit.matched_part) for hit in recalled.results]
         suggestions.sort(key=lambda s: s.score, reverse=True)
         return suggestions[:n_results]
+
+
+def _searched_only(language: str | None, window: TimeWindow) -> str:
+    """What an empty answer's filters left out, said in words."""
+    if not language and window.open:
+        return ""
+    which = f"{language} patterns" if language else "patterns"
+    return f" (Only {which}{'' if window.open else ' stored in the time window given'} were searched.)"
 
 
 def _record(hit: MemoryHit) -> MemoryRecord:

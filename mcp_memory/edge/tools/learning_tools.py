@@ -10,7 +10,9 @@ from mcp_memory.edge.tool_inputs import (
     ConsensusResult,
     ProjectSearched,
     ProjectStored,
+    Since,
     TaskContext,
+    Until,
     WinnerCandidate,
 )
 from mcp_memory.edge.tools.context import READ_ONLY, WRITES, ToolContext, tool_errors
@@ -79,6 +81,8 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         language: Annotated[str | None, Field(description="Only patterns in this language.")] = None,
         n_results: Annotated[int, Field(description="How many to return.", ge=1, le=ctx.max_results)] = 5,
         project: ProjectSearched = None,
+        since: Since = None,
+        until: Until = None,
     ) -> PatternSuggestions:
         """Suggest stored code patterns for a new task, best first, each with why it was suggested.
 
@@ -86,9 +90,10 @@ def register(mcp: MCPServer, ctx: ToolContext) -> None:
         minus 0.15 if it keeps failing, where rate = (s + 1) / (s + f + 2) and s, f are the pattern's successes
         (consensus wins and reported successes) and reported failures.
         Suggests from your project's patterns and global ones; project="*" suggests from every project's.
+        since/until keep patterns stored in a time window: an age ("7d") or an ISO date.
         Example: {"task_description": "fetch JSON from a flaky HTTP API with retries", "language": "python"}.
         """
         with tool_errors():
             await ctx.begin()
             in_scope = await ctx.project(project)
-            return await ctx.app.learning.suggest(task_description, language, n_results, in_scope)
+            return await ctx.app.learning.suggest(task_description, language, n_results, in_scope, since, until)
