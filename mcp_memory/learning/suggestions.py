@@ -35,7 +35,7 @@ from mcp_memory.storage.store import StoredItem
 CANDIDATES_PER_RESULT = 4
 MIN_CANDIDATES = 20
 CACHE_ENTRIES = 256
-# Bounds staleness when several servers write to one Chroma server: their writes do not bump our generation.
+# Bounds how long a change the generation does not count (another server's repeated store) can go unseen.
 CACHE_SECONDS = 60.0
 
 
@@ -142,7 +142,7 @@ class PatternSuggester:
         scope = ProjectScope.of(project)
         window = TimeWindow.of(since, until)  # a mistaken window is named before any cached answer is given
         key = cache_key(task_description, language, n_results, scope.label, since, until)
-        generation = self.memory.generation  # read first: a write during the work below makes the entry stale
+        generation = await self.memory.current_generation()  # first: a write during the work makes the entry stale
         cached = self.cache.get(key, generation)
         if cached is not None:
             return cached.model_copy(update={"cached": True})

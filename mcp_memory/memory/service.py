@@ -108,6 +108,10 @@ class MemoryService:
                     self._generation += 1
         return self._generation
 
+    async def current_generation(self) -> int:
+        """``generation`` read off the event loop: it may wait for the vector backlog and read the database."""
+        return await self.run(lambda: self.generation)
+
     def mark_changed(self) -> None:
         """Count a write; call it after the write is visible, so a reader of the new value sees the data."""
         with self._generation_lock:
