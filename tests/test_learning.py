@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from mcp_memory.app import MemoryApp
 from mcp_memory.config import Settings
@@ -23,6 +24,7 @@ from mcp_memory.memory.drafts import pattern_draft
 from mcp_memory.memory.ranking import success_rate
 from mcp_memory.memory.records import to_record
 from mcp_memory.storage.embeddings import Embedder
+from mcp_memory.storage.schema import memory_changes
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio
@@ -480,6 +482,24 @@ async def test_cached_suggestions_follow_the_writes_of_other_servers(settings: S
     cached, _, successes = await suggest()
     assert cached is False and successes == 1
     assert (await suggest())[0] is True
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_write_numbered_before_the_last_one_seen_but_committed_after_it_moves_the_marks(
+    settings: Settings, embedder: Embedder
+) -> None:
+    store = MemoryApp(settings, embedder=embedder).store
+    store.open()
+
+    def change(seq: int) -> None:
+        with store.db.write() as conn:
+            row = {"seq": seq, "memory_id": f"pat_{seq}", "type": "pattern", "op": "put", "changed_at": 0.0}
+            conn.execute(sqlalchemy.insert(memory_changes), [row])
+
+    change(10)
+    seen = store.write_marks()
+    change(7)  # another server's change, numbered before 10 and committed after it
+    assert store.write_marks() != seen
 
 
 async def test_every_write_path_moves_the_memory_generation(app: MemoryApp) -> None:

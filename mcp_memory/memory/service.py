@@ -77,7 +77,7 @@ class MemoryService:
         self._limiter = anyio.CapacityLimiter(8)
         self._generation = 0
         self._generation_lock = threading.Lock()
-        self._marks_seen: tuple[int, int] | None = None  # the shared database's write marks at the last look
+        self._marks_seen: tuple[int, ...] | None = None  # the shared database's write marks at the last look
         self._batcher = StoreBatcher(lambda draft: self.run(self.remember_blocking, draft), self.remember_many)
         word_types: set[MemoryType] = {t for t in MEMORY_TYPES if POLICIES[t].uses_words}
         self.catalog = Catalog(store, word_types, shared=store.shared)

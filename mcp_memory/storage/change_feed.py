@@ -16,6 +16,8 @@ from sqlalchemy import func, insert, select, update
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.schema import memory_changes, outcome_reports, store_facts
 
+LATE_COMMITS = 1000  # how far below the last number a write that commits late is still noticed
+
 
 @dataclass(frozen=True)
 class Change:
@@ -43,14 +45,18 @@ class ChangeFeed:
         with self.db.read() as conn:
             return int(conn.execute(select(func.max(memory_changes.c.seq))).scalar() or 0)
 
-    def write_marks(self) -> tuple[int, int]:
-        """The last change's number and the last outcome report's, in one read: one of them moves whenever any
-        server writes or deletes a memory or reports an outcome (both are primary keys: no table is scanned)."""
-        last_change = select(func.max(memory_changes.c.seq)).scalar_subquery()
-        last_report = select(func.max(outcome_reports.c.n)).scalar_subquery()
+    def write_marks(self) -> tuple[int, ...]:
+        """What moves whenever any server writes or deletes a memory or reports an outcome, in one read: the last
+        change's and report's numbers, and how many rows hold the numbers just below them — numbers are handed out
+        before commit, so a write may land below the last number already seen (both are primary keys: ranges of
+        at most ``LATE_COMMITS`` rows are read, no table is scanned)."""
+        columns = []
+        for number in (memory_changes.c.seq, outcome_reports.c.n):
+            last = select(func.max(number)).scalar_subquery()
+            recent = select(func.count()).where(number > last - LATE_COMMITS).scalar_subquery()
+            columns += [last, recent]
         with self.db.read() as conn:
-            change, report = conn.execute(select(last_change, last_report)).one()
-        return int(change or 0), int(report or 0)
+            return tuple(int(mark or 0) for mark in conn.execute(select(*columns)).one())
 
     def changes_after(self, seq: int, limit: int = 5000) -> list[Change]:
         with self.db.read() as conn:

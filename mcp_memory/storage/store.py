@@ -260,7 +260,7 @@ class MemoryStore:
         self.open()
         return self.feed.last_change()
 
-    def write_marks(self) -> tuple[int, int]:
+    def write_marks(self) -> tuple[int, ...]:
         """What moves when any server sharing the database writes (see ``ChangeFeed.write_marks``)."""
         self.open()
         return self.feed.write_marks()
