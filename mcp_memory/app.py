@@ -356,7 +356,7 @@ class MemoryApp:
         self._handshake_done.set()
 
     def consolidate_on_schedule(self) -> ScheduledConsolidation | None:
-        """Consolidate every MCP_MEMORY_CONSOLIDATE_EVERY (None when it is 0), until ``stop_schedule`` or exit;
+        """Consolidate every MCP_MEMORY_CONSOLIDATE_EVERY (None when it is 0), until ``stop_background_work`` or exit;
         for the process that owns the store (or a server on a shared database)."""
         if self.settings.consolidate_every <= 0 or self.schedule is not None:
             return self.schedule
@@ -367,10 +367,14 @@ class MemoryApp:
         self.schedule.start()
         return self.schedule
 
-    def stop_schedule(self) -> None:
-        """Stop consolidating, and wait for a run's current step: the store may pass to another process next."""
+    def stop_background_work(self) -> None:
+        """Stop consolidating, and wait for a run's current step: the store may pass to another process next. Then
+        write when memories were last recalled (the tracker writes every 30 s: a short-lived process would lose
+        them all, and archiving would take those memories for unused)."""
         if self.schedule is not None:
             self.schedule.stop(wait=EXIT_WAIT_SECONDS)
+        if self._parts is not None:
+            self._parts.memory.usage.flush()
 
     def reconcile(self, settle_seconds: float = RECONCILE_SETTLE_SECONDS) -> ReconcileReport:
         """Mend what a crash between a row and its vector left behind (see ``MemoryStore.reconcile``)."""

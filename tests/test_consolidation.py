@@ -368,7 +368,7 @@ async def test_a_scheduled_run_fires_at_its_interval(settings: Settings, embedde
             assert time.monotonic() - started >= 0.5
             assert [m["id"] for m in (await call(client, "list_archived"))["memories"]] == [failing]
         finally:
-            app.stop_schedule()
+            app.stop_background_work()
     assert not schedule.thread.is_alive()
     off = MemoryApp(settings.model_copy(update={"consolidate_every": 0.0}), embedder=embedder)
     assert off.consolidate_on_schedule() is None

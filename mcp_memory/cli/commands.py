@@ -267,7 +267,12 @@ def run_recall(
         asked = {"query": query, "memory_types": types, "where": where, "n_results": n, "project": project}
         return RecallResult.model_validate(ask_owner(owner, "search_memory", asked))
     app.open_blocking()
-    return anyio.run(lambda: app.memory.recall(query, types, n, language=normalize_language(language), project=project))
+    try:
+        return anyio.run(
+            lambda: app.memory.recall(query, types, n, language=normalize_language(language), project=project)
+        )
+    finally:
+        app.stop_background_work()  # what it recalled counts as used
 
 
 def recall_table(result: RecallResult) -> str:

@@ -304,7 +304,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                 )
                 task_group.cancel_scope.cancel()
         finally:
-            app.stop_schedule()
+            app.stop_background_work()
         if damaged:
             raise damaged[0]
         return
@@ -374,7 +374,7 @@ async def _serve_store(settings: Settings, console_only: bool, listening: socket
                 task_group.cancel_scope.cancel()
     finally:
         for app in owned_apps:
-            app.stop_schedule()
+            app.stop_background_work()
         ownership.release()
     if damaged:
         raise damaged[0]
