@@ -4,7 +4,8 @@ A recall only adds the ids it returned (not the weak matches) to a set in memory
 set every ``FLUSH_SECONDS`` in one statement per 500 ids, at most once a day per memory: an id already written today
 is not written again by this process, and the statement skips rows already marked today (by another server). So
 ``last_used_at`` is the first recall of the latest day a memory was recalled; archiving looks for memories unused
-for months. What a crash loses is at most the last few seconds of marks.
+for months. A process that ends cleanly writes what is pending (``MemoryApp.stop_background_work``); a crash
+loses at most the last ``FLUSH_SECONDS`` of marks.
 """
 
 from __future__ import annotations
