@@ -90,7 +90,8 @@ class Cluster:
             "-l",
             str(self.folder / "log"),
             "-o",
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            # Apps a test leaves open keep their pooled connections (up to 16 each) for the session: room for them.
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400",
             "start",
         )
 
