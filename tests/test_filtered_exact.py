@@ -1,5 +1,5 @@
 """A language recall that scans the language's vectors in memory returns exactly what an exhaustive search gives,
-also for a language larger than the 30,000 vectors the cache once held, with a project scope, and after writes
+also for a language large enough to be scored from one-byte codes first, with a project scope, and after writes
 (its own and other servers').
 
 The large store is written once per module (Chroma indexes ~1,000 vectors a second here) and each test that needs
@@ -25,6 +25,7 @@ from mcp_memory.memory import dense as dense_module
 from mcp_memory.memory.drafts import pattern_draft
 from mcp_memory.memory.records import content_hash, draft_id, new_metadata
 from mcp_memory.memory.service import MemoryService
+from mcp_memory.memory.vector_cache import CODED_FROM
 from mcp_memory.storage.database import Database
 from mcp_memory.storage.embeddings import DIMENSION, Embedder
 from mcp_memory.storage.store import MemoryStore, StoredItem
@@ -32,7 +33,7 @@ from tests.conftest import as_a_new_process
 
 pytestmark = pytest.mark.anyio
 
-LARGE = 31_000  # past the old cap of 30,000 cached vectors
+LARGE = 16_000  # with OTHERS more of the language: past CODED_FROM, scored from codes first
 OTHERS = 2_000
 QUERIES = ["a helper that multiplies", "read a file line by line", "retry a request with backoff"]
 
@@ -99,7 +100,7 @@ def open_copy(large: LargeStore, settings: Settings, embedder: Embedder) -> Memo
     return MemoryApp(settings, embedder=embedder)
 
 
-async def test_a_language_past_the_old_cache_cap_is_searched_exactly(
+async def test_a_language_scored_from_codes_is_searched_exactly(
     large_store: LargeStore, settings: Settings, embedder: Embedder
 ) -> None:
     assert LARGE + OTHERS <= dense_module.MAX_SCANNED_VECTORS  # scanned, though it is most of the collection
@@ -111,7 +112,7 @@ async def test_a_language_past_the_old_cache_cap_is_searched_exactly(
         assert await recalled(app, query, "rust") == exhaustive(rust | elsewhere, embedding, 5), query
         assert await recalled(app, query, "rust", project="mine") == exhaustive(rust, embedding, 5), query
     held = app.memory.catalog.view("pattern").vectors["rust"]
-    assert len(held) == LARGE + OTHERS > 30_000
+    assert len(held) == LARGE + OTHERS >= CODED_FROM
 
     # Writes after the load are followed: a new nearest memory is found, a deleted one is gone.
     query = QUERIES[0]
