@@ -108,7 +108,7 @@ class LookupVectors(Embedder):
         return None
 
 
-def _snippet(lines: list[str], node: ast.AST) -> str:
+def _snippet(lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
     """A definition's lines, dedented, cut at a line end to at most SNIPPET_CHARS (a longer first line is cut)."""
     text = normalize_code("\n".join(lines[node.lineno - 1 : node.end_lineno]))
     if len(text) > SNIPPET_CHARS:
