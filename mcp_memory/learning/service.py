@@ -16,11 +16,11 @@ from mcp_memory.errors import Conflict, NotFound, Unavailable
 from mcp_memory.extraction import ExtractionResult, extract_patterns
 from mcp_memory.learning.consensus import ConsensusInput, read_consensus
 from mcp_memory.learning.model_window import ModelWindow
-from mcp_memory.learning.models import ConsensusLearned, LearnedPattern, PatternSuggestions
+from mcp_memory.learning.models import ConsensusLearned, LearnedPattern
 from mcp_memory.learning.pattern_drafts import PatternPlan, plan_patterns
 from mcp_memory.learning.suggestions import PatternSuggester
 from mcp_memory.memory.drafts import solution_draft
-from mcp_memory.memory.projects import EVERY_PROJECT, require_project
+from mcp_memory.memory.projects import require_project
 from mcp_memory.memory.records import LOCAL_AGENT, content_hash, memory_id
 from mcp_memory.memory.service import MemoryService
 from mcp_memory.memory.validation import require_text
@@ -52,6 +52,7 @@ class PatternLearning:
         self.memory = memory
         self.episodes = episodes
         self.suggester = PatternSuggester(memory)
+        self.suggest = self.suggester.suggest  # suggestions are the suggester's, arguments and all
         self.window = ModelWindow(settings.model_path)
 
     async def extract(self, code: str, language: str) -> ExtractionResult:
@@ -59,17 +60,6 @@ class PatternLearning:
         require_text("code", code, self.settings.max_text_chars)
         require_text("language", language, MAX_LANGUAGE_CHARS)
         return await self.memory.run(extract_patterns, code, language)
-
-    async def suggest(
-        self,
-        task_description: str,
-        language: str | None,
-        n_results: int,
-        project: str | None = EVERY_PROJECT,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> PatternSuggestions:
-        return await self.suggester.suggest(task_description, language, n_results, project, since, until)
 
     async def learn_from_consensus(
         self,
